@@ -1,0 +1,3 @@
+from rnnexplore.cli import main
+
+raise SystemExit(main())
