@@ -1,0 +1,183 @@
+"""Command line: ``rnnexplore lab | app | doctor | cycles``.
+
+Examples
+--------
+::
+
+    rnnexplore lab                 # JupyterLab on notebooks/00_start_here.ipynb, 127.0.0.1
+    rnnexplore app                 # the stand-alone cycle explorer (Voila)
+    rnnexplore doctor              # versions + are the widget front-ends in this environment?
+    rnnexplore cycles model.json --max-order 8 --json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+
+__all__ = ["main", "find_notebooks_dir", "doctor_report"]
+
+START_NOTEBOOK = "00_start_here.ipynb"
+APP_NOTEBOOK = "app_explorer.ipynb"
+
+# (python distribution, lab extension folder name) pairs whose front-end must sit in the
+# kernel's environment, else the notebook shows "Error displaying widget".
+_FRONTENDS = [
+    ("ipywidgets", "@jupyter-widgets/jupyterlab-manager"),
+    ("ipympl", "jupyter-matplotlib"),
+]
+
+
+def find_notebooks_dir() -> Path:
+    """The ``notebooks/`` folder of this checkout (editable install) or of the current directory."""
+    candidates = [Path(__file__).resolve().parents[1] / "notebooks", Path.cwd() / "notebooks"]
+    for c in candidates:
+        if (c / START_NOTEBOOK).is_file():
+            return c
+    raise SystemExit(
+        "rnnexplore: cannot find notebooks/00_start_here.ipynb; run from the rnnexplore checkout "
+        "(git clone ... && cd rnnexplore)"
+    )
+
+
+def _version(dist: str) -> str | None:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _labextension_dirs() -> list[Path]:
+    try:
+        from jupyter_core.paths import jupyter_path
+    except ImportError:
+        return [Path(sys.prefix) / "share" / "jupyter" / "labextensions"]
+    return [Path(p) for p in jupyter_path("labextensions")]
+
+
+def doctor_report() -> dict:
+    """Collect versions and front-end extension status for the current environment.
+
+    Returns
+    -------
+    dict
+        ``{"python": ..., "prefix": ..., "versions": {dist: version|None},
+        "frontends": {dist: {"found": path|None, "in_kernel_env": bool, "version": ...}},
+        "problems": [str, ...]}``
+    """
+    dists = ["rnnexplore", "jupyterlab", "ipywidgets", "ipympl", "ipykernel", "torch",
+             "numpy", "scipy", "matplotlib", "voila", "dask", "distributed", "tqdm"]
+    versions = {d: _version(d) for d in dists}
+    problems = []
+    for d in ("jupyterlab", "ipywidgets", "ipympl"):
+        if versions[d] is None:
+            problems.append(f"{d} is not installed in {sys.prefix} (pip install 'rnnexplore[jupyter]')")
+    frontends = {}
+    own_prefix = Path(sys.prefix).resolve()
+    dirs = _labextension_dirs()
+    for dist, ext in _FRONTENDS:
+        found = None
+        for d in dirs:
+            if (d / ext / "package.json").is_file():
+                found = d / ext
+                break
+        ext_version = None
+        if found is not None:
+            try:
+                ext_version = json.loads((found / "package.json").read_text()).get("version")
+            except (OSError, ValueError):
+                ext_version = None
+        in_env = found is not None and own_prefix in found.resolve().parents
+        frontends[dist] = {"extension": ext, "found": str(found) if found else None,
+                           "in_kernel_env": in_env, "version": ext_version}
+        if found is None:
+            problems.append(f"front-end extension {ext} (for {dist}) not found: widgets will show "
+                            f"'Error displaying widget'; reinstall {dist} in this environment")
+        elif not in_env:
+            problems.append(f"front-end extension {ext} comes from {found}, outside the kernel's "
+                            f"environment {sys.prefix}: run JupyterLab from this environment")
+    return {"python": sys.executable, "prefix": sys.prefix, "versions": versions,
+            "frontends": frontends, "problems": problems}
+
+
+def _cmd_doctor(args: argparse.Namespace) -> int:
+    rep = doctor_report()
+    if args.json:
+        print(json.dumps(rep, indent=2))
+        return 0 if not rep["problems"] else 1
+    print(f"python      {rep['python']}")
+    print(f"environment {rep['prefix']}")
+    for dist, v in rep["versions"].items():
+        print(f"  {dist:<12} {v or 'not installed'}")
+    print("widget front-ends:")
+    for dist, f in rep["frontends"].items():
+        state = "ok (same environment as the kernel)" if f["in_kernel_env"] else (
+            "MISSING" if f["found"] is None else "found OUTSIDE the kernel's environment")
+        ver = f" {f['version']}" if f["version"] else ""
+        print(f"  {f['extension']:<38}{ver:<10} {state}")
+    if rep["problems"]:
+        print("problems:")
+        for p in rep["problems"]:
+            print(f"  - {p}")
+        return 1
+    print("all good")
+    return 0
+
+
+def _lab_command(port: int, no_browser: bool) -> list[str]:
+    nb_dir = find_notebooks_dir()
+    cmd = [sys.executable, "-m", "jupyterlab", "--ServerApp.ip=127.0.0.1",
+           f"--ServerApp.port={port}", f"--ServerApp.root_dir={nb_dir.parent}",
+           "--ServerApp.port_retries=0" if port else "--ServerApp.port_retries=50",
+           f"notebooks/{START_NOTEBOOK}"]
+    if no_browser:
+        cmd.append("--no-browser")
+    return cmd
+
+
+def _cmd_lab(args: argparse.Namespace) -> int:
+    cmd = _lab_command(args.port, args.no_browser)
+    print("starting:", " ".join(cmd), flush=True)
+    return subprocess.call(cmd, cwd=find_notebooks_dir().parent)
+
+
+def _cmd_app(args: argparse.Namespace) -> int:
+    nb = find_notebooks_dir() / APP_NOTEBOOK
+    cmd = [sys.executable, "-m", "voila", str(nb), f"--port={args.port}",
+           "--Voila.ip=127.0.0.1"]
+    if args.no_browser:
+        cmd.append("--no-browser")
+    print("starting:", " ".join(cmd), flush=True)
+    return subprocess.call(cmd)
+
+
+def _cmd_cycles(argv: list[str]) -> int:
+    from rnnexplore.cycles import cycles_cli
+
+    return cycles_cli(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``rnnexplore`` console script."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = argparse.ArgumentParser(prog="rnnexplore", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("lab", help="open JupyterLab on the start notebook (127.0.0.1)")
+    p.add_argument("--port", type=int, default=int(os.environ.get("PORT", 8888)))
+    p.add_argument("--no-browser", action="store_true")
+    p = sub.add_parser("app", help="serve the stand-alone cycle explorer with Voila")
+    p.add_argument("--port", type=int, default=8866)
+    p.add_argument("--no-browser", action="store_true")
+    p = sub.add_parser("doctor", help="check the Jupyter set-up (versions, widget front-ends)")
+    p.add_argument("--json", action="store_true")
+    sub.add_parser("cycles", help="fixed points and cycles of a model file (see `cycles -h`)",
+                   add_help=False)
+    if argv[:1] == ["cycles"]:
+        return _cmd_cycles(argv[1:])
+    args = parser.parse_args(argv)
+    return {"lab": _cmd_lab, "app": _cmd_app, "doctor": _cmd_doctor}[args.command](args)
