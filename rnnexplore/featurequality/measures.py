@@ -1,0 +1,220 @@
+"""Measures of feature *quality* and feature-learning *strength* (numpy, float64).
+
+Quality tracks generalisation: :func:`feature_quality` (``FQ = E(analytic NTK) / E(net)``),
+the ratio ``E(K_0) / E(K_T)`` and :func:`spectral_quality` (``Pi*(k)``, ``k95``).
+Strength measures how far learning moved the kernel or the weights: :func:`cka`,
+:func:`relative_frobenius_change`, :func:`kernel_target_alignment`,
+:func:`relative_weight_change` and :func:`effective_rank`.
+
+Examples
+--------
+>>> import numpy as np
+>>> K = np.array([[2.0, 1.0], [1.0, 2.0]])
+>>> cka(K, 3 * K)
+1.0
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = [
+    "mse",
+    "feature_quality",
+    "cka",
+    "relative_frobenius_change",
+    "kernel_target_alignment",
+    "spectral_quality",
+    "k95",
+    "effective_rank",
+    "relative_weight_change",
+]
+
+
+def _square(K, name: str) -> np.ndarray:
+    K = np.asarray(K, dtype=np.float64)
+    if K.ndim != 2 or K.shape[0] != K.shape[1] or K.shape[0] < 2:
+        raise ValueError(f"{name} must be a square matrix of size >= 2, got shape {K.shape}")
+    if not np.all(np.isfinite(K)):
+        raise ValueError(f"{name} contains NaN or inf")
+    return K
+
+
+def _center(K: np.ndarray) -> np.ndarray:
+    """``H K H`` with ``H = I - 11^T/n``."""
+    return K - K.mean(axis=0, keepdims=True) - K.mean(axis=1, keepdims=True) + K.mean()
+
+
+def mse(prediction, target) -> float:
+    """Mean squared error ``mean((prediction - target)^2)``.
+
+    Examples
+    --------
+    >>> mse([1.0, 2.0], [1.0, 0.0])
+    2.0
+    """
+    p = np.asarray(prediction, dtype=np.float64)
+    t = np.asarray(target, dtype=np.float64)
+    if p.shape != t.shape:
+        raise ValueError(f"prediction shape {p.shape} != target shape {t.shape}")
+    return float(np.mean((p - t) ** 2))
+
+
+def feature_quality(error_kernel: float, error_network: float) -> float:
+    """``FQ = E_gen(kernel) / E_gen(network)`` (> 1: the network beats the kernel).
+
+    Examples
+    --------
+    >>> feature_quality(1.2, 0.004)
+    300.0
+    """
+    if not (np.isfinite(error_kernel) and np.isfinite(error_network)) or error_kernel < 0 or error_network < 0:
+        raise ValueError("errors must be finite and >= 0")
+    if error_network == 0:
+        return float("inf")
+    return float(error_kernel / error_network)
+
+
+def cka(K1, K2) -> float:
+    """Centred kernel alignment ``<H K1 H, H K2 H>_F / (||H K1 H||_F ||H K2 H||_F)``.
+
+    ``1 - cka`` is a kernel distance in [0, 1] for PSD kernels; invariant to scaling
+    either kernel.
+
+    Examples
+    --------
+    >>> K = np.array([[1.0, 0.2, 0.0], [0.2, 1.0, 0.3], [0.0, 0.3, 1.0]])
+    >>> round(cka(K, K), 12)
+    1.0
+    """
+    A = _center(_square(K1, "K1"))
+    B = _center(_square(K2, "K2"))
+    if A.shape != B.shape:
+        raise ValueError(f"K1 and K2 must have the same shape, got {A.shape} and {B.shape}")
+    na, nb = np.linalg.norm(A), np.linalg.norm(B)
+    if na == 0 or nb == 0:
+        raise ValueError("a centred kernel is zero: CKA is undefined")
+    return float(np.sum(A * B) / (na * nb))
+
+
+def relative_frobenius_change(K0, KT) -> float:
+    """``||K_T - K_0||_F / max(||K_0||_F, ||K_T||_F)`` (0: unchanged; up to 2).
+
+    Examples
+    --------
+    >>> relative_frobenius_change(np.eye(2), 2 * np.eye(2))
+    0.5
+    """
+    A = _square(K0, "K0")
+    B = _square(KT, "KT")
+    if A.shape != B.shape:
+        raise ValueError(f"K0 and KT must have the same shape, got {A.shape} and {B.shape}")
+    return float(np.linalg.norm(B - A) / max(np.linalg.norm(A), np.linalg.norm(B)))
+
+
+def kernel_target_alignment(K, y) -> float:
+    """Centred kernel-target alignment ``cka(K, y y^T)``.
+
+    Examples
+    --------
+    >>> y = np.array([1.0, -2.0, 0.5])
+    >>> round(kernel_target_alignment(np.outer(y, y), y), 12)
+    1.0
+    """
+    K = _square(K, "K")
+    y = np.asarray(y, dtype=np.float64)
+    if y.shape != (K.shape[0],):
+        raise ValueError(f"y must have shape ({K.shape[0]},), got {y.shape}")
+    if not np.all(np.isfinite(y)):
+        raise ValueError("y contains NaN or inf")
+    return cka(K, np.outer(y, y))
+
+
+def spectral_quality(features, target) -> np.ndarray:
+    """``Pi*(k)``: fraction of ``||y||^2`` captured by the top-k left singular vectors of the features.
+
+    Parameters
+    ----------
+    features : array_like, shape (m, p)
+        Feature matrix on test inputs (rows are points), e.g. the last hidden layer.
+        Not centred (the bias direction is a feature).
+    target : array_like, shape (m,)
+        Target values on the same points.
+
+    Returns
+    -------
+    ndarray, shape (r,)
+        ``Pi*(k)`` for ``k = 1..r`` with ``r = min(m, p)``; non-decreasing, at most 1.
+
+    Examples
+    --------
+    >>> F = np.array([[1.0, 0.0], [0.0, 1.0], [0.0, 0.0]])
+    >>> spectral_quality(F, np.array([0.0, 1.0, 0.0]))
+    array([0., 1.])
+    """
+    F = np.asarray(features, dtype=np.float64)
+    y = np.asarray(target, dtype=np.float64)
+    if F.ndim != 2:
+        raise ValueError(f"features must be 2-d, got shape {F.shape}")
+    if y.shape != (F.shape[0],):
+        raise ValueError(f"target must have shape ({F.shape[0]},), got {y.shape}")
+    if not (np.all(np.isfinite(F)) and np.all(np.isfinite(y))):
+        raise ValueError("features or target contains NaN or inf")
+    norm2 = float(y @ y)
+    if norm2 == 0:
+        raise ValueError("target is zero: Pi*(k) is undefined")
+    U, s, _ = np.linalg.svd(F, full_matrices=False)
+    order = np.argsort(-s, kind="stable")
+    return np.cumsum((U[:, order].T @ y) ** 2) / norm2
+
+
+def k95(pi_star, level: float = 0.95) -> float:
+    """Smallest ``k`` with ``Pi*(k) >= level`` (NaN if never reached).
+
+    Examples
+    --------
+    >>> k95([0.5, 0.9, 0.96, 1.0])
+    3.0
+    """
+    p = np.asarray(pi_star, dtype=np.float64)
+    hit = np.nonzero(p >= level)[0]
+    return float(hit[0] + 1) if hit.size else float("nan")
+
+
+def effective_rank(features) -> float:
+    """Entropy effective rank ``exp(H(s / sum s))`` of the singular values (Roy & Vetterli 2007).
+
+    Examples
+    --------
+    >>> round(effective_rank(np.eye(4)), 6)
+    4.0
+    """
+    F = np.asarray(features, dtype=np.float64)
+    if F.ndim != 2 or not np.all(np.isfinite(F)):
+        raise ValueError("features must be a finite 2-d array")
+    s = np.linalg.svd(F, compute_uv=False)
+    if s.sum() == 0:
+        return 0.0
+    p = s / s.sum()
+    p = p[p > 0]
+    return float(np.exp(-np.sum(p * np.log(p))))
+
+
+def relative_weight_change(weights_0, weights_T) -> list[float]:
+    """``||W_T - W_0||_F / ||W_0||_F`` for each layer's weight matrix.
+
+    Examples
+    --------
+    >>> relative_weight_change([np.ones((2, 2))], [2 * np.ones((2, 2))])
+    [1.0]
+    """
+    if len(weights_0) != len(weights_T):
+        raise ValueError("weights_0 and weights_T must list the same layers")
+    out = []
+    for j, (a, b) in enumerate(zip(weights_0, weights_T)):
+        a = np.asarray(a, dtype=np.float64)
+        b = np.asarray(b, dtype=np.float64)
+        if a.shape != b.shape:
+            raise ValueError(f"layer {j}: shapes differ {a.shape} vs {b.shape}")
+        out.append(float(np.linalg.norm(b - a) / np.linalg.norm(a)))
+    return out
