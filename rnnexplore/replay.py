@@ -1,0 +1,601 @@
+"""Training replays: checkpoint files, loss-jump detection, and their alignment with bifurcations.
+
+numpy only (no torch): a :class:`Replay` written by :func:`rnnexplore.training.train` can be
+loaded, scrubbed and analysed anywhere.
+
+Loss-jump rule (:func:`detect_jumps`)
+-------------------------------------
+Work on ``y = log10(loss)``. The noise scale is the robust standard deviation of the
+one-checkpoint differences, ``s = 1.4826 * MAD(diff(y))``. Checkpoint ``i`` is *flagged* when
+its log loss exceeds the minimum of the ``window`` checkpoints before it by more than
+``max(k * s, log10(min_factor))``, i.e. the loss rose by at least ``k`` robust noise units
+*and* by at least the factor ``min_factor`` within ``window`` checkpoints. Every run of
+consecutive flagged checkpoints is one jump, reported at its first checkpoint (the onset).
+``direction="down"`` finds sudden drops the same way, ``"both"`` either. A smooth curve has
+tiny differences but also no factor-``min_factor`` rise, so nothing is reported; slow drifts
+are ignored because only ``window`` checkpoints are compared.
+
+Examples
+--------
+>>> import numpy as np
+>>> loss = np.exp(-np.linspace(0, 3, 100))
+>>> loss[60:] *= 20
+>>> detect_jumps(loss).tolist()
+[60]
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from rnnexplore.data import atomic_savez, safe_load_npz
+
+__all__ = [
+    "Replay",
+    "Landscape",
+    "ReplayAnalysis",
+    "parse_param_name",
+    "detect_jumps",
+    "jump_sizes",
+    "align_jumps",
+    "analyse_replay",
+]
+
+_REPLAY_MAGIC = "rnnexplore-replay-v1"
+_LANDSCAPE_MAGIC = "rnnexplore-landscape-v1"
+_ANALYSIS_MAGIC = "rnnexplore-replay-analysis-v1"
+_KINDS = {"plrnn": ("A", "W", "h"), "shplrnn": ("a", "W1", "W2", "h1", "h2")}
+_NAME_RE = re.compile(r"^\s*([A-Za-z_]\w*)\s*(?:\[\s*([0-9,\s]*)\])?\s*$")
+
+
+def parse_param_name(name: str) -> tuple[str, tuple[int, ...]]:
+    """Split ``"W[1,0]"`` into ``("W", (1, 0))`` (numpy indexing on the model's arrays).
+
+    Examples
+    --------
+    >>> parse_param_name("A[0]"), parse_param_name("h")
+    (('A', (0,)), ('h', ()))
+    """
+    m = _NAME_RE.match(str(name))
+    if m is None:
+        raise ValueError(f"parameter name must look like 'A[0]' or 'W[1,0]', got {name!r}")
+    idx = m.group(2)
+    if idx is None or not idx.strip():
+        return m.group(1), ()
+    try:
+        return m.group(1), tuple(int(i) for i in idx.split(","))
+    except ValueError:
+        raise ValueError(f"bad index in parameter name {name!r}") from None
+
+
+def _as_1d(x: Any, name: str, n: int | None = None, dtype: Any = np.float64) -> np.ndarray:
+    arr = np.asarray(x, dtype=dtype)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, got shape {arr.shape}")
+    if n is not None and arr.shape[0] != n:
+        raise ValueError(f"{name} must have length {n}, got {arr.shape[0]}")
+    return arr
+
+
+# --------------------------------------------------------------------------- Replay
+@dataclass
+class Replay:
+    """Checkpoints of one training run (parameters, loss, gradient norm, alpha per checkpoint).
+
+    Attributes
+    ----------
+    kind : {"plrnn", "shplrnn"}
+    epochs : ndarray of int, shape (C,)
+        Epoch of every checkpoint (0 = the initial model).
+    params : dict of str -> ndarray of shape (C, ...)
+        ``A, W, h`` (PLRNN; ``A`` as the diagonal vector) or ``a, W1, W2, h1, h2`` (shPLRNN).
+    loss : ndarray (C,)
+        Training objective (with the alpha in force) on fixed evaluation windows.
+    free_loss : ndarray (C,)
+        Free-running (alpha = 0) loss on the same windows.
+    grad_norm : ndarray (C,)
+        Norm of the training objective's gradient at the checkpoint.
+    alpha : ndarray (C,)
+        Forcing strength in force at the checkpoint.
+    step_loss, step_grad_norm, step_alpha : ndarray (S,)
+        Per optimiser step (minibatch loss, gradient norm before clipping, alpha).
+    info : dict
+        JSON-serialisable description of the run (hyper-parameters, seed).
+
+    Examples
+    --------
+    >>> C = 3
+    >>> rep = Replay("plrnn", np.arange(C), {"A": np.ones((C, 1)), "W": np.zeros((C, 1, 1)),
+    ...              "h": np.ones((C, 1))}, np.ones(C), np.ones(C), np.ones(C), np.zeros(C))
+    >>> rep.n_checkpoints, rep.param_series("A[0]").tolist()
+    (3, [1.0, 1.0, 1.0])
+    """
+
+    kind: str
+    epochs: np.ndarray
+    params: dict[str, np.ndarray]
+    loss: np.ndarray
+    free_loss: np.ndarray
+    grad_norm: np.ndarray
+    alpha: np.ndarray
+    step_loss: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    step_grad_norm: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    step_alpha: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    info: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.kind not in _KINDS:
+            raise ValueError(f"kind must be one of {sorted(_KINDS)}, got {self.kind!r}")
+        self.epochs = _as_1d(self.epochs, "epochs", dtype=np.int64)
+        C = self.epochs.shape[0]
+        if C < 1:
+            raise ValueError("a replay needs at least one checkpoint")
+        expected = _KINDS[self.kind]
+        if sorted(self.params) != sorted(expected):
+            raise ValueError(f"params of a {self.kind} replay must be {list(expected)}, got {list(self.params)}")
+        self.params = {k: np.asarray(self.params[k], dtype=np.float64) for k in expected}
+        for k, v in self.params.items():
+            if v.ndim < 2 or v.shape[0] != C:
+                raise ValueError(f"params[{k!r}] must have shape (n_checkpoints={C}, ...), got {v.shape}")
+        for name in ("loss", "free_loss", "grad_norm", "alpha"):
+            setattr(self, name, _as_1d(getattr(self, name), name, C))
+        S = np.asarray(self.step_loss).shape[0]
+        for name in ("step_loss", "step_grad_norm", "step_alpha"):
+            setattr(self, name, _as_1d(getattr(self, name), name, S))
+
+    # ----------------------------------------------------------------- access
+    @property
+    def n_checkpoints(self) -> int:
+        """Number of checkpoints C."""
+        return int(self.epochs.shape[0])
+
+    def params_at(self, i: int) -> dict[str, np.ndarray]:
+        """Parameter arrays of checkpoint ``i`` (copies)."""
+        i = self._check_index(i)
+        return {k: v[i].copy() for k, v in self.params.items()}
+
+    def model_at(self, i: int) -> Any:
+        """The numpy model (:mod:`rnnexplore.models`) at checkpoint ``i``, ready for SCYFI."""
+        p = self.params_at(i)
+        from rnnexplore import models
+
+        if self.kind == "plrnn":
+            return models.PLRNN(p["A"], p["W"], p["h"])
+        return models.ShallowPLRNN(p["a"], p["W1"], p["W2"], p["h1"], p["h2"])
+
+    def param_series(self, name: str) -> np.ndarray:
+        """Values of one scalar parameter (``"A[0]"``, ``"W[1,0]"``) over the checkpoints."""
+        key, idx = parse_param_name(name)
+        if key not in self.params:
+            raise ValueError(f"unknown parameter {name!r}; this replay has {list(self.params)}")
+        try:
+            out = self.params[key][(slice(None),) + idx]
+        except IndexError:
+            raise ValueError(f"index out of range in {name!r} (shape {self.params[key].shape[1:]})") from None
+        if out.ndim != 1:
+            raise ValueError(f"{name!r} does not name a scalar parameter")
+        return out.copy()
+
+    def _check_index(self, i: int) -> int:
+        i = int(i)
+        if not -self.n_checkpoints <= i < self.n_checkpoints:
+            raise ValueError(f"checkpoint index {i} out of range (0..{self.n_checkpoints - 1})")
+        return i % self.n_checkpoints
+
+    # ----------------------------------------------------------------- files
+    def save(self, path: str | os.PathLike) -> None:
+        """Write one ``.npz`` (atomic: temporary file renamed into place; no pickles)."""
+        arrays = {
+            "magic": np.array(_REPLAY_MAGIC),
+            "kind": np.array(self.kind),
+            "info": np.array(json.dumps(self.info)),
+        }
+        for name in ("epochs", "loss", "free_loss", "grad_norm", "alpha", "step_loss", "step_grad_norm", "step_alpha"):
+            arrays[name] = getattr(self, name)
+        for k, v in self.params.items():
+            arrays["param_" + k] = v
+        atomic_savez(path, arrays)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "Replay":
+        """Read a replay file; truncated, foreign or pickle-bearing files raise ``ValueError``.
+
+        Examples
+        --------
+        >>> Replay.load("/nonexistent.npz")
+        Traceback (most recent call last):
+        ...
+        ValueError: replay file '/nonexistent.npz' does not exist
+        """
+        arrays = safe_load_npz(path, ["magic", "kind", "info", "epochs"], "replay")
+        if arrays["magic"].shape != () or str(arrays["magic"]) != _REPLAY_MAGIC:
+            raise ValueError(f"{os.fspath(path)!r} is not an rnnexplore replay file (wrong magic)")
+        kind = str(arrays["kind"])
+        if kind not in _KINDS:
+            raise ValueError(f"{os.fspath(path)!r}: unknown model kind {kind!r}")
+        try:
+            info = json.loads(str(arrays["info"]))
+            return cls(
+                kind=kind,
+                epochs=arrays["epochs"],
+                params={k: arrays["param_" + k] for k in _KINDS[kind]},
+                loss=arrays["loss"],
+                free_loss=arrays["free_loss"],
+                grad_norm=arrays["grad_norm"],
+                alpha=arrays["alpha"],
+                step_loss=arrays["step_loss"],
+                step_grad_norm=arrays["step_grad_norm"],
+                step_alpha=arrays["step_alpha"],
+                info=info,
+            )
+        except (KeyError, ValueError, TypeError) as exc:
+            raise ValueError(f"{os.fspath(path)!r} is not a valid replay file: {exc}") from None
+
+
+# --------------------------------------------------------------------------- Landscape
+@dataclass
+class Landscape:
+    """Loss and gradient norm over a grid of two parameters (see :func:`rnnexplore.training.loss_landscape`).
+
+    Attributes
+    ----------
+    x_param, y_param : str
+        Parameter names (``"A[0]"``, ...).
+    x_values, y_values : ndarray
+        Grid axes (absolute parameter values).
+    loss, grad_norm : ndarray of shape (len(y_values), len(x_values))
+    info : dict
+        ``alpha``, ``seq_len``, ...
+    """
+
+    x_param: str
+    y_param: str
+    x_values: np.ndarray
+    y_values: np.ndarray
+    loss: np.ndarray
+    grad_norm: np.ndarray
+    info: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.x_values = _as_1d(self.x_values, "x_values")
+        self.y_values = _as_1d(self.y_values, "y_values")
+        shape = (self.y_values.size, self.x_values.size)
+        for name in ("loss", "grad_norm"):
+            arr = np.asarray(getattr(self, name), dtype=np.float64)
+            if arr.shape != shape:
+                raise ValueError(f"{name} must have shape {shape}, got {arr.shape}")
+            setattr(self, name, arr)
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write one ``.npz`` atomically."""
+        atomic_savez(
+            path,
+            {
+                "magic": np.array(_LANDSCAPE_MAGIC),
+                "x_param": np.array(self.x_param),
+                "y_param": np.array(self.y_param),
+                "x_values": self.x_values,
+                "y_values": self.y_values,
+                "loss": self.loss,
+                "grad_norm": self.grad_norm,
+                "info": np.array(json.dumps(self.info)),
+            },
+        )
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "Landscape":
+        """Read a file written by :meth:`save` (``ValueError`` on anything else)."""
+        keys = ["magic", "x_param", "y_param", "x_values", "y_values", "loss", "grad_norm", "info"]
+        a = safe_load_npz(path, keys, "landscape")
+        if str(a["magic"]) != _LANDSCAPE_MAGIC:
+            raise ValueError(f"{os.fspath(path)!r} is not an rnnexplore landscape file")
+        return cls(
+            str(a["x_param"]), str(a["y_param"]), a["x_values"], a["y_values"], a["loss"], a["grad_norm"],
+            json.loads(str(a["info"])),
+        )
+
+
+# --------------------------------------------------------------------------- jumps
+def _log_loss(loss: Any) -> np.ndarray:
+    arr = _as_1d(loss, "loss")
+    if np.any(np.isnan(arr)):
+        raise ValueError("loss contains NaN")
+    if np.any(arr <= 0):
+        raise ValueError("loss must be positive (it is compared on a log scale)")
+    return np.log10(np.minimum(arr, 1e300))
+
+
+def _flag_runs(flags: np.ndarray) -> np.ndarray:
+    starts = np.flatnonzero(flags & ~np.concatenate([[False], flags[:-1]]))
+    return starts.astype(np.int64)
+
+
+def detect_jumps(
+    loss: Any,
+    *,
+    window: int = 3,
+    k: float = 6.0,
+    min_factor: float = 3.0,
+    direction: str = "up",
+) -> np.ndarray:
+    """Indices where the loss jumps (see the module docstring for the rule).
+
+    Parameters
+    ----------
+    loss : 1-D array_like of positive numbers
+        Loss per checkpoint (inf allowed: it counts as a huge value).
+    window : int
+        Checkpoints before ``i`` against which ``loss[i]`` is compared.
+    k : float
+        Robust noise units (MADs of the differenced log10 loss) a jump must exceed.
+    min_factor : float
+        Minimum multiplicative change a jump must reach (> 1).
+    direction : {"up", "down", "both"}
+
+    Returns
+    -------
+    ndarray of int
+        Onset index of every jump, ascending.
+
+    Examples
+    --------
+    >>> detect_jumps(np.linspace(1, 0.1, 50)).tolist()
+    []
+    """
+    y = _log_loss(loss)
+    if int(window) < 1:
+        raise ValueError(f"window must be >= 1, got {window}")
+    if not min_factor > 1:
+        raise ValueError(f"min_factor must be > 1, got {min_factor}")
+    if direction not in ("up", "down", "both"):
+        raise ValueError(f"direction must be 'up', 'down' or 'both', got {direction!r}")
+    n = y.size
+    if n < 2:
+        return np.zeros(0, dtype=np.int64)
+    d = np.diff(y)
+    s = 1.4826 * float(np.median(np.abs(d - np.median(d))))
+    thr = max(float(k) * s, float(np.log10(min_factor)))
+    rise = np.full(n, -np.inf)
+    fall = np.full(n, -np.inf)
+    for i in range(1, n):
+        prev = y[max(0, i - int(window)) : i]
+        rise[i] = y[i] - prev.min()
+        fall[i] = prev.max() - y[i]
+    out = []
+    if direction in ("up", "both"):
+        out.append(_flag_runs(rise > thr))
+    if direction in ("down", "both"):
+        out.append(_flag_runs(fall > thr))
+    return np.unique(np.concatenate(out)).astype(np.int64)
+
+
+def jump_sizes(loss: Any, indices: Any, *, window: int = 3) -> np.ndarray:
+    """log10 factor of every jump: ``max(y[i:i+window]) - min(y[i-window:i])`` with ``y = log10 loss``.
+
+    Examples
+    --------
+    >>> loss = np.ones(20); loss[10:] = 100.0
+    >>> jump_sizes(loss, [10]).tolist()
+    [2.0]
+    """
+    y = _log_loss(loss)
+    idx = np.asarray(indices, dtype=np.int64).ravel()
+    out = np.empty(idx.size)
+    for j, i in enumerate(idx):
+        if not 1 <= i < y.size:
+            raise ValueError(f"jump index {i} out of range 1..{y.size - 1}")
+        out[j] = y[i : i + int(window)].max() - y[max(0, i - int(window)) : i].min()
+    return out
+
+
+def align_jumps(jumps: Any, event_checkpoints: Any, *, window: int = 3) -> list[tuple[int, list[int]]]:
+    """Pair every jump with the event checkpoints within ``window`` checkpoints of it.
+
+    An event at checkpoint ``e`` happened between checkpoints ``e-1`` and ``e``.
+
+    Returns
+    -------
+    list of (jump_index, [event checkpoints sorted by distance])
+
+    Examples
+    --------
+    >>> align_jumps([10, 40], [9, 12, 25])
+    [(10, [9, 12]), (40, [])]
+    """
+    ev = np.unique(np.asarray(event_checkpoints, dtype=np.int64).ravel())
+    out = []
+    for j in np.asarray(jumps, dtype=np.int64).ravel():
+        near = ev[np.abs(ev - j) <= int(window)]
+        order = np.argsort(np.abs(near - j), kind="stable")
+        out.append((int(j), [int(e) for e in near[order]]))
+    return out
+
+
+# --------------------------------------------------------------------------- analysis
+def _event_field(ev: Any, name: str, default: Any) -> Any:
+    if isinstance(ev, dict):
+        return ev.get(name, default)
+    return getattr(ev, name, default)
+
+
+@dataclass
+class ReplayAnalysis:
+    """SCYFI objects at every checkpoint and the events between consecutive checkpoints.
+
+    Attributes
+    ----------
+    max_order : int
+    n_objects, n_stable : ndarray of int, shape (C,)
+        Cycles found (orders 1..max_order) and how many of them are stable.
+    event_checkpoint : ndarray of int, shape (E,)
+        For every event, the checkpoint ``i`` such that it happened between ``i-1`` and ``i``.
+    event_kind : ndarray of str, shape (E,)
+    event_order : ndarray of int, shape (E,)
+        Order of the object concerned (-1 if unknown).
+    jumps : ndarray of int
+        Loss-jump onsets (:func:`detect_jumps` on the replay's loss).
+    cycle_sets : list
+        The :class:`~rnnexplore.cycles.CycleSet` of every checkpoint (not saved to file).
+    events : list of list
+        The raw event objects per transition (``events[i]``: between ``i`` and ``i+1``; not saved).
+    """
+
+    max_order: int
+    n_objects: np.ndarray
+    n_stable: np.ndarray
+    event_checkpoint: np.ndarray
+    event_kind: np.ndarray
+    event_order: np.ndarray
+    jumps: np.ndarray
+    cycle_sets: list = field(default_factory=list, repr=False)
+    events: list = field(default_factory=list, repr=False)
+
+    def event_checkpoints(self, kinds: Sequence[str] | None = None) -> np.ndarray:
+        """Sorted unique checkpoints with at least one event (of the given kinds)."""
+        mask = np.ones(self.event_kind.shape, bool) if kinds is None else np.isin(self.event_kind, list(kinds))
+        return np.unique(self.event_checkpoint[mask])
+
+    def alignment(self, *, window: int = 3, kinds: Sequence[str] | None = None) -> list[tuple[int, list[int]]]:
+        """:func:`align_jumps` of this analysis' jumps and events."""
+        return align_jumps(self.jumps, self.event_checkpoints(kinds), window=window)
+
+    def kinds_at(self, checkpoint: int) -> list[str]:
+        """Event kinds recorded at one checkpoint."""
+        return [str(k) for k in self.event_kind[self.event_checkpoint == int(checkpoint)]]
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the summary arrays (not the cycle sets) atomically to ``.npz``."""
+        atomic_savez(
+            path,
+            {
+                "magic": np.array(_ANALYSIS_MAGIC),
+                "max_order": np.array(self.max_order),
+                "n_objects": self.n_objects,
+                "n_stable": self.n_stable,
+                "event_checkpoint": self.event_checkpoint,
+                "event_kind": self.event_kind.astype(str),
+                "event_order": self.event_order,
+                "jumps": self.jumps,
+            },
+        )
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "ReplayAnalysis":
+        """Read a file written by :meth:`save`."""
+        keys = ["magic", "max_order", "n_objects", "n_stable", "event_checkpoint", "event_kind", "event_order", "jumps"]
+        a = safe_load_npz(path, keys, "replay analysis")
+        if str(a["magic"]) != _ANALYSIS_MAGIC:
+            raise ValueError(f"{os.fspath(path)!r} is not an rnnexplore replay analysis file")
+        return cls(int(a["max_order"]), *(a[k] for k in keys[2:]))
+
+
+def analyse_replay(
+    replay: Replay,
+    max_order: int,
+    *,
+    warm: bool = True,
+    seed: int | None = 0,
+    checkpoints: Sequence[int] | None = None,
+    jump_kwargs: dict | None = None,
+    progress: bool | str = False,
+    **find_kwargs: Any,
+) -> ReplayAnalysis:
+    """Run SCYFI at every checkpoint, classify the events between neighbours, find the jumps.
+
+    Parameters
+    ----------
+    replay : Replay
+    max_order : int
+        Highest cycle order searched (>= 1).
+    warm : bool
+        Warm-start each search from the previous checkpoint's objects (the point of
+        replays: consecutive checkpoints are close). ``False`` searches from scratch.
+    seed : int, optional
+        Seed of every search (checkpoint ``i`` uses ``seed + i``).
+    checkpoints : sequence of int, optional
+        Analyse only these checkpoints (ascending); default all.
+    jump_kwargs : dict, optional
+        Passed to :func:`detect_jumps`.
+    progress : bool or str
+        ``tqdm.auto`` progress bar.
+    **find_kwargs
+        Passed to :func:`rnnexplore.cycles.find_cycles`.
+
+    Returns
+    -------
+    ReplayAnalysis
+
+    Notes
+    -----
+    Checkpoints are sequential by nature (each warm start needs the previous result), so
+    one replay runs in one process; analyse *many* replays in parallel with
+    :func:`rnnexplore.parallel.parallel_map`.
+    """
+    from rnnexplore.bifurcation import classify_events
+    from rnnexplore.cycles import find_cycles
+
+    if not isinstance(replay, Replay):
+        raise ValueError("replay must be a Replay")
+    if int(max_order) < 1:
+        raise ValueError(f"max_order must be >= 1, got {max_order}")
+    idx = list(range(replay.n_checkpoints)) if checkpoints is None else [replay._check_index(i) for i in checkpoints]
+    if any(b <= a for a, b in zip(idx, idx[1:])):
+        raise ValueError("checkpoints must be strictly ascending")
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(idx), desc=progress if isinstance(progress, str) else "SCYFI per checkpoint")
+    sets: list = []
+    try:
+        prev = None
+        for i in idx:
+            base_seed = None if seed is None else int(seed) + int(i)
+            cs = find_cycles(
+                replay.model_at(i), int(max_order), seed=base_seed, warm_start=prev if warm else None, **find_kwargs
+            )
+            sets.append(cs)
+            prev = cs
+            if bar is not None:
+                bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+    events, ev_ck, ev_kind, ev_order = [], [], [], []
+    for j in range(1, len(sets)):
+        evs = list(classify_events(sets[j - 1], sets[j]))
+        events.append(evs)
+        for ev in evs:
+            ev_ck.append(idx[j])
+            ev_kind.append(str(_event_field(ev, "kind", "unknown")))
+            order = _event_field(ev, "order", -1)
+            ev_order.append(int(order) if order is not None else -1)
+    n_obj = np.array([len(cs) for cs in sets], dtype=np.int64)
+    n_stable = np.array([sum(1 for c in cs if _is_stable(c)) for cs in sets], dtype=np.int64)
+    loss = replay.loss[idx]
+    jumps_local = detect_jumps(loss, **(jump_kwargs or {}))
+    return ReplayAnalysis(
+        max_order=int(max_order),
+        n_objects=n_obj,
+        n_stable=n_stable,
+        event_checkpoint=np.asarray(ev_ck, dtype=np.int64),
+        event_kind=np.asarray(ev_kind, dtype=str) if ev_kind else np.zeros(0, dtype="<U1"),
+        event_order=np.asarray(ev_order, dtype=np.int64),
+        jumps=np.asarray([idx[j] for j in jumps_local], dtype=np.int64),
+        cycle_sets=sets,
+        events=events,
+    )
+
+
+def _is_stable(cycle: Any) -> bool:
+    stab = getattr(cycle, "stability", None)
+    if isinstance(stab, str):
+        return stab == "stable"
+    return bool(getattr(cycle, "max_abs_eigenvalue", np.inf) < 1)
