@@ -13,7 +13,9 @@ its log loss exceeds the minimum of the ``window`` checkpoints before it by more
 consecutive flagged checkpoints is one jump, reported at its first checkpoint (the onset).
 ``direction="down"`` finds sudden drops the same way, ``"both"`` either. A smooth curve has
 tiny differences but also no factor-``min_factor`` rise, so nothing is reported; slow drifts
-are ignored because only ``window`` checkpoints are compared.
+are ignored because only ``window`` checkpoints are compared. Losses below
+``rel_floor`` times the initial loss are raised to that floor first, so the relative
+fluctuations of a run that has converged to (numerically) zero loss are not jumps.
 
 Examples
 --------
@@ -303,13 +305,18 @@ class Landscape:
 
 
 # --------------------------------------------------------------------------- jumps
-def _log_loss(loss: Any) -> np.ndarray:
+def _log_loss(loss: Any, rel_floor: float = 0.0) -> np.ndarray:
     arr = _as_1d(loss, "loss")
     if np.any(np.isnan(arr)):
         raise ValueError("loss contains NaN")
     if np.any(arr <= 0):
         raise ValueError("loss must be positive (it is compared on a log scale)")
-    return np.log10(np.minimum(arr, 1e300))
+    if not 0.0 <= rel_floor < 1.0:
+        raise ValueError(f"rel_floor must lie in [0, 1), got {rel_floor}")
+    arr = np.minimum(arr, 1e300)
+    if rel_floor > 0 and arr.size:
+        arr = np.maximum(arr, rel_floor * arr[0])
+    return np.log10(arr)
 
 
 def _flag_runs(flags: np.ndarray) -> np.ndarray:
@@ -324,6 +331,7 @@ def detect_jumps(
     k: float = 6.0,
     min_factor: float = 3.0,
     direction: str = "up",
+    rel_floor: float = 1e-6,
 ) -> np.ndarray:
     """Indices where the loss jumps (see the module docstring for the rule).
 
@@ -338,6 +346,8 @@ def detect_jumps(
     min_factor : float
         Minimum multiplicative change a jump must reach (> 1).
     direction : {"up", "down", "both"}
+    rel_floor : float
+        Losses below ``rel_floor * loss[0]`` count as that floor.
 
     Returns
     -------
@@ -349,7 +359,7 @@ def detect_jumps(
     >>> detect_jumps(np.linspace(1, 0.1, 50)).tolist()
     []
     """
-    y = _log_loss(loss)
+    y = _log_loss(loss, rel_floor)
     if int(window) < 1:
         raise ValueError(f"window must be >= 1, got {window}")
     if not min_factor > 1:
@@ -376,7 +386,7 @@ def detect_jumps(
     return np.unique(np.concatenate(out)).astype(np.int64)
 
 
-def jump_sizes(loss: Any, indices: Any, *, window: int = 3) -> np.ndarray:
+def jump_sizes(loss: Any, indices: Any, *, window: int = 3, rel_floor: float = 1e-6) -> np.ndarray:
     """log10 factor of every jump: ``max(y[i:i+window]) - min(y[i-window:i])`` with ``y = log10 loss``.
 
     Examples
@@ -385,7 +395,7 @@ def jump_sizes(loss: Any, indices: Any, *, window: int = 3) -> np.ndarray:
     >>> jump_sizes(loss, [10]).tolist()
     [2.0]
     """
-    y = _log_loss(loss)
+    y = _log_loss(loss, rel_floor)
     idx = np.asarray(indices, dtype=np.int64).ravel()
     out = np.empty(idx.size)
     for j, i in enumerate(idx):

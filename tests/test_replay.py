@@ -148,6 +148,13 @@ def test_smooth_curves_have_no_jumps(seed):
     assert detect_jumps(_smooth_curve(seed=seed), direction="both").size == 0
 
 
+def test_converged_noise_is_not_a_jump():
+    rng = np.random.default_rng(0)
+    loss = np.r_[np.logspace(0, -12, 100), 1e-13 * np.exp(3 * rng.standard_normal(100))]
+    assert detect_jumps(loss).size == 0
+    assert detect_jumps(loss, rel_floor=0.0).size > 0
+
+
 def test_drops_and_validation():
     loss = _smooth_curve(noise=0.0)
     loss[300:] /= 30
