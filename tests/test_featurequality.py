@@ -140,6 +140,23 @@ def test_analytic_ntk_cross_blocks_consistent():
     assert np.all(np.linalg.eigvalsh(full) > -1e-9)
 
 
+def test_cube_lookup_path_equals_generic_recursion():
+    from rnnexplore.featurequality import kernels
+
+    X, _ = fq.classic_staircase(3, 9).sample(30, seed=4)
+    Y, _ = fq.classic_staircase(3, 9).sample(7, seed=5)
+    G, nx, ny = X @ Y.T / 9, np.full(30, 1.0), np.full(7, 1.0)
+    generic = kernels._ntk_of_gram(G, nx, ny, 9, 3, 40, 0.8)
+    np.testing.assert_allclose(fq.analytic_ntk(X, Y, depth=3, width=40, gamma=0.8), generic, rtol=1e-13)
+    nngp = kernels._recursion_gram(G, nx, ny, 2)[0][-1]
+    np.testing.assert_allclose(fq.analytic_nngp(X, Y, depth=2), nngp, rtol=1e-13)
+    # non-cube inputs take the generic path
+    Z = X * 0.5 + 0.1
+    d = fq.analytic_ntk(Z, depth=2, width=8)
+    nz = np.einsum("ij,ij->i", Z, Z) / 9
+    np.testing.assert_allclose(d, kernels._ntk_of_gram(Z @ Z.T / 9, nz, nz, 9, 2, 8, 1.0), rtol=1e-13)
+
+
 def test_analytic_ntk_equals_mean_of_wide_empirical_ntk():
     torch = pytest.importorskip("torch")
     from rnnexplore.featurequality.mlp import ReLUMLP, empirical_ntk

@@ -13,6 +13,7 @@ Examples
 (10, 10)
 """
 
+from .compare import DEFAULT_CONFIG, FQRecord, SweepResult, compare, sweep
 from .kernels import DEFAULT_RELATIVE_RIDGE, KernelRidge, analytic_nngp, analytic_ntk, default_ridge
 from .measures import (
     cka,
@@ -66,6 +67,11 @@ __all__ = [
     "k95",
     "effective_rank",
     "relative_weight_change",
+    "compare",
+    "sweep",
+    "FQRecord",
+    "SweepResult",
+    "DEFAULT_CONFIG",
     *sorted(_TORCH_NAMES),
 ]
 

@@ -80,17 +80,36 @@ def _arccos_step(Q, qx, qy):
     return k1, qx / 2.0, qy / 2.0, k0
 
 
-def _recursion(X, Y, depth):
-    d = X.shape[1]
-    Q = X @ Y.T / d
-    qx = np.einsum("ij,ij->i", X, X) / d
-    qy = np.einsum("ij,ij->i", Y, Y) / d
+def _recursion_gram(Q, qx, qy, depth):
     qs, ps = [Q], []
     for _ in range(depth):
         Q, qx, qy, P = _arccos_step(Q, qx, qy)
         qs.append(Q)
         ps.append(P)
     return qs, ps  # qs[l] = q_{l+1} for l = 0..L, ps[l] = p_{l+1}
+
+
+def _via_inner_products(X, Y, kernel_of_gram):
+    """Evaluate a dot-product kernel, using a lookup table when it pays off.
+
+    If all rows of ``X`` and ``Y`` have the same norm and integer entries (e.g. the
+    Boolean cube), the kernel depends only on the integer ``<x, y>``: evaluate the
+    recursion once per distinct value and index (exact, and much faster for large n).
+    """
+    d = X.shape[1]
+    nx = np.einsum("ij,ij->i", X, X)
+    ny = np.einsum("ij,ij->i", Y, Y)
+    G = X @ Y.T
+    integer = np.array_equal(X, np.rint(X)) and np.array_equal(Y, np.rint(Y))
+    if integer and np.all(nx == nx[0]) and np.all(ny == nx[0]):
+        Gi = np.rint(G).astype(np.int64)
+        lo = int(Gi.min())
+        values = np.arange(lo, int(Gi.max()) + 1, dtype=np.float64)[None, :] / d
+        q = np.array([nx[0] / d])
+        table = kernel_of_gram(values, q, q)[0]
+        Gi -= lo
+        return table[Gi]
+    return kernel_of_gram(G / d, nx / d, ny / d)
 
 
 def analytic_nngp(X, Y=None, *, depth: int, gamma: float = 1.0) -> np.ndarray:
@@ -123,8 +142,7 @@ def analytic_nngp(X, Y=None, *, depth: int, gamma: float = 1.0) -> np.ndarray:
     depth, _, gamma = _check_arch(depth, 1, gamma)
     X = _check_matrix(X, "X")
     Y = X if Y is None else _check_matrix(Y, "Y", X.shape[1])
-    qs, _ = _recursion(X, Y, depth)
-    return qs[-1] / gamma**2
+    return _via_inner_products(X, Y, lambda Q, qx, qy: _recursion_gram(Q, qx, qy, depth)[0][-1] / gamma**2)
 
 
 def analytic_ntk(X, Y=None, *, depth: int, width: int, gamma: float = 1.0) -> np.ndarray:
@@ -159,7 +177,11 @@ def analytic_ntk(X, Y=None, *, depth: int, width: int, gamma: float = 1.0) -> np
     X = _check_matrix(X, "X")
     Y = X if Y is None else _check_matrix(Y, "Y", X.shape[1])
     d = X.shape[1]
-    qs, ps = _recursion(X, Y, depth)
+    return _via_inner_products(X, Y, lambda Q, qx, qy: _ntk_of_gram(Q, qx, qy, d, depth, width, gamma))
+
+
+def _ntk_of_gram(Q, qx, qy, d, depth, width, gamma):
+    qs, ps = _recursion_gram(Q, qx, qy, depth)
     P = np.full_like(qs[0], 1.0 / gamma**2)
     K = P * (width * qs[depth] + 1.0)  # output layer
     for layer in range(depth, 0, -1):  # hidden layers L..1 (1-based)
