@@ -129,7 +129,7 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
     return 0
 
 
-def _lab_command(port: int, no_browser: bool) -> list[str]:
+def _lab_command(port: int, no_browser: bool, extra: list[str] = ()) -> list[str]:
     nb_dir = find_notebooks_dir()
     cmd = [sys.executable, "-m", "jupyterlab", "--ServerApp.ip=127.0.0.1",
            f"--ServerApp.port={port}", f"--ServerApp.root_dir={nb_dir.parent}",
@@ -137,13 +137,24 @@ def _lab_command(port: int, no_browser: bool) -> list[str]:
            f"notebooks/{START_NOTEBOOK}"]
     if no_browser:
         cmd.append("--no-browser")
-    return cmd
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        cmd.append("--allow-root")  # containers, Binder-like images and CI run as root
+    return cmd + list(extra)
+
+
+def _replace_process(cmd: list[str], cwd: Path | None = None) -> int:
+    """Become the server process (signals such as Ctrl-C / SIGTERM reach it directly)."""
+    if cwd is not None:
+        os.chdir(cwd)
+    if os.name == "posix":
+        os.execv(cmd[0], cmd)
+    return subprocess.call(cmd)  # pragma: no cover - Windows
 
 
 def _cmd_lab(args: argparse.Namespace) -> int:
-    cmd = _lab_command(args.port, args.no_browser)
+    cmd = _lab_command(args.port, args.no_browser, args.extra)
     print("starting:", " ".join(cmd), flush=True)
-    return subprocess.call(cmd, cwd=find_notebooks_dir().parent)
+    return _replace_process(cmd, cwd=find_notebooks_dir().parent)
 
 
 def _cmd_app(args: argparse.Namespace) -> int:
@@ -153,7 +164,7 @@ def _cmd_app(args: argparse.Namespace) -> int:
     if args.no_browser:
         cmd.append("--no-browser")
     print("starting:", " ".join(cmd), flush=True)
-    return subprocess.call(cmd)
+    return _replace_process(cmd)
 
 
 def _cmd_cycles(argv: list[str]) -> int:
@@ -167,7 +178,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = argparse.ArgumentParser(prog="rnnexplore", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("lab", help="open JupyterLab on the start notebook (127.0.0.1)")
+    p = sub.add_parser("lab", help="open JupyterLab on the start notebook (127.0.0.1); "
+                       "further --Option=value arguments go to JupyterLab")
     p.add_argument("--port", type=int, default=int(os.environ.get("PORT", 8888)))
     p.add_argument("--no-browser", action="store_true")
     p = sub.add_parser("app", help="serve the stand-alone cycle explorer with Voila")
@@ -179,5 +191,8 @@ def main(argv: list[str] | None = None) -> int:
                    add_help=False)
     if argv[:1] == ["cycles"]:
         return _cmd_cycles(argv[1:])
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command != "lab":
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.extra = extra  # `lab` passes further options (--LabApp.x=y) on to JupyterLab
     return {"lab": _cmd_lab, "app": _cmd_app, "doctor": _cmd_doctor}[args.command](args)

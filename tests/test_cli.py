@@ -1,0 +1,53 @@
+"""The console entry point: lab starts JupyterLab on the start notebook; doctor reports."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+
+import pytest
+
+from servers import lab_server
+
+
+def test_doctor_reports_versions_and_frontends():
+    out = subprocess.run([sys.executable, "-m", "rnnexplore", "doctor", "--json"],
+                         capture_output=True, text=True)
+    rep = json.loads(out.stdout)
+    for dist in ("jupyterlab", "ipywidgets", "ipympl", "torch"):
+        assert dist in rep["versions"]
+    assert set(rep["frontends"]) == {"ipywidgets", "ipympl"}
+    assert out.returncode == (1 if rep["problems"] else 0)
+    text = subprocess.run([sys.executable, "-m", "rnnexplore", "doctor"],
+                          capture_output=True, text=True).stdout
+    assert "jupyter-matplotlib" in text and "jupyterlab-manager" in text
+
+
+def test_doctor_does_not_import_torch():
+    code = ("import sys; from rnnexplore.cli import doctor_report; doctor_report(); "
+            "print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_lab_command_serves_the_start_notebook(tmp_path):
+    with lab_server(tmp_path) as (base, token, proc):
+        url = f"{base}/api/contents/notebooks/00_start_here.ipynb?token={token}&content=0"
+        with urllib.request.urlopen(url, timeout=30) as r:
+            assert json.load(r)["type"] == "notebook"
+        with urllib.request.urlopen(f"{base}/lab/tree/notebooks/00_start_here.ipynb?token={token}",
+                                    timeout=30) as r:
+            assert r.status == 200 and b"JupyterLab" in r.read()
+        # bound to loopback only, and the token is enforced
+        with pytest.raises(urllib.error.HTTPError) as info:
+            urllib.request.urlopen(f"{base}/api/contents/notebooks", timeout=30)
+        assert info.value.code == 403
+
+
+def test_unknown_subcommand_is_a_clear_error():
+    out = subprocess.run([sys.executable, "-m", "rnnexplore", "frobnicate"],
+                         capture_output=True, text=True)
+    assert out.returncode == 2 and "invalid choice" in out.stderr
