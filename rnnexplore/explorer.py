@@ -1,0 +1,842 @@
+"""Scriptable state of the live fixed-point and cycle explorer (no widgets, no matplotlib).
+
+:class:`ExplorerState` holds everything the explorer app shows - the current model and its
+parameters, the slider ranges, the cycle search order, the objects found by SCYFI
+(:func:`rnnexplore.cycles.find_cycles`, warm-started from the previous objects), the events
+since the previous parameter value (:func:`rnnexplore.bifurcation.classify_events`), the
+trajectories, the 2-D projection and a status line. It can be driven from a script or a test
+exactly like the widget drives it (DynamicalSystems.jl style): every setter validates its
+input, recomputes once, and returns True; a refused input returns False, writes the reason
+to :attr:`ExplorerState.status` and leaves the previous valid state untouched.
+
+:class:`Projection` maps M-dimensional orbits to the plane of a phase portrait (a pair of
+units, a PCA plane, or for M = 1 the return map ``(z_t, z_{t+1})``) and lifts clicked plane
+points back to states; :mod:`rnnexplore.widgets.portrait` draws through it.
+
+Examples
+--------
+>>> from rnnexplore.explorer import ExplorerState
+>>> st = ExplorerState.from_preset("skew_tent")
+>>> [(c.order, c.stability) for c in st.cycles]
+[(1, 'unstable'), (2, 'stable')]
+>>> st.set_param("W[0,0]", -1.0)   # a_r = a_l + W = -0.8: the 2-cycle is gone
+True
+>>> [(c.order, c.stability) for c in st.cycles]
+[(1, 'stable')]
+>>> st.set_max_order(0)
+False
+>>> st.status.startswith("refused")
+True
+>>> ExplorerState.from_json(st.to_json()).model == st.model
+True
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from rnnexplore.models import (
+    MODEL_TYPES,
+    _PiecewiseLinearModel,
+    border_collision_normal_form,
+    model_from_dict,
+    paper_gt16,
+    random_plrnn,
+    skew_tent,
+)
+
+__all__ = ["ExplorerState", "Projection", "PRESETS", "preset_model", "default_ranges"]
+
+MAX_ORDER_LIMIT = 30  # beyond this one slider event would take seconds even warm-started
+DIVERGENCE = 1e6  # a trajectory whose state exceeds this is called diverging
+_SHARE_VERSION = 1
+
+
+# =========================================================================== presets
+@dataclass(frozen=True)
+class _Preset:
+    label: str
+    build: Callable[[], _PiecewiseLinearModel]
+    max_order: int
+
+
+PRESETS: dict[str, _Preset] = {
+    "paper_gt16": _Preset("paper's 2-D system (stable 16-cycle)", paper_gt16, 16),
+    "border_collision": _Preset(
+        "border-collision normal form (a_l = 0)", lambda: border_collision_normal_form(0.0), 8
+    ),
+    "skew_tent": _Preset("skew tent map (a_l=0.2, a_r=-1.5, mu=1)", lambda: skew_tent(0.2, -1.5, 1.0), 8),
+    "random_stable": _Preset("random stable network (M=3)", lambda: random_plrnn(3, seed=1), 6),
+}
+
+
+def preset_model(name: str) -> tuple[_PiecewiseLinearModel, int]:
+    """The model and default cycle order of a preset.
+
+    Parameters
+    ----------
+    name : {"paper_gt16", "border_collision", "skew_tent", "random_stable"}
+
+    Examples
+    --------
+    >>> m, k = preset_model("paper_gt16")
+    >>> m.M, k
+    (2, 16)
+    """
+    if name not in PRESETS:
+        raise ValueError(f"preset must be one of {sorted(PRESETS)}, got {name!r}")
+    p = PRESETS[name]
+    return p.build(), p.max_order
+
+
+def _nice_step(width: float) -> float:
+    """A round slider step giving about 100-200 steps over ``width``."""
+    return float(10.0 ** math.floor(math.log10(width / 100.0)))
+
+
+def default_ranges(model: _PiecewiseLinearModel, names: Sequence[str]) -> dict[str, tuple[float, float, float]]:
+    """Slider ranges ``(lo, hi, step)`` around the current values: ``v +- max(1, |v|)``.
+
+    Examples
+    --------
+    >>> from rnnexplore.models import skew_tent
+    >>> default_ranges(skew_tent(0.2, -1.5, 1.0), ["A[0]"])
+    {'A[0]': (-0.8, 1.2, 0.01)}
+    """
+    out = {}
+    for name in names:
+        v = model.get_param(name)
+        w = max(1.0, abs(v))
+        step = _nice_step(w)
+        lo = round(math.floor((v - w) / step) * step, 10)
+        hi = round(math.ceil((v + w) / step) * step, 10)
+        out[name] = (lo, hi, step)
+    return out
+
+
+# =========================================================================== projection
+class Projection:
+    """Map orbits of an M-dimensional model to a plane and lift plane points back.
+
+    Three kinds:
+
+    ``"units"``
+        ``(x, y) = (z_i, z_j)``; lifting sets the other coordinates to ``origin``.
+    ``"pca"``
+        ``(x, y) = (z - origin) @ basis.T`` with an orthonormal ``basis`` (2, M) fitted by
+        :meth:`pca`; lifting gives ``origin + x b_1 + y b_2``.
+    ``"return"``
+        For M = 1: the return map ``(x, y) = (z_t, z_{t+1})`` along an orbit (a cycle's
+        polygon closes, a fixed point sits on the diagonal); lifting gives ``z = x``.
+
+    Every lift is affine in ``(x, y)``, so switching borders are straight lines in the plane.
+
+    Parameters
+    ----------
+    kind : {"units", "pca", "return"}
+    M : int
+    units : (int, int)
+        The pair for ``kind="units"``.
+    origin : array_like (M,), optional
+        Base state of lifts (default zeros).
+    basis : array_like (2, M), optional
+        Plane of ``kind="pca"``.
+
+    Examples
+    --------
+    >>> p = Projection.units(3, 0, 2, origin=[0.0, 5.0, 0.0])
+    >>> p.orbit([[1.0, 2.0, 3.0]]).tolist()
+    [[1.0, 3.0]]
+    >>> p.lift([1.0, 3.0]).tolist()
+    [1.0, 5.0, 3.0]
+    """
+
+    def __init__(self, kind: str, M: int, *, units: tuple[int, int] = (0, 1), origin: Any = None,
+                 basis: Any = None) -> None:
+        if kind not in ("units", "pca", "return"):
+            raise ValueError(f"kind must be 'units', 'pca' or 'return', got {kind!r}")
+        self.kind, self.M = kind, int(M)
+        self.origin = np.zeros(self.M) if origin is None else np.asarray(origin, dtype=float).reshape(self.M)
+        if kind == "return" and self.M != 1:
+            raise ValueError(f"the return-map projection needs M = 1, got M = {self.M}")
+        if kind == "units":
+            i, j = (int(u) for u in units)
+            if not (0 <= i < self.M and 0 <= j < self.M and i != j):
+                raise ValueError(f"units must be two different indices in 0..{self.M - 1}, got {units!r}")
+            self.units_ = (i, j)
+            basis = np.zeros((2, self.M))
+            basis[0, i] = basis[1, j] = 1.0
+        elif kind == "return":
+            self.units_ = (0, 0)
+            basis = np.array([[1.0], [0.0]])
+        else:
+            basis = np.asarray(basis, dtype=float)
+            if basis.shape != (2, self.M) or not np.all(np.isfinite(basis)):
+                raise ValueError(f"basis must be a finite (2, {self.M}) array, got shape {basis.shape}")
+            self.units_ = None
+        self.basis = basis
+
+    # -- constructors ---------------------------------------------------------------
+    @classmethod
+    def units(cls, M: int, i: int = 0, j: int = 1, origin: Any = None) -> "Projection":
+        """Pair of units ``(z_i, z_j)``."""
+        return cls("units", M, units=(i, j), origin=origin)
+
+    @classmethod
+    def pca(cls, points: Any) -> "Projection":
+        """The plane of the two leading principal components of ``points`` (n, M), n >= 2.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> pts = np.array([[0.0, 0.0, 0.0], [2.0, 0.0, 0.0], [0.0, 1.0, 0.0], [2.0, 1.0, 0.0]])
+        >>> np.abs(Projection.pca(pts).basis).round(6).tolist()
+        [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]
+        """
+        pts = np.asarray(points, dtype=float)
+        if pts.ndim != 2 or pts.shape[1] < 2:
+            raise ValueError(f"points must have shape (n, M) with M >= 2, got {pts.shape}")
+        pts = pts[np.all(np.isfinite(pts), axis=1) & (np.max(np.abs(pts), axis=1) < DIVERGENCE)]
+        M = pts.shape[1]
+        if len(pts) < 3:
+            return cls.units(M, 0, 1)
+        mean = pts.mean(axis=0)
+        _, _, vt = np.linalg.svd(pts - mean, full_matrices=False)
+        basis = np.zeros((2, M))
+        basis[: min(2, len(vt))] = vt[:2]
+        if len(vt) < 2 or not np.any(basis[1]):
+            return cls.units(M, 0, 1, origin=mean)
+        for r in range(2):  # deterministic sign: largest entry positive
+            if basis[r, np.argmax(np.abs(basis[r]))] < 0:
+                basis[r] = -basis[r]
+        return cls("pca", M, origin=mean, basis=basis)
+
+    @classmethod
+    def default(cls, M: int) -> "Projection":
+        """Units (0, 1) for M >= 2, the return map for M = 1."""
+        return cls("return", 1) if M == 1 else cls.units(M, 0, 1)
+
+    # -- maps -----------------------------------------------------------------------
+    @property
+    def labels(self) -> tuple[str, str]:
+        """Axis labels, e.g. ``("z0", "z1")``, ``("PC1", "PC2")``, ``("z_t", "z_t+1")``."""
+        if self.kind == "units":
+            return f"z{self.units_[0]}", f"z{self.units_[1]}"
+        if self.kind == "pca":
+            return "PC1", "PC2"
+        return "z_t", "z_t+1"
+
+    def orbit(self, points: Any, closed: bool = False) -> np.ndarray:
+        """Plane coordinates (n', 2) of an orbit (n, M).
+
+        For ``"return"``: pairs of consecutive points, n' = n if ``closed`` (a cycle) else
+        n - 1 (a trajectory; a single point maps to the diagonal).
+        """
+        z = np.asarray(points, dtype=float).reshape(-1, self.M)
+        if self.kind != "return":
+            return (z - self.origin) @ self.basis.T if self.kind == "pca" else z[:, list(self.units_)]
+        x = z[:, 0]
+        if closed or len(x) == 1:
+            return np.column_stack([x, np.roll(x, -1)])
+        return np.column_stack([x[:-1], x[1:]])
+
+    def lift(self, xy: Any) -> np.ndarray:
+        """States (..., M) for plane points (..., 2)."""
+        xy = np.asarray(xy, dtype=float)
+        if self.kind == "return":
+            return xy[..., :1].copy()
+        if self.kind == "pca":
+            return self.origin + xy @ self.basis
+        z = np.broadcast_to(self.origin, xy.shape[:-1] + (self.M,)).copy()
+        z[..., self.units_[0]] = xy[..., 0]
+        z[..., self.units_[1]] = xy[..., 1]
+        return z
+
+    # -- serialisation --------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able dict (rounded to 6 decimals)."""
+        d: dict[str, Any] = {"kind": self.kind}
+        if self.kind == "units":
+            d["units"] = list(self.units_)
+        if self.kind == "pca":
+            d["basis"] = np.round(self.basis, 6).tolist()
+        if self.kind != "return" and np.any(self.origin):
+            d["origin"] = np.round(self.origin, 6).tolist()
+        return d
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any], M: int) -> "Projection":
+        """Inverse of :meth:`to_dict` for a model of dimension M (ValueError if malformed)."""
+        if not isinstance(d, Mapping) or "kind" not in d:
+            raise ValueError("projection must be an object with a 'kind'")
+        try:
+            return cls(str(d["kind"]), M, units=tuple(d.get("units", (0, 1))), origin=d.get("origin"),
+                       basis=d.get("basis"))
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"projection: {exc}") from None
+
+    def __repr__(self) -> str:
+        return f"Projection({self.kind!r}, M={self.M}, labels={self.labels})"
+
+
+# =========================================================================== the state
+class ExplorerState:
+    """Everything the cycle explorer shows, scriptable without widgets.
+
+    Parameters
+    ----------
+    model : PLRNN, ShallowPLRNN, ClippedShallowPLRNN or ALRNN
+    max_order : int
+        Highest cycle order searched (1..30).
+    params : list of str, optional
+        Parameters that get sliders (default: all of ``model.param_names()`` when there are at
+        most 16, else the diagonal of A / ``a`` and the biases).
+    ranges : dict name -> (lo, hi) or (lo, hi, step), optional
+        Slider ranges (default :func:`default_ranges`).
+    seed : int
+        Seed of every cycle search (so the same parameters give the same objects).
+    budget : str, int, dict or SearchBudget
+        Cycle search budget for parameter events (``"interactive"``: a warm-started event costs
+        a few ms; see :class:`rnnexplore.cycles.SearchBudget`). Preset, import and order
+        changes (no usable warm start) run the ``"default"`` search.
+    n_steps : int
+        Length of every trajectory.
+    initial_conditions : array_like (n, M), optional
+        Trajectory starts (default: 3 seeded random states around the objects).
+    projection : Projection, "pca" or (i, j), optional
+        Plane of the phase portrait (default units (0, 1); M = 1: return map).
+    max_trajectories : int
+        Oldest trajectories are dropped beyond this.
+
+    Attributes
+    ----------
+    model : the current (valid) model
+    cycles : CycleSet of the current model
+    events : list of BifurcationEvent since the previous parameter value
+    changed : dict name -> (old, new) of the last parameter event
+    trajectories : list of ndarray (n_steps + 1, M); diverging ones contain inf/nan
+    status : str, level : {"ok", "warning", "error"}
+    compute_time : float, seconds of the last recompute (search + events + trajectories)
+    n_computes : int, number of recomputes so far
+
+    Examples
+    --------
+    >>> st = ExplorerState.from_preset("border_collision")
+    >>> [(c.order, c.stability) for c in st.cycles]
+    [(1, 'saddle'), (2, 'stable')]
+    >>> st.set_param("A[0,0]", float("nan"))
+    False
+    >>> st.model.get_param("A[0,0]")
+    0.0
+    """
+
+    def __init__(
+        self,
+        model: _PiecewiseLinearModel,
+        *,
+        max_order: int = 8,
+        params: Sequence[str] | None = None,
+        ranges: Mapping[str, Sequence[float]] | None = None,
+        seed: int = 0,
+        budget: Any = "interactive",
+        n_steps: int = 300,
+        initial_conditions: Any = None,
+        projection: Any = None,
+        max_trajectories: int = 12,
+    ) -> None:
+        if not isinstance(model, _PiecewiseLinearModel):
+            raise ValueError(f"model must be one of {sorted(MODEL_TYPES)}, got {type(model).__name__}")
+        self.max_order = _check_order(max_order)
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+            raise ValueError(f"seed must be an integer, got {seed!r}")
+        self.seed = int(seed)
+        self.budget = budget
+        if isinstance(n_steps, bool) or not isinstance(n_steps, (int, np.integer)) or n_steps < 1:
+            raise ValueError(f"n_steps must be a positive integer, got {n_steps!r}")
+        self.n_steps = int(n_steps)
+        if isinstance(max_trajectories, bool) or not isinstance(max_trajectories, (int, np.integer)) \
+                or max_trajectories < 1:
+            raise ValueError(f"max_trajectories must be a positive integer, got {max_trajectories!r}")
+        self.max_trajectories = int(max_trajectories)
+        self.listeners: list[Callable[["ExplorerState"], None]] = []
+        self.preset: str | None = None
+        self.n_computes = 0
+        self.events: list = []
+        self.changed: dict[str, tuple[float, float]] = {}
+        self.status, self.level, self.compute_time = "", "ok", 0.0
+        self.warnings: list[str] = []
+        self._install(model, self.max_order, params=params, ranges=ranges, ics=initial_conditions,
+                      projection=projection)
+
+    # ------------------------------------------------------------------ constructors
+    @classmethod
+    def from_preset(cls, name: str, **kwargs: Any) -> "ExplorerState":
+        """State of a preset (see :data:`PRESETS`); kwargs as for the constructor."""
+        model, k = preset_model(name)
+        kwargs.setdefault("max_order", k)
+        st = cls(model, **kwargs)
+        st.preset = name
+        return st
+
+    @classmethod
+    def from_json(cls, text: str, **kwargs: Any) -> "ExplorerState":
+        """State from a share string of :meth:`to_json` (ValueError if malformed)."""
+        spec = _parse_share(text)
+        st = cls(spec["model"], max_order=spec["max_order"], params=spec["params"],
+                 seed=spec["seed"], initial_conditions=spec["ics"], projection=spec["projection"],
+                 **kwargs)
+        return st
+
+    # ------------------------------------------------------------------ internals
+    def _install(self, model, max_order, *, params=None, ranges=None, ics=None, projection=None) -> None:
+        """Make ``model`` the new baseline (sliders, reset target); raises ValueError."""
+        names = model.param_names()
+        if params is None:
+            params = names if len(names) <= 16 else _diagonal_and_bias(model)
+        params = list(params)
+        bad = [p for p in params if p not in names]
+        for p in bad:  # accept equivalent spellings such as "A[0,0]" for "A[0]"
+            try:
+                model.get_param(p)
+            except ValueError:
+                raise ValueError(f"params: unknown parameter {p!r}; valid names: {names}") from None
+        rng = default_ranges(model, params)
+        for name, r in (ranges or {}).items():
+            if name not in rng:
+                raise ValueError(f"ranges: {name!r} is not one of the slider parameters {params}")
+            r = tuple(float(x) for x in r)
+            if len(r) not in (2, 3) or not all(math.isfinite(x) for x in r) or r[0] >= r[1]:
+                raise ValueError(f"ranges[{name!r}] must be (lo, hi[, step]) with lo < hi, got {r}")
+            rng[name] = r if len(r) == 3 else (r[0], r[1], _nice_step(r[1] - r[0]))
+        proj = self._make_projection(projection, model.M)
+        ics = None if ics is None else _check_ics(ics, model.M)
+        cycles, events, trajs, elapsed = self._compute(model, max_order, None, _ics_or_default(ics, model, self.seed),
+                                                       budget="default")
+        # commit (nothing above may leave the object half-changed)
+        self.model = self.initial_model = model
+        self.initial_order = self.max_order = max_order
+        self.params, self.ranges = params, rng
+        self.projection = proj
+        self.initial_conditions = _ics_or_default(ics, model, self.seed)
+        self._default_ics = self.initial_conditions.copy()
+        self._commit(model, cycles, [], trajs, elapsed, changed={})
+
+    def _make_projection(self, projection, M) -> Projection:
+        if projection is None:
+            return Projection.default(M)
+        if isinstance(projection, Projection):
+            if projection.M != M:
+                raise ValueError(f"projection is for M = {projection.M}, the model has M = {M}")
+            return projection
+        if isinstance(projection, Mapping):
+            return Projection.from_dict(projection, M)
+        if isinstance(projection, str) and projection == "pca":
+            return None  # fitted after the first compute, see _commit
+        if isinstance(projection, (tuple, list)) and len(projection) == 2:
+            return Projection.units(M, *projection)
+        raise ValueError(f"projection must be a Projection, 'pca' or a pair of units, got {projection!r}")
+
+    def _compute(self, model, max_order, warm, ics, budget=None):
+        """Search, classify, simulate; returns ``(cycles, events, trajectories, seconds)``."""
+        from rnnexplore.cycles import find_cycles
+
+        t0 = time.perf_counter()
+        cycles = find_cycles(model, max_order, seed=self.seed, warm_start=warm,
+                             budget=self.budget if budget is None else budget)
+        events = []
+        if warm is not None:
+            events = _classify(warm, cycles)
+        trajs = _simulate(model, ics, self.n_steps)
+        return cycles, events, trajs, time.perf_counter() - t0
+
+    def _commit(self, model, cycles, events, trajs, elapsed, changed) -> None:
+        self.model, self.cycles, self.events = model, cycles, events
+        self.trajectories, self.compute_time = trajs, elapsed
+        self.changed = changed
+        self.n_computes += 1
+        if self.projection is None:  # deferred PCA fit
+            self.projection = self._fit_pca()
+        self.warnings = _diagnose(model, cycles, trajs)
+        self.level = "warning" if self.warnings else "ok"
+        self.status = self.summary() + "".join(f" | {w}" for w in self.warnings)
+        self._notify()
+
+    def _notify(self) -> None:
+        for fn in list(self.listeners):
+            fn(self)
+
+    def _refuse(self, exc: Exception | str) -> bool:
+        msg = str(exc)
+        self.level = "error"
+        self.status = f"refused: {msg} - keeping the previous state ({self.summary()})"
+        self._notify()
+        return False
+
+    def _recompute(self, model, *, max_order=None, warm=True, changed=None) -> bool:
+        """Recompute for a new model; on any failure refuse and keep the previous state."""
+        k = self.max_order if max_order is None else max_order
+        same_shape = type(model) is type(self.model) and model.n_bits == self.model.n_bits
+        warm_set = self.cycles if warm and same_shape else None
+        try:
+            cycles, events, trajs, elapsed = self._compute(
+                model, k, warm_set, self.initial_conditions, budget=None if warm_set is not None else "default")
+        except ValueError as exc:
+            return self._refuse(exc)
+        except Exception as exc:  # noqa: BLE001 - an engine failure must not reach the notebook
+            return self._refuse(f"the cycle search failed ({type(exc).__name__}: {exc})")
+        self.max_order = k
+        if max_order is not None:
+            events = []  # a new order is not a parameter event
+        self._commit(model, cycles, events, trajs, elapsed, changed=changed or {})
+        return True
+
+    # ------------------------------------------------------------------ parameters
+    def set_param(self, name: str, value: float) -> bool:
+        """Set one scalar parameter (``"A[0]"``, ``"W[1,0]"``, ``"h[1]"``) and recompute.
+
+        Returns False (and explains in :attr:`status`) for an unknown name or a non-finite
+        value; the previous state stays.
+        """
+        return self.set_params({name: value})
+
+    def set_params(self, updates: Mapping[str, float]) -> bool:
+        """Set several parameters at once, recompute once (warm-started)."""
+        try:
+            if not isinstance(updates, Mapping):
+                raise ValueError("updates must be a mapping {name: value}")
+            model = self.model.with_params(updates)
+            changed = {n: (self.model.get_param(n), model.get_param(n)) for n in updates}
+        except ValueError as exc:
+            return self._refuse(exc)
+        if model == self.model:
+            return True
+        return self._recompute(model, changed=changed)
+
+    def set_array(self, field: str, value: Any) -> bool:
+        """Replace a whole parameter array (e.g. ``"W"``) and recompute.
+
+        A wrong shape, NaN/inf or an unknown field is refused.
+
+        Examples
+        --------
+        >>> st = ExplorerState.from_preset("paper_gt16", max_order=2)
+        >>> st.set_array("W", [[0.0, 1.0]])
+        False
+        >>> "W must have shape (2, 2)" in st.status
+        True
+        """
+        d = self.model.to_dict()
+        if field not in d or field in ("type", "n_relu"):
+            return self._refuse(f"field must be one of {[k for k in d if k not in ('type', 'n_relu')]}, got {field!r}")
+        if field == "A" and isinstance(self.model, MODEL_TYPES["PLRNN"]):
+            arr = np.asarray(value, dtype=object)
+            if arr.ndim == 2 and arr.shape != (self.model.M, self.model.M):
+                return self._refuse(f"A must have shape ({self.model.M},) or ({self.model.M}, {self.model.M}), "
+                                    f"got {arr.shape}")
+        old = np.asarray(d[field], dtype=float)
+        try:
+            new = np.asarray(value, dtype=float)
+        except (TypeError, ValueError) as exc:
+            return self._refuse(f"{field} must be numeric ({exc})")
+        if field != "A" and new.shape != old.shape:
+            return self._refuse(f"{field} must have shape {old.shape}, got {new.shape}")
+        d[field] = new.tolist()
+        try:
+            model = model_from_dict(d)
+        except ValueError as exc:
+            return self._refuse(exc)
+        if model == self.model:
+            return True
+        changed = {n: (self.model.get_param(n), model.get_param(n)) for n in self.params
+                   if self.model.get_param(n) != model.get_param(n)}
+        return self._recompute(model, changed=changed)
+
+    def set_max_order(self, max_order: int) -> bool:
+        """Change the highest cycle order (1..30) and recompute."""
+        try:
+            k = _check_order(max_order)
+        except ValueError as exc:
+            return self._refuse(exc)
+        if k == self.max_order:
+            return True
+        return self._recompute(self.model, max_order=k)
+
+    def set_model(self, model: _PiecewiseLinearModel, *, max_order: int | None = None,
+                  params: Sequence[str] | None = None) -> bool:
+        """Load another model (new sliders, new reset target); refused if invalid."""
+        try:
+            if not isinstance(model, _PiecewiseLinearModel):
+                raise ValueError(f"model must be one of {sorted(MODEL_TYPES)}, got {type(model).__name__}")
+            k = self.max_order if max_order is None else _check_order(max_order)
+            keep_ics = model.M == self.model.M and len(self.initial_conditions)
+            self._install(model, k, params=params, ics=self.initial_conditions if keep_ics else None,
+                          projection=self.projection if keep_ics else None)
+        except ValueError as exc:
+            return self._refuse(exc)
+        except Exception as exc:  # noqa: BLE001
+            return self._refuse(f"{type(exc).__name__}: {exc}")
+        self.preset = None
+        return True
+
+    def load_preset(self, name: str) -> bool:
+        """Switch to a preset (:data:`PRESETS`) with its default order."""
+        try:
+            model, k = preset_model(name)
+            self._install(model, k)
+        except ValueError as exc:
+            return self._refuse(exc)
+        self.preset = name
+        return True
+
+    def reset(self) -> bool:
+        """Back to the model and order the explorer started with (or last loaded)."""
+        self.initial_conditions = self._default_ics.copy()
+        return self._recompute(self.initial_model, max_order=self.initial_order, warm=False)
+
+    # ------------------------------------------------------------------ trajectories / projection
+    def add_trajectory(self, z0: Any) -> bool:
+        """Add a trajectory from the state ``z0`` (M,); the oldest is dropped beyond the limit."""
+        try:
+            z0 = _check_ics([z0], self.model.M)[0]
+        except ValueError as exc:
+            return self._refuse(f"z0: {exc}")
+        ics = np.vstack([self.initial_conditions, z0])[-self.max_trajectories:]
+        self.initial_conditions = ics
+        self.trajectories = _simulate(self.model, ics, self.n_steps)
+        self.warnings = _diagnose(self.model, self.cycles, self.trajectories)
+        self.level = "warning" if self.warnings else "ok"
+        self.status = self.summary() + "".join(f" | {w}" for w in self.warnings)
+        self._notify()
+        return True
+
+    def add_trajectory_at(self, x: float, y: float) -> bool:
+        """Add a trajectory from the plane point ``(x, y)`` of the current projection."""
+        if not (np.isfinite(x) and np.isfinite(y)):
+            return self._refuse(f"the clicked point ({x}, {y}) is not finite")
+        return self.add_trajectory(self.projection.lift([float(x), float(y)]))
+
+    def clear_trajectories(self) -> bool:
+        """Remove every trajectory."""
+        self.initial_conditions = np.zeros((0, self.model.M))
+        self.trajectories = []
+        self._notify()
+        return True
+
+    def set_projection(self, projection: Any) -> bool:
+        """``(i, j)`` for a pair of units, ``"pca"`` (fitted now, then fixed) or a Projection."""
+        try:
+            proj = self._make_projection(projection, self.model.M)
+        except ValueError as exc:
+            return self._refuse(exc)
+        self.projection = proj if proj is not None else self._fit_pca()
+        self._notify()
+        return True
+
+    def _fit_pca(self) -> Projection:
+        if self.model.M < 3:
+            return Projection.default(self.model.M)
+        pts = [c.points for c in self.cycles] + [t[len(t) // 2:] for t in self.trajectories]
+        pts = np.vstack(pts) if pts else np.zeros((0, self.model.M))
+        return Projection.pca(pts)
+
+    # ------------------------------------------------------------------ reporting
+    def counts(self) -> dict[str, int]:
+        """Number of objects by stability, e.g. ``{"stable": 1, "saddle": 0, "unstable": 2}``."""
+        out = {"stable": 0, "saddle": 0, "unstable": 0}
+        for c in self.cycles:
+            out[c.stability] += 1
+        return out
+
+    def summary(self) -> str:
+        """One line: counts by stability and order, compute time."""
+        n = len(self.cycles)
+        c = self.counts()
+        orders = sorted({x.order for x in self.cycles})
+        by_order = ", ".join(f"k={k}: {sum(1 for x in self.cycles if x.order == k)}" for k in orders)
+        line = (f"{n} object{'s' if n != 1 else ''} up to order {self.max_order} - "
+                f"{c['stable']} stable, {c['saddle']} saddle, {c['unstable']} unstable")
+        if by_order:
+            line += f" ({by_order})"
+        return line + f" - {1000 * self.compute_time:.1f} ms"
+
+    def table(self, max_rows: int = 50) -> list[dict[str, Any]]:
+        """Rows of the objects table: order, stability, points, |eigenvalues|, key."""
+        rows = []
+        for c in list(self.cycles)[:max_rows]:
+            rows.append({"order": c.order, "stability": c.stability, "points": c.points,
+                         "abs_eigenvalues": np.abs(c.eigenvalues), "key": c.key,
+                         "marginal": bool(getattr(c, "marginal", False))})
+        return rows
+
+    def event_lines(self) -> list[str]:
+        """Human-readable events since the previous parameter value."""
+        out = []
+        for ev in self.events:
+            kind = str(getattr(ev, "kind", "event"))
+            desc = str(getattr(ev, "description", "") or ev)
+            out.append(f"{kind}: {desc}" if not desc.startswith(kind) else desc)
+        return out
+
+    # ------------------------------------------------------------------ share
+    def to_json(self) -> str:
+        """A short JSON share string: model, order, slider parameters, seed, starts, projection.
+
+        Examples
+        --------
+        >>> st = ExplorerState.from_preset("skew_tent")
+        >>> s = st.to_json()
+        >>> len(s) < 400, ExplorerState.from_json(s).max_order
+        (True, 8)
+        """
+        d: dict[str, Any] = {"v": _SHARE_VERSION, "model": self.model.to_dict(), "max_order": self.max_order}
+        if self.params != self.model.param_names():
+            d["params"] = self.params
+        if self.seed:
+            d["seed"] = self.seed
+        d["ics"] = np.round(self.initial_conditions, 4).tolist()
+        if self.projection.kind != Projection.default(self.model.M).kind or \
+                (self.projection.kind == "units" and self.projection.units_ != (0, 1)):
+            d["projection"] = self.projection.to_dict()
+        return json.dumps(d, separators=(",", ":"))
+
+    def load_json(self, text: str) -> bool:
+        """Import a share string into this state (refused with a message if malformed)."""
+        try:
+            spec = _parse_share(text)
+            self.seed = spec["seed"]
+            self._install(spec["model"], spec["max_order"], params=spec["params"], ics=spec["ics"],
+                          projection=spec["projection"])
+        except ValueError as exc:
+            return self._refuse(f"cannot import: {exc}")
+        except Exception as exc:  # noqa: BLE001
+            return self._refuse(f"cannot import: {type(exc).__name__}: {exc}")
+        self.preset = None
+        return True
+
+    def __repr__(self) -> str:
+        return f"ExplorerState({self.model!r}, max_order={self.max_order}: {self.summary()})"
+
+
+# =========================================================================== helpers
+def _check_order(k: Any) -> int:
+    if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)):
+        if isinstance(k, float) and k.is_integer():
+            k = int(k)
+        else:
+            raise ValueError(f"max_order must be an integer, got {k!r}")
+    if not 1 <= k <= MAX_ORDER_LIMIT:
+        raise ValueError(f"max_order must be between 1 and {MAX_ORDER_LIMIT}, got {k}")
+    return int(k)
+
+
+def _diagonal_and_bias(model) -> list[str]:
+    names = model.param_names()
+    keep = []
+    for n in names:
+        field = n.split("[")[0]
+        idx = n[n.index("[") + 1:-1].split(",")
+        if field in ("h", "h1", "a") or (field == "A" and (len(idx) == 1 or idx[0] == idx[1])):
+            keep.append(n)
+    return keep or names[:16]
+
+
+def _check_ics(ics: Any, M: int) -> np.ndarray:
+    try:
+        arr = np.asarray(ics, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"initial conditions must be numeric ({exc})") from None
+    if arr.size == 0:
+        return np.zeros((0, M))
+    if arr.ndim == 1 and M == 1:
+        arr = arr[:, None]
+    if arr.ndim != 2 or arr.shape[1] != M:
+        raise ValueError(f"initial conditions must have shape (n, {M}), got {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError("initial conditions contain NaN or inf")
+    return arr
+
+
+def _ics_or_default(ics, model, seed) -> np.ndarray:
+    if ics is not None:
+        return ics
+    rng = np.random.default_rng(seed)
+    scale = 1.0 + float(np.max(np.abs(model.step(np.zeros(model.M)))))
+    return rng.uniform(-scale, scale, size=(3, model.M))
+
+
+def _simulate(model, ics: np.ndarray, n_steps: int) -> list[np.ndarray]:
+    if len(ics) == 0:
+        return []
+    traj = model.simulate(ics, n_steps)  # (n+1, B, M)
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isfinite(traj) | (np.abs(traj) > DIVERGENCE)
+    traj[np.cumsum(np.any(bad, axis=-1), axis=0) > 0] = np.nan
+    return [traj[:, b] for b in range(traj.shape[1])]
+
+
+def _classify(before, after) -> list:
+    """Events between two CycleSets via :func:`rnnexplore.bifurcation.classify_events`."""
+    try:
+        from rnnexplore.bifurcation import classify_events
+    except ImportError:
+        return []
+    return list(classify_events(before, after))
+
+
+def _diagnose(model, cycles, trajs) -> list[str]:
+    """Warnings for the status line: diverging orbits, degenerate objects, incomplete search."""
+    out = []
+    n_div = sum(1 for t in trajs if np.isnan(t[-1]).any())
+    if n_div:
+        out.append(f"diverging: {n_div} of {len(trajs)} trajectories escape to infinity")
+    marginal = [c for c in cycles if getattr(c, "marginal", False)]
+    if marginal:
+        out.append(f"degenerate: {len(marginal)} object(s) with an eigenvalue of modulus 1")
+    if model.n_bits <= 10:
+        regions = ((np.arange(2 ** model.n_bits)[:, None] >> np.arange(model.n_bits)) & 1).astype(bool)
+        J = model.jacobians(regions)
+        with np.errstate(all="ignore"):
+            ev = np.linalg.eigvals(J)
+        n_one = int(np.sum(np.any(np.abs(ev - 1.0) < 1e-9, axis=-1)))
+        if n_one:
+            out.append(f"degenerate: an eigenvalue of the Jacobian is exactly 1 in {n_one} region(s) "
+                       "(a line of fixed points or a fixed point at infinity)")
+    stats = getattr(cycles, "stats", {})
+    if stats.get("budget_exhausted"):
+        orders = [k for k, s in stats.get("stop", {}).items() if s == "max_solves"]
+        out.append(f"search budget hit at order(s) {orders}: more objects may exist")
+    return out
+
+
+def _parse_share(text: str) -> dict[str, Any]:
+    """Validate a share string; returns model, max_order, params, seed, ics, projection."""
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError("the share string is empty")
+    try:
+        d = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"the share string is not valid JSON ({exc.msg} at position {exc.pos})") from None
+    if not isinstance(d, dict) or "model" not in d:
+        raise ValueError("the share string must be a JSON object with a 'model'")
+    unknown = set(d) - {"v", "model", "max_order", "params", "seed", "ics", "projection"}
+    if unknown:
+        raise ValueError(f"unknown key(s) {sorted(unknown)} in the share string")
+    if d.get("v", _SHARE_VERSION) != _SHARE_VERSION:
+        raise ValueError(f"share string version {d.get('v')!r} is not supported (expected {_SHARE_VERSION})")
+    model = model_from_dict(d["model"])
+    seed = d.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise ValueError(f"seed must be an integer, got {seed!r}")
+    params = d.get("params")
+    if params is not None and (not isinstance(params, list) or not all(isinstance(p, str) for p in params)):
+        raise ValueError("params must be a list of parameter names")
+    return {"model": model, "max_order": _check_order(d.get("max_order", 8)), "params": params,
+            "seed": seed, "ics": _check_ics(d["ics"], model.M) if "ics" in d else None,
+            "projection": d.get("projection")}
