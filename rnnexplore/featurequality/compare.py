@@ -180,7 +180,7 @@ def compare(
     ridge: float | None = None,
     relative_ridge: float = DEFAULT_RELATIVE_RIDGE,
     threads: int = 1,
-    progress: bool | str = False,
+    progress=False,
     **config,
 ) -> FQRecord:
     """Train one network and the kernel learners on ``n_train`` samples; return every measure.
@@ -202,8 +202,8 @@ def compare(
         torch intra-op threads. Minibatch steps of this size are overhead-bound: one
         thread is fastest (on a busy 2-core machine 2 threads made a step ~10x slower)
         and leaves the other core to a second run of a sweep.
-    progress : bool or str
-        tqdm bar over training steps.
+    progress : bool, str or callable
+        tqdm bar over training steps, or ``progress(step, steps)`` (see ``train_mlp``).
     **config
         Overrides of :data:`DEFAULT_CONFIG`: ``depth`` (hidden layers), ``width``,
         ``gamma`` (output divided by it), ``steps``, ``lr`` (Adam, cosine-annealed),

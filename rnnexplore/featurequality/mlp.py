@@ -113,7 +113,7 @@ def train_mlp(
     batch_size: int = 64,
     seed: int = 0,
     record_every: int = 0,
-    progress: bool | str = False,
+    progress=False,
 ) -> np.ndarray:
     """Train with Adam on MSE, lr cosine-annealed to 0, minibatches sampled with replacement.
 
@@ -132,8 +132,9 @@ def train_mlp(
         Seed of the minibatch indices.
     record_every : int
         Record the minibatch loss every this many steps (0: only the last).
-    progress : bool or str
-        ``tqdm.auto`` progress bar.
+    progress : bool, str or callable
+        ``tqdm.auto`` progress bar (a string is its description), or a callable
+        ``progress(step, steps)`` called every 100 steps and at the end (for widgets).
 
     Returns
     -------
@@ -162,7 +163,8 @@ def train_mlp(
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=int(steps))
     bar = None
-    if progress:
+    callback = progress if callable(progress) else None
+    if progress and callback is None:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=int(steps), desc=progress if isinstance(progress, str) else "train", leave=False)
@@ -179,8 +181,11 @@ def train_mlp(
             last = step == steps - 1
             if last or (record_every and step % record_every == 0):
                 losses.append(float(loss.detach()))
-            if bar is not None and (step % 100 == 99 or last):
-                bar.update(100 if not last else steps - bar.n)
+            if step % 100 == 99 or last:
+                if bar is not None:
+                    bar.update(100 if not last else steps - bar.n)
+                if callback is not None:
+                    callback(step + 1, int(steps))
     finally:
         if bar is not None:
             bar.close()

@@ -1,0 +1,100 @@
+"""Headless test of the FeatureQualityExplorer: set values, click, check artist data."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("ipywidgets")
+
+from rnnexplore.featurequality import SweepResult
+from rnnexplore.widgets.featurequality import FeatureQualityExplorer, FeatureQualityState
+
+
+def _fake_run(n, seed, shuffled, fq, cka, width=256):
+    return dict(task="S4", d=20, n_train=n, seed=seed, shuffled=shuffled, depth=3, width=width, gamma=1.0,
+                steps=8000, lr=2e-3, batch_size=64, n_test=2000, var_f=4.0, train_loss=0.0,
+                err_net=1.0 / fq, err_ntk=1.0, err_nngp=1.1, err_k0=1.5, err_kT=1.05 / fq, err_ckT=1.0 / fq,
+                fq=fq, log10_fq=float(np.log10(fq)), k0_over_kT=1.5 * fq / 1.05, kT_over_net=1.05, k95_0=float("nan"),
+                k95_T=5.0, cka=cka, one_minus_cka=1 - cka, rel_frob=0.7, kta_0=0.05, kta_T=0.5, erank_0=130.0,
+                erank_T=70.0, weight_change=[0.2, 0.4, 0.4, 0.35], pi_star_0=list(np.linspace(0.01, 0.5, 8)),
+                pi_star_T=list(np.linspace(0.5, 1.0, 8)), seconds=20.0)
+
+
+@pytest.fixture
+def sweep_file(tmp_path):
+    recs = [_fake_run(n, s, False, fq, 0.3) for n, fq in ((250, 1.2), (1000, 20.0), (4000, 300.0)) for s in (0, 1)]
+    recs += [_fake_run(500, s, True, 0.8, 0.6) for s in (0, 1)]
+    return SweepResult(recs).save(tmp_path / "sweep.json")
+
+
+def test_load_sweep_and_plots_show_runs(sweep_file):
+    view = FeatureQualityExplorer()
+    assert "0 runs" in view.status.value
+    view.path.value = str(sweep_file)
+    view.load_button.click()
+    assert "8 runs" in view.status.value and "error" not in view.status.value
+    x, y = view.curve_lines["net"].get_data()
+    np.testing.assert_allclose(x, [250, 1000, 4000])
+    np.testing.assert_allclose(y, [1 / 1.2, 1 / 20, 1 / 300])
+    np.testing.assert_allclose(view.curve_lines["ntk"].get_data()[1], [1, 1, 1])
+    clean = view.scatter_clean.get_offsets()
+    shuffled = view.scatter_shuffled.get_offsets()
+    assert clean.shape == (6, 2) and shuffled.shape == (2, 2)
+    np.testing.assert_allclose(sorted(clean[:, 1]), sorted(np.log10([1.2, 1.2, 20, 20, 300, 300])))
+    np.testing.assert_allclose(shuffled[:, 0], [0.4, 0.4])  # 1 - CKA of the shuffled runs
+    assert sum(line.get_visible() for line in view.pi_lines) == 3
+    view.strength.value = "rel_frob"
+    np.testing.assert_allclose(view.scatter_clean.get_offsets()[:, 0], 0.7)
+    assert "Frobenius" in view.ax_scatter.get_xlabel()
+    # a different architecture has no runs: curves empty, scatter still shows the task's runs
+    view.width.value = 64
+    assert len(view.curve_lines["net"].get_data()[0]) == 0
+    assert view.scatter_clean.get_offsets().shape == (6, 2)
+
+
+def test_run_button_trains_and_adds_a_point():
+    view = FeatureQualityExplorer(FeatureQualityState(n_test=64))
+    view.task.value = "S3 (d=15)"
+    view.depth.value = 2
+    view.width.value = 16
+    view.n_train.options = [32, 64]
+    view.n_train.value = 32
+    view.steps.value = 60
+    view.run_button.click()
+    assert "error" not in view.status.value, view.status.value
+    assert "FQ=" in view.status.value
+    assert view.progress.value == view.progress.max == 60
+    x, y = view.curve_lines["net"].get_data()
+    assert list(x) == [32.0] and np.isfinite(y[0]) and y[0] > 0
+    assert view.scatter_clean.get_offsets().shape == (1, 2)
+    view.shuffled.value = True
+    view.run_button.click()
+    assert view.scatter_shuffled.get_offsets().shape == (1, 2)
+    assert len(view.state.result) == 2
+
+
+def test_errors_go_to_status_line(tmp_path):
+    view = FeatureQualityExplorer()
+    view.path.value = str(tmp_path / "missing.json")
+    view.load_button.click()
+    assert "error" in view.status.value and "missing.json" in view.status.value
+    bad = tmp_path / "bad.json"
+    bad.write_text("{}")
+    view.path.value = str(bad)
+    view.load_button.click()
+    assert "not a feature-quality sweep" in view.status.value
+    view2 = FeatureQualityExplorer(str(bad))
+    assert "error" in view2.status.value
+
+
+def test_controls_have_stable_css_classes():
+    view = FeatureQualityExplorer()
+    for name in ("task", "depth", "width", "gamma", "n_train", "steps", "seed", "shuffled", "strength",
+                 "run_button", "load_button", "path", "progress", "status"):
+        classes = getattr(view, name)._dom_classes
+        assert any(c.startswith("rnx-fq-") for c in classes), name
+    assert "rnx-fq" in view.widget._dom_classes
