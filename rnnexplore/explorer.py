@@ -443,7 +443,7 @@ class ExplorerState:
             return Projection.units(M, *projection)
         raise ValueError(f"projection must be a Projection, 'pca' or a pair of units, got {projection!r}")
 
-    def _compute(self, model, max_order, warm, ics, budget=None):
+    def _compute(self, model, max_order, warm, ics, budget=None, previous=None):
         """Search, classify, simulate; returns ``(cycles, events, trajectories, seconds)``."""
         from rnnexplore.cycles import find_cycles
 
@@ -452,7 +452,7 @@ class ExplorerState:
                              budget=self.budget if budget is None else budget)
         events = []
         if warm is not None:
-            events = _classify(warm, cycles)
+            events = _classify(warm, cycles, previous, model)
         trajs = _simulate(model, ics, self.n_steps)
         return cycles, events, trajs, time.perf_counter() - t0
 
@@ -486,7 +486,8 @@ class ExplorerState:
         warm_set = self.cycles if warm and same_shape else None
         try:
             cycles, events, trajs, elapsed = self._compute(
-                model, k, warm_set, self.initial_conditions, budget=None if warm_set is not None else "default")
+                model, k, warm_set, self.initial_conditions, budget=None if warm_set is not None else "default",
+                previous=self.model)
         except ValueError as exc:
             return self._refuse(exc)
         except Exception as exc:  # noqa: BLE001 - an engine failure must not reach the notebook
@@ -781,13 +782,20 @@ def _simulate(model, ics: np.ndarray, n_steps: int) -> list[np.ndarray]:
     return [traj[:, b] for b in range(traj.shape[1])]
 
 
-def _classify(before, after) -> list:
-    """Events between two CycleSets via :func:`rnnexplore.bifurcation.classify_events`."""
+def _classify(before, after, model_before, model_after) -> list:
+    """Events between two CycleSets via :func:`rnnexplore.bifurcation.classify_events`.
+
+    An unavailable or failing classification gives no events (never a refused update).
+    """
     try:
         from rnnexplore.bifurcation import classify_events
     except ImportError:
         return []
-    return list(classify_events(before, after))
+    models = None if model_before is None else (model_before, model_after)
+    try:
+        return list(classify_events(before, after, models=models))
+    except Exception:  # noqa: BLE001 - events are an annotation; the objects still count
+        return []
 
 
 def _diagnose(model, cycles, trajs) -> list[str]:

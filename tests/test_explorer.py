@@ -1,0 +1,292 @@
+"""ExplorerState (the scriptable state behind CycleExplorer), checked against closed forms."""
+
+from __future__ import annotations
+
+import doctest
+import json
+
+import numpy as np
+import pytest
+
+import rnnexplore.explorer as explorer_mod
+from rnnexplore.explorer import PRESETS, ExplorerState, Projection, default_ranges
+from rnnexplore.models import PLRNN, border_collision_normal_form, random_plrnn, skew_tent
+
+
+def _orders(st):
+    return [(c.order, c.stability) for c in st.cycles]
+
+
+def _snapshot(st):
+    return (st.model.to_dict(), st.max_order, [c.key for c in st.cycles],
+            [t.copy() for t in st.trajectories], st.n_computes)
+
+
+def _same(a, b):
+    assert a[0] == b[0] and a[1] == b[1] and a[2] == b[2] and a[4] == b[4]
+    assert all(np.array_equal(x, y, equal_nan=True) for x, y in zip(a[3], b[3]))
+
+
+def test_docstring_examples():
+    res = doctest.testmod(explorer_mod)
+    assert res.failed == 0 and res.attempted > 10
+
+
+# ---------------------------------------------------------------- closed forms
+@pytest.mark.parametrize("a_r", [-1.5, -1.2, 0.5])
+def test_skew_tent_objects_follow_the_slider(a_r):
+    a_l, mu = 0.2, 1.0
+    st = ExplorerState(skew_tent(a_l, -1.5, mu), max_order=4)
+    assert st.set_param("W[0,0]", a_r - a_l)
+    fixed = [c for c in st.cycles if c.order == 1]
+    assert len(fixed) == 1
+    assert fixed[0].points[0, 0] == pytest.approx(mu / (1 - a_r))
+    assert abs(fixed[0].eigenvalues[0]) == pytest.approx(abs(a_r))
+    two = [c for c in st.cycles if c.order == 2]
+    if a_r < -1:
+        assert len(two) == 1
+        want = sorted([mu * (1 + a_r) / (1 - a_l * a_r), mu * (1 + a_l) / (1 - a_l * a_r)])
+        np.testing.assert_allclose(sorted(two[0].points[:, 0]), want, rtol=1e-10)
+        assert two[0].eigenvalues[0].real == pytest.approx(a_l * a_r)
+    else:
+        assert two == []
+    if a_r != -1.5:
+        assert st.changed == {"W[0,0]": (pytest.approx(-1.7), pytest.approx(a_r - a_l))}
+
+
+def test_border_collision_normal_form_objects():
+    st = ExplorerState.from_preset("border_collision")
+    fp = [c for c in st.cycles if c.order == 1]
+    assert len(fp) == 1 and fp[0].stability == "saddle"
+    np.testing.assert_allclose(fp[0].points[0], [0.107, 0.066875], atol=1e-12)
+    two = [c for c in st.cycles if c.order == 2][0]
+    want = np.array([[0.3967, 0.1501], [-0.261, 0.2284]])
+    got = two.points[np.argsort(-two.points[:, 0])]
+    np.testing.assert_allclose(got, want, atol=2e-4)
+    # a_l is A[0,0]; W[0,0] = -1.5 - a_l keeps M_R fixed: the fixed point stays put
+    assert st.set_params({"A[0,0]": 0.3, "W[0,0]": -1.8})
+    assert st.model == border_collision_normal_form(0.3)
+    fp = [c for c in st.cycles if c.order == 1]
+    np.testing.assert_allclose(fp[0].points[0], [0.107, 0.066875], atol=1e-12)
+
+
+def test_stable_object_attracts_the_trajectories():
+    st = ExplorerState.from_preset("random_stable")
+    stable = [c for c in st.cycles if c.stability == "stable"]
+    assert len(stable) == 1 and stable[0].order == 1
+    for t in st.trajectories:
+        np.testing.assert_allclose(t[-1], stable[0].points[0], atol=1e-6)
+
+
+def test_trajectories_are_model_simulations():
+    m = random_plrnn(3, seed=4)
+    ics = np.array([[0.1, -0.2, 0.3], [1.0, 1.0, -1.0]])
+    st = ExplorerState(m, max_order=2, initial_conditions=ics, n_steps=50)
+    for t, z0 in zip(st.trajectories, ics):
+        np.testing.assert_allclose(t, m.simulate(z0, 50))
+
+
+def test_every_preset_loads_and_counts_add_up():
+    st = ExplorerState.from_preset("skew_tent")
+    for name in PRESETS:
+        assert st.load_preset(name)
+        assert st.preset == name and st.max_order == PRESETS[name].max_order
+        c = st.counts()
+        assert sum(c.values()) == len(st.cycles) > 0
+        assert f"{len(st.cycles)} object" in st.status and "ms" in st.status
+    assert st.load_preset("nope") is False and "preset must be one of" in st.status
+
+
+def test_gt16_preset_has_the_stable_16_cycle():
+    st = ExplorerState.from_preset("paper_gt16")
+    assert [c.order for c in st.cycles if c.stability == "stable"] == [16]
+
+
+# ---------------------------------------------------------------- refusals keep the state
+@pytest.mark.parametrize("action, message", [
+    (lambda st: st.set_param("A[0]", float("nan")), "finite"),
+    (lambda st: st.set_param("A[0]", float("inf")), "finite"),
+    (lambda st: st.set_param("Q[0]", 1.0), "unknown parameter"),
+    (lambda st: st.set_params({"A[0]": "abc"}), "real number"),
+    (lambda st: st.set_array("W", [[0.0, 1.0]]), "W must have shape (2, 2)"),
+    (lambda st: st.set_array("W", [[np.nan, 0.0], [0.0, 0.0]]), "NaN"),
+    (lambda st: st.set_array("A", np.zeros((3, 3))), "A must have shape"),
+    (lambda st: st.set_array("Z", [1.0]), "field must be one of"),
+    (lambda st: st.set_max_order(0), "max_order must be between 1 and 30"),
+    (lambda st: st.set_max_order(31), "max_order must be between 1 and 30"),
+    (lambda st: st.set_max_order(2.5), "max_order must be an integer"),
+    (lambda st: st.load_json("{not json"), "not valid JSON"),
+    (lambda st: st.load_json('{"model": {"type": "PLRNN", "A": [NaN], "W": [[0]], "h": [1]}}'), "NaN"),
+    (lambda st: st.load_json('{"model": {"type": "PLRNN", "A": [1, 2], "W": [[0]], "h": [1]}}'), "shape"),
+    (lambda st: st.load_json('{"model": {"type": "PLRNN", "A": [0.5], "W": [[0]], "h": [1]}, "max_order": 0}'),
+     "max_order"),
+    (lambda st: st.load_json('{"model": {"type": "PLRNN", "A": [0.5], "W": [[0]], "h": [1]}, "evil": 1}'),
+     "unknown key"),
+    (lambda st: st.add_trajectory([np.nan, 0.0]), "NaN"),
+    (lambda st: st.add_trajectory([1.0, 2.0, 3.0]), "shape"),
+    (lambda st: st.set_projection((0, 0)), "two different indices"),
+])
+def test_bad_input_is_refused_and_the_previous_state_stays(action, message):
+    st = ExplorerState.from_preset("paper_gt16", max_order=8)
+    before = _snapshot(st)
+    seen = []
+    st.listeners.append(lambda s: seen.append(s.status))
+    assert action(st) is False
+    assert st.level == "error" and st.status.startswith("refused")
+    assert message in st.status, st.status
+    assert "keeping the previous state" in st.status and "1 object up to order 8" in st.status
+    assert seen and seen[-1] == st.status  # the view is told
+    _same(before, _snapshot(st))
+
+
+def test_set_array_accepts_a_valid_matrix():
+    st = ExplorerState.from_preset("paper_gt16", max_order=4)
+    W = [[0.0, -0.5], [0.5, 0.0]]
+    assert st.set_array("W", W)
+    np.testing.assert_array_equal(st.model.W, W)
+    assert set(st.changed) == {"W[0,1]", "W[1,0]"}
+
+
+def test_max_order_and_reset():
+    st = ExplorerState.from_preset("skew_tent")
+    assert st.set_max_order(1) and _orders(st) == [(1, "unstable")]
+    assert st.set_param("h[0]", 2.0) and st.set_max_order(3)
+    assert st.model.get_param("h[0]") == 2.0
+    assert st.reset()
+    assert st.model == skew_tent(0.2, -1.5, 1.0) and st.max_order == 8
+    assert _orders(st) == [(1, "unstable"), (2, "stable")]
+
+
+def test_one_search_per_event_and_warm_start_is_used(monkeypatch):
+    import rnnexplore.cycles as cycles
+
+    calls = []
+    real = cycles.find_cycles
+
+    def spy(model, max_order, **kw):
+        calls.append(kw)
+        return real(model, max_order, **kw)
+
+    monkeypatch.setattr(cycles, "find_cycles", spy)
+    st = ExplorerState.from_preset("paper_gt16", max_order=8)
+    n = st.n_computes
+    assert st.set_params({"A[0]": 0.8, "h[1]": -0.9})
+    assert st.n_computes == n + 1 and len(calls) == 2
+    assert calls[-1]["warm_start"] is not None and calls[-1]["budget"] == "interactive"
+    assert st.set_param("A[0]", 0.8)  # unchanged value: nothing to do
+    assert len(calls) == 2
+
+
+def test_engine_failure_is_refused_not_raised(monkeypatch):
+    import rnnexplore.cycles as cycles
+
+    st = ExplorerState.from_preset("skew_tent")
+    before = _snapshot(st)
+
+    def boom(*a, **k):
+        raise RuntimeError("engine exploded")
+
+    monkeypatch.setattr(cycles, "find_cycles", boom)
+    assert st.set_param("A[0]", 0.1) is False
+    assert "engine exploded" in st.status
+    _same(before, _snapshot(st))
+
+
+# ---------------------------------------------------------------- diverging / degenerate
+def test_diverging_setting_is_reported():
+    st = ExplorerState(skew_tent(0.2, -1.5, 1.0), max_order=3)
+    assert st.set_param("W[0,0]", 1.0)  # a_r = 1.2 > 1, mu > 0: every orbit escapes
+    assert st.level == "warning"
+    assert "diverging" in st.status
+    assert all(np.isnan(t[-1]).all() for t in st.trajectories)
+
+
+def test_degenerate_setting_is_reported():
+    st = ExplorerState(PLRNN([0.5, 0.5], [[0.0, 0.0], [0.0, 0.0]], [0.0, 0.0]), max_order=2)
+    assert st.set_param("A[0]", 1.0)  # identity in z0: a line of fixed points
+    assert "degenerate" in st.status and st.level == "warning"
+
+
+# ---------------------------------------------------------------- trajectories / projection
+def test_add_trajectory_and_click_lift():
+    st = ExplorerState.from_preset("random_stable", initial_conditions=np.zeros((0, 3)))
+    assert st.trajectories == []
+    assert st.add_trajectory_at(0.3, -0.4)
+    z0 = st.trajectories[0][0]
+    np.testing.assert_allclose(z0[:2], [0.3, -0.4])
+    assert st.set_projection((1, 2)) and st.add_trajectory_at(0.5, 0.6)
+    np.testing.assert_allclose(st.trajectories[1][0][1:], [0.5, 0.6])
+    for _ in range(20):
+        st.add_trajectory([0.0, 0.0, 0.0])
+    assert len(st.trajectories) == st.max_trajectories
+    assert st.clear_trajectories() and st.trajectories == []
+
+
+def test_projection_units_and_return_map():
+    p = Projection.units(4, 3, 1, origin=[1.0, 2.0, 3.0, 4.0])
+    z = np.arange(8.0).reshape(2, 4)
+    np.testing.assert_array_equal(p.orbit(z), [[3.0, 1.0], [7.0, 5.0]])
+    np.testing.assert_array_equal(p.lift([9.0, 8.0]), [1.0, 8.0, 3.0, 9.0])
+    r = Projection.default(1)
+    np.testing.assert_array_equal(r.orbit([[1.0], [2.0], [3.0]]), [[1.0, 2.0], [2.0, 3.0]])
+    np.testing.assert_array_equal(r.orbit([[1.0], [2.0]], closed=True), [[1.0, 2.0], [2.0, 1.0]])
+    with pytest.raises(ValueError, match="M = 1"):
+        Projection("return", 2)
+
+
+def test_pca_projection_recovers_a_plane():
+    rng = np.random.default_rng(0)
+    basis = np.linalg.qr(rng.normal(size=(5, 2)))[0].T  # orthonormal rows
+    coef = rng.normal(size=(200, 2)) * [3.0, 1.0]
+    pts = 2.0 + coef @ basis
+    p = Projection.pca(pts)
+    # the fitted plane spans the same space, and lift(project(z)) == z for points in it
+    np.testing.assert_allclose(p.lift(p.orbit(pts)), pts, atol=1e-10)
+    np.testing.assert_allclose(p.basis.T @ p.basis, basis.T @ basis, atol=1e-10)  # same plane
+
+
+def test_pca_projection_of_a_large_network():
+    st = ExplorerState(random_plrnn(10, seed=0), max_order=4, projection="pca")
+    assert st.projection.kind == "pca" and st.projection.basis.shape == (2, 10)
+    assert len(st.params) == 20  # A diagonal + h by default for large M
+    assert st.set_param("h[3]", st.model.get_param("h[3]") + 0.05)
+
+
+# ---------------------------------------------------------------- share
+def test_share_string_round_trip():
+    st = ExplorerState.from_preset("random_stable", max_order=5, seed=3)
+    st.set_param("W[0,1]", 0.25)
+    st.set_projection((0, 2))
+    st.add_trajectory([0.1, 0.2, 0.3])
+    s = st.to_json()
+    assert len(s) < 700 and "\n" not in s
+    json.loads(s)
+    other = ExplorerState.from_preset("skew_tent")
+    assert other.load_json(s)
+    assert other.model == st.model and other.max_order == 5 and other.seed == 3
+    assert other.projection.units_ == (0, 2)
+    np.testing.assert_allclose(other.initial_conditions, np.round(st.initial_conditions, 4))
+    assert [c.key for c in other.cycles] == [c.key for c in st.cycles]
+    assert other.reset() and other.model == st.model  # the imported model is the new baseline
+    assert ExplorerState.from_json(s).to_json() == s
+
+
+def test_default_ranges_contain_the_values():
+    m = random_plrnn(3, seed=2)
+    r = default_ranges(m, m.param_names())
+    for name, (lo, hi, step) in r.items():
+        v = m.get_param(name)
+        assert lo < v < hi and hi - lo >= 2.0 and 0 < step <= (hi - lo) / 100
+
+
+# ---------------------------------------------------------------- events (rnnexplore.bifurcation)
+def test_events_since_previous_value_skew_tent_flip():
+    pytest.importorskip("rnnexplore.bifurcation")
+    st = ExplorerState(skew_tent(0.2, -1.1, 1.0), max_order=4)
+    assert [c.order for c in st.cycles] == [1, 2]
+    assert st.set_param("W[0,0]", -0.9 - 0.2)  # a_r: -1.1 -> -0.9, eigenvalue crosses -1
+    kinds = {getattr(e, "kind", None) for e in st.events}
+    assert kinds & {"death", "degenerate_flip", "stability_change", "pair_annihilation"}, kinds
+    assert st.event_lines()
+    assert st.set_param("W[0,0]", -0.95 - 0.2)  # nothing happens between -0.9 and -0.95
+    assert st.events == []
