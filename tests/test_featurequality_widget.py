@@ -98,3 +98,14 @@ def test_controls_have_stable_css_classes():
         classes = getattr(view, name)._dom_classes
         assert any(c.startswith("rnx-fq-") for c in classes), name
     assert "rnx-fq" in view.widget._dom_classes
+
+
+def test_plot_sweep_static_figure(sweep_file):
+    from rnnexplore.widgets.featurequality import plot_sweep
+
+    fig = plot_sweep(sweep_file, strength="rel_frob")
+    ax_curves, ax_scatter, ax_pi = fig.axes[:3]
+    assert ax_curves.get_xscale() == "log" and ax_curves.get_yscale() == "log"
+    assert len(ax_scatter.collections[0].get_offsets()) == 6
+    fig2 = plot_sweep(SweepResult.load(sweep_file))
+    np.testing.assert_allclose(fig2.axes[1].collections[1].get_offsets()[:, 0], [0.4, 0.4])

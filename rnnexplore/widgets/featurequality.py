@@ -42,7 +42,7 @@ from rnnexplore.featurequality import (
     paper_staircase,
 )
 
-__all__ = ["FeatureQualityState", "FeatureQualityExplorer", "TASKS", "STRENGTH_MEASURES"]
+__all__ = ["FeatureQualityState", "FeatureQualityExplorer", "FeatureQualityPanels", "plot_sweep", "TASKS", "STRENGTH_MEASURES"]
 
 #: Tasks offered by the explorer (label -> factory).
 TASKS: dict[str, Callable[[], Staircase]] = {
@@ -97,8 +97,6 @@ class FeatureQualityState:
                  width: int = 256, gamma: float = 1.0, steps: int = 8000, n_test: int = 2000, n_train: int = 1000,
                  seed: int = 0, shuffled: bool = False, strength: str = "one_minus_cka"):
         self.result = SweepResult([])
-        if result is not None:
-            self.load(result) if isinstance(result, (str, Path)) else self._set_result(result)
         if task not in TASKS:
             raise ValueError(f"task must be one of {list(TASKS)}, got {task!r}")
         if strength not in STRENGTH_MEASURES:
@@ -106,11 +104,20 @@ class FeatureQualityState:
         self.task, self.depth, self.width, self.gamma = task, depth, width, gamma
         self.steps, self.n_test, self.n_train, self.seed, self.shuffled = steps, n_test, n_train, seed, shuffled
         self.strength = strength
+        if result is not None:
+            self.load(result) if isinstance(result, (str, Path)) else self.set_result(result)
 
-    def _set_result(self, result: SweepResult) -> None:
+    def set_result(self, result: SweepResult, adopt: bool = True) -> None:
+        """Replace the runs; with ``adopt``, take the task and architecture of the first run."""
         if not isinstance(result, SweepResult):
             raise ValueError(f"result must be a SweepResult or a path, got {type(result).__name__}")
         self.result = result
+        if adopt and len(result):
+            r = result.records[0]
+            names = {TASKS[k]().name: k for k in TASKS}
+            self.task = names.get(r.get("task"), self.task)
+            self.depth, self.width, self.gamma = int(r["depth"]), int(r["width"]), float(r["gamma"])
+            self.steps, self.n_test = int(r["steps"]), int(r["n_test"])
 
     # ------------------------------------------------------------------ actions
     def run(self, progress=False) -> FQRecord:
@@ -124,13 +131,7 @@ class FeatureQualityState:
     def load(self, path: str | Path) -> SweepResult:
         """Replace the runs by a saved sweep and adopt its task and architecture."""
         res = SweepResult.load(path)
-        self._set_result(res)
-        if len(res):
-            r = res.records[0]
-            names = {TASKS[k]().name: k for k in TASKS}
-            self.task = names.get(r.get("task"), getattr(self, "task", "S4 (d=20)"))
-            self.depth, self.width, self.gamma = int(r["depth"]), int(r["width"]), float(r["gamma"])
-            self.steps, self.n_test = int(r["steps"]), int(r["n_test"])
+        self.set_result(res)
         return res
 
     # ------------------------------------------------------------------ views of the data
@@ -251,7 +252,11 @@ class FeatureQualityExplorer:
 
         with plt.ioff():
             self.fig = plt.figure(figsize=figsize)
-        self._build_figure()
+        self.panels = FeatureQualityPanels(self.fig)
+        p = self.panels
+        self.ax_curves, self.ax_scatter, self.ax_pi = p.ax_curves, p.ax_scatter, p.ax_pi
+        self.curve_lines, self.scatter_clean, self.scatter_shuffled = p.curve_lines, p.scatter_clean, p.scatter_shuffled
+        self.pi_lines = p.pi_lines
         canvas = self.fig.canvas
         if isinstance(canvas, W.DOMWidget):
             canvas.header_visible = False
@@ -286,41 +291,6 @@ class FeatureQualityExplorer:
         return self.widget._repr_mimebundle_(**kwargs)
 
     # ------------------------------------------------------------------ figure
-    def _build_figure(self) -> None:
-        self.ax_curves, self.ax_scatter, self.ax_pi = self.fig.subplots(1, 3)
-        a = self.ax_curves
-        styles = {"net": dict(color="k", lw=2, marker="o"), "ntk": dict(color="C0", marker="s"),
-                  "nngp": dict(color="C9", marker="v", ls=":"), "k0": dict(color="C1", marker="^", ls="--"),
-                  "kT": dict(color="C3", marker="D", ls="--"), "ckT": dict(color="C2", marker="x", ls=":")}
-        self.curve_lines = {k: a.plot([], [], label=lab, ms=4, **styles[k])[0] for k, lab in LEARNERS.items()}
-        a.set_xscale("log")
-        a.set_yscale("log")
-        a.set_xlim(100, 10000)
-        a.set_ylim(1e-3, 10)
-        a.set_xlabel("n_train")
-        a.set_ylabel("test MSE (end of training)")
-        a.set_title("learning curves (median over seeds)", fontsize=9)
-        a.legend(fontsize=7)
-        s = self.ax_scatter
-        self.scatter_clean = s.scatter(np.zeros(0), np.zeros(0), c=np.zeros(0), cmap="viridis", s=30,
-                                       label="true labels", vmin=np.log10(200), vmax=np.log10(5000))
-        self.scatter_shuffled = s.scatter(np.zeros(0), np.zeros(0), marker="x", color="red", s=40,
-                                          label="shuffled labels")
-        s.axhline(0, color="0.5", lw=0.8)
-        s.set_ylabel("log10 FQ = log10 E(NTK)/E(net)")
-        s.set_title("strength vs quality (each point a run; colour: log10 n)", fontsize=9)
-        s.legend(fontsize=7, loc="upper left")
-        p = self.ax_pi
-        p.set_xscale("log")
-        p.set_xlim(1, 256)
-        p.set_ylim(0, 1.02)
-        p.axhline(0.95, color="0.5", lw=0.8, ls=":")
-        p.set_xlabel("k (top singular directions of last hidden layer)")
-        p.set_ylabel("Pi*(k)")
-        p.set_title("spectral quality (trained)", fontsize=9)
-        self.pi_lines: list = []
-        self.fig.tight_layout()
-
     # ------------------------------------------------------------------ events
     def _sync_state(self) -> None:
         st = self.state
@@ -373,38 +343,113 @@ class FeatureQualityExplorer:
 
     def _update(self) -> None:
         try:
-            st = self.state
-            for k, (ns, err) in st.learning_curves().items():
-                self.curve_lines[k].set_data(ns.astype(float), np.clip(err, 1e-12, None))
-            self.ax_curves.relim()
-            self.ax_curves.autoscale_view()
-            x, y, n, sh = st.scatter_points()
-            y = np.clip(y, -3, 12)
-            self.scatter_clean.set_offsets(np.c_[x[~sh], y[~sh]] if len(x) else np.zeros((0, 2)))
-            self.scatter_clean.set_array(np.log10(n[~sh]) if len(x) else np.zeros(0))
-            self.scatter_shuffled.set_offsets(np.c_[x[sh], y[sh]] if len(x) else np.zeros((0, 2)))
-            self.ax_scatter.set_xlabel(STRENGTH_MEASURES[st.strength])
-            if len(x):
-                pad_x = 0.05 * (np.ptp(x) or 1.0)
-                pad_y = 0.1 * (np.ptp(y) or 1.0)
-                self.ax_scatter.set_xlim(x.min() - pad_x, x.max() + pad_x)
-                self.ax_scatter.set_ylim(min(y.min(), 0) - pad_y, max(y.max(), 0) + pad_y)
-            curves = st.pi_star_curves()
-            cmap = self.scatter_clean.get_cmap()
-            while len(self.pi_lines) < len(curves):
-                self.pi_lines.append(self.ax_pi.plot([], [], lw=1.5)[0])
-            for line, (n, c) in zip(self.pi_lines, curves):
-                line.set_data(np.arange(1, len(c) + 1), c)
-                line.set_color(cmap(np.clip((np.log10(n) - np.log10(200)) / np.log10(25), 0, 1)))
-                line.set_label(f"n={n}")
-                line.set_visible(True)
-            for line in self.pi_lines[len(curves):]:
-                line.set_data([], [])
-                line.set_visible(False)
-            if curves:
-                self.ax_pi.set_xlim(1, max(len(c) for _, c in curves))
-                self.ax_pi.legend(handles=self.pi_lines[: len(curves)], fontsize=7, loc="lower right")
-            self.status.value = st.summary()
+            self.panels.update(self.state)
+            self.status.value = self.state.summary()
             self.fig.canvas.draw_idle()
         except Exception as exc:
             self._error(exc)
+
+
+class FeatureQualityPanels:
+    """The three plots (learning curves, strength vs quality, Pi*(k)) on a figure.
+
+    Built once; :meth:`update` moves the artists in place. Used by
+    :class:`FeatureQualityExplorer` and :func:`plot_sweep`.
+    """
+
+    def __init__(self, fig) -> None:
+        self.fig = fig
+        self.ax_curves, self.ax_scatter, self.ax_pi = fig.subplots(1, 3)
+        a = self.ax_curves
+        styles = {"net": dict(color="k", lw=2, marker="o"), "ntk": dict(color="C0", marker="s"),
+                  "nngp": dict(color="C9", marker="v", ls=":"), "k0": dict(color="C1", marker="^", ls="--"),
+                  "kT": dict(color="C3", marker="D", ls="--"), "ckT": dict(color="C2", marker="x", ls=":")}
+        self.curve_lines = {k: a.plot([], [], label=lab, ms=4, **styles[k])[0] for k, lab in LEARNERS.items()}
+        a.set_xscale("log")
+        a.set_yscale("log")
+        a.set_xlim(100, 10000)
+        a.set_ylim(1e-3, 10)
+        a.set_xlabel("n_train")
+        a.set_ylabel("test MSE (end of training)")
+        a.set_title("learning curves (median over seeds)", fontsize=9)
+        a.legend(fontsize=7)
+        s = self.ax_scatter
+        self.scatter_clean = s.scatter(np.zeros(0), np.zeros(0), c=np.zeros(0), cmap="viridis", s=30,
+                                       label="true labels", vmin=np.log10(200), vmax=np.log10(5000))
+        self.scatter_shuffled = s.scatter(np.zeros(0), np.zeros(0), marker="x", color="red", s=40,
+                                          label="shuffled labels")
+        s.axhline(0, color="0.5", lw=0.8)
+        s.set_ylabel("log10 FQ = log10 E(NTK)/E(net)")
+        s.set_title("strength vs quality (each point a run; colour: log10 n)", fontsize=9)
+        s.legend(fontsize=7, loc="upper left")
+        p = self.ax_pi
+        p.set_xscale("log")
+        p.set_xlim(1, 256)
+        p.set_ylim(0, 1.02)
+        p.axhline(0.95, color="0.5", lw=0.8, ls=":")
+        p.set_xlabel("k (top singular directions of last hidden layer)")
+        p.set_ylabel("Pi*(k)")
+        p.set_title("spectral quality (trained)", fontsize=9)
+        self.pi_lines: list = []
+        self.fig.tight_layout()
+
+    def update(self, st: FeatureQualityState) -> None:
+        """Redraw every artist from the state's runs."""
+        for k, (ns, err) in st.learning_curves().items():
+            self.curve_lines[k].set_data(ns.astype(float), np.clip(err, 1e-12, None))
+        self.ax_curves.relim()
+        self.ax_curves.autoscale_view()
+        x, y, n, sh = st.scatter_points()
+        y = np.clip(y, -3, 12)
+        self.scatter_clean.set_offsets(np.c_[x[~sh], y[~sh]] if len(x) else np.zeros((0, 2)))
+        self.scatter_clean.set_array(np.log10(n[~sh]) if len(x) else np.zeros(0))
+        self.scatter_shuffled.set_offsets(np.c_[x[sh], y[sh]] if len(x) else np.zeros((0, 2)))
+        self.ax_scatter.set_xlabel(STRENGTH_MEASURES[st.strength])
+        if len(x):
+            pad_x = 0.05 * (np.ptp(x) or 1.0)
+            pad_y = 0.1 * (np.ptp(y) or 1.0)
+            self.ax_scatter.set_xlim(x.min() - pad_x, x.max() + pad_x)
+            self.ax_scatter.set_ylim(min(y.min(), 0) - pad_y, max(y.max(), 0) + pad_y)
+        curves = st.pi_star_curves()
+        cmap = self.scatter_clean.get_cmap()
+        while len(self.pi_lines) < len(curves):
+            self.pi_lines.append(self.ax_pi.plot([], [], lw=1.5)[0])
+        for line, (n, c) in zip(self.pi_lines, curves):
+            line.set_data(np.arange(1, len(c) + 1), c)
+            line.set_color(cmap(np.clip((np.log10(n) - np.log10(200)) / np.log10(25), 0, 1)))
+            line.set_label(f"n={n}")
+            line.set_visible(True)
+        for line in self.pi_lines[len(curves):]:
+            line.set_data([], [])
+            line.set_visible(False)
+        if curves:
+            self.ax_pi.set_xlim(1, max(len(c) for _, c in curves))
+            self.ax_pi.legend(handles=self.pi_lines[: len(curves)], fontsize=7, loc="lower right")
+
+
+def plot_sweep(result: SweepResult | str | Path, *, strength: str = "one_minus_cka",
+               figsize: tuple[float, float] = (13, 4)):
+    """Static figure of a sweep: learning curves, strength vs quality, Pi*(k).
+
+    Parameters
+    ----------
+    result : SweepResult or path
+    strength : str
+        Key of :data:`STRENGTH_MEASURES` for the scatter's x axis.
+    figsize : tuple
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> fig = plot_sweep("data/featurequality_s4_sweep.json")   # doctest: +SKIP
+    """
+    from matplotlib.figure import Figure
+
+    state = FeatureQualityState(strength=strength)
+    state.load(result) if isinstance(result, (str, Path)) else state.set_result(result)
+    fig = Figure(figsize=figsize)
+    FeatureQualityPanels(fig).update(state)
+    return fig
