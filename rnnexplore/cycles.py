@@ -1,0 +1,933 @@
+"""Exact fixed points and k-cycles of piecewise-linear RNNs (the SCYFI idea, made fast).
+
+Inside a fixed sequence of regions ``D_1..D_k`` the k-fold map is affine,
+``z_{k+1} = P z_1 + r`` with ``P = J_k ... J_1``, so a k-cycle through those regions solves
+``(I - P) z_1 = r``. The candidate is *real* when the true map, run from ``z_1``, visits
+exactly ``D_1..D_k``; otherwise it is *virtual* and SCYFI replaces the guess by the regions the
+virtual orbit visited (this funnels quickly toward real objects).
+
+Because the solution for one region sequence is unique (when ``I - P`` is nonsingular), a
+cycle is identified by its region sequence up to rotation: :attr:`Cycle.key`, the
+lexicographically smallest rotation written as ``"01|10|11"`` (one bit string per step).
+A real solution has minimal period k exactly when its region sequence is primitive (not a
+repetition of a shorter one); both facts are also checked on the points.
+
+Search modes of :func:`find_cycles`:
+
+``"fast"`` (default)
+    Many chains of region guesses advance together as one stacked solve per iteration; every
+    region sequence (up to rotation) is solved at most once per order; a chain that reaches an
+    already-solved sequence ends and a new chain starts from a fresh random sequence;
+    ``warm_start`` sequences (e.g. the cycles found at nearby parameters) are tried first.
+    When an order has few region sequences (``SearchBudget.exhaustive_limit``) all of them are
+    enumerated, which makes that order provably complete. An order ends after
+    ``SearchBudget.restarts`` consecutive chains found nothing new.
+``"reference"``
+    The paper's semantics and loop defaults (random restarts ``N_out`` wrapping ``N_in`` region
+    updates, a discovery resets both counters), sequential, but with exact dedup and an
+    explicit primitive-period check instead of rounding. Used as the baseline in
+    ``benchmarks/bench_cycles.py``.
+
+Stability: eigenvalues ``lambda`` of ``P`` (the same for every phase): ``"stable"`` if all
+``|lambda| < 1``, ``"unstable"`` if all ``|lambda| > 1``, otherwise ``"saddle"``. A cycle with an
+eigenvalue of modulus exactly 1 (up to 1e-9) is therefore never called stable: it is reported as
+``"saddle"`` (or ``"unstable"``) and flagged by :attr:`Cycle.marginal`.
+
+Examples
+--------
+>>> from rnnexplore.models import skew_tent
+>>> from rnnexplore.cycles import find_cycles
+>>> cs = find_cycles(skew_tent(0.2, -1.5, 1.0), 2, seed=0)
+>>> [(c.order, c.stability) for c in cs]
+[(1, 'unstable'), (2, 'stable')]
+>>> cs[1].points[:, 0].round(4).tolist()
+[-0.3846, 0.9231]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from rnnexplore.models import _PiecewiseLinearModel, ShallowPLRNN, load_model_json
+
+__all__ = [
+    "Cycle",
+    "CycleSet",
+    "SearchBudget",
+    "find_cycles",
+    "brute_force_cycles",
+    "reference_loops",
+    "cycles_cli",
+]
+
+_COND_MAX = 1e12  # I - P with a larger condition number counts as singular (no solution)
+_HUGE = 1e150  # entries beyond this are treated as overflow
+_MARGINAL_TOL = 1e-9
+
+
+# =========================================================================== Cycle
+def _key_string(seq: np.ndarray) -> str:
+    return "|".join("".join("1" if b else "0" for b in row) for row in seq)
+
+
+def _canonical_shift(seq_bytes: bytes, k: int, nb: int) -> tuple[bytes, int]:
+    """Smallest rotation (by whole regions) of a flattened region sequence and its shift."""
+    best, shift = seq_bytes, 0
+    for i in range(1, k):
+        cut = i * nb
+        rot = seq_bytes[cut:] + seq_bytes[:cut]
+        if rot < best:
+            best, shift = rot, i
+    return best, shift
+
+
+def _is_primitive(seq_bytes: bytes, k: int, nb: int) -> bool:
+    for d in range(1, k):
+        if k % d == 0:
+            cut = d * nb
+            if seq_bytes[cut:] + seq_bytes[:cut] == seq_bytes:
+                return False
+    return True
+
+
+def _sort_eigenvalues(ev: np.ndarray) -> np.ndarray:
+    ev = np.asarray(ev, dtype=complex)
+    order = np.lexsort((ev.imag, ev.real, -np.abs(ev)))
+    return ev[order]
+
+
+@dataclass(frozen=True, eq=False)
+class Cycle:
+    """One fixed point (order 1) or k-cycle.
+
+    Attributes
+    ----------
+    order : int
+        Minimal period k.
+    points : ndarray, shape (order, M)
+        The orbit, starting at the canonical phase (the rotation whose regions form
+        :attr:`key`), so the same object found at nearby parameters starts at the
+        corresponding point.
+    eigenvalues : ndarray of complex, shape (M,)
+        Eigenvalues of the cycle's Jacobian product ``P``, sorted by decreasing modulus.
+    regions : ndarray of bool, shape (order, n_bits)
+        Region bits of each point.
+    key : str
+        Canonical (rotation-minimal) region sequence, e.g. ``"10|01"``; hashable identity used
+        to track an object across parameter changes.
+
+    Examples
+    --------
+    >>> from rnnexplore.models import skew_tent
+    >>> c = find_cycles(skew_tent(0.2, -1.5, 1.0), 1)[0]
+    >>> c.order, c.key, c.stability, c.n_stable
+    (1, '1', 'unstable', 0)
+    """
+
+    order: int
+    points: np.ndarray
+    eigenvalues: np.ndarray
+    regions: np.ndarray
+    key: str
+
+    @property
+    def n_stable(self) -> int:
+        """Number of eigenvalues with ``|lambda| < 1`` (the stability signature)."""
+        return int(np.sum(np.abs(self.eigenvalues) < 1.0))
+
+    @property
+    def max_abs_eigenvalue(self) -> float:
+        """Spectral radius of ``P``."""
+        return float(np.max(np.abs(self.eigenvalues)))
+
+    @property
+    def stability(self) -> str:
+        """``"stable"`` (all |lambda| < 1), ``"unstable"`` (all > 1) or ``"saddle"`` (otherwise)."""
+        mod = np.abs(self.eigenvalues)
+        if np.all(mod < 1.0):
+            return "stable"
+        if np.all(mod > 1.0):
+            return "unstable"
+        return "saddle"
+
+    @property
+    def marginal(self) -> bool:
+        """True when some eigenvalue has modulus 1 (within 1e-9): stability is borderline."""
+        return bool(np.any(np.abs(np.abs(self.eigenvalues) - 1.0) <= _MARGINAL_TOL))
+
+    @property
+    def M(self) -> int:
+        return int(self.points.shape[1])
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able dict (complex eigenvalues as ``[re, im]`` pairs)."""
+        return {
+            "order": self.order,
+            "key": self.key,
+            "stability": self.stability,
+            "points": self.points.tolist(),
+            "eigenvalues": [[float(e.real), float(e.imag)] for e in self.eigenvalues],
+            "regions": self.regions.astype(int).tolist(),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Cycle":
+        """Inverse of :meth:`to_dict`."""
+        try:
+            ev = np.array([complex(re, im) for re, im in d["eigenvalues"]], dtype=complex)
+            points = np.array(d["points"], dtype=np.float64).reshape(int(d["order"]), -1)
+            regions = np.array(d["regions"], dtype=bool).reshape(int(d["order"]), -1)
+            return cls(int(d["order"]), points, ev, regions, str(d["key"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"malformed cycle description: {exc}") from None
+
+    def __repr__(self) -> str:
+        return (
+            f"Cycle(order={self.order}, stability={self.stability!r}, "
+            f"max|lambda|={self.max_abs_eigenvalue:.4g}, key={self.key!r})"
+        )
+
+
+class CycleSet(list):
+    """A list of :class:`Cycle` sorted by order then key, with search statistics.
+
+    Attributes
+    ----------
+    stats : dict
+        ``mode``, ``max_order``, ``seed``, ``wall_time`` (s), ``total_solves``, ``solves``
+        (per order), ``stop`` (per order: ``"complete"`` = every region sequence was solved,
+        so the order is provably complete; ``"converged"`` = the restart budget ran out without
+        new finds; ``"max_solves"`` = the hard cap was hit), ``budget_exhausted`` (any order
+        stopped by ``max_solves``), ``complete`` (all orders complete).
+
+    Examples
+    --------
+    >>> from rnnexplore.models import paper_gt16
+    >>> cs = find_cycles(paper_gt16(), 3, seed=0)
+    >>> len(cs.by_order(1)), cs.stats["mode"]
+    (1, 'fast')
+    """
+
+    def __init__(self, cycles: Iterable[Cycle] = (), stats: dict[str, Any] | None = None) -> None:
+        super().__init__(sorted(cycles, key=lambda c: (c.order, c.key)))
+        self.stats: dict[str, Any] = dict(stats or {})
+
+    def by_order(self, k: int) -> list[Cycle]:
+        """Cycles of minimal period ``k``."""
+        return [c for c in self if c.order == k]
+
+    def keys(self) -> set[str]:
+        """Set of :attr:`Cycle.key` values."""
+        return {c.key for c in self}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"cycles": [c.to_dict() for c in self], "stats": _jsonable(self.stats)}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "CycleSet":
+        if not isinstance(d, dict) or "cycles" not in d:
+            raise ValueError("a CycleSet description needs a 'cycles' list")
+        return cls([Cycle.from_dict(c) for c in d["cycles"]], d.get("stats", {}))
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write as JSON."""
+        with open(path, "w", encoding="utf-8") as fh:
+            json.dump(self.to_dict(), fh)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "CycleSet":
+        """Read a file written by :meth:`save`."""
+        try:
+            with open(path, encoding="utf-8") as fh:
+                data = json.load(fh)
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ValueError(f"cannot read cycle file {os.fspath(path)!r}: {exc}") from None
+        return cls.from_dict(data)
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.generic):
+        return obj.item()
+    return obj
+
+
+# =========================================================================== budgets
+def reference_loops(k: int) -> tuple[int, int]:
+    """The paper's ``(N_out, N_in)`` loop defaults for order k (tuned for 2-D systems).
+
+    Examples
+    --------
+    >>> reference_loops(1), reference_loops(16), reference_loops(40)
+    ((10, 20), (40, 1080), (100, 1115))
+    """
+    if k <= 2:
+        return 10, 20
+    if k <= 5:
+        return 10, 60
+    if k <= 7:
+        return 10, 300
+    if k <= 19:
+        return 40, 1080
+    if k <= 29:
+        return 40, 1115
+    return 100, 1115
+
+
+@dataclass(frozen=True)
+class SearchBudget:
+    """Completeness controls of :func:`find_cycles` (all per order).
+
+    Parameters
+    ----------
+    restarts : int, optional
+        Fast mode: an order ends after this many consecutive chains found nothing new
+        (default ``16 + 8 M``). Reference mode: ``N_out`` (default :func:`reference_loops`).
+    chain_length : int, optional
+        Maximum region updates per chain (reference: ``N_in``, default :func:`reference_loops`;
+        fast: default ``20 + 2k`` -- chains that find objects do so within a few updates, while
+        chains of expanding systems can wander through new virtual sequences for ever).
+    max_solves : int, optional
+        Hard cap on linear solves per order (default: none in reference mode,
+        ``20000 + 2000 M`` in fast mode).
+    batch : int
+        Fast mode: chains advanced together in one stacked solve.
+    exhaustive_limit : int
+        Fast mode: enumerate every region sequence (up to rotation) when there are at most
+        this many; the order is then provably complete. 0 disables it.
+    restart_scale : float
+        Multiplies the default ``restarts`` (e.g. 4.0 for a thorough search).
+
+    Presets (strings accepted by ``find_cycles(budget=...)``): ``"default"``;
+    ``"interactive"`` (for one slider event with a warm start: ``restarts=4``, ``batch=8``,
+    ``exhaustive_limit=64``, ``max_solves=400``); ``"thorough"`` (``restart_scale=4``,
+    ``exhaustive_limit=20000``).
+
+    Examples
+    --------
+    >>> SearchBudget.coerce("interactive").restarts
+    4
+    """
+
+    restarts: int | None = None
+    chain_length: int | None = None
+    max_solves: int | None = None
+    batch: int = 32
+    exhaustive_limit: int = 2048
+    restart_scale: float = 1.0
+
+    @classmethod
+    def coerce(cls, budget: Any) -> "SearchBudget":
+        """Accept ``None``, a preset name, an int (``restarts``), a dict or a SearchBudget."""
+        if budget is None or budget == "default":
+            return cls()
+        if isinstance(budget, SearchBudget):
+            return budget
+        if budget == "interactive":
+            return cls(restarts=4, batch=8, exhaustive_limit=64, max_solves=400)
+        if budget == "thorough":
+            return cls(restart_scale=4.0, exhaustive_limit=20000)
+        if isinstance(budget, (int, np.integer)) and not isinstance(budget, bool):
+            if budget < 1:
+                raise ValueError(f"budget must be >= 1 restarts, got {budget}")
+            return cls(restarts=int(budget))
+        if isinstance(budget, dict):
+            try:
+                return cls(**budget)
+            except TypeError as exc:
+                raise ValueError(f"budget: {exc}") from None
+        raise ValueError(
+            "budget must be None, 'default', 'interactive', 'thorough', an int (restarts), "
+            f"a dict or a SearchBudget; got {budget!r}"
+        )
+
+    def fast_restarts(self, M: int) -> int:
+        if self.restarts is not None:
+            return self.restarts
+        return max(1, int(math.ceil((16 + 8 * M) * self.restart_scale)))
+
+    def fast_chain_length(self, k: int) -> int:
+        if self.chain_length is not None:
+            return self.chain_length
+        return min(reference_loops(k)[1], 20 + 2 * k)
+
+    def fast_max_solves(self, M: int) -> int:
+        return self.max_solves if self.max_solves is not None else 20000 + 2000 * M
+
+
+# =========================================================================== the batched solve
+def _eye(M: int) -> np.ndarray:
+    return np.eye(M)
+
+
+def _solve_sequences(model: _PiecewiseLinearModel, S: np.ndarray):
+    """Solve ``(I - P) z = r`` for a stack of region sequences and run the true map.
+
+    Parameters
+    ----------
+    S : bool array (B, k, n_bits)
+
+    Returns
+    -------
+    ok : (B,) a finite, well-conditioned solution exists
+    real : (B,) the true orbit visits exactly S and closes
+    Z : (B, k, M) orbit of the true map from the solution (zeros where not ok)
+    V : (B, k, n_bits) regions visited by that orbit
+    P : (B, M, M) Jacobian products
+    """
+    B, k, _ = S.shape
+    M = model.M
+    eye = _eye(M)
+    J = model.jacobians(S)
+    c = model.offsets(S)
+    with np.errstate(all="ignore"):
+        P = J[:, 0].copy() if k > 1 else np.array(J[:, 0])
+        r = np.array(c[:, 0], dtype=np.float64)
+        for i in range(1, k):
+            Ji = J[:, i]
+            P = Ji @ P
+            r = (Ji @ r[:, :, None])[:, :, 0] + c[:, i]
+        IP = eye - P
+        ok = np.all(np.abs(IP) < _HUGE, axis=(1, 2)) & np.all(np.abs(r) < _HUGE, axis=1)
+        IPs = np.where(ok[:, None, None], IP, eye)
+        rs = np.where(ok[:, None], r, 0.0)
+        try:
+            sv = np.linalg.svd(IPs, compute_uv=False)
+        except np.linalg.LinAlgError:  # pragma: no cover - only on pathological input
+            sv = np.stack([_safe_sv(m) for m in IPs])
+        cond_ok = (sv[:, -1] > 0) & (sv[:, 0] < _COND_MAX * sv[:, -1])
+        ok &= cond_ok
+        IPs[~ok] = eye
+        z = np.linalg.solve(IPs, rs[:, :, None])[:, :, 0]
+        ok &= np.all(np.abs(z) < _HUGE, axis=1)
+        z[~ok] = 0.0
+        Z = np.empty((B, k, M))
+        V = np.empty(S.shape, dtype=bool)
+        cur = z
+        for i in range(k):
+            Z[:, i] = cur
+            V[:, i] = model._region(cur)
+            cur = model._step(cur)
+        real = ok & np.all(V == S, axis=(1, 2))
+        # closure |F^k(z) - z| small (rounding grows with the size of P)
+        scale = (1.0 + np.max(np.abs(Z), axis=(1, 2))) * (1.0 + np.max(np.abs(P), axis=(1, 2)))
+        err = np.max(np.abs(cur - z), axis=1)
+        real &= np.isfinite(err) & (err <= 1e-8 * np.where(np.isfinite(scale), scale, np.inf))
+    return ok, real, Z, V, P
+
+
+def _safe_sv(m: np.ndarray) -> np.ndarray:  # pragma: no cover
+    try:
+        return np.linalg.svd(m, compute_uv=False)
+    except np.linalg.LinAlgError:
+        return np.r_[1.0, np.zeros(m.shape[0] - 1)]
+
+
+class _Collector:
+    """Cycles found so far for one order, with exact (key) and tolerance-based dedup."""
+
+    def __init__(self, model, k: int) -> None:
+        self.model, self.k, self.nb = model, k, model.n_bits
+        self.cycles: dict[bytes, Cycle] = {}
+        self._near_border: list[Cycle] = []
+
+    def offer(self, seq_bytes: bytes, Z: np.ndarray, S: np.ndarray, P: np.ndarray) -> bool:
+        """Record a real solution if it is a new primitive k-cycle; True when recorded."""
+        k, nb = self.k, self.nb
+        canon, shift = _canonical_shift(seq_bytes, k, nb)
+        if canon in self.cycles or not _is_primitive(canon, k, nb):
+            return False
+        scale = 1.0 + float(np.max(np.abs(Z)))
+        for d in range(1, k):  # minimal period on the points
+            if k % d == 0 and float(np.max(np.abs(Z[d] - Z[0]))) <= 1e-10 * scale:
+                return False
+        points = np.roll(Z, -shift, axis=0)
+        # Two region sequences can describe one orbit only if a point sits on a border
+        # (a switching value ~0 seen as on by one solve and off by the other).
+        near = nb > 0 and float(np.min(np.abs(self.model._switching(Z)))) <= 1e-9 * scale
+        if near:
+            for other in self._near_border:
+                if _same_orbit(points, other.points):
+                    return False
+        with np.errstate(all="ignore"):
+            ev = _sort_eigenvalues(np.linalg.eigvals(P))
+        regions = np.roll(S, -shift, axis=0).copy()
+        cyc = Cycle(k, points.copy(), ev, regions, _key_string(regions))
+        self.cycles[canon] = cyc
+        if near:
+            self._near_border.append(cyc)
+        return True
+
+
+def _same_orbit(a: np.ndarray, b: np.ndarray, rtol: float = 1e-9) -> bool:
+    tol = rtol * (1.0 + max(float(np.max(np.abs(a))), float(np.max(np.abs(b)))))
+    for s in range(len(b)):
+        if float(np.max(np.abs(a - np.roll(b, -s, axis=0)))) <= tol:
+            return True
+    return False
+
+
+# =========================================================================== enumeration
+_BRUTE_LIMIT_BITS = 24  # 2^24 region sequences: about a minute on a slow machine
+
+
+def _canonical_codes(nb: int, k: int, lo: int, hi: int) -> np.ndarray:
+    """Codes in [lo, hi) that are strictly smaller than all their proper rotations.
+
+    Exactly one code per primitive necklace; code bits ``[i*nb, (i+1)*nb)`` are region i.
+    """
+    codes = np.arange(lo, hi, dtype=np.uint64)
+    if k == 1:
+        return codes
+    n = nb * k
+    mask = np.uint64((1 << n) - 1)
+    keep = np.ones(codes.shape, dtype=bool)
+    for j in range(1, k):
+        s1, s2 = np.uint64(j * nb), np.uint64(n - j * nb)
+        rot = ((codes >> s1) | (codes << s2)) & mask
+        keep &= codes < rot
+    return codes[keep]
+
+
+def _decode(codes: np.ndarray, nb: int, k: int) -> np.ndarray:
+    bits = (codes[:, None] >> np.arange(nb * k, dtype=np.uint64)) & np.uint64(1)
+    return bits.astype(bool).reshape(len(codes), k, nb)
+
+
+def _lyndon(n_letters: int, k: int) -> int:
+    """Number of primitive necklaces (aperiodic region sequences up to rotation)."""
+    total = 0
+    for d in range(1, k + 1):
+        if k % d == 0:
+            total += _mobius(d) * n_letters ** (k // d)
+    return total // k
+
+
+def _mobius(n: int) -> int:
+    result, p = 1, 2
+    while p * p <= n:
+        if n % p == 0:
+            n //= p
+            if n % p == 0:
+                return 0
+            result = -result
+        p += 1
+    return -result if n > 1 else result
+
+
+def _enumerate_order(model, k: int, collector: _Collector, batch: int = 4096) -> int:
+    """Solve every primitive region sequence of order k (one per rotation class)."""
+    nb = model.n_bits
+    n_codes = 1 << (nb * k)
+    solves = 0
+    chunk = 1 << 16
+    for lo in range(0, n_codes, chunk):
+        codes = _canonical_codes(nb, k, lo, min(n_codes, lo + chunk))
+        for s in range(0, len(codes), batch):
+            S = _decode(codes[s : s + batch], nb, k)
+            ok, real, Z, V, P = _solve_sequences(model, S)
+            solves += len(S)
+            for b in np.flatnonzero(real):
+                collector.offer(S[b].tobytes(), Z[b], S[b], P[b])
+    return solves
+
+
+def brute_force_cycles(model: _PiecewiseLinearModel, order: int) -> list[Cycle]:
+    """All cycles of minimal period ``order``, by enumerating every region sequence.
+
+    Solves one sequence per rotation class of the ``2^(n_bits*order)`` sequences (vectorised,
+    in batches). Refuses (ValueError) when ``n_bits * order > 24``, which would take more than
+    about a minute.
+
+    Parameters
+    ----------
+    model : PLRNN, ShallowPLRNN, ClippedShallowPLRNN or ALRNN
+    order : int
+        Exact minimal period (>= 1).
+
+    Returns
+    -------
+    list of Cycle
+        Sorted by key.
+
+    Examples
+    --------
+    >>> from rnnexplore.models import skew_tent
+    >>> [c.points[:, 0].round(4).tolist() for c in brute_force_cycles(skew_tent(0.2, -1.5, 1.0), 2)]
+    [[-0.3846, 0.9231]]
+    """
+    _check_model(model)
+    order = _check_order(order, "order")
+    nb = model.n_bits
+    if nb * order > _BRUTE_LIMIT_BITS:
+        raise ValueError(
+            f"order={order}: brute force would enumerate 2^({nb}*{order}) = 2^{nb * order} region "
+            f"sequences (limit 2^{_BRUTE_LIMIT_BITS}, about a minute); use find_cycles instead"
+        )
+    col = _Collector(model, order)
+    _enumerate_order(model, order, col)
+    return sorted(col.cycles.values(), key=lambda c: c.key)
+
+
+# =========================================================================== validation
+def _check_model(model: Any) -> None:
+    if not isinstance(model, _PiecewiseLinearModel):
+        raise ValueError(
+            "model must be a PLRNN, ShallowPLRNN, ClippedShallowPLRNN or ALRNN, "
+            f"got {type(model).__name__}"
+        )
+
+
+def _check_order(value: Any, name: str) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    if value < 1:
+        raise ValueError(f"{name} must be >= 1, got {value}")
+    return int(value)
+
+
+def _warm_sequences(warm_start: Any, nb: int) -> dict[int, list[np.ndarray]]:
+    """Group warm-start region sequences by order."""
+    out: dict[int, list[np.ndarray]] = {}
+    if warm_start is None:
+        return out
+    if isinstance(warm_start, Cycle) or not isinstance(warm_start, (Sequence, np.ndarray)):
+        raise ValueError("warm_start must be a CycleSet, a list of Cycles or a list of region sequences")
+    for item in warm_start:
+        seq = item.regions if isinstance(item, Cycle) else item
+        try:
+            arr = np.asarray(seq)
+        except Exception:  # noqa: BLE001 - anything unparsable is a user error
+            raise ValueError("warm_start items must be Cycles or (order, n_bits) boolean arrays") from None
+        if arr.ndim == 1 and nb == 1:
+            arr = arr[:, None]
+        if arr.ndim != 2 or arr.shape[1] != nb or arr.shape[0] < 1:
+            raise ValueError(f"warm_start region sequences must have shape (order, {nb}), got {arr.shape}")
+        if arr.dtype != bool:
+            if not np.all(np.isin(arr, (0, 1))):
+                raise ValueError("warm_start region sequences must be boolean (or 0/1)")
+            arr = arr.astype(bool)
+        out.setdefault(arr.shape[0], []).append(np.ascontiguousarray(arr))
+    return out
+
+
+# =========================================================================== search modes
+def _solve_one(model, D: np.ndarray):
+    """Sequential solve of one region sequence (the reference mode's inner step)."""
+    k = D.shape[0]
+    J = model.jacobians(D)
+    c = model.offsets(D)
+    with np.errstate(all="ignore"):
+        P = J[0]
+        r = c[0]
+        for i in range(1, k):
+            P = J[i] @ P
+            r = J[i] @ r + c[i]
+        IP = np.eye(model.M) - P
+        if not (np.all(np.abs(IP) < _HUGE) and np.all(np.abs(r) < _HUGE)):
+            return None
+        if not np.linalg.cond(IP) < _COND_MAX:
+            return None
+        z = np.linalg.solve(IP, r)
+        if not np.all(np.abs(z) < _HUGE):
+            return None
+        Z = np.empty((k, model.M))
+        cur = z
+        for i in range(k):
+            Z[i] = cur
+            cur = model._step(cur)
+        V = model._region(Z)
+        real = bool(np.array_equal(V, D))
+        if real:
+            err = float(np.max(np.abs(cur - z)))
+            scale = (1.0 + float(np.max(np.abs(Z)))) * (1.0 + float(np.max(np.abs(P))))
+            real = err <= 1e-8 * scale
+    return real, Z, V, P
+
+
+def _reference_order(model, k, rng, budget: SearchBudget, collector, warm) -> tuple[int, str]:
+    """The paper's loops: N_out random restarts around N_in region updates, resets on finds."""
+    n_out, n_in = reference_loops(k)
+    if budget.restarts is not None:
+        n_out = budget.restarts
+    if budget.chain_length is not None:
+        n_in = budget.chain_length
+    max_solves = budget.max_solves
+    warm = list(warm)
+    solves = 0
+    i_out = 0
+    while i_out < n_out:
+        D = warm.pop(0) if warm else model.random_regions(rng, (k,))
+        i_in = 0
+        while i_in < n_in:
+            if max_solves is not None and solves >= max_solves:
+                return solves, "max_solves"
+            res = _solve_one(model, D)
+            solves += 1
+            if res is None:
+                D = model.random_regions(rng, (k,))
+            elif res[0]:
+                if collector.offer(D.tobytes(), res[1], D, res[3]):
+                    i_out = 0
+                    i_in = 0
+                D = model.random_regions(rng, (k,))
+            else:
+                D = res[2]
+            i_in += 1
+        i_out += 1
+    return solves, "converged"
+
+
+class _Chain:
+    __slots__ = ("seq", "key", "length", "found")
+
+    def __init__(self, seq: np.ndarray, key: bytes, length: int = 0, found: bool = False) -> None:
+        self.seq, self.key, self.length, self.found = seq, key, length, found
+
+
+class _Proposals:
+    """Fresh starting sequences: warm starts, then random draws not solved yet, then (for
+    small finite spaces) the remaining unsolved sequences in random order."""
+
+    def __init__(self, model, k, rng, warm, solved, enumerable: bool) -> None:
+        self.model, self.k, self.rng, self.solved = model, k, rng, solved
+        self.nb = model.n_bits
+        self.warm = list(warm)
+        self.enumerable = enumerable
+        self.rest: np.ndarray | None = None
+        self.pos = 0
+
+    def _key(self, seq: np.ndarray) -> bytes:
+        return _canonical_shift(seq.tobytes(), self.k, self.nb)[0]
+
+    def next(self, pending: set[bytes]) -> _Chain | None:
+        taken = self.solved
+        while self.warm:
+            seq = self.warm.pop(0)
+            key = self._key(seq)
+            if key not in taken and key not in pending:
+                return _Chain(seq, key)
+        for _ in range(16):
+            seq = self.model.random_regions(self.rng, (self.k,))
+            key = self._key(seq)
+            if key not in taken and key not in pending:
+                return _Chain(seq, key)
+        if not self.enumerable:
+            return None
+        if self.rest is None:
+            codes = _canonical_codes(self.nb, self.k, 0, 1 << (self.nb * self.k))
+            self.rest = _decode(codes[self.rng.permutation(len(codes))], self.nb, self.k)
+        while self.pos < len(self.rest):
+            seq = self.rest[self.pos]
+            self.pos += 1
+            key = self._key(seq)
+            if key not in taken and key not in pending:
+                return _Chain(seq, key)
+        return None
+
+
+def _fast_order(model, k, rng, budget: SearchBudget, collector, warm) -> tuple[int, str]:
+    """Batched chains with a memory of solved sequences (see module docstring)."""
+    nb, M = model.n_bits, model.M
+    finite = nb * k <= 62
+    n_lyndon = _lyndon(2**nb, k) if finite else None
+    if n_lyndon is not None and n_lyndon <= budget.exhaustive_limit:
+        return _enumerate_order(model, k, collector), "complete"
+    restarts = budget.fast_restarts(M)
+    max_solves = budget.fast_max_solves(M)
+    n_in = budget.fast_chain_length(k)
+    B = max(1, budget.batch)
+    solved: set[bytes] = set()
+    n_primitive_solved = 0
+    source = _Proposals(model, k, rng, warm, solved, enumerable=finite and nb * k <= 20)
+    fruitless = 0
+    solves = 0
+    chains: list[_Chain] = []
+    pending: set[bytes] = set()
+
+    def refill() -> None:
+        nonlocal fruitless
+        while len(chains) < B and fruitless < restarts:
+            ch = source.next(pending)
+            if ch is None:
+                fruitless = restarts  # nothing left to try
+                return
+            chains.append(ch)
+            pending.add(ch.key)
+
+    refill()
+    stop = "converged"
+    while chains:
+        S = np.stack([ch.seq for ch in chains])
+        ok, real, Z, V, P = _solve_sequences(model, S)
+        solves += len(chains)
+        for ch in chains:
+            solved.add(ch.key)
+            n_primitive_solved += _is_primitive(ch.key, k, nb)
+        pending = set()
+        survivors: list[_Chain] = []
+        for b, ch in enumerate(chains):
+            if real[b] and collector.offer(ch.seq.tobytes(), Z[b], ch.seq, P[b]):
+                fruitless = 0
+                ch.found = True
+            if ok[b] and not real[b] and ch.length + 1 < n_in:
+                key = _canonical_shift(V[b].tobytes(), k, nb)[0]
+                if key not in solved and key not in pending:
+                    survivors.append(_Chain(V[b], key, ch.length + 1, ch.found))
+                    pending.add(key)
+                    continue
+            if not ch.found:
+                fruitless += 1
+        if n_lyndon is not None and n_primitive_solved >= n_lyndon:
+            stop = "complete"
+            break
+        if solves >= max_solves:
+            stop = "max_solves"
+            break
+        chains = survivors
+        refill()
+    return solves, stop
+
+
+def find_cycles(
+    model: _PiecewiseLinearModel,
+    max_order: int,
+    *,
+    seed: int | None = None,
+    mode: str = "fast",
+    warm_start: Any = None,
+    budget: Any = None,
+    min_order: int = 1,
+    progress: bool = False,
+) -> CycleSet:
+    """All fixed points and cycles of orders ``min_order..max_order`` (SCYFI search).
+
+    Parameters
+    ----------
+    model : PLRNN, ShallowPLRNN, ClippedShallowPLRNN or ALRNN
+    max_order : int
+        Highest cycle order k (>= 1).
+    seed : int, optional
+        Seed for the random region draws; the same seed gives the same result.
+    mode : {"fast", "reference"}
+        See the module docstring.
+    warm_start : CycleSet, list of Cycle, or list of (k, n_bits) bool arrays, optional
+        Region sequences tried first (typically the objects found at nearby parameters).
+    budget : None, "default", "interactive", "thorough", int, dict or SearchBudget
+        Completeness controls (:class:`SearchBudget`); an int sets ``restarts``.
+    min_order : int
+        Lowest order searched (default 1).
+    progress : bool
+        Show a ``tqdm.auto`` bar over orders.
+
+    Returns
+    -------
+    CycleSet
+        Cycles sorted by order then key, with ``.stats``.
+
+    Examples
+    --------
+    >>> from rnnexplore.models import paper_gt16
+    >>> cs = find_cycles(paper_gt16(), 16, seed=0)
+    >>> [c.order for c in cs if c.stability == "stable"]
+    [16]
+    >>> cs2 = find_cycles(paper_gt16().with_params({"A[0]": 0.84}), 16, warm_start=cs, seed=0)
+    """
+    t0 = time.perf_counter()
+    _check_model(model)
+    max_order = _check_order(max_order, "max_order")
+    min_order = _check_order(min_order, "min_order")
+    if min_order > max_order:
+        raise ValueError(f"min_order ({min_order}) must be <= max_order ({max_order})")
+    if mode not in ("fast", "reference"):
+        raise ValueError(f"mode must be 'fast' or 'reference', got {mode!r}")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
+        raise ValueError(f"seed must be None or an integer, got {seed!r}")
+    bud = SearchBudget.coerce(budget)
+    warm = _warm_sequences(warm_start, model.n_bits)
+    search = _fast_order if mode == "fast" else _reference_order
+    cycles: list[Cycle] = []
+    solves: dict[int, int] = {}
+    stops: dict[int, str] = {}
+    orders: Iterable[int] = range(min_order, max_order + 1)
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=max_order - min_order + 1, desc="cycle orders")
+    try:
+        for k in orders:
+            rng = np.random.default_rng(None if seed is None else [int(seed), k])
+            col = _Collector(model, k)
+            solves[k], stops[k] = search(model, k, rng, bud, col, warm.get(k, []))
+            cycles.extend(col.cycles.values())
+            if bar is not None:
+                bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+    stats = {
+        "mode": mode,
+        "max_order": max_order,
+        "min_order": min_order,
+        "seed": None if seed is None else int(seed),
+        "solves": solves,
+        "total_solves": int(sum(solves.values())),
+        "stop": stops,
+        "budget_exhausted": any(s == "max_solves" for s in stops.values()),
+        "complete": all(s == "complete" for s in stops.values()),
+        "wall_time": time.perf_counter() - t0,
+    }
+    return CycleSet(cycles, stats)
+
+
+# =========================================================================== CLI
+def cycles_cli(argv: Sequence[str] | None = None) -> int:
+    """``rnnexplore cycles MODEL.json --max-order K [--json] [--seed S] [--mode M]``.
+
+    Prints a table (or JSON with ``--json``) of every object up to order K; returns the exit
+    code (2 on a bad model file or argument).
+    """
+    parser = argparse.ArgumentParser(
+        prog="rnnexplore cycles",
+        description="Find all fixed points and k-cycles of a piecewise-linear RNN stored as JSON.",
+    )
+    parser.add_argument("model", help="model JSON file (see README: JSON model format)")
+    parser.add_argument("--max-order", type=int, required=True, help="highest cycle order K")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--mode", choices=("fast", "reference"), default="fast")
+    parser.add_argument("--budget", choices=("default", "interactive", "thorough"), default="default")
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    try:
+        model = load_model_json(args.model)
+        cs = find_cycles(model, args.max_order, seed=args.seed, mode=args.mode, budget=args.budget)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(cs.to_dict(), indent=1))
+        return 0
+    print(f"{len(cs)} object(s) up to order {args.max_order} "
+          f"({cs.stats['total_solves']} solves, {cs.stats['wall_time']:.3f} s)")
+    print(f"{'order':>5}  {'stability':<9}  {'max|lambda|':>11}  {'first point':<30}  regions")
+    for c in cs:
+        pt = np.array2string(c.points[0], precision=4, separator=", ", suppress_small=True)
+        print(f"{c.order:>5}  {c.stability:<9}  {c.max_abs_eigenvalue:>11.4g}  {pt:<30}  {c.key}")
+    return 0
