@@ -113,3 +113,194 @@ def test_neimark_sacker_complex_pair():
     assert [(e.order, e.kind, e.stability_before, e.stability_after) for e in ev] == [
         (1, "neimark_sacker", "stable", "unstable")
     ]
+
+
+# --------------------------------------------------------------------------- sweeps
+from rnnexplore.bifurcation import BifurcationMap, check_grid, sweep  # noqa: E402
+from rnnexplore.models import paper_gt16  # noqa: E402
+
+A_L = 0.2
+AR_1D = np.linspace(-1.95, 1.95, 40)  # step 0.1, never exactly on +-1
+
+
+@pytest.fixture(scope="module")
+def tent_1d():
+    # skew tent: W[0,0] = a_r - a_l
+    return sweep(skew_tent(A_L, 0.0, 1.0), {"W[0,0]": AR_1D - A_L}, 2, seed=0)
+
+
+def test_skew_tent_1d_bifurcation_values(tent_1d):
+    step = 0.1
+    bv1 = tent_1d.bifurcation_values(orders=1)
+    assert set(bv1) == {"degenerate_transcritical", "degenerate_flip"}
+    assert np.all(np.abs(bv1["degenerate_transcritical"] + A_L - 1.0) <= step)
+    assert np.all(np.abs(bv1["degenerate_flip"] + A_L + 1.0) <= step)
+    bv2 = tent_1d.bifurcation_values(orders=2)
+    assert set(bv2) == {"degenerate_flip"} and np.all(np.abs(bv2["degenerate_flip"] + A_L + 1.0) <= step)
+
+
+def test_skew_tent_1d_diagram_matches_closed_form(tent_1d):
+    d = tent_1d.diagram()
+    a_r = d["param"] + A_L
+    fp = d["order"] == 1
+    np.testing.assert_allclose(np.unique(d["param"][fp]) + A_L, AR_1D[AR_1D < 1])  # fixed point iff a_r < 1
+    np.testing.assert_allclose(d["z"][fp], 1.0 / (1.0 - a_r[fp]))
+    assert np.all((d["stability"][fp] == "stable") == (np.abs(a_r[fp]) < 1))
+    two = d["order"] == 2
+    np.testing.assert_allclose(np.unique(d["param"][two]) + A_L, AR_1D[AR_1D < -1])  # 2-cycle iff a_r < -1 here
+    lo = (1 + a_r[two]) / (1 - A_L * a_r[two])
+    hi = (1 + A_L) / (1 - A_L * a_r[two])
+    assert np.all(np.isclose(d["z"][two], lo) | np.isclose(d["z"][two], hi))
+    assert np.all(d["stability"][two] == "stable")
+    # one track per branch: the fixed point and the 2-cycle
+    assert len(np.unique(d["track"][fp])) == 1 and len(np.unique(d["track"][two])) == 1
+    # orbit diagram: settles on the stable fixed point for |a_r| < 1, on the 2-cycle below -1
+    orb = tent_1d.orbit[..., 0]
+    for n, a in enumerate(AR_1D):
+        if abs(a) < 0.9:
+            np.testing.assert_allclose(orb[n], 1 / (1 - a), atol=1e-6)
+        elif a < -1.05:
+            targets = np.array([(1 + a) / (1 - A_L * a), (1 + A_L) / (1 - A_L * a)])
+            assert np.all(np.min(np.abs(orb[n][:, None] - targets), axis=1) < 1e-6)
+        elif a > 1.05:
+            assert np.all(np.isnan(orb[n]))  # every orbit escapes
+
+
+def _near_curve(pts, curve, steps):
+    """Normalised max-norm distance of each point to a densely sampled curve."""
+    d = np.abs(pts[:, None, :] - curve[None, :, :]) / np.asarray(steps)
+    return np.min(np.max(d, axis=2), axis=1)
+
+
+def test_skew_tent_2d_analytic_curves_within_one_step():
+    al = np.linspace(-0.85, 0.85, 18)  # step 0.1
+    w = np.linspace(-2.97, 1.93, 50)  # step 0.1; a_r = a_l + w never hits +-1
+    bm = sweep(skew_tent(0.2, 0.0, 1.0), {"A[0]": al, "W[0,0]": w}, 2, seed=0)
+    steps = (0.1, 0.1)
+    s = np.linspace(-1, 1, 4001)
+    # analytic curves in the swept coordinates (a_l, w = a_r - a_l)
+    line = lambda ar: np.c_[s, ar - s]  # a_r = const  # noqa: E731
+    neg = s[s < -0.05]
+    pos = s[s > 0.05]
+    expected = {
+        ("degenerate_transcritical", 1): [line(1.0)],  # a_r = 1
+        ("degenerate_flip", 1): [line(-1.0)],  # a_r = -1
+        ("degenerate_transcritical", 2): [np.c_[neg, 1 / neg - neg]],  # a_l = 1 / a_r
+        ("degenerate_flip", 2): [line(-1.0), np.c_[pos, -1 / pos - pos]],  # birth; a_l = -1 / a_r
+    }
+    for (kind, order), curves in expected.items():
+        segs = bm.curves(kinds=kind, orders=order)[kind].reshape(-1, 2)
+        ref = np.concatenate(curves)
+        ref = ref[(ref[:, 1] >= w[0]) & (ref[:, 1] <= w[-1]) & (ref[:, 0] >= al[0]) & (ref[:, 0] <= al[-1])]
+        assert np.all(_near_curve(segs, ref, steps) <= 1.0), (kind, order)
+        # and every analytic curve is recovered (sampled where the object exists on one side)
+        for c in curves:
+            inside = c[(c[:, 0] > al[0] + 0.1) & (c[:, 0] < al[-1] - 0.1) & (c[:, 1] > w[0] + 0.1) & (c[:, 1] < w[-1] - 0.1)]
+            if kind == "degenerate_flip" and order == 2 and c is curves[0]:
+                inside = inside[inside[:, 0] * (inside[:, 0] + inside[:, 1]) < 1]  # 2-cycle exists there
+            if kind == "degenerate_transcritical" and order == 2:
+                inside = inside[inside[:, 0] + inside[:, 1] < -1.1]
+            assert np.all(_near_curve(inside[::50], segs, steps) <= 1.0), (kind, order)
+    # nothing else happens in this window up to order 2 except border collisions
+    assert set(bm.ev_kind.tolist()) <= {"degenerate_transcritical", "degenerate_flip", "border_collision"}
+
+
+def _gt16_grid(n, lo=-1.0, hi=1.0):
+    m = paper_gt16()
+    g = np.linspace(lo, hi, n)
+    return m, {"A[0]": m.get_param("A[0]") + g, "A[1]": m.get_param("A[1]") + g}
+
+
+def test_continuation_misses_nothing_a_full_search_finds():
+    m, grid = _gt16_grid(13)
+    bm = sweep(m, grid, 16, seed=0, coarse=4)
+    assert bm.full_search.sum() == 16  # the coarse sub-grid only
+    assert np.all(bm.n_objects() >= 1)
+    rng = np.random.default_rng(7)
+    for n in range(12):
+        i, j = (int(x) for x in rng.integers(0, 13, 2))
+        ref = find_cycles(bm.model_at(i, j), 16, seed=100 + n, budget="thorough")
+        assert ref.keys() <= bm.cycles_at(i, j).keys(), (i, j)
+    # continuation is much cheaper than a full search everywhere
+    assert bm.solves[~bm.full_search].mean() < 0.25 * bm.solves[bm.full_search].mean()
+
+
+def _assert_same_map(a: BifurcationMap, b: BifurcationMap) -> None:
+    from dataclasses import fields
+
+    for f in fields(BifurcationMap):
+        x, y = np.asarray(getattr(a, f.name)), np.asarray(getattr(b, f.name))
+        assert x.shape == y.shape and x.dtype == y.dtype, f.name
+        if x.dtype.kind in "fc":
+            assert np.array_equal(x, y, equal_nan=True), f.name
+        else:
+            assert np.array_equal(x, y), f.name
+
+
+@pytest.fixture(scope="module")
+def small_map():
+    m, grid = _gt16_grid(10, -0.6, 0.6)
+    return sweep(m, grid, 8, seed=3, coarse=3, tile=6)
+
+
+def test_save_load_roundtrip(small_map, tmp_path):
+    p = tmp_path / "map.npz"
+    small_map.save(p)
+    back = BifurcationMap.load(p)
+    _assert_same_map(small_map, back)
+    assert back.cycles_at(2, 3).keys() == small_map.cycles_at(2, 3).keys()
+    lab, names = back.signatures()
+    assert lab.shape == (10, 10) and len(names) == len(np.unique(lab))
+    with pytest.raises(ValueError, match="cannot read"):
+        BifurcationMap.load(tmp_path / "missing.npz")
+
+
+def test_results_do_not_depend_on_executor_or_chunking(small_map):
+    from concurrent.futures import ProcessPoolExecutor
+
+    m, grid = _gt16_grid(10, -0.6, 0.6)
+    kw = dict(seed=3, coarse=3, tile=6)
+    _assert_same_map(small_map, sweep(m, grid, 8, chunksize=1, **kw))
+    with ProcessPoolExecutor(2) as ex:
+        _assert_same_map(small_map, sweep(m, grid, 8, executor=ex, **kw))
+    from dask.distributed import Client, LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        with Client(cluster) as client:
+            _assert_same_map(small_map, sweep(m, grid, 8, executor=client.get_executor(), chunksize=2, **kw))
+
+
+def test_independent_search_baseline(small_map):
+    m, grid = _gt16_grid(10, -0.6, 0.6)
+    ind = sweep(m, grid, 8, seed=3, continuation=False)
+    assert ind.full_search.all()
+    assert np.array_equal(ind.n_objects(), small_map.n_objects())
+    assert ind.solves_per_point > 3 * small_map.solves_per_point
+
+
+def test_grid_validation_errors():
+    m = paper_gt16()
+    with pytest.raises(ValueError, match="unknown parameter name 'A\\[5\\]'"):
+        sweep(m, {"A[5]": [0.1]}, 2)
+    with pytest.raises(ValueError, match="unknown parameter name 'Q\\[0\\]'"):
+        check_grid(m, {"Q[0]": [0.1]})
+    with pytest.raises(ValueError, match="empty"):
+        sweep(m, {"A[0]": []}, 2)
+    with pytest.raises(ValueError, match="NaN or inf"):
+        sweep(m, {"A[0]": [0.1, np.nan]}, 2)
+    with pytest.raises(ValueError, match="NaN or inf"):
+        sweep(m, {"h[1]": [0.1, np.inf]}, 2)
+    with pytest.raises(ValueError, match="strictly"):
+        sweep(m, {"A[0]": [0.1, 0.1]}, 2)
+    with pytest.raises(ValueError, match="1-D"):
+        sweep(m, {"A[0]": [[0.1]]}, 2)
+    with pytest.raises(ValueError, match="one or two"):
+        sweep(m, {"A[0]": [0.1], "A[1]": [0.1], "h[0]": [0.1]}, 2)
+    with pytest.raises(ValueError, match="twice"):
+        sweep(m, {"A[0]": [0.1], "A[0,0]": [0.1]}, 2)
+    with pytest.raises(ValueError, match="max_order"):
+        sweep(m, {"A[0]": [0.1]}, 0)
+    with pytest.raises(ValueError, match="model"):
+        sweep("gt16", {"A[0]": [0.1]}, 2)
+    with pytest.raises(ValueError, match="continuation_budget"):
+        sweep(m, {"A[0]": [0.1]}, 2, continuation_budget={"bogus": 1})
