@@ -48,6 +48,7 @@ __all__ = [
     "jump_sizes",
     "align_jumps",
     "analyse_replay",
+    "continue_cycles",
 ]
 
 _REPLAY_MAGIC = "rnnexplore-replay-v1"
@@ -506,18 +507,213 @@ class ReplayAnalysis:
         return cls(int(a["max_order"]), *(a[k] for k in keys[2:]))
 
 
+def continue_cycles(model: Any, cycles: Sequence[Any], *, rtol: float = 1e-8) -> tuple[list, bool]:
+    """Follow known cycles to new parameters by re-solving their region sequences.
+
+    For every cycle, the affine k-step map of its (fixed) region sequence is rebuilt from the
+    model's public ``jacobians``/``offsets``, ``(I - P) z = r`` is solved, and the true map
+    is run from the solution: the cycle *persists* if the orbit visits the same regions and
+    closes. This is exact (no search) and costs one small linear solve per object.
+
+    Parameters
+    ----------
+    model : numpy model of :mod:`rnnexplore.models`
+    cycles : sequence of :class:`rnnexplore.cycles.Cycle`
+    rtol : float
+        Relative closure tolerance.
+
+    Returns
+    -------
+    continued : list of Cycle
+        The persisting cycles at the new parameters (same ``key``, new points/eigenvalues).
+    all_persist : bool
+        True when every input cycle persisted.
+
+    Examples
+    --------
+    >>> from rnnexplore.models import skew_tent
+    >>> from rnnexplore.cycles import find_cycles
+    >>> cs = find_cycles(skew_tent(0.2, -1.5, 1.0), 2, seed=0)
+    >>> new, ok = continue_cycles(skew_tent(0.2, -1.6, 1.0), cs)
+    >>> ok, round(float(new[0].points[0, 0]), 4)
+    (True, 0.3846)
+    """
+    from rnnexplore.cycles import Cycle
+
+    out: list = []
+    all_ok = True
+    by_order: dict[int, list] = {}
+    for c in cycles:
+        by_order.setdefault(int(c.order), []).append(c)
+    for k, group in by_order.items():
+        S = np.stack([np.asarray(c.regions, dtype=bool) for c in group])  # (B, k, nb)
+        real, orbit, P = _solve_region_sequences(model, S, rtol)
+        for b, c in enumerate(group):
+            if not real[b]:
+                all_ok = False
+                continue
+            ev = np.linalg.eigvals(P[b]).astype(complex)
+            ev = ev[np.lexsort((ev.imag, ev.real, -np.abs(ev)))]
+            out.append(Cycle(k, orbit[:k, b].copy(), ev, S[b].copy(), c.key))
+    out.sort(key=lambda c: (c.order, c.key))
+    return out, all_ok
+
+
+def _solve_region_sequences(model: Any, S: np.ndarray, rtol: float = 1e-8) -> tuple:
+    """Solve ``(I - P) z = r`` for a stack ``S`` (B, k, n_bits) of region sequences.
+
+    Returns ``real`` (B,) - the true orbit from the solution visits ``S`` and closes -,
+    the orbits (k + 1, B, M) and the Jacobian products P (B, M, M).
+    """
+    B, k = S.shape[0], S.shape[1]
+    M = model.M
+    eye = np.eye(M)
+    J = model.jacobians(S)  # (B, k, M, M)
+    off = model.offsets(S)  # (B, k, M)
+    with np.errstate(all="ignore"):
+        P = np.broadcast_to(eye, (B, M, M)).copy()
+        r = np.zeros((B, M))
+        for i in range(k):
+            P = J[:, i] @ P
+            r = (J[:, i] @ r[:, :, None])[:, :, 0] + off[:, i]
+        IP = eye - P
+        finite = np.all(np.isfinite(IP), axis=(1, 2)) & np.all(np.isfinite(r), axis=1)
+        IP[~finite] = eye
+        try:
+            z = np.linalg.solve(IP, r[:, :, None])[:, :, 0]
+        except np.linalg.LinAlgError:  # a singular I - P: fall back one by one
+            z = np.stack([_solve_or_nan(m, v) for m, v in zip(IP, r)])
+        orbit = model.simulate(z, k)  # (k + 1, B, M)
+        visited = model.region(orbit[:k])  # (k, B, nb)
+        scale = (1.0 + np.max(np.abs(orbit[:k]), axis=(0, 2))) * (1.0 + np.max(np.abs(P), axis=(1, 2)))
+        err = np.max(np.abs(orbit[k] - z), axis=1)
+        real = finite & np.isfinite(err) & (err <= rtol * scale)
+        real &= np.all(visited == np.swapaxes(S, 0, 1), axis=(0, 2))
+    return real, orbit, P
+
+
+def _solve_or_nan(m: np.ndarray, v: np.ndarray) -> np.ndarray:
+    try:
+        return np.linalg.solve(m, v)
+    except np.linalg.LinAlgError:
+        return np.full(v.shape, np.nan)
+
+
+def _advance_probes(
+    model: Any, cycles: Sequence[Any], probes: np.ndarray, n_steps: int, max_order: int
+) -> tuple[np.ndarray, bool]:
+    """Run the probe orbits ``n_steps`` further; report whether they reveal an unknown cycle.
+
+    The probes carry over from checkpoint to checkpoint (parameters change little), so
+    they keep following the attractors. For every probe, the period ``p <= max_order`` with
+    the closest near-return ``|z_T - z_{T-p}|`` gives a guess: the regions of its last ``p``
+    states. That sequence is solved exactly (the SCYFI step); a real cycle that is not among
+    the known ones (by its points) means an object was born. Diverged probes are returned
+    as NaN (re-drawn by the caller).
+    """
+    traj = model.simulate(probes, max(int(n_steps), max_order + 1))
+    z = traj[-1]
+    bad = ~np.all(np.isfinite(z), axis=1) | (np.max(np.abs(np.nan_to_num(z, nan=np.inf)), axis=1) > 1e12)
+    z = z.copy()
+    z[bad] = np.nan
+    good = np.flatnonzero(~bad)
+    if good.size == 0:
+        return z, False
+    tail = traj[-max_order - 1 : -1][::-1][:, good]  # z_{T-1}, z_{T-2}, ... for good probes
+    d = np.max(np.abs(tail - z[good][None]), axis=-1)  # (max_order, G)
+    period = d.argmin(axis=0) + 1
+    known = [np.asarray(c.points) for c in cycles]
+    for p in np.unique(period):
+        sel = good[period == p]
+        seqs = model.region(np.swapaxes(traj[-p:, sel], 0, 1))  # (B, p, nb): z_{T-p+1} .. z_T
+        real, orbit, _ = _solve_region_sequences(model, np.ascontiguousarray(seqs))
+        for b in np.flatnonzero(real):
+            pt = orbit[0, b]
+            tol = 1e-7 * (1.0 + np.max(np.abs(pt)))
+            if not any(np.min(np.max(np.abs(pts - pt), axis=1)) <= tol for pts in known):
+                return z, True
+    return z, False
+
+
+def _probe_points(cycles: Sequence[Any], M: int, n: int, rng: np.random.Generator) -> np.ndarray:
+    pts = [np.asarray(c.points) for c in cycles]
+    allp = np.concatenate(pts) if pts else np.zeros((1, M))
+    lo, hi = allp.min(axis=0) - 1.0, allp.max(axis=0) + 1.0
+    return rng.uniform(lo, hi, size=(n, M))
+
+
+def _analyse_segment(item: dict, on_step: Any = None) -> list:
+    """Top-level work function: SCYFI along a contiguous block of checkpoints (plain data in)."""
+    from rnnexplore.cycles import CycleSet, find_cycles
+
+    replay = item["replay"]
+    idx = item["indices"]
+    max_order, seed = item["max_order"], item["seed"]
+    warm, full_every = item["warm"], item["full_every"]
+    n_probes, probe_steps = item["n_probes"], item["probe_steps"]
+    find_kwargs = item["find_kwargs"]
+    sets: list = []
+    prev = None
+    probes = None
+    since_full = 0
+    for i in idx:
+        model = replay.model_at(i)
+        base_seed = None if seed is None else int(seed) + int(i)
+        cs = None
+        if warm and prev is not None and since_full + 1 < full_every:
+            cont, persisted = continue_cycles(model, prev)
+            if persisted and [c.n_stable for c in cont] == [c.n_stable for c in prev]:
+                probes, new = _advance_probes(model, cont, probes, probe_steps, int(max_order))
+                if not new:
+                    cs = CycleSet(cont, {**prev.stats, "continued": True})
+                    since_full += 1
+        if cs is None:
+            cs = find_cycles(model, int(max_order), seed=base_seed, warm_start=prev if warm else None, **find_kwargs)
+            since_full = 0
+            if warm:
+                rng = np.random.default_rng(base_seed)
+                if probes is None:
+                    probes = _probe_points(cs, model.M, n_probes, rng)
+                    probes, _ = _advance_probes(model, cs, probes, 8 * probe_steps, int(max_order))
+                lost = np.isnan(probes).any(axis=1)
+                if lost.any():
+                    probes[lost] = _probe_points(cs, model.M, int(lost.sum()), rng)
+        sets.append(cs)
+        prev = cs
+        if on_step is not None:
+            on_step(1)
+    return sets
+
+
 def analyse_replay(
     replay: Replay,
     max_order: int,
     *,
     warm: bool = True,
+    full_every: int = 25,
+    n_probes: int = 8,
+    probe_steps: int = 50,
     seed: int | None = 0,
     checkpoints: Sequence[int] | None = None,
     jump_kwargs: dict | None = None,
+    executor: Any = None,
     progress: bool | str = False,
     **find_kwargs: Any,
 ) -> ReplayAnalysis:
-    """Run SCYFI at every checkpoint, classify the events between neighbours, find the jumps.
+    """Run SCYFI along a replay, classify the events between neighbours, find the loss jumps.
+
+    Warm mode (default) exploits that consecutive checkpoints are close. At every checkpoint
+    the previous objects are first *continued* (:func:`continue_cycles`: their region
+    sequences re-solved exactly at the new parameters) and ``n_probes`` probe orbits (drawn
+    once in a box around the objects and run ``probe_steps`` further at every checkpoint)
+    are checked not to have settled on a cycle of order <= ``max_order`` that is not known. If every object persists with the
+    same stability signature and no probe found an unknown attracting cycle, the continued
+    objects are taken as they are; otherwise (an object became virtual, changed stability,
+    or a new attractor appeared) a full
+    :func:`rnnexplore.cycles.find_cycles` search runs, warm-started from the previous
+    objects. A full search also runs every ``full_every`` checkpoints, so a non-attracting
+    object (saddle or repeller) born without an attracting partner is reported at most
+    ``full_every`` checkpoints late. ``warm=False`` runs a cold full search at every checkpoint.
 
     Parameters
     ----------
@@ -525,62 +721,79 @@ def analyse_replay(
     max_order : int
         Highest cycle order searched (>= 1).
     warm : bool
-        Warm-start each search from the previous checkpoint's objects (the point of
-        replays: consecutive checkpoints are close). ``False`` searches from scratch.
+    full_every : int
+        Checkpoints between forced full searches in warm mode (>= 1; 1 = always full).
+    n_probes, probe_steps : int
+        Probe orbits of the warm-mode attractor check and their steps per checkpoint.
     seed : int, optional
-        Seed of every search (checkpoint ``i`` uses ``seed + i``).
+        Checkpoint ``i`` uses ``seed + i`` (searches and probes).
     checkpoints : sequence of int, optional
         Analyse only these checkpoints (ascending); default all.
     jump_kwargs : dict, optional
-        Passed to :func:`detect_jumps`.
+        Passed to :func:`detect_jumps` (default: ``direction="both"``).
+    executor : concurrent.futures.Executor, optional
+        Split the checkpoints into one contiguous block per worker and analyse the blocks
+        in parallel through :func:`rnnexplore.parallel.parallel_map` (each block is warm
+        inside; only its first checkpoint starts cold).
     progress : bool or str
-        ``tqdm.auto`` progress bar.
+        ``tqdm.auto`` progress bar (over checkpoints, or over blocks with an executor).
     **find_kwargs
-        Passed to :func:`rnnexplore.cycles.find_cycles`.
+        Passed to :func:`rnnexplore.cycles.find_cycles` (``budget``, ``mode``, ...).
 
     Returns
     -------
     ReplayAnalysis
 
-    Notes
-    -----
-    Checkpoints are sequential by nature (each warm start needs the previous result), so
-    one replay runs in one process; analyse *many* replays in parallel with
-    :func:`rnnexplore.parallel.parallel_map`.
+    Examples
+    --------
+    >>> res = analyse_replay(replay, 16)                       # doctest: +SKIP
+    >>> res.alignment(window=3)                                # doctest: +SKIP
+    [(27, [24]), (43, [44])]
     """
     from rnnexplore.bifurcation import classify_events
-    from rnnexplore.cycles import find_cycles
 
     if not isinstance(replay, Replay):
         raise ValueError("replay must be a Replay")
-    if int(max_order) < 1:
+    if isinstance(max_order, bool) or int(max_order) < 1:
         raise ValueError(f"max_order must be >= 1, got {max_order}")
+    if int(full_every) < 1:
+        raise ValueError(f"full_every must be >= 1, got {full_every}")
     idx = list(range(replay.n_checkpoints)) if checkpoints is None else [replay._check_index(i) for i in checkpoints]
-    if any(b <= a for a, b in zip(idx, idx[1:])):
-        raise ValueError("checkpoints must be strictly ascending")
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
+    if not idx or any(b <= a for a, b in zip(idx, idx[1:])):
+        raise ValueError("checkpoints must be non-empty and strictly ascending")
+    item = {
+        "replay": replay,
+        "max_order": int(max_order),
+        "seed": seed,
+        "warm": bool(warm),
+        "full_every": int(full_every),
+        "n_probes": int(n_probes),
+        "probe_steps": int(probe_steps),
+        "find_kwargs": find_kwargs,
+    }
+    if executor is None:
+        bar = None
+        if progress:
+            from tqdm.auto import tqdm
 
-        bar = tqdm(total=len(idx), desc=progress if isinstance(progress, str) else "SCYFI per checkpoint")
-    sets: list = []
-    try:
-        prev = None
-        for i in idx:
-            base_seed = None if seed is None else int(seed) + int(i)
-            cs = find_cycles(
-                replay.model_at(i), int(max_order), seed=base_seed, warm_start=prev if warm else None, **find_kwargs
-            )
-            sets.append(cs)
-            prev = cs
+            bar = tqdm(total=len(idx), desc=progress if isinstance(progress, str) else "SCYFI per checkpoint")
+        try:
+            sets = _analyse_segment({**item, "indices": idx}, on_step=None if bar is None else bar.update)
+        finally:
             if bar is not None:
-                bar.update(1)
-    finally:
-        if bar is not None:
-            bar.close()
+                bar.close()
+    else:
+        from rnnexplore.parallel import _n_workers, parallel_map
+
+        n_blocks = max(1, min(len(idx), _n_workers(executor)))
+        bounds = np.linspace(0, len(idx), n_blocks + 1).astype(int)
+        items = [{**item, "indices": idx[a:b]} for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+        sets = [cs for part in parallel_map(_analyse_segment, items, executor=executor, chunksize=1,
+                                            progress=progress) for cs in part]
     events, ev_ck, ev_kind, ev_order = [], [], [], []
     for j in range(1, len(sets)):
-        evs = list(classify_events(sets[j - 1], sets[j]))
+        models = (replay.model_at(idx[j - 1]), replay.model_at(idx[j]))
+        evs = list(classify_events(sets[j - 1], sets[j], models=models))
         events.append(evs)
         for ev in evs:
             ev_ck.append(idx[j])
@@ -589,8 +802,7 @@ def analyse_replay(
             ev_order.append(int(order) if order is not None else -1)
     n_obj = np.array([len(cs) for cs in sets], dtype=np.int64)
     n_stable = np.array([sum(1 for c in cs if _is_stable(c)) for cs in sets], dtype=np.int64)
-    loss = replay.loss[idx]
-    jumps_local = detect_jumps(loss, **(jump_kwargs or {}))
+    jumps_local = detect_jumps(replay.loss[idx], **({"direction": "both"} | (jump_kwargs or {})))
     return ReplayAnalysis(
         max_order=int(max_order),
         n_objects=n_obj,
