@@ -170,3 +170,94 @@ def test_drops_and_validation():
 
 def test_align_jumps():
     assert align_jumps([5, 50, 80], [3, 7, 49, 90], window=2) == [(5, [3, 7]), (50, [49]), (80, [])]
+
+
+# --------------------------------------------------------------------------- analysis
+def _param_replay(A, W, h, loss=None):
+    C = len(A)
+    loss = np.linspace(1.0, 0.5, C) if loss is None else np.asarray(loss, float)
+    return Replay("plrnn", np.arange(C), {"A": np.asarray(A, float), "W": np.asarray(W, float),
+                                         "h": np.asarray(h, float)}, loss, loss, np.ones(C), np.zeros(C))
+
+
+def _skew_tent_replay(C=21):
+    a_l = 0.2
+    a_r = np.linspace(-1.3, -0.7, C)  # crosses -1 at checkpoint 10 (a_r = -1.0 exactly is avoided)
+    a_r[C // 2] = -0.995
+    loss = np.linspace(1.0, 0.5, C)
+    loss[C // 2 :] *= 50.0  # a jump where the 2-cycle disappears
+    return _param_replay(np.full((C, 1), a_l), (a_r - a_l)[:, None, None], np.ones((C, 1)), loss), a_r
+
+
+def test_continue_cycles_matches_fresh_search():
+    from rnnexplore.cycles import find_cycles
+    from rnnexplore.models import paper_gt16
+    from rnnexplore.replay import continue_cycles
+
+    m0 = paper_gt16()
+    m1 = m0.with_params({"A[0]": 0.8380})
+    cs0 = find_cycles(m0, 16, seed=0)
+    cont, ok = continue_cycles(m1, cs0)
+    fresh = {c.key: c for c in find_cycles(m1, 16, seed=1)}
+    assert ok and {c.key for c in cont} == set(fresh)
+    for c in cont:
+        np.testing.assert_allclose(c.points, fresh[c.key].points, atol=1e-10)
+        np.testing.assert_allclose(np.sort(np.abs(c.eigenvalues)), np.sort(np.abs(fresh[c.key].eigenvalues)), atol=1e-10)
+        np.testing.assert_allclose(m1.simulate(c.points[0], c.order)[-1], c.points[0], atol=1e-10)
+    # past a bifurcation the 16-cycles do not persist
+    _, ok_far = continue_cycles(m0.with_params({"A[0]": 0.80}), cs0)
+    assert not ok_far
+
+
+def test_analyse_skew_tent_flip_and_jump_alignment():
+    from rnnexplore.replay import analyse_replay
+
+    rep, a_r = _skew_tent_replay()
+    res = analyse_replay(rep, 2, seed=0)
+    # closed form: the 2-cycle exists for a_r < -1 only, the fixed point always
+    assert res.n_objects.tolist() == [2 if a < -1 else 1 for a in a_r]
+    assert res.event_checkpoints().tolist() == [10]
+    assert set(res.kinds_at(10)) == {"degenerate_flip"}
+    assert res.jumps.tolist() == [10]
+    assert res.alignment(window=2) == [(10, [10])]
+
+
+def test_warm_cold_and_executor_agree_across_a_border_collision():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from rnnexplore.models import paper_gt16
+    from rnnexplore.replay import analyse_replay
+
+    gt = paper_gt16()
+    C = 12
+    A = np.linspace([0.8303, 0.9703], [0.8345, 0.9677], C)  # a 16-cycle pair appears in between
+    W = np.broadcast_to(gt.W, (C, 2, 2))
+    h = np.broadcast_to(gt.h, (C, 2))
+    rep = _param_replay(A, W, h)
+    warm = analyse_replay(rep, 16, seed=0)
+    cold = analyse_replay(rep, 16, seed=0, warm=False)
+    with ThreadPoolExecutor(2) as ex:
+        par = analyse_replay(rep, 16, seed=0, executor=ex)
+    for res in (warm, par):
+        assert [cs.keys() for cs in res.cycle_sets] == [cs.keys() for cs in cold.cycle_sets]
+        assert res.event_kind.tolist() == cold.event_kind.tolist()
+    assert cold.n_objects[0] == 1 and cold.n_objects[-1] == 3
+    assert "pair_creation" in cold.event_kind.tolist()
+    assert any(cs.stats.get("continued") for cs in warm.cycle_sets)
+
+
+def test_analysis_roundtrip_and_validation(tmp_path):
+    from rnnexplore.replay import ReplayAnalysis, analyse_replay
+
+    rep, _ = _skew_tent_replay(9)
+    res = analyse_replay(rep, 2, seed=0)
+    res.save(tmp_path / "a.npz")
+    back = ReplayAnalysis.load(tmp_path / "a.npz")
+    for name in ("n_objects", "n_stable", "event_checkpoint", "event_kind", "event_order", "jumps"):
+        np.testing.assert_array_equal(getattr(back, name), getattr(res, name))
+    with pytest.raises(ValueError, match="max_order"):
+        analyse_replay(rep, 0)
+    with pytest.raises(ValueError, match="ascending"):
+        analyse_replay(rep, 2, checkpoints=[3, 1])
+    with pytest.raises(ValueError, match="full_every"):
+        analyse_replay(rep, 2, full_every=0)
