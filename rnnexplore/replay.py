@@ -173,6 +173,27 @@ class Replay:
             return models.PLRNN(p["A"], p["W"], p["h"])
         return models.ShallowPLRNN(p["a"], p["W1"], p["W2"], p["h1"], p["h2"])
 
+    def scalar_param_names(self, *, varying: bool = False) -> list[str]:
+        """Names of every scalar parameter (``"A[0]"``, ``"W[0,1]"``, ...).
+
+        With ``varying=True`` only those that change along the replay.
+
+        Examples
+        --------
+        >>> C = 2
+        >>> Replay("plrnn", np.arange(C), {"A": [[0.5], [0.6]], "W": np.zeros((C, 1, 1)),
+        ...        "h": np.ones((C, 1))}, np.ones(C), np.ones(C), np.ones(C), np.zeros(C)
+        ...        ).scalar_param_names(varying=True)
+        ['A[0]']
+        """
+        names = []
+        for key, arr in self.params.items():
+            for idx in np.ndindex(*arr.shape[1:]):
+                series = arr[(slice(None),) + idx]
+                if not varying or np.ptp(series) > 0:
+                    names.append(key + "[" + ",".join(str(i) for i in idx) + "]")
+        return names
+
     def param_series(self, name: str) -> np.ndarray:
         """Values of one scalar parameter (``"A[0]"``, ``"W[1,0]"``) over the checkpoints."""
         key, idx = parse_param_name(name)
