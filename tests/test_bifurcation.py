@@ -304,3 +304,80 @@ def test_grid_validation_errors():
         sweep("gt16", {"A[0]": [0.1]}, 2)
     with pytest.raises(ValueError, match="continuation_budget"):
         sweep(m, {"A[0]": [0.1]}, 2, continuation_budget={"bogus": 1})
+
+
+# --------------------------------------------------------------------------- widget
+def _tent_map():
+    return sweep(skew_tent(0.2, 0.0, 1.0), {"A[0]": np.linspace(-0.85, 0.85, 10),
+                                            "W[0,0]": np.linspace(-2.97, 1.93, 15)}, 2, seed=0)
+
+
+def test_bifurcation_state_scripted():
+    from rnnexplore.widgets.bifurcation import BifurcationState
+
+    st = BifurcationState(_tent_map(), line_points=21)
+    img, labels = st.image("signature")
+    assert img.shape == (15, 10) and len(labels) == img.max() + 1
+    st.select(0.2, -1.6)  # a_r ~ -1.4: unstable fixed point and stable 2-cycle
+    assert sorted((c.order, c.stability) for c in st.cycles) == [(1, "unstable"), (2, "stable")]
+    lm = st.compute_line(1)  # vary W[0,0] at a_l ~ 0.2
+    assert lm.ndim == 1 and str(lm.names[0]) == "W[0,0]"
+    a_l = st.params["A[0]"]
+    flips = lm.bifurcation_values(orders=1)["degenerate_flip"] + a_l
+    assert np.all(np.abs(flips + 1) <= lm.values0[1] - lm.values0[0])
+    st.zoom(-0.5, 0.5, -2.0, -1.0, shape=(4, 5))
+    assert st.result.shape == (4, 5) and st.selected is None and len(st.history) == 1
+    st.back()
+    assert st.result.shape == (10, 15)
+    with pytest.raises(ValueError, match="positive width"):
+        st.zoom(0.1, 0.1, 0.0, 1.0)
+    with pytest.raises(ValueError, match="2-D"):
+        BifurcationState(sweep(skew_tent(0.2, 0.0, 1.0), {"A[0]": [0.1, 0.2]}, 1))
+
+
+def test_bifurcation_explorer_headless():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from rnnexplore.widgets.bifurcation import BifurcationExplorer
+
+    app = BifurcationExplorer(_tent_map(), line_points=21, zoom_shape=(5, 5))
+    for w in (app.colour, app.show_curves, app.line_axis, app.line_button, app.coord, app.resolution,
+              app.back_button, app.open_button, app.status, app.info, app.canvas, app.explorer_out):
+        assert any(c.startswith("rnx-bif-") for c in w._dom_classes)
+    assert "rnx-bif" in app.widget._dom_classes
+    # curves drawn in place equal the map's curves
+    drawn = {k: len(lc.get_segments()) for k, lc in app.curve_lines.items() if lc.get_segments()}
+    assert drawn == {k: len(v) for k, v in app.state.curves().items()}
+    app.show_curves.value = False
+    assert all(not lc.get_segments() for lc in app.curve_lines.values())
+    app.colour.value = "signature"
+    assert "signatures" in app.info.value
+    # click -> portrait of that parameter setting
+    app.click(0.2, -1.6)
+    assert app.last_error is None, app.last_error
+    data = app.portrait.artist_data()
+    assert len(data["stable"]) == 2 and len(data["unstable"]) == 1  # the 2-cycle and the fixed point
+    assert "2-cycle" in app.info.value or "stable" in app.info.value
+    # the 1-D panel along the vertical line through the selection
+    app.line_axis.value = 1
+    app.line_button.click()
+    assert app.last_error is None, app.last_error
+    assert len(app.line_objects["stable"].get_xdata()) > 0 and len(app.orbit_points.get_xdata()) > 0
+    # drag a rectangle (through the selector's callback) -> recomputed at the zoom resolution
+    app.resolution.value = 6
+    ev = lambda x, y: type("E", (), {"xdata": x, "ydata": y})()  # noqa: E731
+    app._on_rectangle(ev(-0.5, -2.5), ev(0.5, -0.5))
+    assert app.state.result.shape == (6, 6) and app.map_image.get_array().shape == (6, 6)
+    app.back_button.click()
+    assert app.state.result.shape == (10, 15)
+    # errors go to the status line, never into the notebook
+    app.state.selected = None
+    app.line_button.click()
+    assert "select a point" in app.status.value
+    app._on_rectangle(ev(0.1, 0.1), ev(0.1, 0.5))
+    assert "rnx-status-error" in app.status.value
+    app.click(0.0, -1.0)
+    app.open_button.click()
+    assert app.last_error is None, app.last_error
+    assert app.explorer is not None and app.explorer.state.model.get_param("A[0]") == app.state.params["A[0]"]

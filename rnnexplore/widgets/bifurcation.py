@@ -1,0 +1,708 @@
+"""BifurcationExplorer: a 2-D bifurcation map you can click, zoom into and cut along a line.
+
+:class:`BifurcationState` is a plain, scriptable object (no widgets): the current
+:class:`~rnnexplore.bifurcation.BifurcationMap`, the selected grid point (its model and
+objects), the zoom history, and a 1-D diagram along a line through the selection.
+:class:`BifurcationExplorer` wraps it in a thin ipywidgets + ipympl view with one figure of
+three panels:
+
+- the map (colour by object count, by stability signature or by the number of stable
+  objects), the bifurcation curves on top (one colour per event kind), the selected point and
+  the line of the 1-D panel; click a point to select it, drag a rectangle to recompute that
+  part of the map at the chosen resolution (``back`` returns to the previous map);
+- the phase portrait of the selected parameter setting (the shared
+  :class:`~rnnexplore.widgets.portrait.PhasePortrait`: regions, borders, objects, a few
+  trajectories); ``open in cycle explorer`` opens a full
+  :class:`~rnnexplore.widgets.explorer.CycleExplorer` at that setting below the map;
+- the 1-D bifurcation diagram along the line through the selection (vary the x or the y
+  parameter): objects by stability, the orbit diagram in grey and the event locations.
+
+Every control carries a stable CSS class: ``rnx-bif`` (the app), ``rnx-bif-colour``,
+``rnx-bif-curves``, ``rnx-bif-line-axis``, ``rnx-bif-line``, ``rnx-bif-coord``,
+``rnx-bif-resolution``, ``rnx-bif-back``, ``rnx-bif-open``, ``rnx-bif-status``,
+``rnx-bif-info``, ``rnx-bif-figure``, ``rnx-bif-explorer``. Callbacks never raise into the
+notebook: errors go to the status line.
+
+Examples
+--------
+>>> import numpy as np
+>>> from rnnexplore.models import skew_tent
+>>> from rnnexplore.widgets.bifurcation import BifurcationState
+>>> st = BifurcationState(model=skew_tent(0.2, 0.0, 1.0),
+...                       grid={"A[0]": np.linspace(-0.85, 0.85, 8), "W[0,0]": np.linspace(-2.9, 1.9, 9)},
+...                       max_order=2)
+>>> st.select(0.15, -1.9).selected
+(4, 2)
+>>> sorted(c.order for c in st.cycles)
+[1, 2]
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import time
+import traceback
+from typing import Any
+
+import numpy as np
+
+from rnnexplore.bifurcation import EVENT_KINDS, BifurcationMap, sweep
+
+__all__ = ["BifurcationState", "BifurcationExplorer", "EVENT_COLOURS", "COLOUR_MODES"]
+
+EVENT_COLOURS = {
+    "birth": "tab:green",
+    "death": "tab:red",
+    "stability_change": "tab:orange",
+    "border_collision": "tab:purple",
+    "degenerate_transcritical": "black",
+    "degenerate_flip": "tab:brown",
+    "neimark_sacker": "tab:pink",
+    "pair_creation": "tab:cyan",
+    "pair_annihilation": "tab:olive",
+}
+COLOUR_MODES = ("count", "signature", "stable")
+
+
+class BifurcationState:
+    """Scriptable state behind :class:`BifurcationExplorer`.
+
+    Parameters
+    ----------
+    result : BifurcationMap, optional
+        A 2-D map computed before (with :func:`rnnexplore.bifurcation.sweep`).
+    model, grid, max_order :
+        Alternatively, compute the map here: ``sweep(model, grid, max_order, **sweep_kwargs)``.
+    zoom_shape : (int, int), optional
+        Resolution of a zoomed recompute (default: the shape of the first map).
+    line_points : int
+        Number of values of the 1-D diagram along a line.
+    n_trajectories, n_steps : int
+        Trajectories simulated for the phase portrait of the selection.
+    **sweep_kwargs
+        Passed to every :func:`~rnnexplore.bifurcation.sweep` (``executor``, ``seed``, ...).
+
+    Attributes
+    ----------
+    result : BifurcationMap
+        The map shown now; ``history`` holds the maps before each zoom.
+    selected : (int, int) or None
+        Grid index of the selected point.
+    line_axis : int
+        0: the 1-D diagram varies the x parameter (y fixed at the selection), 1: the y one.
+    line_map : BifurcationMap or None
+        The 1-D sweep along the line.
+    """
+
+    def __init__(self, result: BifurcationMap | None = None, *, model: Any = None, grid: Any = None,
+                 max_order: int | None = None, zoom_shape: tuple[int, int] | None = None,
+                 line_points: int = 81, n_trajectories: int = 3, n_steps: int = 300,
+                 **sweep_kwargs: Any) -> None:
+        if result is None:
+            if model is None or grid is None or max_order is None:
+                raise ValueError("pass a 2-D BifurcationMap, or model, grid and max_order to compute one")
+            result = sweep(model, grid, max_order, **sweep_kwargs)
+        if not isinstance(result, BifurcationMap):
+            raise ValueError(f"result must be a BifurcationMap, got {type(result).__name__}")
+        if result.ndim != 2:
+            raise ValueError("the bifurcation explorer needs a 2-D map (sweep over two parameters)")
+        self.result = result
+        self.history: list[BifurcationMap] = []
+        self.sweep_kwargs = dict(sweep_kwargs)
+        self.sweep_kwargs.pop("orbit", None)
+        self.zoom_shape = tuple(zoom_shape) if zoom_shape is not None else result.shape
+        if len(self.zoom_shape) != 2 or min(self.zoom_shape) < 2:
+            raise ValueError(f"zoom_shape must be two sizes >= 2, got {zoom_shape!r}")
+        self.line_points = int(line_points)
+        if self.line_points < 2:
+            raise ValueError(f"line_points must be >= 2, got {line_points}")
+        self.n_trajectories, self.n_steps = int(n_trajectories), int(n_steps)
+        self.selected: tuple[int, int] | None = None
+        self.line_axis = 0
+        self.line_map: BifurcationMap | None = None
+
+    # ------------------------------------------------------------------ map
+    @property
+    def names(self) -> tuple[str, str]:
+        return str(self.result.names[0]), str(self.result.names[1])
+
+    @property
+    def extent(self) -> tuple[float, float, float, float]:
+        """``(x0, x1, y0, y1)`` of the image: grid values padded by half a step."""
+        def pad(v):
+            h = 0.5 * (v[1] - v[0]) if len(v) > 1 else 0.5
+            return float(v[0] - h), float(v[-1] + h)
+
+        return pad(self.result.values0) + pad(self.result.values1)
+
+    def image(self, colour: str = "count") -> tuple[np.ndarray, list[str]]:
+        """Image ``(n1, n0)`` (rows = y) for ``imshow(origin="lower")`` and its labels.
+
+        ``colour``: "count" (objects per point), "signature" (label index of the stability
+        signature; labels are the signature texts) or "stable" (stable objects per point).
+        """
+        if colour == "count":
+            img = self.result.n_objects()
+            labels = [str(v) for v in range(int(img.max()) + 1)]
+        elif colour == "stable":
+            img = self.result.counts("stable").sum(axis=2)
+            labels = [str(v) for v in range(int(img.max()) + 1)]
+        elif colour == "signature":
+            img, labels = self.result.signatures()
+        else:
+            raise ValueError(f"colour must be one of {COLOUR_MODES}, got {colour!r}")
+        return np.asarray(img).T, labels
+
+    def curves(self) -> dict[str, np.ndarray]:
+        """Bifurcation curves of the current map (kind -> segments; cached per map)."""
+        if getattr(self, "_curves_of", None) is not self.result:
+            self._curves = self.result.curves()
+            self._curves_of = self.result
+        return self._curves
+
+    def nearest(self, x: float, y: float) -> tuple[int, int]:
+        """Grid index nearest to the parameter point ``(x, y)``."""
+        if x is None or y is None or not (np.isfinite(x) and np.isfinite(y)):
+            raise ValueError("the point must have finite coordinates")
+        i = int(np.argmin(np.abs(self.result.values0 - x)))
+        j = int(np.argmin(np.abs(self.result.values1 - y)))
+        return i, j
+
+    # ------------------------------------------------------------------ selection
+    def select(self, x: float, y: float) -> "BifurcationState":
+        """Select the grid point nearest to ``(x, y)`` (parameter values)."""
+        self.selected = self.nearest(x, y)
+        return self
+
+    def select_index(self, i: int, j: int) -> "BifurcationState":
+        """Select grid index ``(i, j)``."""
+        self.result._check_index(i, j)
+        self.selected = (int(i), int(j))
+        return self
+
+    @property
+    def params(self) -> dict[str, float] | None:
+        """Parameter values of the selection."""
+        return None if self.selected is None else self.result.params_at(*self.selected)
+
+    @property
+    def model(self) -> Any:
+        """Model at the selection (the base model when nothing is selected)."""
+        return self.result.model if self.selected is None else self.result.model_at(*self.selected)
+
+    @property
+    def cycles(self) -> list:
+        """Objects found at the selection (from the map; no new search)."""
+        return [] if self.selected is None else list(self.result.cycles_at(*self.selected))
+
+    def trajectories(self) -> list[np.ndarray]:
+        """A few simulated orbits at the selection (seeded by the grid index), NaN once diverged."""
+        if self.selected is None:
+            return []
+        m = self.model
+        pts = [c.points for c in self.cycles]
+        scale = 1.0 + (float(np.max(np.abs(np.concatenate(pts)))) if pts else 1.0)
+        rng = np.random.default_rng([int(self.result.seed), *self.selected])
+        z0 = rng.uniform(-scale, scale, (self.n_trajectories, m.M))
+        traj = m.simulate(z0, self.n_steps)
+        with np.errstate(invalid="ignore"):
+            traj[~(np.abs(traj) < 1e6)] = np.nan
+        return [traj[:, b] for b in range(self.n_trajectories)]
+
+    def events_here(self) -> list[str]:
+        """Events between the selection and its grid neighbours, as text."""
+        if self.selected is None:
+            return []
+        p = self.selected
+        out = []
+        for a, b, ev in self.result.events():
+            if a == p or b == p:
+                q = b if a == p else a
+                other = self.result.params_at(*q)
+                where = ", ".join(f"{k} = {v:.4g}" for k, v in other.items())
+                out.append(f"towards ({where}): {ev.description}")
+        return out
+
+    def summary(self) -> str:
+        """One line on the current map and the selection."""
+        r = self.result
+        n0, n1 = r.shape
+        text = (f"{n0} x {n1} map of {self.names[0]} x {self.names[1]} up to order {r.max_order}: "
+                f"{len(r.ev_kind)} events, {r.solves_per_point:.0f} solves/point")
+        if self.selected is not None:
+            where = ", ".join(f"{k} = {v:.4g}" for k, v in self.params.items())
+            text += f"; selected {where}: {len(self.cycles)} object(s)"
+        return text
+
+    # ------------------------------------------------------------------ zoom
+    def zoom(self, x0: float, x1: float, y0: float, y1: float, shape: tuple[int, int] | None = None
+             ) -> "BifurcationState":
+        """Recompute the map over the rectangle ``[x0, x1] x [y0, y1]`` at ``shape`` resolution."""
+        vals = np.array([x0, x1, y0, y1], dtype=float)
+        if not np.all(np.isfinite(vals)):
+            raise ValueError("the rectangle must have finite corners")
+        (x0, x1), (y0, y1) = sorted(vals[:2]), sorted(vals[2:])
+        if x1 - x0 <= 0 or y1 - y0 <= 0:
+            raise ValueError("the rectangle must have a positive width and height")
+        n0, n1 = shape if shape is not None else self.zoom_shape
+        if min(n0, n1) < 2:
+            raise ValueError(f"the zoom resolution must be >= 2 points per axis, got {(n0, n1)}")
+        r = self.result
+        grid = {self.names[0]: np.linspace(x0, x1, int(n0)), self.names[1]: np.linspace(y0, y1, int(n1))}
+        new = sweep(r.model, grid, r.max_order, **self.sweep_kwargs)
+        self.history.append(r)
+        self.result = new
+        self.selected = None
+        self.line_map = None
+        return self
+
+    def back(self) -> "BifurcationState":
+        """Return to the map before the last zoom (no-op at the first map)."""
+        if self.history:
+            self.result = self.history.pop()
+            self.selected = None
+            self.line_map = None
+        return self
+
+    # ------------------------------------------------------------------ 1-D line
+    def compute_line(self, axis: int | None = None) -> BifurcationMap:
+        """1-D diagram along the line through the selection that varies parameter ``axis``."""
+        if axis is not None:
+            if axis not in (0, 1):
+                raise ValueError(f"axis must be 0 (x) or 1 (y), got {axis!r}")
+            self.line_axis = int(axis)
+        if self.selected is None:
+            raise ValueError("select a point first (the line passes through it)")
+        r = self.result
+        vary = self.names[self.line_axis]
+        fixed = self.names[1 - self.line_axis]
+        vals = r.values0 if self.line_axis == 0 else r.values1
+        base = r.model.with_params({fixed: self.params[fixed]})
+        grid = {vary: np.linspace(float(vals[0]), float(vals[-1]), self.line_points)}
+        self.line_map = sweep(base, grid, r.max_order, **self.sweep_kwargs)
+        return self.line_map
+
+
+# =========================================================================== the view
+def _guarded(method):
+    """Widget callbacks never raise into the notebook: errors go to the status line."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        self.last_error = None
+        try:
+            return method(self, *args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - the point of this wrapper
+            self.last_error = traceback.format_exc()
+            try:
+                self._status("error", f"{type(exc).__name__}: {exc}")
+            except Exception:  # noqa: BLE001
+                pass
+            return None
+
+    return wrapper
+
+
+class BifurcationExplorer:
+    """Interactive 2-D bifurcation map (ipywidgets + ipympl) over a :class:`BifurcationState`.
+
+    Parameters
+    ----------
+    result : BifurcationMap or BifurcationState, optional
+        The map (or a prepared state); otherwise pass ``model``, ``grid``, ``max_order`` and
+        sweep options as keyword arguments (see :class:`BifurcationState`).
+    colour : {"count", "signature", "stable"}
+    figsize : (float, float)
+    **kwargs
+        Passed to :class:`BifurcationState`.
+
+    Attributes
+    ----------
+    state : BifurcationState
+    widget : ipywidgets.VBox
+    colour, show_curves, line_axis, line_button, coord, resolution, back_button, open_button,
+    status, info, canvas, explorer_out : the controls
+    portrait : PhasePortrait
+    selector : matplotlib.widgets.RectangleSelector
+    explorer : CycleExplorer or None
+        The cycle explorer opened by ``open in cycle explorer``.
+
+    Notes
+    -----
+    Headless use (tests): set ``.value`` of the controls, call :meth:`click` (what a mouse
+    click on the map does) and :meth:`drag` (what a rectangle drag does). ``last_error`` holds
+    the traceback of the last callback that failed (None after a successful one).
+    """
+
+    def __init__(self, result: Any = None, *, colour: str = "count", figsize: tuple[float, float] = (13.0, 4.3),
+                 **kwargs: Any) -> None:
+        import ipywidgets as W
+        import matplotlib.pyplot as plt
+        from matplotlib.widgets import RectangleSelector
+
+        from rnnexplore.widgets.portrait import PhasePortrait
+
+        if isinstance(result, BifurcationState):
+            if kwargs:
+                raise ValueError("pass either a BifurcationState or a map with options, not both")
+            self.state = result
+        else:
+            self.state = BifurcationState(result, **kwargs)
+        if colour not in COLOUR_MODES:
+            raise ValueError(f"colour must be one of {COLOUR_MODES}, got {colour!r}")
+        self.last_error: str | None = None
+        self.explorer = None
+        self.timings = {"last_redraw": 0.0}
+        lay = W.Layout
+        self.colour = W.Dropdown(options=list(COLOUR_MODES), value=colour, description="colour",
+                                 layout=lay(width="200px"))
+        self.show_curves = W.Checkbox(value=True, description="curves", indent=False, layout=lay(width="90px"))
+        self.line_axis = W.ToggleButtons(options=[("vary x", 0), ("vary y", 1)], value=0,
+                                         style={"button_width": "70px"})
+        self.line_button = W.Button(description="1-D diagram", icon="line-chart", layout=lay(width="120px"),
+                                    tooltip="bifurcation diagram along the line through the selection")
+        self.coord = W.BoundedIntText(value=0, min=0, max=max(0, self.state.result.model.M - 1),
+                                      description="coord", layout=lay(width="140px"))
+        n0, n1 = self.state.zoom_shape
+        self.resolution = W.BoundedIntText(value=max(n0, n1), min=2, max=1000, description="zoom res",
+                                           layout=lay(width="160px"))
+        self.back_button = W.Button(description="back", icon="undo", layout=lay(width="80px"))
+        self.open_button = W.Button(description="open in cycle explorer", layout=lay(width="190px"))
+        self.status = W.HTML()
+        self.info = W.HTML()
+        self.explorer_out = W.Output()
+        for w, cls in [(self.colour, "colour"), (self.show_curves, "curves"), (self.line_axis, "line-axis"),
+                       (self.line_button, "line"), (self.coord, "coord"), (self.resolution, "resolution"),
+                       (self.back_button, "back"), (self.open_button, "open"), (self.status, "status"),
+                       (self.info, "info"), (self.explorer_out, "explorer")]:
+            w.add_class(f"rnx-bif-{cls}")
+
+        with plt.ioff():
+            self.fig = plt.figure(figsize=figsize)
+        gs = self.fig.add_gridspec(1, 3, width_ratios=[1.2, 1.0, 1.0])
+        self.ax_map = self.fig.add_subplot(gs[0, 0])
+        self.ax_phase = self.fig.add_subplot(gs[0, 1])
+        self.ax_line = self.fig.add_subplot(gs[0, 2])
+        self._build_map_artists()
+        self.portrait = PhasePortrait(self.ax_phase, shade=True, grid=80)
+        self.ax_phase.set_title("phase portrait (click the map)", fontsize=9)
+        self._build_line_artists()
+        self.fig.subplots_adjust(left=0.05, right=0.98, top=0.92, bottom=0.13, wspace=0.3)
+        canvas = self.fig.canvas
+        if isinstance(canvas, W.DOMWidget):  # ipympl
+            canvas.header_visible = False
+            canvas.footer_visible = False
+            self.canvas = canvas
+            self._static = False
+        else:  # a static backend (tests, nbconvert)
+            self.canvas = W.Output()
+            self._static = True
+        self.canvas.add_class("rnx-bif-figure")
+        self.selector = RectangleSelector(self.ax_map, self._on_rectangle, useblit=False, button=[1],
+                                          minspanx=5, minspany=5, spancoords="pixels", interactive=False)
+        self._press: tuple[float, float] | None = None
+        self.fig.canvas.mpl_connect("button_press_event", self._on_press)
+        self.fig.canvas.mpl_connect("button_release_event", self._on_release)
+
+        controls = W.HBox([self.colour, self.show_curves, self.resolution, self.back_button])
+        line_controls = W.HBox([self.line_axis, self.line_button, self.coord, self.open_button])
+        self.widget = W.VBox([controls, line_controls, self.status, self.canvas, self.info, self.explorer_out])
+        self.widget.add_class("rnx-bif")
+        self.colour.observe(self._on_colour, names="value")
+        self.show_curves.observe(self._on_curves, names="value")
+        self.line_axis.observe(self._on_line_axis, names="value")
+        self.coord.observe(self._on_coord, names="value")
+        self.line_button.on_click(self._on_line_button)
+        self.back_button.on_click(self._on_back)
+        self.open_button.on_click(self._on_open)
+        self._redraw_map()
+        self._status("ok", self.state.summary() + " - click a point, drag a rectangle to zoom")
+        if self._static and _in_ipython():
+            from IPython.display import display
+
+            with self.canvas:
+                display(self.fig)
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)
+
+    # ------------------------------------------------------------------ artists
+    def _build_map_artists(self) -> None:
+        from matplotlib.collections import LineCollection
+        from matplotlib.lines import Line2D
+
+        ax = self.ax_map
+        self.map_image = ax.imshow(np.zeros((2, 2)), origin="lower", aspect="auto", interpolation="nearest",
+                                   cmap="viridis")
+        self.colorbar = self.fig.colorbar(self.map_image, ax=ax, fraction=0.046, pad=0.02)
+        self.curve_lines = {}
+        for kind in EVENT_KINDS:
+            lc = LineCollection([], colors=EVENT_COLOURS[kind], linewidths=1.4, label=kind.replace("_", " "))
+            ax.add_collection(lc)
+            self.curve_lines[kind] = lc
+        self.sel_marker = Line2D([], [], ls="none", marker="+", ms=14, mew=2, color="red", zorder=6)
+        ax.add_line(self.sel_marker)
+        self.line_marker = Line2D([], [], ls="--", lw=1, color="red", zorder=5)
+        ax.add_line(self.line_marker)
+        self.map_legend = None
+
+    def _build_line_artists(self) -> None:
+        from matplotlib.collections import LineCollection
+        from matplotlib.lines import Line2D
+
+        from rnnexplore.widgets.portrait import STABILITY_STYLE
+
+        ax = self.ax_line
+        self.orbit_points = Line2D([], [], ls="none", marker=".", ms=1.0, color="0.6", zorder=1,
+                                   label="orbit diagram")
+        ax.add_line(self.orbit_points)
+        self.line_objects = {}
+        for stab, style in STABILITY_STYLE.items():
+            ln = Line2D([], [], ls="none", marker="o", ms=3, color=style["color"], fillstyle=style["fillstyle"],
+                        markerfacecoloralt="white", label=stab, zorder=3)
+            ax.add_line(ln)
+            self.line_objects[stab] = ln
+        self.line_events = LineCollection([], colors="k", linewidths=0.6, linestyles="dotted", zorder=2)
+        ax.add_collection(self.line_events)
+        ax.legend(loc="upper right", fontsize=7, markerscale=2)
+        ax.set_title("1-D diagram (select a point, then '1-D diagram')", fontsize=9)
+
+    # ------------------------------------------------------------------ drawing
+    def _redraw_map(self) -> None:
+        st = self.state
+        img, labels = st.image(self.colour.value)
+        self.map_image.set_data(img)
+        self.map_image.set_extent(st.extent)
+        hi = max(1, int(img.max()))
+        self.map_image.set_cmap("tab20" if self.colour.value == "signature" else "viridis")
+        self.map_image.set_clim(-0.5, hi + 0.5)
+        self.colorbar.set_ticks(range(0, hi + 1, max(1, (hi + 1) // 10)))
+        self.colorbar.set_label({"count": "objects", "stable": "stable objects",
+                                 "signature": "signature (see info)"}[self.colour.value], fontsize=8)
+        curves = st.curves() if self.show_curves.value else {}
+        for kind, lc in self.curve_lines.items():
+            lc.set_segments(list(curves.get(kind, [])))
+        present = [lc for kind, lc in self.curve_lines.items() if kind in curves]
+        if self.map_legend is not None:
+            self.map_legend.remove()
+            self.map_legend = None
+        if present:
+            self.map_legend = self.ax_map.legend(handles=present, loc="lower left", fontsize=6, framealpha=0.7)
+        x0, x1, y0, y1 = st.extent
+        self.ax_map.set_xlim(x0, x1)
+        self.ax_map.set_ylim(y0, y1)
+        self.ax_map.set_xlabel(st.names[0])
+        self.ax_map.set_ylabel(st.names[1])
+        self.ax_map.set_title(f"bifurcation map ({self.colour.value})", fontsize=9)
+        self._redraw_selection()
+        if self.colour.value == "signature":
+            items = "".join(f"<li>{n}: {html.escape(t) or '(none)'}</li>" for n, t in enumerate(labels))
+            self._signature_html = f"<b>signatures</b> (order + s/d/u = stable/saddle/unstable)<ul>{items}</ul>"
+        else:
+            self._signature_html = ""
+        self._update_info()
+        self._draw()
+
+    def _redraw_selection(self) -> None:
+        st = self.state
+        if st.selected is None:
+            self.sel_marker.set_data([], [])
+            self.line_marker.set_data([], [])
+            return
+        p = st.params
+        x, y = p[st.names[0]], p[st.names[1]]
+        self.sel_marker.set_data([x], [y])
+        x0, x1, y0, y1 = st.extent
+        if st.line_axis == 0:
+            self.line_marker.set_data([x0, x1], [y, y])
+        else:
+            self.line_marker.set_data([x, x], [y0, y1])
+
+    def _redraw_portrait(self) -> None:
+        st = self.state
+        self.portrait.update(model=st.model, cycles=st.cycles, trajectories=st.trajectories())
+        where = ", ".join(f"{k}={v:.3g}" for k, v in st.params.items())
+        self.ax_phase.set_title(f"phase portrait at {where}", fontsize=9)
+
+    def _redraw_line(self) -> None:
+        st = self.state
+        lm = st.line_map
+        if lm is None:
+            for ln in self.line_objects.values():
+                ln.set_data([], [])
+            self.orbit_points.set_data([], [])
+            self.line_events.set_segments([])
+            return
+        coord = int(self.coord.value)
+        d = lm.diagram(coord)
+        for stab, ln in self.line_objects.items():
+            sel = d["stability"] == stab
+            ln.set_data(d["param"][sel], d["z"][sel])
+        if lm.orbit.size:
+            x = np.repeat(lm.values0, lm.orbit.shape[1])
+            y = lm.orbit[:, :, coord].ravel()
+            ok = np.isfinite(y)
+            self.orbit_points.set_data(x[ok], y[ok])
+        else:
+            self.orbit_points.set_data([], [])
+        ys = np.concatenate([d["z"], lm.orbit[:, :, coord].ravel()]) if lm.orbit.size else d["z"]
+        ys = ys[np.isfinite(ys)]
+        # robust limits: objects near a degenerate transcritical bifurcation run off to infinity
+        lo, hi = (float(np.percentile(ys, 2)), float(np.percentile(ys, 98))) if len(ys) else (-1.0, 1.0)
+        pad = 0.08 * max(hi - lo, 1e-3)
+        lo, hi = lo - pad, hi + pad
+        marks = np.concatenate(list(lm.bifurcation_values().values())) if len(lm.ev_kind) else np.zeros(0)
+        self.line_events.set_segments([[(v, lo), (v, hi)] for v in np.unique(marks)])
+        self.ax_line.set_xlim(float(lm.values0[0]), float(lm.values0[-1]))
+        self.ax_line.set_ylim(lo, hi)
+        self.ax_line.set_xlabel(str(lm.names[0]))
+        self.ax_line.set_ylabel(f"z{coord + 1}")
+        fixed = st.names[1 - st.line_axis]
+        self.ax_line.set_title(f"1-D diagram at {fixed} = {st.params[fixed]:.3g}", fontsize=9)
+
+    def _update_info(self) -> None:
+        st = self.state
+        parts = []
+        if st.selected is not None:
+            rows = "".join(
+                f"<tr><td>{c.order}</td><td>{c.stability}</td><td>{c.max_abs_eigenvalue:.3f}</td>"
+                f"<td style='font-family:monospace'>{html.escape(c.key)}</td></tr>" for c in st.cycles[:30]
+            )
+            parts.append("<table class='rnx-bif-objects' style='font-size:12px'><tr><th>order</th>"
+                         f"<th>stability</th><th>max |&lambda;|</th><th>regions</th></tr>{rows}</table>")
+            evs = st.events_here()
+            if evs:
+                parts.append("<b>bifurcations next to this point</b><ul style='margin:0'>"
+                             + "".join(f"<li>{html.escape(e)}</li>" for e in evs[:20]) + "</ul>")
+        parts.append(self._signature_html)
+        self.info.value = "".join(parts)
+
+    def _draw(self) -> None:
+        if not self._static:
+            self.fig.canvas.draw_idle()
+
+    def _status(self, level: str, text: str) -> None:
+        colour = {"ok": "#1a7f37", "busy": "#9a6700", "error": "#cf222e"}.get(level, "black")
+        self.status.value = (f'<span class="rnx-status-{level}" style="color:{colour}; font-family:monospace">'
+                             f"{html.escape(text)}</span>")
+
+    # ------------------------------------------------------------------ scripted gestures
+    @_guarded
+    def click(self, x: float, y: float) -> None:
+        """Select the grid point nearest to ``(x, y)``: portrait, info and (if shown) the line."""
+        t0 = time.perf_counter()
+        st = self.state
+        st.select(x, y)
+        self._redraw_selection()
+        self._redraw_portrait()
+        if st.line_map is not None:
+            st.compute_line()
+            self._redraw_line()
+        self._update_info()
+        self._draw()
+        self.timings["last_redraw"] = time.perf_counter() - t0
+        self._status("ok", st.summary())
+
+    @_guarded
+    def drag(self, x0: float, y0: float, x1: float, y1: float) -> None:
+        """Recompute the map over the rectangle at the resolution in ``zoom res``."""
+        n = int(self.resolution.value)
+        self._status("busy", f"computing a {n} x {n} map of the rectangle ...")
+        self.state.zoom(x0, x1, y0, y1, shape=(n, n))
+        self._after_map_change()
+        self._status("ok", self.state.summary())
+
+    def _after_map_change(self) -> None:
+        self._redraw_map()
+        self._redraw_line()
+        self.portrait.update(cycles=[], trajectories=[])
+        self._draw()
+
+    # ------------------------------------------------------------------ callbacks
+    def _on_press(self, event: Any) -> None:
+        self._press = (event.x, event.y) if event.inaxes is self.ax_map and event.button == 1 else None
+
+    @_guarded
+    def _on_release(self, event: Any) -> None:
+        press, self._press = self._press, None
+        if press is None or event.inaxes is not self.ax_map or event.xdata is None:
+            return
+        if abs(event.x - press[0]) > 4 or abs(event.y - press[1]) > 4:
+            return  # a drag: the rectangle selector handles it
+        self.click(event.xdata, event.ydata)
+
+    def _on_rectangle(self, eclick: Any, erelease: Any) -> None:
+        if None in (eclick.xdata, eclick.ydata, erelease.xdata, erelease.ydata):
+            return
+        self.drag(eclick.xdata, eclick.ydata, erelease.xdata, erelease.ydata)
+
+    @_guarded
+    def _on_colour(self, change: dict) -> None:
+        self._redraw_map()
+
+    @_guarded
+    def _on_curves(self, change: dict) -> None:
+        self._redraw_map()
+
+    @_guarded
+    def _on_line_axis(self, change: dict) -> None:
+        self.state.line_axis = int(change["new"])
+        self._redraw_selection()
+        if self.state.line_map is not None and self.state.selected is not None:
+            self.state.compute_line()
+            self._redraw_line()
+        self._draw()
+
+    @_guarded
+    def _on_coord(self, change: dict) -> None:
+        self._redraw_line()
+        self._draw()
+
+    @_guarded
+    def _on_line_button(self, _button: Any = None) -> None:
+        if self.state.selected is None:
+            self._status("error", "select a point on the map first (the line passes through it)")
+            return
+        self._status("busy", "computing the 1-D diagram ...")
+        self.state.compute_line(int(self.line_axis.value))
+        self._redraw_selection()
+        self._redraw_line()
+        self._draw()
+        self._status("ok", self.state.summary())
+
+    @_guarded
+    def _on_back(self, _button: Any = None) -> None:
+        if not self.state.history:
+            self._status("ok", "already at the first map")
+            return
+        self.state.back()
+        self._after_map_change()
+        self._status("ok", self.state.summary())
+
+    @_guarded
+    def _on_open(self, _button: Any = None) -> None:
+        if self.state.selected is None:
+            self._status("error", "select a point on the map first")
+            return
+        from rnnexplore.widgets.explorer import CycleExplorer
+
+        self.explorer = CycleExplorer(self.state.model, max_order=int(self.state.result.max_order))
+        self.explorer_out.clear_output()
+        if _in_ipython():
+            from IPython.display import display
+
+            with self.explorer_out:
+                display(self.explorer.widget)
+        self._status("ok", "cycle explorer opened below at " + ", ".join(
+            f"{k} = {v:.4g}" for k, v in self.state.params.items()))
+
+
+def _in_ipython() -> bool:
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    return get_ipython() is not None
