@@ -479,7 +479,8 @@ class SweepResult:
     # ------------------------------------------------------------------ IO (no pickle)
     def to_json(self, path=None) -> str:
         """JSON text (non-finite floats as null / "inf"); written to ``path`` if given."""
-        text = json.dumps({"format": _FORMAT, "records": [_clean_dict(r) for r in self.records]}, indent=1)
+        rows = ",\n".join(json.dumps(_clean_dict(r), separators=(",", ":")) for r in self.records)
+        text = f'{{"format": "{_FORMAT}", "records": [\n{rows}\n]}}\n'  # one run per line
         if path is not None:
             Path(path).write_text(text)
         return text
