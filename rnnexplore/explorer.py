@@ -68,11 +68,11 @@ class _Preset:
 
 
 PRESETS: dict[str, _Preset] = {
-    "paper_gt16": _Preset("paper's 2-D system (stable 16-cycle)", paper_gt16, 16),
+    "paper_gt16": _Preset("paper's 2-D system (GT16)", paper_gt16, 16),
     "border_collision": _Preset(
-        "border-collision normal form (a_l = 0)", lambda: border_collision_normal_form(0.0), 8
+        "border-collision normal form", lambda: border_collision_normal_form(0.0), 8
     ),
-    "skew_tent": _Preset("skew tent map (a_l=0.2, a_r=-1.5, mu=1)", lambda: skew_tent(0.2, -1.5, 1.0), 8),
+    "skew_tent": _Preset("skew tent map (1-D)", lambda: skew_tent(0.2, -1.5, 1.0), 8),
     "random_stable": _Preset("random stable network (M=3)", lambda: random_plrnn(3, seed=1), 6),
 }
 
@@ -104,6 +104,9 @@ def _nice_step(width: float) -> float:
 def default_ranges(model: _PiecewiseLinearModel, names: Sequence[str]) -> dict[str, tuple[float, float, float]]:
     """Slider ranges ``(lo, hi, step)`` around the current values: ``v +- max(1, |v|)``.
 
+    The step is a round number and the range is ``v +- n * step``, so the current value lies
+    exactly on the slider's grid (a browser slider snaps its value to ``lo + i * step``).
+
     Examples
     --------
     >>> from rnnexplore.models import skew_tent
@@ -115,9 +118,8 @@ def default_ranges(model: _PiecewiseLinearModel, names: Sequence[str]) -> dict[s
         v = model.get_param(name)
         w = max(1.0, abs(v))
         step = _nice_step(w)
-        lo = round(math.floor((v - w) / step) * step, 10)
-        hi = round(math.ceil((v + w) / step) * step, 10)
-        out[name] = (lo, hi, step)
+        n = math.ceil(w / step - 1e-9)
+        out[name] = (v - n * step, v + n * step, step)
     return out
 
 

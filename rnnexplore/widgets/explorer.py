@@ -157,8 +157,8 @@ class CycleExplorer:
         # ---- controls
         lay = W.Layout
         self.preset = W.Dropdown(options=[("(custom)", "")] + [(p.label, k) for k, p in PRESETS.items()],
-                                 value=state.preset or "", description="preset", layout=lay(width="330px"))
-        self.reset = W.Button(description="reset", icon="undo", layout=lay(width="90px"),
+                                 value=state.preset or "", description="preset", layout=lay(width="300px"))
+        self.reset = W.Button(description="reset", icon="undo", layout=lay(width="80px"),
                               tooltip="back to the starting model and order")
         self.order = W.IntText(value=state.max_order, description="max order", layout=lay(width="160px"))
         self.projection = W.Dropdown(description="plane", layout=lay(width="220px"))
@@ -305,8 +305,12 @@ class CycleExplorer:
     def _on_slider(self, name: str, change: dict) -> None:
         if self._syncing:
             return
+        value = float(change["new"])
+        current = self._pending.get(name, self.state.model.get_param(name))
+        if abs(value - current) <= 1e-9 * max(1.0, abs(current)):
+            return  # a browser slider snapping to its grid, not a user move
         self.timings["requests"] += 1
-        self._pending[name] = float(change["new"])
+        self._pending[name] = value
         self._schedule()
 
     def _schedule(self) -> None:
@@ -433,7 +437,7 @@ class CycleExplorer:
         body = []
         for i, r in enumerate(rows):
             pts = r["points"]
-            shown = "<br>".join(_fmt_vec(p) for p in pts[:3]) + ("<br>..." if len(pts) > 3 else "")
+            shown = " ".join(_fmt_vec(p) for p in pts[:2]) + (f" ... ({len(pts)} points)" if len(pts) > 2 else "")
             ev = ", ".join(f"{x:.3f}" for x in r["abs_eigenvalues"][:6])
             mark = " (marginal)" if r["marginal"] else ""
             body.append(f"<tr><td>{i + 1}</td><td>{r['order']}</td>"

@@ -190,10 +190,10 @@ class PhasePortrait:
         self.cycle_lines = LineCollection([], linewidths=1.3, zorder=5)
         ax.add_collection(self.cycle_lines)
         self.markers = {}
-        for stab, style in STABILITY_STYLE.items():
-            line = Line2D([], [], ls="none", marker="o", ms=8, mew=1.6, color=style["color"],
+        for z, (stab, style) in enumerate(STABILITY_STYLE.items()):  # stable drawn on top
+            line = Line2D([], [], ls="none", marker="o", ms=7, mew=1.5, color=style["color"],
                           markeredgecolor=style["color"], fillstyle=style["fillstyle"],
-                          markerfacecoloralt="white", label=style["label"], zorder=6)
+                          markerfacecoloralt="white", label=style["label"], zorder=8 - z)
             ax.add_line(line)
             self.markers[stab] = line
         ax.legend(handles=list(self.markers.values()), loc="upper right", fontsize=8, framealpha=0.8)
