@@ -42,7 +42,7 @@ from rnnexplore.featurequality import (
     paper_staircase,
 )
 
-__all__ = ["FeatureQualityState", "FeatureQualityExplorer", "FeatureQualityPanels", "plot_sweep", "TASKS", "STRENGTH_MEASURES"]
+__all__ = ["FeatureQualityState", "FeatureQualityExplorer", "FeatureQualityPanels", "plot_sweep", "TASKS", "STRENGTH_MEASURES", "DEFAULT_SWEEP_FILE"]
 
 #: Tasks offered by the explorer (label -> factory).
 TASKS: dict[str, Callable[[], Staircase]] = {
@@ -51,6 +51,9 @@ TASKS: dict[str, Callable[[], Staircase]] = {
     "S5 (d=20)": lambda: classic_staircase(5, 20),
     "paper 8-term (d=30)": paper_staircase,
 }
+
+#: The saved S4 sweep of a source checkout (written by ``benchmarks/bench_featurequality.py``).
+DEFAULT_SWEEP_FILE = Path(__file__).resolve().parents[2] / "data" / "featurequality_s4_sweep.json"
 
 #: Strength measures for the scatter's x axis (record column -> label).
 STRENGTH_MEASURES = {
@@ -241,7 +244,8 @@ class FeatureQualityExplorer:
         self.strength = W.Dropdown(options=[(v, k) for k, v in STRENGTH_MEASURES.items()], value=st.strength,
                                    description="strength axis", style=style)
         self.run_button = W.Button(description="run", button_style="primary", icon="play")
-        self.path = W.Text(value="data/featurequality_s4_sweep.json", description="sweep file", style=style)
+        self.path = W.Text(value=str(DEFAULT_SWEEP_FILE), description="sweep file", style=style,
+                           layout=W.Layout(width="45%"))
         self.load_button = W.Button(description="load", icon="folder-open")
         self.progress = W.IntProgress(value=0, min=0, max=1, description="training")
         for name in ("task", "depth", "width", "gamma", "n_train", "steps", "seed", "shuffled", "strength",
