@@ -500,6 +500,7 @@ def _tile_work(item: dict) -> dict:
     n0, n1 = len(v0), len(v1)
     i0, j0 = item["origin"]
     N1, coarse, max_order, seed = item["grid_n1"], item["coarse"], item["max_order"], item["seed"]
+    explore = item["explore"]
     full_budget = SearchBudget(**item["budget"])
     cont = item["continuation_budget"]
     found: dict[tuple, dict[str, Cycle]] = {}
@@ -523,24 +524,32 @@ def _tile_work(item: dict) -> dict:
         a = attempts.get(p, 0)
         attempts[p] = a + 1
         s = _point_seed(seed, (i0 + p[0]) * N1 + (j0 + p[1]), a)
+        m = model_at(p)
         if is_full:
-            cs = find_cycles(model_at(p), max_order, seed=s, budget=full_budget)
+            cs = find_cycles(m, max_order, seed=s, budget=full_budget)
+            found_now, n_solves = list(cs), int(cs.stats["total_solves"])
         else:
             per_order: dict[int, int] = {}
             for c in warm:
                 per_order[c.order] = per_order.get(c.order, 0) + 1
             bud = dict(cont)
             bud.setdefault("batch", max(1, min(32, max(per_order.values(), default=1))))
-            lo, hi = orders or (1, max_order)
-            cs = find_cycles(
-                model_at(p), hi, min_order=lo, seed=s, warm_start=[c.regions for c in warm],
-                budget=SearchBudget(**bud),
-            )
-        solves[p] = solves.get(p, 0) + int(cs.stats["total_solves"])
+            budget = SearchBudget(**bud)
+            explore_here = orders is None and (i0 + p[0]) % explore == 0 and (j0 + p[1]) % explore == 0
+            if explore_here:  # warm starts plus a small random search over every order
+                ranges = [(1, max_order)]
+            else:  # warm starts only: one search per order present among them
+                ranges = [(k, k) for k in sorted(per_order)]
+            found_now, n_solves = [], 0
+            for lo, hi in ranges:
+                cs = find_cycles(m, hi, min_order=lo, seed=s, warm_start=[c.regions for c in warm], budget=budget)
+                found_now.extend(cs)
+                n_solves += int(cs.stats["total_solves"])
+        solves[p] = solves.get(p, 0) + n_solves
         full[p] = full.get(p, False) or is_full
         tried.setdefault(p, set()).update(c.key for c in warm)
         objs = found.setdefault(p, {})
-        for c in cs:
+        for c in found_now:
             objs.setdefault(c.key, c)
 
     points = [(i, j) for i in range(n0) for j in range(n1)]
@@ -927,6 +936,7 @@ def sweep(
     continuation: bool = True,
     continuation_budget: Mapping[str, Any] | None = None,
     coarse: int | None = None,
+    explore: int = 2,
     tile: int | None = None,
     tol: float = 0.05,
     orbit: bool = True,
@@ -939,8 +949,8 @@ def sweep(
     The grid is cut into square tiles of ``tile`` x ``tile`` points, one work item each
     (:func:`rnnexplore.parallel.parallel_map`). Inside a tile, points of the coarse sub-grid
     (indices multiples of ``coarse``) get a full search; every other point is searched with
-    the objects of its already-searched neighbours as warm starts plus a small random search
-    (``continuation_budget``), and any object a point has but a neighbour neither has nor
+    the objects of its already-searched neighbours as warm starts (plus, on the ``explore``
+    sub-grid, a small random search over every order), and any object a point has but a neighbour neither has nor
     tried is tried there, until nothing changes (a flood fill in both grid directions). Tiles
     then exchange their border objects in rounds until no point has an untried neighbour
     object, so an object that lives anywhere in a connected region and is found once is
@@ -975,8 +985,12 @@ def sweep(
         ``restarts=1, chain_length=4, exhaustive_limit=16``; ``batch`` defaults to the largest
         number of warm starts of one order).
     coarse : int, optional
-        Step of the full-search sub-grid (default ``min(16, max(1, n // 8))`` for the
+        Step of the full-search sub-grid (default ``min(16, max(2, n // 5))`` for the
         smallest grid size ``n``).
+    explore : int
+        Step of the sub-grid whose warm-started searches also run a small random search over
+        every order (``continuation_budget``); elsewhere only the orders of the warm starts are
+        searched. 1 explores everywhere.
     tile : int, optional
         Tile size (rounded up to a multiple of ``coarse``; default ``2 * coarse``, at least 8).
     tol : float
@@ -1016,7 +1030,8 @@ def sweep(
     n0 = len(values[0])
     n1 = len(values[1]) if len(values) == 2 else 1
     nmin = min(n0, n1) if len(values) == 2 else n0
-    coarse = min(16, max(1, nmin // 8)) if coarse is None else _check_int(coarse, "coarse", 1)
+    coarse = min(16, max(2, nmin // 5)) if coarse is None else _check_int(coarse, "coarse", 1)
+    explore = _check_int(explore, "explore", 1)
     tile = max(2 * coarse, 8) if tile is None else _check_int(tile, "tile", 1)
     tile = -(-tile // coarse) * coarse
     t1 = tile if len(values) == 2 else 1
@@ -1035,7 +1050,7 @@ def sweep(
             "model": model_dict, "names": names,
             "values0": values[0][t[0] : t[0] + tile].tolist(),
             "values1": v1[t[1] : t[1] + t1].tolist(),
-            "origin": t, "grid_n1": n1, "coarse": coarse, "max_order": max_order, "seed": seed,
+            "origin": t, "grid_n1": n1, "coarse": coarse, "explore": explore, "max_order": max_order, "seed": seed,
             "budget": bud, "continuation_budget": cont, "propagate": bool(continuation),
             "state": local, "halo": halo,
         }
