@@ -640,19 +640,32 @@ def _advance_probes(
     good = np.flatnonzero(~bad)
     if good.size == 0:
         return z, False
-    tail = traj[-max_order - 1 : -1][::-1][:, good]  # z_{T-1}, z_{T-2}, ... for good probes
+    M = z.shape[1]
+    known = np.concatenate([np.asarray(c.points).reshape(-1, M) for c in cycles] or [np.zeros((0, M))])
+    stable = np.concatenate([np.asarray(c.points).reshape(-1, M) for c in cycles if _is_stable(c)]
+                            or [np.zeros((0, M))])
+    if stable.shape[0]:
+        # probes sitting on a known attractor need no further check
+        d_st = np.max(np.abs(z[good][:, None, :] - stable[None]), axis=-1).min(axis=1)
+        good = good[d_st > 1e-4 * (1.0 + np.max(np.abs(z[good]), axis=1))]
+    if good.size == 0:
+        return z, False
+    tail = traj[-max_order - 1 : -1][::-1][:, good]  # z_{T-1}, z_{T-2}, ... for the other probes
     d = np.max(np.abs(tail - z[good][None]), axis=-1)  # (max_order, G)
     period = d.argmin(axis=0) + 1
-    known = [np.asarray(c.points) for c in cycles]
     for p in np.unique(period):
         sel = good[period == p]
         seqs = model.region(np.swapaxes(traj[-p:, sel], 0, 1))  # (B, p, nb): z_{T-p+1} .. z_T
+        seqs = np.unique(seqs, axis=0)
         real, orbit, _ = _solve_region_sequences(model, np.ascontiguousarray(seqs))
-        for b in np.flatnonzero(real):
-            pt = orbit[0, b]
-            tol = 1e-7 * (1.0 + np.max(np.abs(pt)))
-            if not any(np.min(np.max(np.abs(pts - pt), axis=1)) <= tol for pts in known):
-                return z, True
+        if not np.any(real):
+            continue
+        pts = orbit[0, real]  # (R, M)
+        if known.shape[0] == 0:
+            return z, True
+        dist = np.max(np.abs(pts[:, None, :] - known[None]), axis=-1).min(axis=1)
+        if np.any(dist > 1e-7 * (1.0 + np.max(np.abs(pts), axis=1))):
+            return z, True
     return z, False
 
 
@@ -813,6 +826,10 @@ def analyse_replay(
                                             progress=progress) for cs in part]
     events, ev_ck, ev_kind, ev_order = [], [], [], []
     for j in range(1, len(sets)):
+        if sets[j].stats.get("continued"):
+            # same keys and stability signatures as the previous checkpoint: no event
+            events.append([])
+            continue
         models = (replay.model_at(idx[j - 1]), replay.model_at(idx[j]))
         evs = list(classify_events(sets[j - 1], sets[j], models=models))
         events.append(evs)
