@@ -208,7 +208,9 @@ class CycleSet(list):
         (per order), ``stop`` (per order: ``"complete"`` = every region sequence was solved,
         so the order is provably complete; ``"converged"`` = the restart budget ran out without
         new finds; ``"max_solves"`` = the hard cap was hit), ``budget_exhausted`` (any order
-        stopped by ``max_solves``), ``complete`` (all orders complete).
+        stopped by ``max_solves``), ``complete`` (all orders complete), ``solves_at_last_find``
+        (per order: solves performed when the last object of that order was found -- the cost of
+        finding everything, as opposed to the cost of deciding to stop).
 
     Examples
     --------
@@ -310,10 +312,14 @@ class SearchBudget:
         this many; the order is then provably complete. 0 disables it.
     restart_scale : float
         Multiplies the default ``restarts`` (e.g. 4.0 for a thorough search).
+    trajectories, trajectory_length : int
+        Fast mode: every other fresh chain starts from a window of k consecutive regions of
+        one of ``trajectories`` simulated orbits (``trajectory_length`` steps after a short
+        transient); the others start from random regions. 0 disables orbit seeding.
 
     Presets (strings accepted by ``find_cycles(budget=...)``): ``"default"``;
     ``"interactive"`` (for one slider event with a warm start: ``restarts=4``, ``batch=8``,
-    ``exhaustive_limit=64``, ``max_solves=400``); ``"thorough"`` (``restart_scale=4``,
+    ``exhaustive_limit=64``, ``max_solves=400``, 8 orbits of 60 steps); ``"thorough"`` (``restart_scale=4``,
     ``exhaustive_limit=20000``).
 
     Examples
@@ -328,6 +334,8 @@ class SearchBudget:
     batch: int = 32
     exhaustive_limit: int = 2048
     restart_scale: float = 1.0
+    trajectories: int = 32
+    trajectory_length: int = 200
 
     @classmethod
     def coerce(cls, budget: Any) -> "SearchBudget":
@@ -337,7 +345,7 @@ class SearchBudget:
         if isinstance(budget, SearchBudget):
             return budget
         if budget == "interactive":
-            return cls(restarts=4, batch=8, exhaustive_limit=64, max_solves=400)
+            return cls(restarts=4, batch=8, exhaustive_limit=64, max_solves=400, trajectories=8, trajectory_length=60)
         if budget == "thorough":
             return cls(restart_scale=4.0, exhaustive_limit=20000)
         if isinstance(budget, (int, np.integer)) and not isinstance(budget, bool):
@@ -373,30 +381,41 @@ def _eye(M: int) -> np.ndarray:
     return np.eye(M)
 
 
-def _solve_sequences(model: _PiecewiseLinearModel, S: np.ndarray):
+def _solve_sequences(model: _PiecewiseLinearModel, S: np.ndarray, lengths: np.ndarray | None = None):
     """Solve ``(I - P) z = r`` for a stack of region sequences and run the true map.
 
     Parameters
     ----------
-    S : bool array (B, k, n_bits)
+    S : bool array (B, K, n_bits)
+        Region sequences; row b uses its first ``lengths[b]`` regions (the rest is padding,
+        so sequences of several orders share one stacked solve).
+    lengths : int array (B,), optional
+        Order of each row (default: all K).
 
     Returns
     -------
     ok : (B,) a finite, well-conditioned solution exists
-    real : (B,) the true orbit visits exactly S and closes
-    Z : (B, k, M) orbit of the true map from the solution (zeros where not ok)
-    V : (B, k, n_bits) regions visited by that orbit
+    real : (B,) the true orbit visits exactly the row's regions and closes
+    Z : (B, K, M) orbit of the true map from the solution (zeros where not ok)
+    V : (B, K, n_bits) regions visited by that orbit
     P : (B, M, M) Jacobian products
     """
-    B, k, _ = S.shape
+    B, K, _ = S.shape
     M = model.M
     eye = _eye(M)
     J = model.jacobians(S)
     c = model.offsets(S)
+    pad = None
+    if lengths is not None and np.any(lengths < K):
+        pad = np.arange(K)[None, :] >= lengths[:, None]
+        J = np.array(J)
+        c = np.array(c)
+        J[pad] = eye
+        c[pad] = 0.0
     with np.errstate(all="ignore"):
-        P = J[:, 0].copy() if k > 1 else np.array(J[:, 0])
-        r = np.array(c[:, 0], dtype=np.float64)
-        for i in range(1, k):
+        P = J[:, 0]
+        r = c[:, 0]
+        for i in range(1, K):
             Ji = J[:, i]
             P = Ji @ P
             r = (Ji @ r[:, :, None])[:, :, 0] + c[:, i]
@@ -408,25 +427,33 @@ def _solve_sequences(model: _PiecewiseLinearModel, S: np.ndarray):
             sv = np.linalg.svd(IPs, compute_uv=False)
         except np.linalg.LinAlgError:  # pragma: no cover - only on pathological input
             sv = np.stack([_safe_sv(m) for m in IPs])
-        cond_ok = (sv[:, -1] > 0) & (sv[:, 0] < _COND_MAX * sv[:, -1])
-        ok &= cond_ok
+        ok &= (sv[:, -1] > 0) & (sv[:, 0] < _COND_MAX * sv[:, -1])
         IPs[~ok] = eye
         z = np.linalg.solve(IPs, rs[:, :, None])[:, :, 0]
         ok &= np.all(np.abs(z) < _HUGE, axis=1)
         z[~ok] = 0.0
-        Z = np.empty((B, k, M))
+        Z = np.empty((B, K + 1, M))
         V = np.empty(S.shape, dtype=bool)
         cur = z
-        for i in range(k):
+        for i in range(K):
             Z[:, i] = cur
             V[:, i] = model._region(cur)
             cur = model._step(cur)
-        real = ok & np.all(V == S, axis=(1, 2))
+        Z[:, K] = cur
+        same = V == S
+        if pad is None:
+            real = ok & np.all(same, axis=(1, 2))
+            end = cur
+            absZ = np.max(np.abs(Z[:, :K]), axis=(1, 2))
+        else:
+            real = ok & np.all(same | pad[:, :, None], axis=(1, 2))
+            end = Z[np.arange(B), lengths]
+            absZ = np.max(np.where(pad[:, :, None], 0.0, np.abs(Z[:, :K])), axis=(1, 2))
         # closure |F^k(z) - z| small (rounding grows with the size of P)
-        scale = (1.0 + np.max(np.abs(Z), axis=(1, 2))) * (1.0 + np.max(np.abs(P), axis=(1, 2)))
-        err = np.max(np.abs(cur - z), axis=1)
+        scale = (1.0 + absZ) * (1.0 + np.max(np.abs(P), axis=(1, 2)))
+        err = np.max(np.abs(end - z), axis=1)
         real &= np.isfinite(err) & (err <= 1e-8 * np.where(np.isfinite(scale), scale, np.inf))
-    return ok, real, Z, V, P
+    return ok, real, Z[:, :K], V, P
 
 
 def _safe_sv(m: np.ndarray) -> np.ndarray:  # pragma: no cover
@@ -658,7 +685,7 @@ def _solve_one(model, D: np.ndarray):
     return real, Z, V, P
 
 
-def _reference_order(model, k, rng, budget: SearchBudget, collector, warm) -> tuple[int, str]:
+def _reference_order(model, k, rng, budget: SearchBudget, collector, warm) -> tuple[int, str, int]:
     """The paper's loops: N_out random restarts around N_in region updates, resets on finds."""
     n_out, n_in = reference_loops(k)
     if budget.restarts is not None:
@@ -667,14 +694,14 @@ def _reference_order(model, k, rng, budget: SearchBudget, collector, warm) -> tu
         n_in = budget.chain_length
     max_solves = budget.max_solves
     warm = list(warm)
-    solves = 0
+    solves = last_find = 0
     i_out = 0
     while i_out < n_out:
         D = warm.pop(0) if warm else model.random_regions(rng, (k,))
         i_in = 0
         while i_in < n_in:
             if max_solves is not None and solves >= max_solves:
-                return solves, "max_solves"
+                return solves, "max_solves", last_find
             res = _solve_one(model, D)
             solves += 1
             if res is None:
@@ -683,12 +710,13 @@ def _reference_order(model, k, rng, budget: SearchBudget, collector, warm) -> tu
                 if collector.offer(D.tobytes(), res[1], D, res[3]):
                     i_out = 0
                     i_in = 0
+                    last_find = solves
                 D = model.random_regions(rng, (k,))
             else:
                 D = res[2]
             i_in += 1
         i_out += 1
-    return solves, "converged"
+    return solves, "converged", last_find
 
 
 class _Chain:
@@ -698,17 +726,63 @@ class _Chain:
         self.seq, self.key, self.length, self.found = seq, key, length, found
 
 
-class _Proposals:
-    """Fresh starting sequences: warm starts, then random draws not solved yet, then (for
-    small finite spaces) the remaining unsolved sequences in random order."""
+class _TrajectoryRegions:
+    """Region sequences seen along simulated orbits of the true map (computed lazily, once
+    per search). Windows of k consecutive regions are excellent starting guesses: orbits on
+    or near an attractor shadow the cycles (saddles included) embedded in it."""
 
-    def __init__(self, model, k, rng, warm, solved, enumerable: bool) -> None:
+    def __init__(self, model, n_traj: int, length: int, seed) -> None:
+        self.model, self.n_traj, self.length, self.seed = model, n_traj, length, seed
+        self._regs: np.ndarray | None = None
+        self._valid: np.ndarray | None = None
+
+    def _compute(self) -> None:
+        m = self.model
+        rng = np.random.default_rng(None if self.seed is None else [int(self.seed), 7919])
+        z = rng.normal(scale=2.0, size=(self.n_traj, m.M))
+        burn = 20
+        regs = np.zeros((self.n_traj, self.length, m.n_bits), dtype=bool)
+        valid = np.full(self.n_traj, self.length)
+        alive = np.ones(self.n_traj, dtype=bool)
+        with np.errstate(all="ignore"):
+            for t in range(burn + self.length):
+                if t >= burn:
+                    regs[:, t - burn] = m._region(z)
+                z = m._step(z)
+                bad = alive & ~np.all(np.abs(z) < _HUGE, axis=1)
+                if np.any(bad):
+                    valid[bad] = max(0, t - burn)
+                    alive &= ~bad
+                    z[bad] = 0.0
+        self._regs, self._valid = regs, valid
+
+    def draw(self, rng: np.random.Generator, k: int) -> np.ndarray | None:
+        if self.n_traj <= 0 or self.length <= 0:
+            return None
+        if self._regs is None:
+            self._compute()
+        i = int(rng.integers(self.n_traj))
+        n = int(self._valid[i])
+        if n < k:
+            return None
+        t = int(rng.integers(n - k + 1))
+        return self._regs[i, t : t + k]
+
+
+class _Proposals:
+    """Fresh starting sequences: warm starts; then, alternately, windows of simulated orbits
+    and random draws not solved yet; then (for small finite spaces) the remaining unsolved
+    sequences in random order."""
+
+    def __init__(self, model, k, rng, warm, solved, enumerable: bool, trajectories=None) -> None:
         self.model, self.k, self.rng, self.solved = model, k, rng, solved
         self.nb = model.n_bits
         self.warm = list(warm)
         self.enumerable = enumerable
+        self.trajectories = trajectories
         self.rest: np.ndarray | None = None
         self.pos = 0
+        self.turn = 0
 
     def _key(self, seq: np.ndarray) -> bytes:
         return _canonical_shift(seq.tobytes(), self.k, self.nb)[0]
@@ -720,6 +794,15 @@ class _Proposals:
             key = self._key(seq)
             if key not in taken and key not in pending:
                 return _Chain(seq, key)
+        self.turn += 1
+        if self.trajectories is not None and self.turn % 2 == 1:
+            for _ in range(4):
+                seq = self.trajectories.draw(self.rng, self.k)
+                if seq is None:
+                    break
+                key = self._key(seq)
+                if key not in taken and key not in pending:
+                    return _Chain(seq.copy(), key)
         for _ in range(16):
             seq = self.model.random_regions(self.rng, (self.k,))
             key = self._key(seq)
@@ -739,67 +822,117 @@ class _Proposals:
         return None
 
 
-def _fast_order(model, k, rng, budget: SearchBudget, collector, warm) -> tuple[int, str]:
-    """Batched chains with a memory of solved sequences (see module docstring)."""
-    nb, M = model.n_bits, model.M
-    finite = nb * k <= 62
-    n_lyndon = _lyndon(2**nb, k) if finite else None
-    if n_lyndon is not None and n_lyndon <= budget.exhaustive_limit:
-        return _enumerate_order(model, k, collector), "complete"
-    restarts = budget.fast_restarts(M)
-    max_solves = budget.fast_max_solves(M)
-    n_in = budget.fast_chain_length(k)
-    B = max(1, budget.batch)
-    solved: set[bytes] = set()
-    n_primitive_solved = 0
-    source = _Proposals(model, k, rng, warm, solved, enumerable=finite and nb * k <= 20)
-    fruitless = 0
-    solves = 0
-    chains: list[_Chain] = []
-    pending: set[bytes] = set()
+class _FastOrder:
+    """Search state of one order in fast mode; many orders share each stacked solve."""
 
-    def refill() -> None:
-        nonlocal fruitless
-        while len(chains) < B and fruitless < restarts:
-            ch = source.next(pending)
+    def __init__(self, model, k: int, rng, budget: SearchBudget, warm, trajectories=None) -> None:
+        self.model, self.k, self.nb = model, k, model.n_bits
+        nb, M = self.nb, model.M
+        self.collector = _Collector(model, k)
+        finite = nb * k <= 62
+        self.n_lyndon = _lyndon(2**nb, k) if finite else None
+        self.exhaustive = self.n_lyndon is not None and self.n_lyndon <= budget.exhaustive_limit
+        self.restarts = budget.fast_restarts(M)
+        self.max_solves = budget.fast_max_solves(M)
+        self.n_in = budget.fast_chain_length(k)
+        self.B = max(1, budget.batch)
+        self.solved: set[bytes] = set()
+        self.n_primitive_solved = 0
+        self.source = _Proposals(
+            model, k, rng, warm, self.solved, enumerable=finite and nb * k <= 20, trajectories=trajectories
+        )
+        self.fruitless = 0
+        self.solves = 0
+        self.last_find = 0
+        self.chains: list[_Chain] = []
+        self.pending: set[bytes] = set()
+        self.stop: str | None = None
+
+    def propose(self) -> np.ndarray | None:
+        """Region sequences (n, k, nb) to solve next, or None when this order is done."""
+        if self.stop is not None:
+            return None
+        if self.exhaustive:
+            codes = _canonical_codes(self.nb, self.k, 0, 1 << (self.nb * self.k))
+            return _decode(codes, self.nb, self.k)
+        while len(self.chains) < self.B and self.fruitless < self.restarts:
+            ch = self.source.next(self.pending)
             if ch is None:
-                fruitless = restarts  # nothing left to try
-                return
-            chains.append(ch)
-            pending.add(ch.key)
+                self.fruitless = self.restarts  # nothing left to try
+                break
+            self.chains.append(ch)
+            self.pending.add(ch.key)
+        if not self.chains:
+            self.stop = "converged"
+            return None
+        return np.stack([ch.seq for ch in self.chains])
 
-    refill()
-    stop = "converged"
-    while chains:
-        S = np.stack([ch.seq for ch in chains])
-        ok, real, Z, V, P = _solve_sequences(model, S)
-        solves += len(chains)
-        for ch in chains:
-            solved.add(ch.key)
-            n_primitive_solved += _is_primitive(ch.key, k, nb)
-        pending = set()
+    def absorb(self, S, ok, real, Z, V, P) -> None:
+        """Take the results for the sequences of the last :meth:`propose`."""
+        k, nb = self.k, self.nb
+        self.solves += len(S)
+        if self.exhaustive:
+            for b in np.flatnonzero(real):
+                if self.collector.offer(S[b].tobytes(), Z[b], S[b], P[b]):
+                    self.last_find = self.solves
+            self.stop = "complete"
+            return
+        for ch in self.chains:
+            self.solved.add(ch.key)
+            self.n_primitive_solved += _is_primitive(ch.key, k, nb)
+        self.pending = set()
         survivors: list[_Chain] = []
-        for b, ch in enumerate(chains):
-            if real[b] and collector.offer(ch.seq.tobytes(), Z[b], ch.seq, P[b]):
-                fruitless = 0
+        for b, ch in enumerate(self.chains):
+            if real[b] and self.collector.offer(ch.seq.tobytes(), Z[b], ch.seq, P[b]):
+                self.fruitless = 0
+                self.last_find = self.solves
                 ch.found = True
-            if ok[b] and not real[b] and ch.length + 1 < n_in:
+            if ok[b] and not real[b] and ch.length + 1 < self.n_in:
                 key = _canonical_shift(V[b].tobytes(), k, nb)[0]
-                if key not in solved and key not in pending:
+                if key not in self.solved and key not in self.pending:
                     survivors.append(_Chain(V[b], key, ch.length + 1, ch.found))
-                    pending.add(key)
+                    self.pending.add(key)
                     continue
             if not ch.found:
-                fruitless += 1
-        if n_lyndon is not None and n_primitive_solved >= n_lyndon:
-            stop = "complete"
+                self.fruitless += 1
+        self.chains = survivors
+        if self.n_lyndon is not None and self.n_primitive_solved >= self.n_lyndon:
+            self.stop = "complete"
+        elif self.solves >= self.max_solves:
+            self.stop = "max_solves"
+
+
+def _fast_search(model, searches: list[_FastOrder], bar=None) -> None:
+    """Advance every order's chains together: one padded stacked solve per iteration."""
+    nb = model.n_bits
+    active = list(searches)
+    while active:
+        proposals = []
+        for srch in active:
+            S = srch.propose()
+            if S is not None:
+                proposals.append((srch, S))
+            elif bar is not None:
+                bar.update(1)
+        active = [srch for srch, _ in proposals]
+        if not proposals:
             break
-        if solves >= max_solves:
-            stop = "max_solves"
-            break
-        chains = survivors
-        refill()
-    return solves, stop
+        K = max(srch.k for srch, _ in proposals)
+        total = sum(len(S) for _, S in proposals)
+        Sall = np.zeros((total, K, nb), dtype=bool)
+        lengths = np.empty(total, dtype=np.int64)
+        pos = 0
+        for srch, S in proposals:
+            Sall[pos : pos + len(S), : srch.k] = S
+            lengths[pos : pos + len(S)] = srch.k
+            pos += len(S)
+        ok, real, Z, V, P = _solve_sequences(model, Sall, lengths)
+        pos = 0
+        for srch, S in proposals:
+            sl = slice(pos, pos + len(S))
+            k = srch.k
+            srch.absorb(S, ok[sl], real[sl], Z[sl, :k], V[sl, :k], P[sl])
+            pos += len(S)
 
 
 def find_cycles(
@@ -858,24 +991,38 @@ def find_cycles(
         raise ValueError(f"seed must be None or an integer, got {seed!r}")
     bud = SearchBudget.coerce(budget)
     warm = _warm_sequences(warm_start, model.n_bits)
-    search = _fast_order if mode == "fast" else _reference_order
     cycles: list[Cycle] = []
     solves: dict[int, int] = {}
     stops: dict[int, str] = {}
-    orders: Iterable[int] = range(min_order, max_order + 1)
+    last_find: dict[int, int] = {}
+    orders = range(min_order, max_order + 1)
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=max_order - min_order + 1, desc="cycle orders")
+        bar = tqdm(total=len(orders), desc="cycle orders")
+
+    def rng_for(k: int) -> np.random.Generator:
+        return np.random.default_rng(None if seed is None else [int(seed), k])
+
     try:
-        for k in orders:
-            rng = np.random.default_rng(None if seed is None else [int(seed), k])
-            col = _Collector(model, k)
-            solves[k], stops[k] = search(model, k, rng, bud, col, warm.get(k, []))
-            cycles.extend(col.cycles.values())
-            if bar is not None:
-                bar.update(1)
+        if mode == "fast":
+            traj = _TrajectoryRegions(model, bud.trajectories, bud.trajectory_length, seed)
+            searches = [_FastOrder(model, k, rng_for(k), bud, warm.get(k, []), traj) for k in orders]
+            _fast_search(model, searches, bar)
+            for srch in searches:
+                cycles.extend(srch.collector.cycles.values())
+                solves[srch.k], stops[srch.k] = srch.solves, srch.stop or "converged"
+                last_find[srch.k] = srch.last_find
+        else:
+            for k in orders:
+                col = _Collector(model, k)
+                solves[k], stops[k], last_find[k] = _reference_order(
+                    model, k, rng_for(k), bud, col, warm.get(k, [])
+                )
+                cycles.extend(col.cycles.values())
+                if bar is not None:
+                    bar.update(1)
     finally:
         if bar is not None:
             bar.close()
@@ -887,6 +1034,7 @@ def find_cycles(
         "solves": solves,
         "total_solves": int(sum(solves.values())),
         "stop": stops,
+        "solves_at_last_find": last_find,
         "budget_exhausted": any(s == "max_solves" for s in stops.values()),
         "complete": all(s == "complete" for s in stops.values()),
         "wall_time": time.perf_counter() - t0,

@@ -270,9 +270,10 @@ def test_other_model_classes_against_naive_oracle():
 # --------------------------------------------------------------------------- warm start, determinism
 def test_warm_start_gives_same_set_as_cold():
     g = paper_gt16()
-    prev = find_cycles(g.with_params({"A[0]": 0.83}), 16, seed=0)
+    prev = find_cycles(g, 16, seed=0)  # A[0] = 0.8377689: a slider step away
     g2 = g.with_params({"A[0]": 0.84})
     cold = find_cycles(g2, 16, seed=0)
+    assert len(cold) == len(prev) == 3
     for warm in (prev, list(prev), [c.regions for c in prev]):
         assert _keys(find_cycles(g2, 16, seed=3, warm_start=warm)) == _keys(cold)
     interactive = find_cycles(g2, 16, seed=0, warm_start=prev, budget="interactive")
@@ -316,7 +317,7 @@ def test_overflow_and_singular_cases_never_raise_or_return_nan():
     ]
     for m, K in wild:
         for mode, budget in (("fast", None), ("fast", HEURISTIC), ("reference", {"restarts": 2, "chain_length": 30})):
-            cs = find_cycles(m, K if mode == "fast" else 12, seed=0, mode=mode, budget=budget)
+            cs = find_cycles(m, K if mode == "fast" else 8, seed=0, mode=mode, budget=budget)
             for c in cs:
                 assert np.all(np.isfinite(c.points)) and np.all(np.isfinite(c.eigenvalues))
     # the tent map with slope 3 has (2^k - 2)/k cycles of order k (k prime)
