@@ -310,3 +310,24 @@ def test_replay_state_without_analysis_searches_on_demand():
     assert ReplayState(rep).objects() is None
     with pytest.raises(ValueError, match="out of range"):
         st.set_index(7)
+
+
+def test_live_loss_callback_with_training():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    pytest.importorskip("ipywidgets")
+    pytest.importorskip("torch")
+    from rnnexplore.training import TorchPLRNN, train
+    from rnnexplore.widgets.replay import LiveLoss
+
+    live = LiveLoss(every=2, stop_above=1e6)
+    x = np.sin(0.3 * np.arange(120))[:, None]
+    rep = train(TorchPLRNN(2, seed=0), x, epochs=6, seq_len=10, batch_size=2, progress=False, callback=live)
+    assert live.epochs == rep.epochs.tolist()
+    np.testing.assert_allclose(live.loss, rep.loss)
+    np.testing.assert_allclose(live.loss_line.get_ydata(), rep.loss[: len(live.loss_line.get_ydata())])
+    assert "rnx-replay-live" in live.widget._dom_classes and "epoch 6" in live.status.value
+    stopper = LiveLoss(stop_above=0.0)
+    rep2 = train(TorchPLRNN(2, seed=0), x, epochs=6, seq_len=10, batch_size=2, progress=False, callback=stopper)
+    assert rep2.epochs.tolist() == [0]

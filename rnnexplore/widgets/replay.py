@@ -6,7 +6,8 @@ model there, its SCYFI objects, the events and jumps, the parameter path.
 (linked), a status line, and one figure with four panels - loss (log) with jump and
 bifurcation markers, gradient norm, phase portrait with the objects of the current model,
 and the loss landscape with the parameter path so far. Every control carries a stable CSS
-class ``rnx-replay-...``.
+class ``rnx-replay-...``. :class:`LiveLoss` is a training callback that plots loss and
+gradient norm while :func:`rnnexplore.training.train` runs.
 
 Examples
 --------
@@ -29,7 +30,7 @@ import numpy as np
 
 from rnnexplore.replay import Landscape, Replay, ReplayAnalysis, detect_jumps
 
-__all__ = ["ReplayState", "TrainingReplay"]
+__all__ = ["ReplayState", "TrainingReplay", "LiveLoss"]
 
 EVENT_COLORS = {
     "birth": "tab:green",
@@ -221,15 +222,12 @@ class TrainingReplay:
             self.fig = plt.figure(figsize=figsize)
         self._build_figure()
         canvas = self.fig.canvas
-        if isinstance(canvas, W.DOMWidget):
+        self._static = not isinstance(canvas, W.DOMWidget)
+        if not self._static:  # ipympl
             canvas.header_visible = False
             self.canvas = canvas
-        else:  # static backend (tests, nbconvert): show the figure in an Output
+        else:  # a static backend (inline, tests, nbconvert): an Output showing a PNG per update
             self.canvas = W.Output()
-            with self.canvas:
-                from IPython.display import display
-
-                display(self.fig)
         self.canvas.add_class("rnx-replay-figure")
         controls = W.HBox([self.play, self.slider])
         controls.add_class("rnx-replay-controls")
@@ -312,9 +310,111 @@ class TrainingReplay:
             self.path_line.set_data(st.path[: i + 1, 0], st.path[: i + 1, 1])
             self.path_dot.set_data(st.path[i : i + 1, 0], st.path[i : i + 1, 1])
             self.status.value = f"<span class='rnx-replay-summary'>{st.summary()}</span>"
-            self.fig.canvas.draw_idle()
+            self._redraw()
         except Exception as exc:  # never raise into the notebook
             self.status.value = f"<span style='color:red'>error: {type(exc).__name__}: {exc}</span>"
+
+    def _redraw(self) -> None:
+        if not self._static:
+            self.fig.canvas.draw_idle()
+            return
+        if _in_ipython():
+            from IPython.display import clear_output, display
+
+            with self.canvas:
+                clear_output(wait=True)
+                display(self.fig)
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)
+
+
+def _in_ipython() -> bool:
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover
+        return False
+    return get_ipython() is not None
+
+
+class LiveLoss:
+    """Watch training live: a callback for :func:`rnnexplore.training.train` that plots as it goes.
+
+    Loss (log) and gradient norm per checkpoint, updated in place at every checkpoint
+    (with ``%matplotlib widget``; with a static backend the picture is re-drawn every
+    ``every`` checkpoints). Display the object, then pass it as ``callback``.
+
+    Parameters
+    ----------
+    every : int
+        Redraw every ``every`` checkpoints.
+    stop_above : float, optional
+        Stop training (callback returns True) once the loss exceeds this value.
+
+    Examples
+    --------
+    >>> live = LiveLoss()                                  # doctest: +SKIP
+    >>> live                                               # doctest: +SKIP
+    >>> rep = train(model, data, epochs=500, callback=live)   # doctest: +SKIP
+    """
+
+    def __init__(self, *, every: int = 5, stop_above: float | None = None, figsize=(8, 3)) -> None:
+        import ipywidgets as W
+        import matplotlib.pyplot as plt
+
+        self.every = max(1, int(every))
+        self.stop_above = stop_above
+        self.epochs: list[int] = []
+        self.loss: list[float] = []
+        self.grad: list[float] = []
+        with plt.ioff():
+            self.fig = plt.figure(figsize=figsize)
+        self.ax_loss = self.fig.add_subplot(1, 2, 1)
+        self.ax_grad = self.fig.add_subplot(1, 2, 2)
+        (self.loss_line,) = self.ax_loss.semilogy([], [], color="C0")
+        (self.grad_line,) = self.ax_grad.semilogy([], [], color="C1")
+        self.ax_loss.set_title("loss", fontsize=9)
+        self.ax_grad.set_title("gradient norm", fontsize=9)
+        self.fig.tight_layout()
+        self._static = not isinstance(self.fig.canvas, W.DOMWidget)
+        self.status = W.HTML()
+        self.status.add_class("rnx-replay-live-status")
+        self.canvas = W.Output() if self._static else self.fig.canvas
+        self.canvas.add_class("rnx-replay-live-figure")
+        self.widget = W.VBox([self.status, self.canvas])
+        self.widget.add_class("rnx-replay-live")
+
+    def __call__(self, info: dict) -> bool:
+        """Record one checkpoint (the dict :func:`~rnnexplore.training.train` passes)."""
+        try:
+            self.epochs.append(int(info["epoch"]))
+            self.loss.append(max(float(info["loss"]), 1e-300))
+            self.grad.append(max(float(info["grad_norm"]), 1e-300))
+            self.status.value = (f"epoch {info['epoch']} | loss {info['loss']:.4g} | "
+                                 f"|grad| {info['grad_norm']:.3g} | alpha {info['alpha']:.3f}")
+            if len(self.epochs) % self.every == 0:
+                self.redraw()
+        except Exception as exc:  # never break the training loop
+            self.status.value = f"<span style='color:red'>error: {type(exc).__name__}: {exc}</span>"
+        return self.stop_above is not None and float(info["loss"]) > self.stop_above
+
+    def redraw(self) -> None:
+        """Update the lines and the view."""
+        self.loss_line.set_data(self.epochs, self.loss)
+        self.grad_line.set_data(self.epochs, self.grad)
+        for ax in (self.ax_loss, self.ax_grad):
+            ax.relim()
+            ax.autoscale_view()
+        if not self._static:
+            self.fig.canvas.draw_idle()
+        elif _in_ipython():
+            from IPython.display import clear_output, display
+
+            with self.canvas:
+                clear_output(wait=True)
+                display(self.fig)
 
     def _ipython_display_(self) -> None:
         from IPython.display import display
