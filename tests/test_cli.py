@@ -51,3 +51,26 @@ def test_unknown_subcommand_is_a_clear_error():
     out = subprocess.run([sys.executable, "-m", "rnnexplore", "frobnicate"],
                          capture_output=True, text=True)
     assert out.returncode == 2 and "invalid choice" in out.stderr
+
+
+def test_readme_model_example_runs_through_cycles_cli(tmp_path):
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    block = re.search(r"```json\n(.*?)```", readme, re.S).group(1)
+    path = tmp_path / "model.json"
+    path.write_text(block)
+    out = subprocess.run([sys.executable, "-m", "rnnexplore", "cycles", str(path),
+                          "--max-order", "16", "--json"], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    objs = json.loads(out.stdout)
+    cycles = objs["cycles"] if isinstance(objs, dict) else objs
+    orders = sorted(c["order"] for c in cycles)
+    # the paper's system: an unstable fixed point and a stable/saddle pair of 16-cycles
+    assert orders == [1, 16, 16]
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"type": "PLRNN", "A": [1, 2]}')
+    out = subprocess.run([sys.executable, "-m", "rnnexplore", "cycles", str(bad),
+                          "--max-order", "2"], capture_output=True, text=True)
+    assert out.returncode == 2 and "missing" in out.stderr and "Traceback" not in out.stderr
