@@ -164,9 +164,7 @@ class TrajectoryData:
     @classmethod
     def load(cls, path: str | os.PathLike) -> "TrajectoryData":
         """Read a file written by :meth:`save` (never unpickles; foreign files -> ValueError)."""
-        arrays = safe_load_npz(path, ["magic", "train", "test", "name", "info"], "trajectory data")
-        if str(arrays["magic"]) != _MAGIC:
-            raise ValueError(f"{path} is not an rnnexplore trajectory data file")
+        arrays = safe_load_npz(path, ["train", "test", "name", "info"], "trajectory data", _MAGIC)
         return cls(arrays["train"], arrays["test"], str(arrays["name"]), json.loads(str(arrays["info"])))
 
 
@@ -196,7 +194,9 @@ def atomic_savez(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> None
         raise
 
 
-def safe_load_npz(path: str | os.PathLike, required: list[str], what: str) -> dict[str, np.ndarray]:
+def safe_load_npz(
+    path: str | os.PathLike, required: list[str], what: str, magic: str | None = None
+) -> dict[str, np.ndarray]:
     """Load every array of an ``.npz`` without pickle; any problem becomes a ``ValueError``.
 
     Parameters
@@ -206,6 +206,8 @@ def safe_load_npz(path: str | os.PathLike, required: list[str], what: str) -> di
         Keys that must be present.
     what : str
         Kind of file, for error messages.
+    magic : str, optional
+        Expected value of the scalar string array ``"magic"`` (the file-format marker).
     """
     path = os.fspath(path)
     if not os.path.exists(path):
@@ -221,9 +223,11 @@ def safe_load_npz(path: str | os.PathLike, required: list[str], what: str) -> di
         raise ValueError(
             f"{path!r} is not a valid {what} file (truncated or foreign?): {type(exc).__name__}: {exc}"
         ) from None
-    missing = [key for key in required if key not in out]
+    missing = [key for key in required + (["magic"] if magic else []) if key not in out]
     if missing:
         raise ValueError(f"{path!r} is not a valid {what} file: missing arrays {missing}")
+    if magic is not None and (out["magic"].shape != () or str(out["magic"]) != magic):
+        raise ValueError(f"{path!r} is not an rnnexplore {what} file (wrong magic)")
     return out
 
 

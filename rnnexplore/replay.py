@@ -238,9 +238,7 @@ class Replay:
         ...
         ValueError: replay file '/nonexistent.npz' does not exist
         """
-        arrays = safe_load_npz(path, ["magic", "kind", "info", "epochs"], "replay")
-        if arrays["magic"].shape != () or str(arrays["magic"]) != _REPLAY_MAGIC:
-            raise ValueError(f"{os.fspath(path)!r} is not an rnnexplore replay file (wrong magic)")
+        arrays = safe_load_npz(path, ["kind", "info", "epochs"], "replay", _REPLAY_MAGIC)
         kind = str(arrays["kind"])
         if kind not in _KINDS:
             raise ValueError(f"{os.fspath(path)!r}: unknown model kind {kind!r}")
@@ -316,10 +314,8 @@ class Landscape:
     @classmethod
     def load(cls, path: str | os.PathLike) -> "Landscape":
         """Read a file written by :meth:`save` (``ValueError`` on anything else)."""
-        keys = ["magic", "x_param", "y_param", "x_values", "y_values", "loss", "grad_norm", "info"]
-        a = safe_load_npz(path, keys, "landscape")
-        if str(a["magic"]) != _LANDSCAPE_MAGIC:
-            raise ValueError(f"{os.fspath(path)!r} is not an rnnexplore landscape file")
+        keys = ["x_param", "y_param", "x_values", "y_values", "loss", "grad_norm", "info"]
+        a = safe_load_npz(path, keys, "landscape", _LANDSCAPE_MAGIC)
         return cls(
             str(a["x_param"]), str(a["y_param"]), a["x_values"], a["y_values"], a["loss"], a["grad_norm"],
             json.loads(str(a["info"])),
@@ -521,11 +517,9 @@ class ReplayAnalysis:
     @classmethod
     def load(cls, path: str | os.PathLike) -> "ReplayAnalysis":
         """Read a file written by :meth:`save`."""
-        keys = ["magic", "max_order", "n_objects", "n_stable", "event_checkpoint", "event_kind", "event_order", "jumps"]
-        a = safe_load_npz(path, keys, "replay analysis")
-        if str(a["magic"]) != _ANALYSIS_MAGIC:
-            raise ValueError(f"{os.fspath(path)!r} is not an rnnexplore replay analysis file")
-        return cls(int(a["max_order"]), *(a[k] for k in keys[2:]))
+        keys = ["max_order", "n_objects", "n_stable", "event_checkpoint", "event_kind", "event_order", "jumps"]
+        a = safe_load_npz(path, keys, "replay analysis", _ANALYSIS_MAGIC)
+        return cls(int(a["max_order"]), *(a[k] for k in keys[1:]))
 
 
 def continue_cycles(model: Any, cycles: Sequence[Any], *, rtol: float = 1e-8) -> tuple[list, bool]:

@@ -29,18 +29,10 @@ from typing import Any
 import numpy as np
 
 from rnnexplore.replay import Landscape, Replay, ReplayAnalysis, detect_jumps
+from rnnexplore.widgets.bifurcation import EVENT_COLOURS
 
 __all__ = ["ReplayState", "TrainingReplay", "LiveLoss"]
 
-EVENT_COLORS = {
-    "birth": "tab:green",
-    "death": "tab:red",
-    "stability_change": "tab:orange",
-    "border_collision": "tab:purple",
-    "degenerate_transcritical": "black",
-    "degenerate_flip": "tab:brown",
-    "neimark_sacker": "tab:pink",
-}
 
 
 class ReplayState:
@@ -256,7 +248,7 @@ class TrainingReplay:
             for kind in np.unique(st.analysis.event_kind):
                 cks = np.unique(st.analysis.event_checkpoint[st.analysis.event_kind == kind])
                 for ax in (self.ax_loss, self.ax_grad):
-                    ax.vlines(ep[cks], 0, 1, transform=ax.get_xaxis_transform(), colors=EVENT_COLORS.get(kind, "gray"),
+                    ax.vlines(ep[cks], 0, 1, transform=ax.get_xaxis_transform(), colors=EVENT_COLOURS.get(kind, "gray"),
                               lw=0.8, alpha=0.6, label=kind if ax is self.ax_loss else None)
         a.set_ylabel("loss")
         a.legend(fontsize=7, loc="upper right")
@@ -315,20 +307,25 @@ class TrainingReplay:
             self.status.value = f"<span style='color:red'>error: {type(exc).__name__}: {exc}</span>"
 
     def _redraw(self) -> None:
-        if not self._static:
-            self.fig.canvas.draw_idle()
-            return
-        if _in_ipython():
-            from IPython.display import clear_output, display
-
-            with self.canvas:
-                clear_output(wait=True)
-                display(self.fig)
+        _redraw(self.fig, self.canvas if self._static else None)
 
     def _ipython_display_(self) -> None:
         from IPython.display import display
 
         display(self.widget)
+
+
+def _redraw(fig: Any, output: Any) -> None:
+    """``draw_idle`` on an interactive canvas, or re-show the figure in ``output`` (static backends)."""
+    if output is None:
+        fig.canvas.draw_idle()
+        return
+    if _in_ipython():
+        from IPython.display import clear_output, display
+
+        with output:
+            clear_output(wait=True)
+            display(fig)
 
 
 def _in_ipython() -> bool:
@@ -407,14 +404,7 @@ class LiveLoss:
         for ax in (self.ax_loss, self.ax_grad):
             ax.relim()
             ax.autoscale_view()
-        if not self._static:
-            self.fig.canvas.draw_idle()
-        elif _in_ipython():
-            from IPython.display import clear_output, display
-
-            with self.canvas:
-                clear_output(wait=True)
-                display(self.fig)
+        _redraw(self.fig, self.canvas if self._static else None)
 
     def _ipython_display_(self) -> None:
         from IPython.display import display
