@@ -67,6 +67,7 @@ __all__ = [
     "find_cycles",
     "brute_force_cycles",
     "reference_loops",
+    "attractor_period",
     "cycles_cli",
 ]
 
@@ -297,7 +298,7 @@ class SearchBudget:
     ----------
     restarts : int, optional
         Fast mode: an order ends after this many consecutive chains found nothing new
-        (default ``16 + 8 M``). Reference mode: ``N_out`` (default :func:`reference_loops`).
+        (default ``16 + 8 M + M^2``). Reference mode: ``N_out`` (default :func:`reference_loops`).
     chain_length : int, optional
         Maximum region updates per chain (reference: ``N_in``, default :func:`reference_loops`;
         fast: default ``20 + 2k`` -- chains that find objects do so within a few updates, while
@@ -311,7 +312,8 @@ class SearchBudget:
         Fast mode: enumerate every region sequence (up to rotation) when there are at most
         this many; the order is then provably complete. 0 disables it.
     restart_scale : float
-        Multiplies the default ``restarts`` (e.g. 4.0 for a thorough search).
+        Multiplies the default ``restarts`` (fast) or ``N_out`` (reference), e.g. 4.0 for a
+        thorough search.
     trajectories, trajectory_length : int
         Fast mode: every other fresh chain starts from a window of k consecutive regions of
         one of ``trajectories`` simulated orbits (``trajectory_length`` steps after a short
@@ -365,7 +367,7 @@ class SearchBudget:
     def fast_restarts(self, M: int) -> int:
         if self.restarts is not None:
             return self.restarts
-        return max(1, int(math.ceil((16 + 8 * M) * self.restart_scale)))
+        return max(1, int(math.ceil((16 + 8 * M + M * M) * self.restart_scale)))
 
     def fast_chain_length(self, k: int) -> int:
         if self.chain_length is not None:
@@ -688,6 +690,7 @@ def _solve_one(model, D: np.ndarray):
 def _reference_order(model, k, rng, budget: SearchBudget, collector, warm) -> tuple[int, str, int]:
     """The paper's loops: N_out random restarts around N_in region updates, resets on finds."""
     n_out, n_in = reference_loops(k)
+    n_out = max(1, int(math.ceil(n_out * budget.restart_scale)))
     if budget.restarts is not None:
         n_out = budget.restarts
     if budget.chain_length is not None:
@@ -1040,6 +1043,35 @@ def find_cycles(
         "wall_time": time.perf_counter() - t0,
     }
     return CycleSet(cycles, stats)
+
+
+# =========================================================================== simulation helper
+def attractor_period(
+    model: _PiecewiseLinearModel, z0: Any, *, n_transient: int = 3000, max_period: int = 60, rtol: float = 1e-9
+) -> int | None:
+    """Period of the orbit reached from ``z0`` after a transient (None: not periodic or diverged).
+
+    A cheap way to find parameters with a stable cycle of a given order (used by the scaling
+    experiments); the exact cycle then comes from :func:`find_cycles`.
+
+    Examples
+    --------
+    >>> from rnnexplore.models import paper_gt16, skew_tent
+    >>> attractor_period(paper_gt16(), [0.5, 0.5]), attractor_period(skew_tent(0.2, -1.5, 1.0), [0.1])
+    (16, 2)
+    """
+    _check_model(model)
+    max_period = _check_order(max_period, "max_period")
+    traj = model.simulate(z0, n_transient + max_period)
+    tail = traj[-(max_period + 1):]
+    z = tail[-1]
+    if not np.all(np.isfinite(z)):
+        return None
+    tol = rtol * (1.0 + float(np.max(np.abs(z))))
+    for p in range(1, max_period + 1):
+        if float(np.max(np.abs(tail[-1 - p] - z))) <= tol:
+            return p
+    return None
 
 
 # =========================================================================== CLI
