@@ -227,6 +227,8 @@ class TrainingReplay:
         self.widget.add_class("rnx-replay")
         self.slider.observe(self._on_slider, names="value")
         self._update()
+        self.fig.tight_layout()  # once more, now that the portrait has its labels
+        self._redraw()
 
     # ------------------------------------------------------------------ figure
     def _build_figure(self) -> None:
