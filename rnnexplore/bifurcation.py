@@ -481,7 +481,8 @@ def _point_seed(seed: int, flat: int, attempt: int) -> int:
 
 
 _CONTINUATION_DEFAULTS = {"restarts": 1, "chain_length": 4, "exhaustive_limit": 16}
-_NEIGHBOURS = ((-1, 0), (1, 0), (0, -1), (0, 1))
+# continuation spreads to all 8 neighbours, so thin diagonal existence regions stay connected
+_NEIGHBOURS = ((-1, 0), (1, 0), (0, -1), (0, 1), (-1, -1), (-1, 1), (1, -1), (1, 1))
 
 
 # =========================================================================== tile worker
@@ -936,7 +937,7 @@ def sweep(
     continuation: bool = True,
     continuation_budget: Mapping[str, Any] | None = None,
     coarse: int | None = None,
-    explore: int = 2,
+    explore: int = 1,
     tile: int | None = None,
     tol: float = 0.05,
     orbit: bool = True,
@@ -953,7 +954,7 @@ def sweep(
     sub-grid, a small random search over every order), and any object a point has but a neighbour neither has nor
     tried is tried there, until nothing changes (a flood fill in both grid directions). Tiles
     then exchange their border objects in rounds until no point has an untried neighbour
-    object, so an object that lives anywhere in a connected region and is found once is
+    object (neighbours include the diagonal ones, so thin diagonal regions stay connected), so an object that lives anywhere in a connected region and is found once is
     found at every point of that region. Finally, every pair of neighbouring points with
     different object sets is classified with :func:`classify_events` (with both models, so
     exactly) and objects are linked into tracks.
@@ -990,7 +991,8 @@ def sweep(
     explore : int
         Step of the sub-grid whose warm-started searches also run a small random search over
         every order (``continuation_budget``); elsewhere only the orders of the warm starts are
-        searched. 1 explores everywhere.
+        searched. 1 (default) explores everywhere; 2 is faster (about 1.5x on the paper's
+        system) but may miss objects whose existence region is thinner than the grid step.
     tile : int, optional
         Tile size (rounded up to a multiple of ``coarse``; default ``2 * coarse``, at least 8).
     tol : float
