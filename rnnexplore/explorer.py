@@ -348,7 +348,7 @@ class ExplorerState:
         ranges: Mapping[str, Sequence[float]] | None = None,
         seed: int = 0,
         budget: Any = "interactive",
-        n_steps: int = 300,
+        n_steps: int = 200,
         initial_conditions: Any = None,
         projection: Any = None,
         max_trajectories: int = 12,

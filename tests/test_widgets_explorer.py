@@ -266,3 +266,18 @@ def test_lazy_widget_exports():
     with pytest.raises(AttributeError):
         w.NoSuchWidget  # noqa: B018
     assert {"CycleExplorer", "BifurcationExplorer", "TrainingReplay", "FeatureQualityExplorer"} <= set(dir(w))
+
+
+def test_blitted_frames_equal_full_redraws():
+    app = CycleExplorer(preset="paper_gt16", max_order=8, blit=True, coalesce=False)
+    app.fig.canvas.draw()
+    modes = []
+    for v in (0.84, 0.842, 0.845, 0.83):
+        app.sliders["A[0]"].value = v
+        modes.append(app.timings["last_draw_mode"])
+        blitted = np.asarray(app.fig.canvas.buffer_rgba()).copy()
+        app.fig.canvas.draw()  # a full redraw of the same state
+        full = np.asarray(app.fig.canvas.buffer_rgba())
+        np.testing.assert_array_equal(blitted, full)
+    assert "blit" in modes  # the background was reused at least once
+    _assert_artists_match_state(app)

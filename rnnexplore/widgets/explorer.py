@@ -111,6 +111,9 @@ class CycleExplorer:
     vector_field : bool
         Start with the direction field shown.
     figsize : (float, float)
+    blit : {"auto", True, False}
+        Redraw objects and trajectories over a cached background when the background did not
+        change ("auto": on ipympl canvases). See :class:`PhasePortrait`.
     coalesce : {"auto", True, False}
         "auto": coalesce slider events when an asyncio loop runs (Jupyter/Voila), else
         compute synchronously; True forces scheduling (requires a running loop), False
@@ -132,7 +135,7 @@ class CycleExplorer:
 
     def __init__(self, model: Any = None, *, preset: str | None = None, state: ExplorerState | None = None,
                  vector_field: bool = False, figsize: tuple[float, float] = (5.6, 5.0),
-                 coalesce: Any = "auto", **state_kwargs: Any) -> None:
+                 coalesce: Any = "auto", blit: Any = "auto", **state_kwargs: Any) -> None:
         import ipywidgets as W
         import matplotlib.pyplot as plt
 
@@ -148,7 +151,8 @@ class CycleExplorer:
         self.state = state
         self.coalesce = coalesce
         self.last_error: str | None = None
-        self.timings = {"requests": 0, "computes": 0, "last_redraw": 0.0, "last_compute": 0.0}
+        self.timings = {"requests": 0, "computes": 0, "last_redraw": 0.0, "last_compute": 0.0,
+                        "last_draw_mode": ""}
         self._pending: dict[str, float] = {}
         self._scheduled = False
         self._syncing = False
@@ -186,8 +190,12 @@ class CycleExplorer:
             self.fig = plt.figure(figsize=figsize)
         self.ax = self.fig.add_subplot()
         self.fig.subplots_adjust(left=0.13, right=0.97, top=0.95, bottom=0.1)
-        self.portrait = PhasePortrait(self.ax, state.projection, vector_field=bool(vector_field))
         canvas = self.fig.canvas
+        if blit not in ("auto", True, False):
+            raise ValueError(f"blit must be 'auto', True or False, got {blit!r}")
+        self.blit = isinstance(canvas, W.DOMWidget) if blit == "auto" else blit
+        self.portrait = PhasePortrait(self.ax, state.projection, vector_field=bool(vector_field),
+                                      blit=self.blit)
         if isinstance(canvas, W.DOMWidget):  # ipympl
             canvas.header_visible = False
             canvas.footer_visible = False
@@ -411,9 +419,9 @@ class CycleExplorer:
         self.timings["last_redraw"] = time.perf_counter() - t0
 
     def _draw(self) -> None:
-        if self._static:
+        if self._static and not self.blit:
             return
-        self.fig.canvas.draw_idle()
+        self.timings["last_draw_mode"] = self.portrait.refresh()
 
     def _events_html(self) -> str:
         st = self.state

@@ -124,6 +124,10 @@ class PhasePortrait:
         Number of trajectory lines kept (extra trajectories are not drawn).
     margin : float
         Fraction of padding around the content when rescaling.
+    blit : bool
+        Redraw by blitting: the background (regions, borders, axes, ticks, legend) is cached
+        after each full draw and :meth:`refresh` only redraws objects and trajectories on top
+        of it while the background is unchanged (works on Agg and ipympl canvases).
 
     Attributes
     ----------
@@ -138,13 +142,13 @@ class PhasePortrait:
     Notes
     -----
     Call :meth:`update` (any subset of model/cycles/trajectories/projection), then
-    ``ax.figure.canvas.draw_idle()``. :meth:`lift` turns a clicked plane point into a state.
+    :meth:`refresh` (a blit when possible, else ``draw_idle``). :meth:`lift` turns a clicked plane point into a state.
     :meth:`artist_data` returns what is currently drawn, for tests.
     """
 
     def __init__(self, ax, projection: Projection | None = None, *, vector_field: bool = False,
                  shade: bool = True, grid: int = 150, max_trajectories: int = 12,
-                 margin: float = 0.15) -> None:
+                 margin: float = 0.15, blit: bool = False) -> None:
         from matplotlib.collections import LineCollection
         from matplotlib.colors import ListedColormap
         from matplotlib.lines import Line2D
@@ -159,6 +163,9 @@ class PhasePortrait:
         self._cycles: list = []
         self._trajs: list[np.ndarray] = []
         self._limits_set = False
+        self._bg = None  # cached background pixels (blitting)
+        self._bg_dirty = True
+        self._bg_key: tuple = ()
 
         ax.set_xlim(-1, 1)
         ax.set_ylim(-1, 1)
@@ -197,6 +204,12 @@ class PhasePortrait:
             ax.add_line(line)
             self.markers[stab] = line
         ax.legend(handles=list(self.markers.values()), loc="upper right", fontsize=8, framealpha=0.8)
+        self.dynamic_artists = [*self.trajectory_lines, self.starts, self.cycle_lines, *self.markers.values()]
+        self.blit = bool(blit)
+        if self.blit:
+            for a in self.dynamic_artists:
+                a.set_animated(True)
+            ax.figure.canvas.mpl_connect("draw_event", self._on_draw)
 
     # ------------------------------------------------------------------ public API
     def update(self, *, model: Any = None, cycles: Sequence | None = None,
@@ -232,15 +245,49 @@ class PhasePortrait:
         if (xl, yl) != labels:
             self.ax.set_xlabel(labels[0])
             self.ax.set_ylabel(labels[1])
+            self._bg_dirty = True
         self._draw_objects()
         self._draw_trajectories()
         limits_changed = self.autoscale() if rescale else False
+        if limits_changed:
+            self._bg_dirty = True
         if model is not None or projection is not None or limits_changed:
             self._draw_background()
+
+    def refresh(self) -> str:
+        """Show the last :meth:`update` on the canvas: ``"blit"`` (objects and trajectories
+        redrawn over the cached background) or ``"full"`` (``draw_idle``)."""
+        canvas = self.ax.figure.canvas
+        if self.blit and self._bg is not None and not self._bg_dirty \
+                and self._bg_key == self._canvas_key():
+            canvas.restore_region(self._bg)
+            for a in self.dynamic_artists:
+                self.ax.draw_artist(a)
+            canvas.blit(self.ax.bbox)
+            return "blit"
+        canvas.draw_idle()
+        return "full"
+
+    def _canvas_key(self) -> tuple:
+        return tuple(np.round(self.ax.bbox.bounds, 3)) + tuple(self.ax.figure.canvas.get_width_height())
+
+    def _on_draw(self, event) -> None:
+        """After a full draw: cache the background, then draw the animated artists on top."""
+        canvas = self.ax.figure.canvas
+        renderer = getattr(event, "renderer", None)
+        if renderer is None:
+            return
+        if hasattr(canvas, "get_renderer") and renderer is canvas.get_renderer():
+            self._bg = canvas.copy_from_bbox(self.ax.bbox)
+            self._bg_key = self._canvas_key()
+            self._bg_dirty = False
+        for a in self.dynamic_artists:
+            a.draw(renderer)
 
     def set_vector_field(self, on: bool) -> None:
         """Show or hide the direction field."""
         self.show_field = bool(on)
+        self._bg_dirty = True
         self._draw_background()
 
     def set_limits(self, xlim: tuple[float, float], ylim: tuple[float, float]) -> None:
@@ -248,6 +295,7 @@ class PhasePortrait:
         self.ax.set_xlim(*xlim)
         self.ax.set_ylim(*ylim)
         self._limits_set = True
+        self._bg_dirty = True
         self._draw_background()
 
     def lift(self, x: float, y: float) -> np.ndarray:
@@ -303,16 +351,27 @@ class PhasePortrait:
         self.starts.set_data(starts[:, 0], starts[:, 1])
 
     def _content(self) -> np.ndarray:
+        """Points the view should show: objects, trajectory starts, and trajectory points
+        not too far from those (diverging orbits are seen leaving the view)."""
         proj = self.projection
-        parts = [proj.orbit(c.points, closed=True) for c in self._cycles]
+        core = [proj.orbit(c.points, closed=True) for c in self._cycles]
+        trajs = []
         for t in self._trajs:
-            t = t.reshape(len(t), -1)
-            parts.append(proj.orbit(t))
-        if not parts:
-            return np.zeros((0, 2))
-        pts = np.vstack(parts)
-        ok = np.all(np.isfinite(pts), axis=1) & (np.max(np.abs(pts), axis=1) < DIVERGENCE)
-        return pts[ok]
+            xy = proj.orbit(t.reshape(len(t), -1))
+            trajs.append(xy)
+            core.append(xy[:1])
+        core = np.vstack(core) if core else np.zeros((0, 2))
+        core = core[np.all(np.isfinite(core), axis=1) & (np.max(np.abs(core), axis=1) < DIVERGENCE)]
+        if not trajs:
+            return core
+        pts = np.vstack(trajs)
+        pts = pts[np.all(np.isfinite(pts), axis=1)]
+        if len(core):
+            lo, hi = core.min(axis=0), core.max(axis=0)
+            reach = 10.0 * max(float(np.max(hi - lo)), 1.0)
+            near = np.all(np.abs(pts - (lo + hi) / 2) <= reach, axis=1)
+            pts = pts[near]
+        return np.vstack([core, pts])
 
     def autoscale(self, force: bool = False) -> bool:
         """Fit the view to the content when it left the view or fills less than a quarter of
@@ -340,6 +399,31 @@ class PhasePortrait:
         return True
 
     def _draw_background(self) -> None:
+        """Update the background artists; mark the cached background stale if they changed."""
+        self._draw_background_artists()
+        key = self._background_fingerprint()
+        if key != getattr(self, "_bg_fingerprint", None):
+            self._bg_fingerprint = key
+            self._bg_dirty = True
+
+    def _background_fingerprint(self) -> int:
+        import hashlib
+
+        h = hashlib.blake2b(digest_size=16)
+        h.update(np.ascontiguousarray(self.regions.get_array()).tobytes())
+        h.update(repr((self.regions.get_extent(), self.ax.get_xlim(), self.ax.get_ylim(),
+                       self.field.get_visible(), self.regions.get_visible())).encode())
+        for seg in self.borders.get_segments():
+            h.update(np.ascontiguousarray(seg, dtype=float).tobytes())
+        for line in (self.graph, self.diagonal):
+            h.update(np.asarray(line.get_xdata(), float).tobytes())
+            h.update(np.asarray(line.get_ydata(), float).tobytes())
+        if self.field.get_visible():
+            h.update(np.asarray(self.field.U, float).tobytes())
+            h.update(np.asarray(self.field.V, float).tobytes())
+        return h.hexdigest()
+
+    def _draw_background_artists(self) -> None:
         """Regions, borders, vector field / map graph for the current model and view."""
         model, proj = self.model, self.projection
         if model is None or proj is None:

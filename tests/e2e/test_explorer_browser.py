@@ -155,6 +155,10 @@ def test_explorer_in_jupyterlab(lab, page):
         assert page.locator(f".rnx-explorer-{cls}").count() == 1, cls
     assert "3 objects up to order 16" in _status(page)
     _check_slider_moves_the_dynamics(page, "JupyterLab")
+    # that frame was a blit (objects redrawn over the cached background) and it reached the page
+    mode = _kernel_print(page, "print(app.timings['last_draw_mode'])").strip()
+    print(f"[JupyterLab] draw mode of that event: {mode}")
+    assert mode == "blit"
     _sweep_down_and_back(page, "JupyterLab")
     counts = _kernel_print(page, "print(app.timings['requests'], app.timings['computes'])").split()
     print(f"[JupyterLab] slider events received: {counts[0]}, recomputes run: {counts[1]}")
