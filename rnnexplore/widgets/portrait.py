@@ -410,7 +410,7 @@ class PhasePortrait:
         import hashlib
 
         h = hashlib.blake2b(digest_size=16)
-        h.update(np.ascontiguousarray(self.regions.get_array()).tobytes())
+        h.update(repr(getattr(self, "_regions_key", None)).encode())
         h.update(repr((self.regions.get_extent(), self.ax.get_xlim(), self.ax.get_ylim(),
                        self.field.get_visible(), self.regions.get_visible())).encode())
         for seg in self.borders.get_segments():
@@ -429,7 +429,16 @@ class PhasePortrait:
         if model is None or proj is None:
             return
         xlim, ylim = self.ax.get_xlim(), self.ax.get_ylim()
-        # regions of the plane slice
+        # the switching functions are affine along the plane: three values fix them, and with
+        # them the regions and borders (unchanged coefficients -> nothing to recompute)
+        base = proj.lift(np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]]))
+        s = model.switching(base)
+        s0, sx, sy = s[0], s[1] - s[0], s[2] - s[0]
+        key = (s.tobytes(), tuple(xlim), tuple(ylim), self.shade, type(model).__name__)
+        if key == getattr(self, "_regions_key", None):
+            self._draw_map(model, proj, xlim, ylim)
+            return
+        self._regions_key = key
         if self.shade:
             n = self.grid
             X, Y = np.meshgrid(np.linspace(*xlim, n), np.linspace(*ylim, n))
@@ -437,17 +446,16 @@ class PhasePortrait:
             idx = region_colour_index(model.region(states)).reshape(n, n)
             self.regions.set_data(idx)
             self.regions.set_extent((xlim[0], xlim[1], ylim[0], ylim[1]))
-        # switching borders: the switching functions are affine along the plane
-        base = proj.lift(np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]]))
-        s = model.switching(base)
-        s0, sx, sy = s[0], s[1] - s[0], s[2] - s[0]
         segs = []
         for b in range(s.shape[1]):
             seg = _clip_line(sx[b], sy[b], s0[b], xlim, ylim)
             if seg is not None:
                 segs.append(seg)
         self.borders.set_segments(segs)
-        # the map itself: graph for 1-D, direction field for M >= 2
+        self._draw_map(model, proj, xlim, ylim)
+
+    def _draw_map(self, model, proj, xlim, ylim) -> None:
+        """The map itself: its graph for 1-D models, the direction field for M >= 2."""
         if proj.kind == "return":
             x = np.linspace(xlim[0], xlim[1], 400)
             with np.errstate(all="ignore"):
