@@ -207,6 +207,16 @@ def _as_cycles(obj: Any, name: str) -> list[Cycle]:
     return out
 
 
+def _check_tol(tol: Any) -> float:
+    try:
+        tol = float(tol)
+    except (TypeError, ValueError):
+        raise ValueError(f"tol must be a positive number, got {tol!r}") from None
+    if not np.isfinite(tol) or tol <= 0:
+        raise ValueError(f"tol must be a positive finite number, got {tol}")
+    return tol
+
+
 def _greedy_pairs(cands: list[tuple[float, int, int]]) -> list[tuple[int, int]]:
     used_a: set[int] = set()
     used_b: set[int] = set()
@@ -283,12 +293,7 @@ def classify_events(
     """
     b = _as_cycles(before, "before")
     a = _as_cycles(after, "after")
-    try:
-        tol = float(tol)
-    except (TypeError, ValueError):
-        raise ValueError(f"tol must be a positive number, got {tol!r}") from None
-    if not np.isfinite(tol) or tol <= 0:
-        raise ValueError(f"tol must be a positive finite number, got {tol}")
+    tol = _check_tol(tol)
     if models is not None:
         if not isinstance(models, (tuple, list)) or len(models) != 2:
             raise ValueError("models must be a pair (model_before, model_after)")
@@ -880,6 +885,14 @@ class BifurcationMap:
         xy = np.concatenate([allseg, np.full((len(allseg), 1, 2), np.nan)], axis=1).reshape(-1, 2)
         return xy[:, 0], xy[:, 1]
 
+    def curve_lines(self, kinds: Any = None, orders: Any = None) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Curves as a list of ``(x, y)`` polylines, one per event kind (NaN-separated segments).
+
+        This is the ``curves=`` format of the training replay's landscape panel
+        (:class:`rnnexplore.widgets.replay.ReplayState`).
+        """
+        return [self.curve_xy(kind, orders) for kind in self.curves(kinds, orders)]
+
     def diagram(self, coord: int = 0) -> dict[str, np.ndarray]:
         """1-D bifurcation diagram data: one row per orbit point.
 
@@ -1019,6 +1032,12 @@ def sweep(
     names, values = check_grid(model, grid)
     max_order = _check_int(max_order, "max_order", 1)
     seed = _check_int(seed, "seed", 0)
+    tol = _check_tol(tol)
+    max_rounds = _check_int(max_rounds, "max_rounds", 1)
+    n_orbits = _check_int(n_orbits, "n_orbits", 1)
+    if not isinstance(orbit_steps, (tuple, list)) or len(orbit_steps) != 2:
+        raise ValueError(f"orbit_steps must be a pair (transient, kept), got {orbit_steps!r}")
+    orbit_steps = (_check_int(orbit_steps[0], "orbit_steps[0]", 0), _check_int(orbit_steps[1], "orbit_steps[1]", 1))
     bud = asdict(SearchBudget.coerce(budget))
     cont = dict(_CONTINUATION_DEFAULTS)
     if continuation_budget is not None:
@@ -1159,7 +1178,7 @@ def _build_map(model, names, values, v1, state, max_order, seed, tol, orbit, orb
     M = model.M
     orbit_arr = np.zeros((0, 0, M))
     if orbit and len(values) == 1:
-        n_transient, n_keep = (_check_int(s, "orbit_steps", 0) for s in orbit_steps)
+        n_transient, n_keep = orbit_steps
         finite = [np.max(np.abs(c.points)) for _, c, _ in obj_rows]
         scale = float(min(1e3, 1.0 + (np.median(finite) if finite else 1.0)))
         idx = list(range(n0))

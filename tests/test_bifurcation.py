@@ -381,3 +381,29 @@ def test_bifurcation_explorer_headless():
     app.open_button.click()
     assert app.last_error is None, app.last_error
     assert app.explorer is not None and app.explorer.state.model.get_param("A[0]") == app.state.params["A[0]"]
+
+
+def test_curve_formats_and_option_errors(small_map):
+    segs = small_map.curves()
+    lines = small_map.curve_lines()
+    assert len(lines) == len(segs)
+    for (x, y), s in zip(lines, segs.values()):
+        assert len(x) == 3 * len(s) and np.isnan(x[2::3]).all()
+    m = paper_gt16()
+    for kw in ({"tol": 0}, {"max_rounds": 0}, {"n_orbits": 0}, {"orbit_steps": (1,)}, {"explore": 0}, {"seed": -1}):
+        with pytest.raises(ValueError, match=next(iter(kw))):
+            sweep(m, {"A[0]": [0.1]}, 1, **kw)
+    with pytest.raises(ValueError, match="2-D"):
+        sweep(m, {"A[0]": [0.1, 0.2]}, 1).curves()
+
+
+def test_shallow_plrnn_sweep():
+    from rnnexplore.models import ShallowPLRNN
+
+    # shPLRNN with W2 = I, h2 = 0 equals the PLRNN skew tent: same diagram
+    m = ShallowPLRNN(a=[0.2], W1=[[-1.7]], W2=[[1.0]], h1=[1.0], h2=[0.0])
+    vals = np.linspace(-2.15, 0.55, 10)  # a_r = 0.2 + W1
+    bm = sweep(m, {"W1[0,0]": vals}, 2, orbit=False)
+    ref = sweep(skew_tent(0.2, 0.0, 1.0), {"W[0,0]": vals}, 2, orbit=False)
+    assert np.array_equal(bm.n_objects(), ref.n_objects())
+    np.testing.assert_allclose(bm.pt_coords, ref.pt_coords)
