@@ -6,7 +6,7 @@ per checkpoint - analysed for cycles up to order 16 at every checkpoint.
 
 - cold: ``analyse_replay(rep, 16, warm=False)``: an independent ``find_cycles`` per checkpoint;
 - warm: ``analyse_replay(rep, 16)``: exact continuation of the previous objects plus probe
-  orbits, a full (warm-started) search only where something changed or every 25 checkpoints.
+  orbits, a full (warm-started) search only where something changed or every 50 checkpoints.
 
 Both include the event classification between neighbours. Printed: wall times, the ratio, the
 number of full searches of the warm run, and how many checkpoints have the same object set

@@ -718,7 +718,7 @@ def analyse_replay(
     max_order: int,
     *,
     warm: bool = True,
-    full_every: int = 25,
+    full_every: int = 50,
     n_probes: int = 8,
     probe_steps: int = 50,
     seed: int | None = 0,
