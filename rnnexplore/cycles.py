@@ -873,11 +873,12 @@ class _FastOrder:
     def absorb(self, S, ok, real, Z, V, P) -> None:
         """Take the results for the sequences of the last :meth:`propose`."""
         k, nb = self.k, self.nb
+        before = self.solves
         self.solves += len(S)
         if self.exhaustive:
             for b in np.flatnonzero(real):
                 if self.collector.offer(S[b].tobytes(), Z[b], S[b], P[b]):
-                    self.last_find = self.solves
+                    self.last_find = before + int(b) + 1
             self.stop = "complete"
             return
         for ch in self.chains:
@@ -888,7 +889,7 @@ class _FastOrder:
         for b, ch in enumerate(self.chains):
             if real[b] and self.collector.offer(ch.seq.tobytes(), Z[b], ch.seq, P[b]):
                 self.fruitless = 0
-                self.last_find = self.solves
+                self.last_find = before + b + 1
                 ch.found = True
             if ok[b] and not real[b] and ch.length + 1 < self.n_in:
                 key = _canonical_shift(V[b].tobytes(), k, nb)[0]
