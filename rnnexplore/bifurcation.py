@@ -1007,7 +1007,8 @@ def sweep(
         searched. 1 (default) explores everywhere; 2 is faster (about 1.5x on the paper's
         system) but may miss objects whose existence region is thinner than the grid step.
     tile : int, optional
-        Tile size (rounded up to a multiple of ``coarse``; default ``2 * coarse``, at least 8).
+        Tile size (rounded up to a multiple of ``coarse``; default ``max(coarse, 8)``: many
+        tiles keep all workers busy, and the tiling never depends on the executor).
     tol : float
         Border-collision matching tolerance of :func:`classify_events`.
     orbit : bool
@@ -1053,7 +1054,7 @@ def sweep(
     nmin = min(n0, n1) if len(values) == 2 else n0
     coarse = min(16, max(2, nmin // 5)) if coarse is None else _check_int(coarse, "coarse", 1)
     explore = _check_int(explore, "explore", 1)
-    tile = max(2 * coarse, 8) if tile is None else _check_int(tile, "tile", 1)
+    tile = max(coarse, 8) if tile is None else _check_int(tile, "tile", 1)
     tile = -(-tile // coarse) * coarse
     t1 = tile if len(values) == 2 else 1
     tiles = [(i, j) for i in range(0, n0, tile) for j in range(0, n1, t1)]
