@@ -526,7 +526,7 @@ def _tile_work(item: dict) -> dict:
             upd[names[1]] = v1[p[1]]
         return base.with_params(upd)
 
-    def compute(p, warm: list[Cycle], is_full: bool, orders: tuple[int, int] | None = None) -> None:
+    def compute(p, warm: list[Cycle], is_full: bool, retry: bool = False) -> None:
         a = attempts.get(p, 0)
         attempts[p] = a + 1
         s = _point_seed(seed, (i0 + p[0]) * N1 + (j0 + p[1]), a)
@@ -541,7 +541,7 @@ def _tile_work(item: dict) -> dict:
             bud = dict(cont)
             bud.setdefault("batch", max(1, min(32, max(per_order.values(), default=1))))
             budget = SearchBudget(**bud)
-            explore_here = orders is None and (i0 + p[0]) % explore == 0 and (j0 + p[1]) % explore == 0
+            explore_here = not retry and (i0 + p[0]) % explore == 0 and (j0 + p[1]) % explore == 0
             if explore_here:  # warm starts plus a small random search over every order
                 ranges = [(1, max_order)]
             else:  # warm starts only: one search per order present among them
@@ -591,7 +591,7 @@ def _tile_work(item: dict) -> dict:
                 have = found[p].keys() | tried[p]
                 warm = [near[k] for k in sorted(near) if k not in have]
                 if warm:
-                    compute(p, warm, False, (min(c.order for c in warm), max(c.order for c in warm)))
+                    compute(p, warm, False, retry=True)
                     changed = True
             sweep_no += 1
     state = {}
