@@ -56,6 +56,13 @@ __all__ = ["ExplorerState", "Projection", "PRESETS", "preset_model", "default_ra
 
 MAX_ORDER_LIMIT = 30  # beyond this one slider event would take seconds even warm-started
 DIVERGENCE = 1e6  # a trajectory whose state exceeds this is called diverging
+# searches without a full warm start (new model, preset, import, reset, new max order): the
+# engine's default completeness, capped so that a chaotic network with thousands of cycles
+# answers in seconds (the status line then says the list may be incomplete)
+COLD_BUDGET = {"max_solves": 3000}
+# above this many objects (before + after) events are not classified: one classification
+# then takes seconds, and hundreds of events are not readable anyway
+EVENT_LIMIT = 200
 _SHARE_VERSION = 1
 
 
@@ -306,8 +313,8 @@ class ExplorerState:
         Seed of every cycle search (so the same parameters give the same objects).
     budget : str, int, dict or SearchBudget
         Cycle search budget for parameter events (``"interactive"``: a warm-started event costs
-        a few ms; see :class:`rnnexplore.cycles.SearchBudget`). Preset, import and order
-        changes (no usable warm start) run the ``"default"`` search.
+        a few ms; see :class:`rnnexplore.cycles.SearchBudget`). Preset, import, reset and order
+        changes run the default search capped at 3000 solves per order (:data:`COLD_BUDGET`).
     n_steps : int
         Length of every trajectory.
     initial_conditions : array_like (n, M), optional
@@ -420,7 +427,7 @@ class ExplorerState:
         proj = self._make_projection(projection, model.M)
         ics = None if ics is None else _check_ics(ics, model.M)
         cycles, events, trajs, elapsed = self._compute(model, max_order, None, _ics_or_default(ics, model, self.seed),
-                                                       budget="default")
+                                                       budget=COLD_BUDGET)
         # commit (nothing above may leave the object half-changed)
         self.model = self.initial_model = model
         self.initial_order = self.max_order = max_order
@@ -453,8 +460,12 @@ class ExplorerState:
         cycles = find_cycles(model, max_order, seed=self.seed, warm_start=warm,
                              budget=self.budget if budget is None else budget)
         events = []
+        self._events_skipped = 0
         if warm is not None:
-            events = _classify(warm, cycles, previous, model)
+            if len(warm) + len(cycles) <= EVENT_LIMIT:
+                events = _classify(warm, cycles, previous, model)
+            else:
+                self._events_skipped = len(warm) + len(cycles)
         trajs = _simulate(model, ics, self.n_steps)
         return cycles, events, trajs, time.perf_counter() - t0
 
@@ -466,6 +477,9 @@ class ExplorerState:
         if self.projection is None:  # deferred PCA fit
             self.projection = self._fit_pca()
         self.warnings = _diagnose(model, cycles, trajs)
+        if changed and getattr(self, "_events_skipped", 0):
+            self.warnings.append(f"events not classified ({self._events_skipped} objects before and "
+                                 f"after, limit {EVENT_LIMIT})")
         self.level = "warning" if self.warnings else "ok"
         self.status = self.summary() + "".join(f" | {w}" for w in self.warnings)
         self._notify()
@@ -488,7 +502,8 @@ class ExplorerState:
         warm_set = self.cycles if warm and same_shape else None
         try:
             cycles, events, trajs, elapsed = self._compute(
-                model, k, warm_set, self.initial_conditions, budget=None if warm_set is not None else "default",
+                model, k, warm_set, self.initial_conditions,
+                budget=None if warm_set is not None and max_order is None else COLD_BUDGET,
                 previous=self.model)
         except ValueError as exc:
             return self._refuse(exc)
@@ -745,7 +760,7 @@ def _diagonal_and_bias(model) -> list[str]:
     for n in names:
         field = n.split("[")[0]
         idx = n[n.index("[") + 1:-1].split(",")
-        if field in ("h", "h1", "a") or (field == "A" and (len(idx) == 1 or idx[0] == idx[1])):
+        if field in ("h", "h1", "h2", "a") or (field == "A" and (len(idx) == 1 or idx[0] == idx[1])):
             keep.append(n)
     return keep or names[:16]
 

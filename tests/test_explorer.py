@@ -290,3 +290,11 @@ def test_events_since_previous_value_skew_tent_flip():
     assert st.event_lines()
     assert st.set_param("W[0,0]", -0.95 - 0.2)  # nothing happens between -0.9 and -0.95
     assert st.events == []
+
+
+def test_events_are_skipped_for_huge_object_sets(monkeypatch):
+    pytest.importorskip("rnnexplore.bifurcation")
+    monkeypatch.setattr(explorer_mod, "EVENT_LIMIT", 2)
+    st = ExplorerState(skew_tent(0.2, -1.5, 1.0), max_order=4)
+    assert st.set_param("W[0,0]", -1.0)
+    assert st.events == [] and "events not classified (3 objects" in st.status and st.level == "warning"

@@ -130,7 +130,9 @@ class CycleExplorer:
     portrait : PhasePortrait
     fig, canvas : the figure and its widget (ipympl canvas, or an Output when not ipympl)
     timings : dict
-        ``requests`` (slider events), ``computes`` (recomputes run), ``last_redraw`` (s).
+        ``requests`` (slider events), ``deferred`` (of those, queued on the event loop and
+        merged with later ones), ``computes`` (recomputes run), ``last_compute`` and
+        ``last_redraw`` (s), ``last_draw_mode`` ("blit" or "full").
     """
 
     def __init__(self, model: Any = None, *, preset: str | None = None, state: ExplorerState | None = None,
@@ -152,7 +154,7 @@ class CycleExplorer:
         self.coalesce = coalesce
         self.last_error: str | None = None
         self.timings = {"requests": 0, "computes": 0, "last_redraw": 0.0, "last_compute": 0.0,
-                        "last_draw_mode": ""}
+                        "last_draw_mode": "", "deferred": 0}
         self._pending: dict[str, float] = {}
         self._scheduled = False
         self._syncing = False
@@ -332,6 +334,7 @@ class CycleExplorer:
         if loop is None:
             self.flush()
             return
+        self.timings["deferred"] += 1
         if not self._scheduled:
             self._scheduled = True
             loop.call_soon(self.flush)
