@@ -298,7 +298,7 @@ class SearchBudget:
     ----------
     restarts : int, optional
         Fast mode: an order ends after this many consecutive chains found nothing new
-        (default ``16 + 8 M + M^2``). Reference mode: ``N_out`` (default :func:`reference_loops`).
+        (default ``16 + 8 M + min(M^2, 400)``). Reference mode: ``N_out`` (default :func:`reference_loops`).
     chain_length : int, optional
         Maximum region updates per chain (reference: ``N_in``, default :func:`reference_loops`;
         fast: default ``20 + 2k`` -- chains that find objects do so within a few updates, while
@@ -315,9 +315,10 @@ class SearchBudget:
         Multiplies the default ``restarts`` (fast) or ``N_out`` (reference), e.g. 4.0 for a
         thorough search.
     trajectories, trajectory_length : int
-        Fast mode: every other fresh chain starts from a window of k consecutive regions of
-        one of ``trajectories`` simulated orbits (``trajectory_length`` steps after a short
-        transient); the others start from random regions. 0 disables orbit seeding.
+        Fast mode: every other fresh chain (at most ``restarts`` of them per order) starts from
+        a window of k consecutive regions of one of ``trajectories`` simulated orbits
+        (``trajectory_length`` steps after a short transient); the others start from random
+        regions. Only random-start chains count against ``restarts``. 0 disables orbit seeding.
 
     Presets (strings accepted by ``find_cycles(budget=...)``): ``"default"``;
     ``"interactive"`` (for one slider event with a warm start: ``restarts=4``, ``batch=8``,
@@ -367,7 +368,7 @@ class SearchBudget:
     def fast_restarts(self, M: int) -> int:
         if self.restarts is not None:
             return self.restarts
-        return max(1, int(math.ceil((16 + 8 * M + M * M) * self.restart_scale)))
+        return max(1, int(math.ceil((16 + 8 * M + min(M * M, 400)) * self.restart_scale)))
 
     def fast_chain_length(self, k: int) -> int:
         if self.chain_length is not None:
@@ -723,10 +724,11 @@ def _reference_order(model, k, rng, budget: SearchBudget, collector, warm) -> tu
 
 
 class _Chain:
-    __slots__ = ("seq", "key", "length", "found")
+    __slots__ = ("seq", "key", "length", "found", "counts")
 
-    def __init__(self, seq: np.ndarray, key: bytes, length: int = 0, found: bool = False) -> None:
+    def __init__(self, seq: np.ndarray, key: bytes, length: int = 0, found: bool = False, counts: bool = True) -> None:
         self.seq, self.key, self.length, self.found = seq, key, length, found
+        self.counts = counts  # a fruitless end counts against the restart budget
 
 
 class _TrajectoryRegions:
@@ -742,22 +744,13 @@ class _TrajectoryRegions:
     def _compute(self) -> None:
         m = self.model
         rng = np.random.default_rng(None if self.seed is None else [int(self.seed), 7919])
-        z = rng.normal(scale=2.0, size=(self.n_traj, m.M))
         burn = 20
-        regs = np.zeros((self.n_traj, self.length, m.n_bits), dtype=bool)
-        valid = np.full(self.n_traj, self.length)
-        alive = np.ones(self.n_traj, dtype=bool)
-        with np.errstate(all="ignore"):
-            for t in range(burn + self.length):
-                if t >= burn:
-                    regs[:, t - burn] = m._region(z)
-                z = m._step(z)
-                bad = alive & ~np.all(np.abs(z) < _HUGE, axis=1)
-                if np.any(bad):
-                    valid[bad] = max(0, t - burn)
-                    alive &= ~bad
-                    z[bad] = 0.0
-        self._regs, self._valid = regs, valid
+        traj = m.simulate(rng.normal(scale=2.0, size=(self.n_traj, m.M)), burn + self.length)[burn:]
+        good = np.all(np.abs(traj) < _HUGE, axis=2)  # (T, n): inf/NaN/huge once diverged
+        bad_any = ~np.logical_and.accumulate(good, axis=0)
+        self._valid = np.where(bad_any.any(axis=0), bad_any.argmax(axis=0), traj.shape[0])
+        with np.errstate(invalid="ignore"):
+            self._regs = np.ascontiguousarray(m._region(traj).transpose(1, 0, 2))
 
     def draw(self, rng: np.random.Generator, k: int) -> np.ndarray | None:
         if self.n_traj <= 0 or self.length <= 0:
@@ -777,8 +770,9 @@ class _Proposals:
     and random draws not solved yet; then (for small finite spaces) the remaining unsolved
     sequences in random order."""
 
-    def __init__(self, model, k, rng, warm, solved, enumerable: bool, trajectories=None) -> None:
+    def __init__(self, model, k, rng, warm, solved, enumerable: bool, trajectories=None, max_windows: int = 0) -> None:
         self.model, self.k, self.rng, self.solved = model, k, rng, solved
+        self.windows_left = max_windows
         self.nb = model.n_bits
         self.warm = list(warm)
         self.enumerable = enumerable
@@ -798,14 +792,15 @@ class _Proposals:
             if key not in taken and key not in pending:
                 return _Chain(seq, key)
         self.turn += 1
-        if self.trajectories is not None and self.turn % 2 == 1:
+        if self.trajectories is not None and self.turn % 2 == 1 and self.windows_left > 0:
             for _ in range(4):
                 seq = self.trajectories.draw(self.rng, self.k)
                 if seq is None:
                     break
                 key = self._key(seq)
                 if key not in taken and key not in pending:
-                    return _Chain(seq.copy(), key)
+                    self.windows_left -= 1
+                    return _Chain(seq.copy(), key, counts=False)
         for _ in range(16):
             seq = self.model.random_regions(self.rng, (self.k,))
             key = self._key(seq)
@@ -842,7 +837,8 @@ class _FastOrder:
         self.solved: set[bytes] = set()
         self.n_primitive_solved = 0
         self.source = _Proposals(
-            model, k, rng, warm, self.solved, enumerable=finite and nb * k <= 20, trajectories=trajectories
+            model, k, rng, warm, self.solved, enumerable=finite and nb * k <= 20,
+            trajectories=trajectories, max_windows=self.restarts,
         )
         self.fruitless = 0
         self.solves = 0
@@ -894,10 +890,10 @@ class _FastOrder:
             if ok[b] and not real[b] and ch.length + 1 < self.n_in:
                 key = _canonical_shift(V[b].tobytes(), k, nb)[0]
                 if key not in self.solved and key not in self.pending:
-                    survivors.append(_Chain(V[b], key, ch.length + 1, ch.found))
+                    survivors.append(_Chain(V[b], key, ch.length + 1, ch.found, ch.counts))
                     self.pending.add(key)
                     continue
-            if not ch.found:
+            if not ch.found and ch.counts:
                 self.fruitless += 1
         self.chains = survivors
         if self.n_lyndon is not None and self.n_primitive_solved >= self.n_lyndon:
@@ -1069,8 +1065,13 @@ def attractor_period(
     if not np.all(np.isfinite(z)):
         return None
     tol = rtol * (1.0 + float(np.max(np.abs(z))))
+    err = [float(np.max(np.abs(tail[-1 - p] - z))) for p in range(1, max_period + 1)]
     for p in range(1, max_period + 1):
-        if float(np.max(np.abs(tail[-1 - p] - z))) <= tol:
+        if err[p - 1] <= tol:
+            # a slowly converging orbit can pass the test at a multiple of its period first
+            for d in range(1, p):
+                if p % d == 0 and err[d - 1] <= max(tol, 1e3 * err[p - 1]):
+                    return d
             return p
     return None
 
