@@ -204,7 +204,8 @@ class PhasePortrait:
             ax.add_line(line)
             self.markers[stab] = line
         ax.legend(handles=list(self.markers.values()), loc="upper right", fontsize=8, framealpha=0.8)
-        self.dynamic_artists = [*self.trajectory_lines, self.starts, self.cycle_lines, *self.markers.values()]
+        self.dynamic_artists = sorted([*self.trajectory_lines, self.starts, self.cycle_lines, *self.markers.values()],
+                                      key=lambda a: a.get_zorder())  # blits draw in this order
         self.blit = bool(blit)
         if self.blit:
             for a in self.dynamic_artists:
