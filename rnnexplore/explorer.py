@@ -610,13 +610,18 @@ class ExplorerState:
             self._install(model, k)
         except ValueError as exc:
             return self._refuse(exc)
+        except Exception as exc:  # noqa: BLE001 - an engine failure must not reach the notebook
+            return self._refuse(f"the cycle search failed ({type(exc).__name__}: {exc})")
         self.preset = name
         return True
 
     def reset(self) -> bool:
         """Back to the model and order the explorer started with (or last loaded)."""
-        self.initial_conditions = self._default_ics.copy()
-        return self._recompute(self.initial_model, max_order=self.initial_order, warm=False)
+        ics, self.initial_conditions = self.initial_conditions, self._default_ics.copy()
+        if not self._recompute(self.initial_model, max_order=self.initial_order, warm=False):
+            self.initial_conditions = ics
+            return False
+        return True
 
     # ------------------------------------------------------------------ trajectories / projection
     def add_trajectory(self, z0: Any) -> bool:
@@ -726,15 +731,16 @@ class ExplorerState:
 
     def load_json(self, text: str) -> bool:
         """Import a share string into this state (refused with a message if malformed)."""
+        seed = self.seed
         try:
             spec = _parse_share(text)
             self.seed = spec["seed"]
             self._install(spec["model"], spec["max_order"], params=spec["params"], ics=spec["ics"],
                           projection=spec["projection"])
-        except ValueError as exc:
-            return self._refuse(f"cannot import: {exc}")
-        except Exception as exc:  # noqa: BLE001
-            return self._refuse(f"cannot import: {type(exc).__name__}: {exc}")
+        except Exception as exc:  # noqa: BLE001 - anything malformed is refused
+            self.seed = seed
+            detail = str(exc) if isinstance(exc, ValueError) else f"{type(exc).__name__}: {exc}"
+            return self._refuse(f"cannot import: {detail}")
         self.preset = None
         return True
 

@@ -298,3 +298,15 @@ def test_events_are_skipped_for_huge_object_sets(monkeypatch):
     st = ExplorerState(skew_tent(0.2, -1.5, 1.0), max_order=4)
     assert st.set_param("W[0,0]", -1.0)
     assert st.events == [] and "events not classified (3 objects" in st.status and st.level == "warning"
+
+
+def test_set_model_and_failed_import_keep_the_seed():
+    st = ExplorerState.from_preset("skew_tent", seed=5)
+    assert st.load_json('{"model": {"type": "PLRNN", "A": [0.5], "W": [[0]], "h": [1]}, "seed": 9, "ics": [[NaN]]}') \
+        is False
+    assert st.seed == 5 and st.model == skew_tent(0.2, -1.5, 1.0)
+    m = random_plrnn(2, seed=7)
+    assert st.set_model(m, max_order=3)
+    assert st.model == m and st.max_order == 3 and st.preset is None
+    assert set(st.params) == set(m.param_names()) and len(st.initial_conditions) == 3
+    assert st.set_model("not a model") is False and st.model == m

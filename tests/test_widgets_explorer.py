@@ -281,3 +281,14 @@ def test_blitted_frames_equal_full_redraws():
         np.testing.assert_array_equal(blitted, full)
     assert "blit" in modes  # the background was reused at least once
     _assert_artists_match_state(app)
+
+
+def test_import_of_a_same_shaped_model_rebuilds_the_slider_ranges():
+    app = CycleExplorer(preset="paper_gt16", max_order=4)
+    other = ExplorerState(random_plrnn(2, seed=3), max_order=4)
+    other.set_param("h[0]", 7.5)  # far outside the GT16 slider range
+    app.share.value = other.to_json()
+    app.import_button.click()
+    s = app.sliders["h[0]"]
+    assert s.value == pytest.approx(7.5) and s.min < 7.5 < s.max
+    assert (s.min, s.max, s.step) == pytest.approx(app.state.ranges["h[0]"])

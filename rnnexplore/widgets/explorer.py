@@ -158,7 +158,7 @@ class CycleExplorer:
         self._pending: dict[str, float] = {}
         self._scheduled = False
         self._syncing = False
-        self._slider_names: list[str] = []
+        self._slider_ranges: dict[str, tuple[float, float, float]] | None = None
 
         # ---- controls
         lay = W.Layout
@@ -259,14 +259,14 @@ class CycleExplorer:
             self.sliders[name] = s
             children.append(s)
         self.slider_box.children = children
-        self._slider_names = list(st.params)
+        self._slider_ranges = dict(st.ranges)
 
     def _sync_controls(self) -> None:
         """Controls follow the state (after a refusal, reset, preset, import, script)."""
         st = self.state
         self._syncing = True
         try:
-            if self._slider_names != st.params:
+            if self._slider_ranges != st.ranges:  # a new baseline (preset, import, model)
                 self._make_sliders()
             for name, s in self.sliders.items():
                 v = st.model.get_param(name)
