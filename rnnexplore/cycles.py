@@ -141,6 +141,10 @@ class Cycle:
     regions: np.ndarray
     key: str
 
+    def __post_init__(self) -> None:
+        for arr in (self.points, self.eigenvalues, self.regions):
+            arr.flags.writeable = False
+
     @property
     def n_stable(self) -> int:
         """Number of eigenvalues with ``|lambda| < 1`` (the stability signature)."""

@@ -7,6 +7,7 @@ import pytest
 
 from rnnexplore.cycles import (
     Cycle,
+    attractor_period,
     CycleSet,
     SearchBudget,
     brute_force_cycles,
@@ -379,3 +380,24 @@ def test_cycles_cli(tmp_path, capsys):
     assert "not valid JSON" in capsys.readouterr().err
     assert cycles_cli([str(path), "--max-order", "0"]) == 2
     assert cycles_cli([str(path)]) == 2  # argparse: missing --max-order
+
+
+def test_attractor_period():
+    assert attractor_period(skew_tent(0.2, -1.5, 1.0), [0.1]) == 2
+    assert attractor_period(paper_gt16(), [0.5, 0.5]) == 16
+    assert attractor_period(skew_tent(0.2, 1.5, 1.0), [0.1]) is None  # diverges
+    # a slowly converging 17-cycle first looks 34-periodic at 1e-9; the minimal period is returned
+    g = paper_gt16()
+    m = PLRNN(np.diag(g.A), g.W * 1.149056603773585, g.h)
+    p = attractor_period(m, [0.5, 0.5], max_period=50)
+    assert p == 17
+    (stable,) = [c for c in find_cycles(m, p, min_order=p, seed=0) if c.stability == "stable"]
+    assert stable.order == 17
+    with pytest.raises(ValueError, match="max_period"):
+        attractor_period(m, [0.5, 0.5], max_period=0)
+
+
+def test_cycles_are_immutable():
+    (c,) = find_cycles(skew_tent(0.2, -1.5, 1.0), 1, seed=0)
+    with pytest.raises(ValueError):
+        c.points[0, 0] = 1.0
