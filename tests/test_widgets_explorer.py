@@ -292,3 +292,16 @@ def test_import_of_a_same_shaped_model_rebuilds_the_slider_ranges():
     s = app.sliders["h[0]"]
     assert s.value == pytest.approx(7.5) and s.min < 7.5 < s.max
     assert (s.min, s.max, s.step) == pytest.approx(app.state.ranges["h[0]"])
+
+
+@pytest.mark.parametrize("preset", ["paper_gt16", "border_collision", "skew_tent", "random_stable"])
+def test_random_slider_jumps_to_range_ends_never_break_the_app(preset):
+    rng = np.random.default_rng(0)
+    app = CycleExplorer(preset=preset, max_order=6, blit=True)
+    names = list(app.sliders)
+    for _ in range(8):
+        s = app.sliders[names[rng.integers(len(names))]]
+        s.value = float(rng.choice([s.min, s.max, rng.uniform(s.min, s.max)]))
+        assert "internal error" not in app.status.value, app.last_error
+        assert app.last_error is None
+        _assert_artists_match_state(app)
