@@ -202,7 +202,7 @@ def test_share_export_import_through_the_widgets():
 
 
 def test_stale_slider_events_are_coalesced_when_a_loop_runs():
-    app = CycleExplorer(preset="paper_gt16", max_order=6)
+    app = CycleExplorer(preset="paper_gt16", max_order=6, coalesce=True)
 
     async def drag():
         for i in range(10):
@@ -210,7 +210,7 @@ def test_stale_slider_events_are_coalesced_when_a_loop_runs():
         await asyncio.sleep(0.01)
 
     asyncio.run(drag())
-    assert app.timings["requests"] == 10 and app.timings["computes"] == 1
+    assert app.timings["requests"] == app.timings["deferred"] == 10 and app.timings["computes"] == 1
     assert app.state.model.get_param("A[0]") == pytest.approx(0.818)
     assert app.sliders["A[0]"].value == pytest.approx(0.818)
     _assert_artists_match_state(app)
@@ -305,3 +305,14 @@ def test_random_slider_jumps_to_range_ends_never_break_the_app(preset):
         assert "internal error" not in app.status.value, app.last_error
         assert app.last_error is None
         _assert_artists_match_state(app)
+
+
+def test_auto_coalescing_only_inside_a_kernel():
+    """A loop running outside a Jupyter kernel (e.g. Playwright's) does not defer updates."""
+    app = CycleExplorer(preset="skew_tent")
+
+    async def move():
+        app.sliders["W[0,0]"].value = -1.0
+
+    asyncio.run(move())
+    assert app.timings["deferred"] == 0 and app.state.model.get_param("W[0,0]") == -1.0

@@ -6,12 +6,14 @@ box, presets, reset, the shared :class:`~rnnexplore.widgets.portrait.PhasePortra
 plane to start a trajectory), a table of objects, the events since the previous slider value,
 a status line, and a share box (export / import the state as a short JSON string).
 
-Responsiveness: a slider event is *coalesced* - when the kernel runs an asyncio loop (Jupyter,
-Voila), the event only records the new value and schedules one recompute; events that arrive
-before that recompute runs are merged into it (stale values are dropped, not queued). Each
-recompute is one warm-started SCYFI search (``budget="interactive"``), and the portrait's
-artists are updated in place followed by one ``draw_idle``. Without a running loop (plain
-Python, tests) every event recomputes synchronously.
+Responsiveness: a slider event is *coalesced* - inside a Jupyter kernel (Jupyter, Voila) the
+event only records the new value and schedules one recompute on the kernel's asyncio loop;
+events that arrive before that recompute runs are merged into it (stale values are dropped,
+not queued; the browser side of ipywidgets already drops values while a message is pending).
+Each recompute is one warm-started SCYFI search (``budget="interactive"``); the portrait's
+artists are updated in place and redrawn by a blit over the cached background (a full
+``draw_idle`` only when the view or the regions changed). Outside a kernel (plain Python,
+tests) every event recomputes synchronously.
 
 Every control carries a stable CSS class: ``rnx-explorer`` (the whole app),
 ``rnx-explorer-slider`` (every parameter slider) plus ``rnx-param-<name>`` (e.g.
@@ -115,9 +117,9 @@ class CycleExplorer:
         Redraw objects and trajectories over a cached background when the background did not
         change ("auto": on ipympl canvases). See :class:`PhasePortrait`.
     coalesce : {"auto", True, False}
-        "auto": coalesce slider events when an asyncio loop runs (Jupyter/Voila), else
-        compute synchronously; True forces scheduling (requires a running loop), False
-        forces synchronous updates.
+        "auto": coalesce slider events inside a Jupyter kernel (Jupyter, Voila: its asyncio
+        loop delivers the widget messages), else compute synchronously; True schedules on
+        any running asyncio loop; False forces synchronous updates.
 
     Attributes
     ----------
@@ -325,12 +327,10 @@ class CycleExplorer:
 
     def _schedule(self) -> None:
         loop = None
-        if self.coalesce is not False:
-            try:
-                loop = asyncio.get_running_loop()
-            except RuntimeError:
-                if self.coalesce is True:
-                    raise
+        if self.coalesce is True:
+            loop = asyncio.get_running_loop()  # RuntimeError without a loop: caught by _guarded
+        elif self.coalesce == "auto":
+            loop = _kernel_loop()
         if loop is None:
             self.flush()
             return
@@ -460,6 +460,25 @@ class CycleExplorer:
             tail = f"<tr><td colspan=5><i>no fixed point or cycle up to order {st.max_order}</i></td></tr>"
         return (f'<table class="rnx-objects" style="border-collapse:collapse; font-size:12px">'
                 f"{head}{''.join(body)}{tail}</table>")
+
+
+def _kernel_loop():
+    """The running asyncio loop when inside a Jupyter kernel (Jupyter, Voila), else None.
+
+    Only a kernel processes widget messages on that loop; other code may keep a loop running
+    in the thread (e.g. Playwright's sync API) without ever running our callbacks.
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return None
+    ip = get_ipython()
+    if ip is None or getattr(ip, "kernel", None) is None:
+        return None
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 def _in_ipython() -> bool:
