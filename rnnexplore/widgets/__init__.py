@@ -5,7 +5,7 @@ Each app lives in its own module and is imported lazily on first access, so impo
 
 - :class:`CycleExplorer` (:mod:`rnnexplore.widgets.explorer`): live fixed points and cycles;
 - :class:`BifurcationExplorer` (:mod:`rnnexplore.widgets.bifurcation`);
-- :class:`TrainingReplay` (:mod:`rnnexplore.widgets.replay`);
+- :class:`TrainingReplay` and :class:`LiveLoss` (:mod:`rnnexplore.widgets.replay`);
 - :class:`FeatureQualityExplorer` (:mod:`rnnexplore.widgets.featurequality`);
 - :class:`PhasePortrait` (:mod:`rnnexplore.widgets.portrait`): the shared phase-portrait artists.
 
@@ -24,6 +24,7 @@ _LAZY = {
     "CycleExplorer": "rnnexplore.widgets.explorer",
     "BifurcationExplorer": "rnnexplore.widgets.bifurcation",
     "TrainingReplay": "rnnexplore.widgets.replay",
+    "LiveLoss": "rnnexplore.widgets.replay",
     "FeatureQualityExplorer": "rnnexplore.widgets.featurequality",
     "PhasePortrait": "rnnexplore.widgets.portrait",
 }
