@@ -17,8 +17,11 @@ Search modes of :func:`find_cycles`:
 ``"fast"`` (default)
     Many chains of region guesses advance together as one stacked solve per iteration; every
     region sequence (up to rotation) is solved at most once per order; a chain that reaches an
-    already-solved sequence ends and a new chain starts from a fresh random sequence;
-    ``warm_start`` sequences (e.g. the cycles found at nearby parameters) are tried first.
+    already-solved sequence ends and a new chain starts from a fresh sequence: ``warm_start``
+    sequences first (e.g. the cycles found at nearby parameters), then in turn a window of k
+    consecutive regions of a simulated orbit, a recombination of objects already found (a
+    found k-cycle with a few bits flipped, or two found cycles of orders a + b = k glued
+    together: cycles of a chaotic set shadow each other) and a uniformly random sequence.
     When an order has few region sequences (``SearchBudget.exhaustive_limit``) all of them are
     enumerated, which makes that order provably complete. An order ends after
     ``SearchBudget.restarts`` consecutive chains found nothing new.
@@ -322,7 +325,8 @@ class SearchBudget:
         Fast mode: every other fresh chain (at most ``restarts`` of them per order) starts from
         a window of k consecutive regions of one of ``trajectories`` simulated orbits
         (``trajectory_length`` steps after a short transient); the others start from random
-        regions. Only random-start chains count against ``restarts``. 0 disables orbit seeding.
+        regions or from recombinations of found objects (at most ``restarts`` per order).
+        Only random-start chains count against ``restarts``. 0 disables orbit seeding.
 
     Presets (strings accepted by ``find_cycles(budget=...)``): ``"default"``;
     ``"interactive"`` (for one slider event with a warm start: ``restarts=4``, ``batch=8``,
@@ -774,9 +778,13 @@ class _Proposals:
     and random draws not solved yet; then (for small finite spaces) the remaining unsolved
     sequences in random order."""
 
-    def __init__(self, model, k, rng, warm, solved, enumerable: bool, trajectories=None, max_windows: int = 0) -> None:
+    def __init__(
+        self, model, k, rng, warm, solved, enumerable: bool, trajectories=None, max_windows: int = 0, found=None
+    ) -> None:
         self.model, self.k, self.rng, self.solved = model, k, rng, solved
         self.windows_left = max_windows
+        self.recombinations_left = max_windows if found is not None else 0
+        self.found = found if found is not None else {}
         self.nb = model.n_bits
         self.warm = list(warm)
         self.enumerable = enumerable
@@ -788,6 +796,28 @@ class _Proposals:
     def _key(self, seq: np.ndarray) -> bytes:
         return _canonical_shift(seq.tobytes(), self.k, self.nb)[0]
 
+    def _recombine(self) -> np.ndarray | None:
+        """A neighbour of known objects: a found k-cycle with a few bits flipped, or two found
+        cycles of orders a + b = k glued together (cycles of chaotic sets shadow each other)."""
+        k, rng, found = self.k, self.rng, self.found
+        own = list(found[k].cycles.values()) if k in found else []
+        pairs = [a for a in range(1, k) if found.get(a) and found.get(k - a) and found[a].cycles and found[k - a].cycles]
+        if not own and not pairs:
+            return None
+        if own and (not pairs or rng.random() < 0.5):
+            seq = own[int(rng.integers(len(own)))].regions.copy()
+            flips = rng.random(seq.shape) < 1.5 / seq.size
+            if not flips.any():
+                flips.flat[int(rng.integers(seq.size))] = True
+            return seq ^ flips
+        a = pairs[int(rng.integers(len(pairs)))]
+        parts = []
+        for order in (a, k - a):
+            cs = list(found[order].cycles.values())
+            c = cs[int(rng.integers(len(cs)))]
+            parts.append(np.roll(c.regions, -int(rng.integers(order)), axis=0))
+        return np.concatenate(parts)
+
     def next(self, pending: set[bytes]) -> _Chain | None:
         taken = self.solved
         while self.warm:
@@ -796,7 +826,16 @@ class _Proposals:
             if key not in taken and key not in pending:
                 return _Chain(seq, key)
         self.turn += 1
-        if self.trajectories is not None and self.turn % 2 == 1 and self.windows_left > 0:
+        if self.turn % 3 == 2 and self.recombinations_left > 0:
+            for _ in range(4):
+                seq = self._recombine()
+                if seq is None:
+                    break
+                key = self._key(seq)
+                if key not in taken and key not in pending:
+                    self.recombinations_left -= 1
+                    return _Chain(seq, key, counts=False)
+        if self.trajectories is not None and self.turn % 3 == 1 and self.windows_left > 0:
             for _ in range(4):
                 seq = self.trajectories.draw(self.rng, self.k)
                 if seq is None:
@@ -827,10 +866,12 @@ class _Proposals:
 class _FastOrder:
     """Search state of one order in fast mode; many orders share each stacked solve."""
 
-    def __init__(self, model, k: int, rng, budget: SearchBudget, warm, trajectories=None) -> None:
+    def __init__(self, model, k: int, rng, budget: SearchBudget, warm, trajectories=None, found=None) -> None:
         self.model, self.k, self.nb = model, k, model.n_bits
         nb, M = self.nb, model.M
         self.collector = _Collector(model, k)
+        if found is not None:
+            found[k] = self.collector
         finite = nb * k <= 62
         self.n_lyndon = _lyndon(2**nb, k) if finite else None
         self.exhaustive = self.n_lyndon is not None and self.n_lyndon <= budget.exhaustive_limit
@@ -842,7 +883,7 @@ class _FastOrder:
         self.n_primitive_solved = 0
         self.source = _Proposals(
             model, k, rng, warm, self.solved, enumerable=finite and nb * k <= 20,
-            trajectories=trajectories, max_windows=self.restarts,
+            trajectories=trajectories, max_windows=self.restarts, found=found,
         )
         self.fruitless = 0
         self.solves = 0
@@ -1012,7 +1053,8 @@ def find_cycles(
     try:
         if mode == "fast":
             traj = _TrajectoryRegions(model, bud.trajectories, bud.trajectory_length, seed)
-            searches = [_FastOrder(model, k, rng_for(k), bud, warm.get(k, []), traj) for k in orders]
+            found: dict[int, _Collector] = {}
+            searches = [_FastOrder(model, k, rng_for(k), bud, warm.get(k, []), traj, found) for k in orders]
             _fast_search(model, searches, bar)
             for srch in searches:
                 cycles.extend(srch.collector.cycles.values())
