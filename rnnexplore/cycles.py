@@ -519,7 +519,12 @@ def _same_orbit(a: np.ndarray, b: np.ndarray, rtol: float = 1e-9) -> bool:
 
 
 # =========================================================================== enumeration
-_BRUTE_LIMIT_BITS = 24  # 2^24 region sequences: about a minute on a slow machine
+_BRUTE_LIMIT_BITS = 30  # never enumerate more than 2^30 region sequences
+
+
+def _brute_force_seconds(nb: int, k: int, M: int) -> float:
+    """Rough single-core time of brute force (measured: ~3.5 us + 0.08 us * k * M^2 per sequence)."""
+    return (2.0 ** (nb * k) / k) * (3.5 + 0.08 * k * M * M) * 1e-6
 
 
 def _canonical_codes(nb: int, k: int, lo: int, hi: int) -> np.ndarray:
@@ -587,8 +592,8 @@ def brute_force_cycles(model: _PiecewiseLinearModel, order: int) -> list[Cycle]:
     """All cycles of minimal period ``order``, by enumerating every region sequence.
 
     Solves one sequence per rotation class of the ``2^(n_bits*order)`` sequences (vectorised,
-    in batches). Refuses (ValueError) when ``n_bits * order > 24``, which would take more than
-    about a minute.
+    in batches). Refuses (ValueError) when the estimated time exceeds about a minute (e.g.
+    order > 13 for a 2-D PLRNN, order > 2 for a 10-D one).
 
     Parameters
     ----------
@@ -610,10 +615,11 @@ def brute_force_cycles(model: _PiecewiseLinearModel, order: int) -> list[Cycle]:
     _check_model(model)
     order = _check_order(order, "order")
     nb = model.n_bits
-    if nb * order > _BRUTE_LIMIT_BITS:
+    seconds = _brute_force_seconds(nb, order, model.M)
+    if nb * order > _BRUTE_LIMIT_BITS or seconds > 60.0:
         raise ValueError(
-            f"order={order}: brute force would enumerate 2^({nb}*{order}) = 2^{nb * order} region "
-            f"sequences (limit 2^{_BRUTE_LIMIT_BITS}, about a minute); use find_cycles instead"
+            f"order={order}: brute force would solve 2^({nb}*{order})/{order} region sequences "
+            f"(about {seconds:.3g} s; the limit is about a minute); use find_cycles instead"
         )
     col = _Collector(model, order)
     _enumerate_order(model, order, col)

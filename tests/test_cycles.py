@@ -359,7 +359,9 @@ def test_bad_arguments():
     with pytest.raises(ValueError, match="min_order"):
         find_cycles(g, 2, min_order=3)
     with pytest.raises(ValueError, match="brute force"):
-        brute_force_cycles(g, 13)
+        brute_force_cycles(g, 14)
+    with pytest.raises(ValueError, match="brute force"):
+        brute_force_cycles(random_plrnn(10, seed=0), 3)
 
 
 # --------------------------------------------------------------------------- CLI
