@@ -56,12 +56,12 @@ import os
 import sys
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from rnnexplore.models import _PiecewiseLinearModel, ShallowPLRNN, load_model_json
+from rnnexplore.models import _PiecewiseLinearModel, load_model_json
 
 __all__ = [
     "Cycle",
@@ -388,10 +388,6 @@ class SearchBudget:
 
 
 # =========================================================================== the batched solve
-def _eye(M: int) -> np.ndarray:
-    return np.eye(M)
-
-
 def _solve_sequences(model: _PiecewiseLinearModel, S: np.ndarray, lengths: np.ndarray | None = None):
     """Solve ``(I - P) z = r`` for a stack of region sequences and run the true map.
 
@@ -413,7 +409,7 @@ def _solve_sequences(model: _PiecewiseLinearModel, S: np.ndarray, lengths: np.nd
     """
     B, K, _ = S.shape
     M = model.M
-    eye = _eye(M)
+    eye = np.eye(M)
     J = model.jacobians(S)
     c = model.offsets(S)
     pad = None

@@ -403,3 +403,17 @@ def test_cycles_are_immutable():
     (c,) = find_cycles(skew_tent(0.2, -1.5, 1.0), 1, seed=0)
     with pytest.raises(ValueError):
         c.points[0, 0] = 1.0
+
+
+def test_budget_forms():
+    g = paper_gt16()
+    want = _keys(find_cycles(g, 16, seed=0))
+    for budget in (SearchBudget(restarts=64), 64, {"restarts": 64, "batch": 4}, "thorough"):
+        assert _keys(find_cycles(g, 16, seed=0, budget=budget)) == want
+    assert SearchBudget.coerce("interactive").restarts == 4
+    with pytest.raises(ValueError, match="budget"):
+        find_cycles(g, 2, budget={"unknown_knob": 1})
+    with pytest.raises(ValueError, match="budget"):
+        find_cycles(g, 2, budget=0)
+    capped = find_cycles(g, 16, seed=0, budget={"max_solves": 50, "exhaustive_limit": 0})
+    assert capped.stats["budget_exhausted"] and "max_solves" in capped.stats["stop"].values()
