@@ -385,7 +385,10 @@ class FeatureQualityPanels:
         s.axhline(0, color="0.5", lw=0.8)
         s.set_ylabel("log10 FQ = log10 E(NTK)/E(net)")
         s.set_title("strength vs quality (each point a run; colour: log10 n)", fontsize=9)
-        s.legend(fontsize=7, loc="upper left")
+        from matplotlib.lines import Line2D
+
+        proxy = Line2D([], [], ls="", marker="o", color=self.scatter_clean.get_cmap()(0.6), label="true labels")
+        s.legend(handles=[proxy, self.scatter_shuffled], fontsize=7, loc="upper left")
         p = self.ax_pi
         p.set_xscale("log")
         p.set_xlim(1, 256)
