@@ -26,6 +26,8 @@ _LAZY = {
     "TrainingReplay": "rnnexplore.widgets.replay",
     "LiveLoss": "rnnexplore.widgets.replay",
     "FeatureQualityExplorer": "rnnexplore.widgets.featurequality",
+    "FeatureQualityState": "rnnexplore.widgets.featurequality",
+    "plot_sweep": "rnnexplore.widgets.featurequality",
     "PhasePortrait": "rnnexplore.widgets.portrait",
 }
 
