@@ -64,6 +64,8 @@ import numpy as np
 from rnnexplore.models import _PiecewiseLinearModel, load_model_json
 
 __all__ = [
+    "continue_cycles",
+    "solve_region_sequences",
     "Cycle",
     "CycleSet",
     "SearchBudget",
@@ -461,6 +463,83 @@ def _solve_sequences(model: _PiecewiseLinearModel, S: np.ndarray, lengths: np.nd
         err = np.max(np.abs(end - z), axis=1)
         real &= np.isfinite(err) & (err <= 1e-8 * np.where(np.isfinite(scale), scale, np.inf))
     return ok, real, Z[:, :K], V, P
+
+
+def continue_cycles(model: _PiecewiseLinearModel, cycles: Sequence[Cycle]) -> tuple[list[Cycle], bool]:
+    """Follow known cycles to new parameters by re-solving their region sequences (no search).
+
+    For every cycle, ``(I - P) z = r`` of its (unchanged) region sequence is solved at the new
+    parameters in one stacked solve and the true map is run from the solution: the cycle
+    *persists* if that orbit visits the same regions and closes. Exact, and one small linear
+    solve per object: what training replays and parameter continuation call between
+    neighbouring parameter settings before deciding whether a full search is needed.
+
+    Parameters
+    ----------
+    model : a model of :mod:`rnnexplore.models` (the new parameters)
+    cycles : sequence of Cycle
+        Objects found at nearby parameters.
+
+    Returns
+    -------
+    continued : list of Cycle
+        The persisting cycles (same ``key``, new points and eigenvalues), sorted by order and key.
+    all_persist : bool
+        True when every input cycle persisted.
+
+    Examples
+    --------
+    >>> from rnnexplore.models import skew_tent
+    >>> cs = find_cycles(skew_tent(0.2, -1.5, 1.0), 2, seed=0)
+    >>> new, ok = continue_cycles(skew_tent(0.2, -1.6, 1.0), cs)
+    >>> ok, round(float(new[0].points[0, 0]), 4)
+    (True, 0.3846)
+    """
+    _check_model(model)
+    out: list[Cycle] = []
+    all_ok = True
+    by_order: dict[int, list[Cycle]] = {}
+    for c in cycles:
+        by_order.setdefault(int(c.order), []).append(c)
+    for k, group in by_order.items():
+        S = np.stack([np.asarray(c.regions, dtype=bool) for c in group])  # (B, k, nb)
+        if S.shape[2] != model.n_bits:
+            raise ValueError(f"cycles have {S.shape[2]} region bits but the model has {model.n_bits}")
+        _ok, real, Z, _V, P = _solve_sequences(model, S)
+        for b, c in enumerate(group):
+            if not real[b]:
+                all_ok = False
+                continue
+            with np.errstate(all="ignore"):
+                ev = _sort_eigenvalues(np.linalg.eigvals(P[b]))
+            out.append(Cycle(k, Z[b].copy(), ev, S[b].copy(), c.key))
+    out.sort(key=lambda c: (c.order, c.key))
+    return out, all_ok
+
+
+def solve_region_sequences(model: _PiecewiseLinearModel, regions: np.ndarray):
+    """Solve the cycle equations of a stack of region sequences (the SCYFI step, batched).
+
+    Parameters
+    ----------
+    model : a model of :mod:`rnnexplore.models`
+    regions : bool array (B, k, n_bits)
+
+    Returns
+    -------
+    real : bool array (B,)
+        The true orbit from the solution visits exactly the given regions and closes.
+    points : array (B, k, M)
+        That orbit (zeros where no finite, well-conditioned solution exists).
+    P : array (B, M, M)
+        The Jacobian products.
+    """
+    _check_model(model)
+    S = np.asarray(regions, dtype=bool)
+    if S.ndim != 3 or S.shape[2] != model.n_bits or S.shape[1] < 1:
+        raise ValueError(f"regions must have shape (B, k, {model.n_bits}), got {S.shape}")
+    _ok, real, Z, _V, P = _solve_sequences(model, S)
+    return real, Z, P
 
 
 def _safe_sv(m: np.ndarray) -> np.ndarray:  # pragma: no cover

@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from rnnexplore.data import atomic_savez, safe_load_npz
+from rnnexplore.cycles import continue_cycles, solve_region_sequences
 
 __all__ = [
     "Replay",
@@ -48,7 +49,6 @@ __all__ = [
     "jump_sizes",
     "align_jumps",
     "analyse_replay",
-    "continue_cycles",
 ]
 
 _REPLAY_MAGIC = "rnnexplore-replay-v1"
@@ -522,98 +522,6 @@ class ReplayAnalysis:
         return cls(int(a["max_order"]), *(a[k] for k in keys[1:]))
 
 
-def continue_cycles(model: Any, cycles: Sequence[Any], *, rtol: float = 1e-8) -> tuple[list, bool]:
-    """Follow known cycles to new parameters by re-solving their region sequences.
-
-    For every cycle, the affine k-step map of its (fixed) region sequence is rebuilt from the
-    model's public ``jacobians``/``offsets``, ``(I - P) z = r`` is solved, and the true map
-    is run from the solution: the cycle *persists* if the orbit visits the same regions and
-    closes. This is exact (no search) and costs one small linear solve per object.
-
-    Parameters
-    ----------
-    model : numpy model of :mod:`rnnexplore.models`
-    cycles : sequence of :class:`rnnexplore.cycles.Cycle`
-    rtol : float
-        Relative closure tolerance.
-
-    Returns
-    -------
-    continued : list of Cycle
-        The persisting cycles at the new parameters (same ``key``, new points/eigenvalues).
-    all_persist : bool
-        True when every input cycle persisted.
-
-    Examples
-    --------
-    >>> from rnnexplore.models import skew_tent
-    >>> from rnnexplore.cycles import find_cycles
-    >>> cs = find_cycles(skew_tent(0.2, -1.5, 1.0), 2, seed=0)
-    >>> new, ok = continue_cycles(skew_tent(0.2, -1.6, 1.0), cs)
-    >>> ok, round(float(new[0].points[0, 0]), 4)
-    (True, 0.3846)
-    """
-    from rnnexplore.cycles import Cycle
-
-    out: list = []
-    all_ok = True
-    by_order: dict[int, list] = {}
-    for c in cycles:
-        by_order.setdefault(int(c.order), []).append(c)
-    for k, group in by_order.items():
-        S = np.stack([np.asarray(c.regions, dtype=bool) for c in group])  # (B, k, nb)
-        real, orbit, P = _solve_region_sequences(model, S, rtol)
-        for b, c in enumerate(group):
-            if not real[b]:
-                all_ok = False
-                continue
-            ev = np.linalg.eigvals(P[b]).astype(complex)
-            ev = ev[np.lexsort((ev.imag, ev.real, -np.abs(ev)))]
-            out.append(Cycle(k, orbit[:k, b].copy(), ev, S[b].copy(), c.key))
-    out.sort(key=lambda c: (c.order, c.key))
-    return out, all_ok
-
-
-def _solve_region_sequences(model: Any, S: np.ndarray, rtol: float = 1e-8) -> tuple:
-    """Solve ``(I - P) z = r`` for a stack ``S`` (B, k, n_bits) of region sequences.
-
-    Returns ``real`` (B,) - the true orbit from the solution visits ``S`` and closes -,
-    the orbits (k + 1, B, M) and the Jacobian products P (B, M, M).
-    """
-    B, k = S.shape[0], S.shape[1]
-    M = model.M
-    eye = np.eye(M)
-    J = model.jacobians(S)  # (B, k, M, M)
-    off = model.offsets(S)  # (B, k, M)
-    with np.errstate(all="ignore"):
-        P = np.broadcast_to(eye, (B, M, M)).copy()
-        r = np.zeros((B, M))
-        for i in range(k):
-            P = J[:, i] @ P
-            r = (J[:, i] @ r[:, :, None])[:, :, 0] + off[:, i]
-        IP = eye - P
-        finite = np.all(np.isfinite(IP), axis=(1, 2)) & np.all(np.isfinite(r), axis=1)
-        IP[~finite] = eye
-        try:
-            z = np.linalg.solve(IP, r[:, :, None])[:, :, 0]
-        except np.linalg.LinAlgError:  # a singular I - P: fall back one by one
-            z = np.stack([_solve_or_nan(m, v) for m, v in zip(IP, r)])
-        orbit = model.simulate(z, k)  # (k + 1, B, M)
-        visited = model.region(orbit[:k])  # (k, B, nb)
-        scale = (1.0 + np.max(np.abs(orbit[:k]), axis=(0, 2))) * (1.0 + np.max(np.abs(P), axis=(1, 2)))
-        err = np.max(np.abs(orbit[k] - z), axis=1)
-        real = finite & np.isfinite(err) & (err <= rtol * scale)
-        real &= np.all(visited == np.swapaxes(S, 0, 1), axis=(0, 2))
-    return real, orbit, P
-
-
-def _solve_or_nan(m: np.ndarray, v: np.ndarray) -> np.ndarray:
-    try:
-        return np.linalg.solve(m, v)
-    except np.linalg.LinAlgError:
-        return np.full(v.shape, np.nan)
-
-
 def _advance_probes(
     model: Any, cycles: Sequence[Any], probes: np.ndarray, n_steps: int, max_order: int
 ) -> tuple[np.ndarray, bool]:
@@ -651,10 +559,10 @@ def _advance_probes(
         sel = good[period == p]
         seqs = model.region(np.swapaxes(traj[-p:, sel], 0, 1))  # (B, p, nb): z_{T-p+1} .. z_T
         seqs = np.unique(seqs, axis=0)
-        real, orbit, _ = _solve_region_sequences(model, np.ascontiguousarray(seqs))
+        real, orbit, _ = solve_region_sequences(model, np.ascontiguousarray(seqs))
         if not np.any(real):
             continue
-        pts = orbit[0, real]  # (R, M)
+        pts = orbit[real, 0]  # (R, M)
         if known.shape[0] == 0:
             return z, True
         dist = np.max(np.abs(pts[:, None, :] - known[None]), axis=-1).min(axis=1)
@@ -731,7 +639,7 @@ def analyse_replay(
     """Run SCYFI along a replay, classify the events between neighbours, find the loss jumps.
 
     Warm mode (default) exploits that consecutive checkpoints are close. At every checkpoint
-    the previous objects are first *continued* (:func:`continue_cycles`: their region
+    the previous objects are first *continued* (:func:`rnnexplore.cycles.continue_cycles`: their region
     sequences re-solved exactly at the new parameters) and ``n_probes`` probe orbits (drawn
     once in a box around the objects and run ``probe_steps`` further at every checkpoint)
     are checked not to have settled on a cycle of order <= ``max_order`` that is not known. If every object persists with the

@@ -417,3 +417,17 @@ def test_budget_forms():
         find_cycles(g, 2, budget=0)
     capped = find_cycles(g, 16, seed=0, budget={"max_solves": 50, "exhaustive_limit": 0})
     assert capped.stats["budget_exhausted"] and "max_solves" in capped.stats["stop"].values()
+
+
+def test_solve_region_sequences_public_step_and_errors():
+    from rnnexplore.cycles import solve_region_sequences
+    from rnnexplore.models import skew_tent
+
+    m = skew_tent(0.2, -1.5, 1.0)
+    # the 2-cycle of the skew tent lives in regions (off, on): closed form from the spec
+    real, pts, P = solve_region_sequences(m, np.array([[[False], [True]]]))
+    assert real[0]
+    assert np.allclose(sorted(pts[0, :, 0]), [1.0 * (1 - 1.5) / (1 + 0.3), 1.0 * 1.2 / 1.3])
+    assert np.isclose(P[0, 0, 0], 0.2 * -1.5)
+    with pytest.raises(ValueError, match="regions must have shape"):
+        solve_region_sequences(m, np.zeros((1, 2, 3), dtype=bool))
