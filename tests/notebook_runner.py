@@ -30,7 +30,6 @@ def run_notebook(path: Path, *, smoke: bool = True, timeout: int = 900,
     out = out_dir / path.name
     env_before = os.environ.get("RNNEXPLORE_SMOKE")
     os.environ["RNNEXPLORE_SMOKE"] = "1" if smoke else "0"
-    os.environ.setdefault("MPLBACKEND", "Agg")
     try:
         pm.execute_notebook(
             str(path), str(out), parameters={"SMOKE": smoke}, kernel_name="python3",

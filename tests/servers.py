@@ -16,6 +16,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def _server_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """The test process's environment minus what would change how kernels render figures."""
+    env = {k: v for k, v in os.environ.items() if k not in ("MPLBACKEND",)}
+    env.update(JUPYTER_CONFIG_DIR=str(tmp_path / "cfg"), JUPYTER_RUNTIME_DIR=str(tmp_path / "rt"))
+    env.update(extra)
+    return env
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -54,8 +62,7 @@ def lab_server(tmp_path: Path, *, via_cli: bool = True):
     """Yield ``(base_url, token, proc)`` of a JupyterLab serving the repository."""
     port = free_port()
     token = secrets.token_hex(16)
-    env = dict(os.environ, JUPYTER_TOKEN=token, JUPYTER_CONFIG_DIR=str(tmp_path / "cfg"),
-               JUPYTER_RUNTIME_DIR=str(tmp_path / "rt"))
+    env = _server_env(tmp_path, JUPYTER_TOKEN=token)
     if via_cli:
         cmd = [sys.executable, "-m", "rnnexplore", "lab", "--no-browser", "--port", str(port)]
     else:
@@ -77,8 +84,7 @@ def lab_server(tmp_path: Path, *, via_cli: bool = True):
 def voila_server(notebook: Path, tmp_path: Path):
     """Yield the base URL of Voila rendering ``notebook``."""
     port = free_port()
-    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(tmp_path / "cfg"),
-               JUPYTER_RUNTIME_DIR=str(tmp_path / "rt"))
+    env = _server_env(tmp_path)
     cmd = [sys.executable, "-m", "voila", str(notebook), f"--port={port}", "--no-browser",
            "--Voila.ip=127.0.0.1"]
     proc = subprocess.Popen(cmd, cwd=notebook.parent, env=env, stdout=subprocess.PIPE,
