@@ -133,7 +133,7 @@ def _lab_command(port: int, no_browser: bool, extra: list[str] = ()) -> list[str
     nb_dir = find_notebooks_dir()
     cmd = [sys.executable, "-m", "jupyterlab", "--ServerApp.ip=127.0.0.1",
            f"--ServerApp.port={port}", f"--ServerApp.root_dir={nb_dir.parent}",
-           "--ServerApp.port_retries=0" if port else "--ServerApp.port_retries=50",
+           "--ServerApp.port_retries=50",  # a busy port moves on to the next free one
            f"notebooks/{START_NOTEBOOK}"]
     if no_browser:
         cmd.append("--no-browser")
