@@ -48,6 +48,7 @@ from typing import Any
 import numpy as np
 
 from rnnexplore.bifurcation import EVENT_KINDS, BifurcationMap, sweep
+from rnnexplore.widgets.figure import figure_canvas, in_ipython
 
 __all__ = ["BifurcationState", "BifurcationExplorer", "EVENT_COLOURS", "COLOUR_MODES"]
 
@@ -389,16 +390,7 @@ class BifurcationExplorer:
         self.ax_phase.set_title("phase portrait (click the map)", fontsize=9)
         self._build_line_artists()
         self.fig.subplots_adjust(left=0.05, right=0.98, top=0.92, bottom=0.13, wspace=0.3)
-        canvas = self.fig.canvas
-        if isinstance(canvas, W.DOMWidget):  # ipympl
-            canvas.header_visible = False
-            canvas.footer_visible = False
-            self.canvas = canvas
-            self._static = False
-        else:  # a static backend (tests, nbconvert)
-            self.canvas = W.Output()
-            self._static = True
-        self.canvas.add_class("rnx-bif-figure")
+        self.canvas, self._static = figure_canvas(self.fig, "rnx-bif-figure", footer=False)
         self.selector = RectangleSelector(self.ax_map, self._on_rectangle, useblit=False, button=[1],
                                           minspanx=5, minspany=5, spancoords="pixels", interactive=False)
         self._press: tuple[float, float] | None = None
@@ -418,7 +410,7 @@ class BifurcationExplorer:
         self.open_button.on_click(self._on_open)
         self._redraw_map()
         self._status("ok", self.state.summary() + " - click a point, drag a rectangle to zoom")
-        if self._static and _in_ipython():
+        if self._static and in_ipython():
             from IPython.display import display
 
             with self.canvas:
@@ -691,7 +683,7 @@ class BifurcationExplorer:
 
         self.explorer = CycleExplorer(self.state.model, max_order=int(self.state.result.max_order))
         self.explorer_out.clear_output()
-        if _in_ipython():
+        if in_ipython():
             from IPython.display import display
 
             with self.explorer_out:
@@ -699,10 +691,3 @@ class BifurcationExplorer:
         self._status("ok", "cycle explorer opened below at " + ", ".join(
             f"{k} = {v:.4g}" for k, v in self.state.params.items()))
 
-
-def _in_ipython() -> bool:
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return False
-    return get_ipython() is not None

@@ -48,6 +48,7 @@ import numpy as np
 
 from rnnexplore.explorer import PRESETS, ExplorerState, Projection
 from rnnexplore.widgets.portrait import PhasePortrait
+from rnnexplore.widgets.figure import figure_canvas, in_ipython
 
 __all__ = ["CycleExplorer", "param_css_class"]
 
@@ -200,16 +201,8 @@ class CycleExplorer:
         self.blit = isinstance(canvas, W.DOMWidget) if blit == "auto" else blit
         self.portrait = PhasePortrait(self.ax, state.projection, vector_field=bool(vector_field),
                                       blit=self.blit)
-        if isinstance(canvas, W.DOMWidget):  # ipympl
-            canvas.header_visible = False
-            canvas.footer_visible = False
-            canvas.toolbar_position = "bottom"
-            self.canvas = canvas
-            self._static = False
-        else:  # a static backend (tests, nbconvert): an Output holding the figure
-            self.canvas = W.Output()
-            self._static = True
-        self.canvas.add_class("rnx-explorer-figure")
+        self.canvas, self._static = figure_canvas(self.fig, "rnx-explorer-figure", footer=False,
+                                                  toolbar_position="bottom")
         self.fig.canvas.mpl_connect("button_press_event", self._on_click)
 
         # ---- layout
@@ -230,7 +223,7 @@ class CycleExplorer:
         self.import_button.on_click(self._on_import)
         self.state.listeners.append(self._on_state)
         self._on_state(self.state)
-        if self._static and _in_ipython():
+        if self._static and in_ipython():
             from IPython.display import display
 
             with self.canvas:
@@ -479,14 +472,6 @@ def _kernel_loop():
         return asyncio.get_running_loop()
     except RuntimeError:
         return None
-
-
-def _in_ipython() -> bool:
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return False
-    return get_ipython() is not None
 
 
 def _events_available() -> bool:

@@ -41,6 +41,7 @@ from rnnexplore.featurequality import (
     compare,
     paper_staircase,
 )
+from rnnexplore.widgets.figure import figure_canvas
 
 __all__ = ["FeatureQualityState", "FeatureQualityExplorer", "FeatureQualityPanels", "plot_sweep", "TASKS", "STRENGTH_MEASURES", "DEFAULT_SWEEP_FILE"]
 
@@ -261,17 +262,7 @@ class FeatureQualityExplorer:
         self.ax_curves, self.ax_scatter, self.ax_pi = p.ax_curves, p.ax_scatter, p.ax_pi
         self.curve_lines, self.scatter_clean, self.scatter_shuffled = p.curve_lines, p.scatter_clean, p.scatter_shuffled
         self.pi_lines = p.pi_lines
-        canvas = self.fig.canvas
-        if isinstance(canvas, W.DOMWidget):
-            canvas.header_visible = False
-            self.canvas = canvas
-        else:  # static backend (tests, nbconvert)
-            self.canvas = W.Output()
-            with self.canvas:
-                from IPython.display import display
-
-                display(self.fig)
-        self.canvas.add_class("rnx-fq-figure")
+        self.canvas, _static = figure_canvas(self.fig, "rnx-fq-figure", show_static=True)
 
         arch = W.HBox([self.task, self.depth, self.width, self.gamma])
         run = W.HBox([self.n_train, self.steps, self.seed, self.shuffled, self.run_button, self.progress])

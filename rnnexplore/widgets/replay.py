@@ -30,6 +30,7 @@ import numpy as np
 
 from rnnexplore.replay import Landscape, Replay, ReplayAnalysis, detect_jumps
 from rnnexplore.widgets.bifurcation import EVENT_COLOURS
+from rnnexplore.widgets.figure import figure_canvas, in_ipython
 
 __all__ = ["ReplayState", "TrainingReplay", "LiveLoss"]
 
@@ -213,14 +214,7 @@ class TrainingReplay:
         with plt.ioff():
             self.fig = plt.figure(figsize=figsize)
         self._build_figure()
-        canvas = self.fig.canvas
-        self._static = not isinstance(canvas, W.DOMWidget)
-        if not self._static:  # ipympl
-            canvas.header_visible = False
-            self.canvas = canvas
-        else:  # a static backend (inline, tests, nbconvert): an Output showing a PNG per update
-            self.canvas = W.Output()
-        self.canvas.add_class("rnx-replay-figure")
+        self.canvas, self._static = figure_canvas(self.fig, "rnx-replay-figure")
         controls = W.HBox([self.play, self.slider])
         controls.add_class("rnx-replay-controls")
         self.widget = W.VBox([controls, self.status, self.canvas])
@@ -322,20 +316,12 @@ def _redraw(fig: Any, output: Any) -> None:
     if output is None:
         fig.canvas.draw_idle()
         return
-    if _in_ipython():
+    if in_ipython():
         from IPython.display import clear_output, display
 
         with output:
             clear_output(wait=True)
             display(fig)
-
-
-def _in_ipython() -> bool:
-    try:
-        from IPython import get_ipython
-    except ImportError:  # pragma: no cover
-        return False
-    return get_ipython() is not None
 
 
 class LiveLoss:
@@ -377,11 +363,9 @@ class LiveLoss:
         self.ax_loss.set_title("loss", fontsize=9)
         self.ax_grad.set_title("gradient norm", fontsize=9)
         self.fig.tight_layout()
-        self._static = not isinstance(self.fig.canvas, W.DOMWidget)
         self.status = W.HTML()
         self.status.add_class("rnx-replay-live-status")
-        self.canvas = W.Output() if self._static else self.fig.canvas
-        self.canvas.add_class("rnx-replay-live-figure")
+        self.canvas, self._static = figure_canvas(self.fig, "rnx-replay-live-figure")
         self.widget = W.VBox([self.status, self.canvas])
         self.widget.add_class("rnx-replay-live")
 
