@@ -182,9 +182,10 @@ def _model_kind(c: Cycle, other_model: Any) -> str:
     two sides (``det(I -+ P)`` sign changes); a solution that merely became virtual (an orbit
     point crossed a switching border) -> border collision; still real -> "" (the search missed it).
     """
-    from rnnexplore.cycles import _solve_sequences  # the engine's one batched solve
+    from rnnexplore.cycles import solve_region_sequences  # the engine's one batched solve
 
-    ok, real, _Z, _V, P = _solve_sequences(other_model, np.asarray(c.regions, dtype=bool)[None])
+    sol = solve_region_sequences(other_model, np.asarray(c.regions, dtype=bool)[None])
+    ok, real, P = sol.solvable, sol.real, sol.P
     if not ok[0]:
         return "degenerate_transcritical"
     with np.errstate(all="ignore"):

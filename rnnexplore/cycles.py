@@ -57,7 +57,7 @@ import sys
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -66,6 +66,7 @@ from rnnexplore.models import _PiecewiseLinearModel, load_model_json
 __all__ = [
     "continue_cycles",
     "solve_region_sequences",
+    "RegionSolution",
     "Cycle",
     "CycleSet",
     "SearchBudget",
@@ -517,7 +518,16 @@ def continue_cycles(model: _PiecewiseLinearModel, cycles: Sequence[Cycle]) -> tu
     return out, all_ok
 
 
-def solve_region_sequences(model: _PiecewiseLinearModel, regions: np.ndarray):
+class RegionSolution(NamedTuple):
+    """Result of :func:`solve_region_sequences` (one entry per region sequence)."""
+
+    solvable: np.ndarray  # (B,) I - P well-conditioned and the solution finite
+    real: np.ndarray  # (B,) the true orbit visits exactly the given regions and closes
+    points: np.ndarray  # (B, k, M) that orbit (zeros where not solvable)
+    P: np.ndarray  # (B, M, M) Jacobian products
+
+
+def solve_region_sequences(model: _PiecewiseLinearModel, regions: np.ndarray) -> RegionSolution:
     """Solve the cycle equations of a stack of region sequences (the SCYFI step, batched).
 
     Parameters
@@ -527,19 +537,18 @@ def solve_region_sequences(model: _PiecewiseLinearModel, regions: np.ndarray):
 
     Returns
     -------
-    real : bool array (B,)
-        The true orbit from the solution visits exactly the given regions and closes.
-    points : array (B, k, M)
-        That orbit (zeros where no finite, well-conditioned solution exists).
-    P : array (B, M, M)
-        The Jacobian products.
+    RegionSolution
+        ``solvable`` (B,): ``I - P`` is well-conditioned and the solution finite (False means a
+        singular / degenerate-transcritical or overflowing case); ``real`` (B,): the true orbit from
+        the solution visits exactly the given regions and closes; ``points`` (B, k, M): that orbit
+        (zeros where not solvable); ``P`` (B, M, M): the Jacobian products.
     """
     _check_model(model)
     S = np.asarray(regions, dtype=bool)
     if S.ndim != 3 or S.shape[2] != model.n_bits or S.shape[1] < 1:
         raise ValueError(f"regions must have shape (B, k, {model.n_bits}), got {S.shape}")
-    _ok, real, Z, _V, P = _solve_sequences(model, S)
-    return real, Z, P
+    ok, real, Z, _V, P = _solve_sequences(model, S)
+    return RegionSolution(ok, real, Z, P)
 
 
 def _safe_sv(m: np.ndarray) -> np.ndarray:  # pragma: no cover

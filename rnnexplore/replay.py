@@ -559,7 +559,8 @@ def _advance_probes(
         sel = good[period == p]
         seqs = model.region(np.swapaxes(traj[-p:, sel], 0, 1))  # (B, p, nb): z_{T-p+1} .. z_T
         seqs = np.unique(seqs, axis=0)
-        real, orbit, _ = solve_region_sequences(model, np.ascontiguousarray(seqs))
+        sol = solve_region_sequences(model, np.ascontiguousarray(seqs))
+        real, orbit = sol.real, sol.points
         if not np.any(real):
             continue
         pts = orbit[real, 0]  # (R, M)

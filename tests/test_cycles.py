@@ -425,8 +425,9 @@ def test_solve_region_sequences_public_step_and_errors():
 
     m = skew_tent(0.2, -1.5, 1.0)
     # the 2-cycle of the skew tent lives in regions (off, on): closed form from the spec
-    real, pts, P = solve_region_sequences(m, np.array([[[False], [True]]]))
-    assert real[0]
+    sol = solve_region_sequences(m, np.array([[[False], [True]]]))
+    real, pts, P = sol.real, sol.points, sol.P
+    assert real[0] and sol.solvable[0]
     assert np.allclose(sorted(pts[0, :, 0]), [1.0 * (1 - 1.5) / (1 + 0.3), 1.0 * 1.2 / 1.3])
     assert np.isclose(P[0, 0, 0], 0.2 * -1.5)
     with pytest.raises(ValueError, match="regions must have shape"):
