@@ -432,3 +432,16 @@ def test_solve_region_sequences_public_step_and_errors():
     assert np.isclose(P[0, 0, 0], 0.2 * -1.5)
     with pytest.raises(ValueError, match="regions must have shape"):
         solve_region_sequences(m, np.zeros((1, 2, 3), dtype=bool))
+
+
+def test_brute_force_refuses_what_would_not_finish_in_about_a_minute():
+    import time
+
+    from rnnexplore.models import random_plrnn
+
+    big = random_plrnn(10, seed=0)
+    t0 = time.perf_counter()
+    with pytest.raises(ValueError, match=r"2\^\(10\*6\).*find_cycles"):
+        brute_force_cycles(big, 6)
+    assert time.perf_counter() - t0 < 1.0  # refused up front, not after trying
+    assert len(brute_force_cycles(paper_gt16(), 1)) == 1  # small cases still run
