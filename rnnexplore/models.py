@@ -541,7 +541,12 @@ class ShallowPLRNN(_PiecewiseLinearModel):
                 traj = self.simulate(pts[:200], 50).reshape(-1, self.M)
             traj = traj[np.all(np.isfinite(traj), axis=1)]
             regs = self._region(np.concatenate([pts, traj]))
-            self._pool = np.unique(regs, axis=0)
+            # distinct rows via packed bytes (np.unique(axis=0) on bool rows is ~10x slower);
+            # first occurrences in sampling order keep the pool deterministic
+            packed = np.ascontiguousarray(np.packbits(regs, axis=1))
+            keys = packed.view(np.dtype((np.void, packed.shape[1]))).ravel()
+            _, first = np.unique(keys, return_index=True)
+            self._pool = regs[np.sort(first)]
         return self._pool
 
     def random_regions(self, rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:

@@ -195,3 +195,19 @@ def test_known_systems():
     assert random_plrnn(4, seed=3) != random_plrnn(4, seed=4)
     rich = random_plrnn(3, seed=0, rich=True)
     assert np.all(np.isfinite(rich.simulate(np.ones(3), 2000)))  # bounded chaotic system
+
+
+def test_shallow_region_pool_is_the_set_of_sampled_patterns():
+    from rnnexplore.models import ShallowPLRNN
+
+    rng = np.random.default_rng(3)
+    M, H = 2, 12
+    m = ShallowPLRNN(rng.uniform(0.3, 0.8, M), rng.normal(0, 0.3, (M, H)), rng.normal(0, 1, (H, M)),
+                     rng.normal(0, 0.1, M), rng.normal(0, 1, H))
+    pool = m.region_pool()
+    # brute force: the distinct patterns of the same sampled points, as a set
+    pts = np.random.default_rng(0).uniform(-10.0, 10.0, size=(m._pool_size, M))
+    seen = {tuple(r) for r in m.region(pts)}
+    got = {tuple(r) for r in pool}
+    assert len(got) == len(pool) and seen <= got
+    assert np.array_equal(m.region(pts[:1])[0], pool[0])  # first-seen order
