@@ -1,22 +1,33 @@
-"""Benchmark: empirical NTK by the layer-factorised formula vs torch.func, and the S4 sweep.
+"""Benchmarks of the feature-quality half: empirical NTK, batched sweeps, the 8-term staircase,
+depth against width.
 
-Run from the repository root::
+Run from the repository root (each part can be run alone)::
 
-    .venv/bin/python benchmarks/bench_featurequality.py            # both parts
-    .venv/bin/python benchmarks/bench_featurequality.py --no-sweep # NTK timing only
+    .venv/bin/python benchmarks/bench_featurequality.py --parts ntk
+    .venv/bin/python benchmarks/bench_featurequality.py --parts sweep        # batched vs separate
+    .venv/bin/python benchmarks/bench_featurequality.py --parts paper        # 8-term staircase FQ
+    .venv/bin/python benchmarks/bench_featurequality.py --parts depthwidth   # writes package data
 
-Part 1 times the 4000 x 4000 empirical NTK of the spec's MLP (d = 20, 3 hidden layers of
-width 256, ~137k parameters) with :func:`rnnexplore.featurequality.empirical_ntk`
-(one backward pass, per-layer Gram products) against the torch.func reference (vmap of
-jacrev per-example Jacobians, then ``J J^T``). At n = 4000 the Jacobian alone is 4.4 GB
-in float64, so torch.func is measured on a subset (``--subset``, default 500) and
-extrapolated: Jacobian time linear in n, contraction time quadratic in n (both stated in
-the output). The factorised formula is also timed on the same subset for a direct ratio.
+``ntk``: the 4000 x 4000 empirical NTK of the spec's MLP (d = 20, 3 hidden layers of width
+256, ~137k parameters) with :func:`rnnexplore.featurequality.empirical_ntk` (one backward
+pass, per-layer Gram products) against the torch.func reference (vmap of jacrev
+per-example Jacobians, then ``J J^T``), measured on a subset (``--subset``) and extrapolated
+(Jacobian time linear in n, contraction quadratic; both stated in the output).
 
-Part 2 runs the spec's section-5 sweep (S4, d = 20, n_train 250..4000, seeds 0-2, with
-shuffled-label controls at every n; 30 runs) on a 2-process pool, prints its wall time
-and writes ``data/featurequality_s4_sweep.json`` (loadable by
-``SweepResult.load`` and the ``FeatureQualityExplorer`` widget).
+``sweep``: the spec's section-5 sweep (S4, d = 20, n_train 250..4000, seeds 0-2, shuffled
+controls at every n: 30 runs, 8000 steps) twice in the same run on a 2-process pool (1 torch
+thread each): every run separately (``batches=30``, the pre-batching behaviour) and as two
+batched models (``batches=2``). Prints both wall times, their ratio and the load average,
+checks that both give the same numbers, and writes the batched sweep to
+``rnnexplore/featurequality/data/s4_sweep.json``.
+
+``paper``: the paper's 8-term staircase (d = 30) at n = 4000 with the CPU-scale schedule
+(15000 steps, Adam lr 1e-2 cosine-annealed, batch 64), with every kernel; prints FQ and time.
+
+``depthwidth``: depth {1, 2, 3, 4} x width {64, 256, 1024} on S4 over n_train, FQ against
+the analytic NTK (no empirical kernels), one batched model per architecture on 2 processes;
+writes ``rnnexplore/featurequality/data/depth_width.json`` and prints the n at which FQ first
+exceeds 10.
 """
 
 from __future__ import annotations
@@ -83,38 +94,99 @@ def bench_ntk(n: int, subset: int, repeat: int) -> None:
     del K
 
 
+DATA = Path(__file__).resolve().parents[1] / "rnnexplore" / "featurequality" / "data"
+S4_NS = [250, 500, 1000, 2000, 4000]
+#: the 8-term staircase's CPU-scale schedule (tuned: 8000 steps at lr 2e-3 gave FQ ~3)
+PAPER_CONFIG = dict(depth=3, width=256, steps=15000, lr=1e-2, batch_size=64, n_test=2000)
+DW_NS = [250, 500, 1000, 2000, 3000, 4000]
+
+
+def _pool(workers):
+    ctx = multiprocessing.get_context("spawn")  # torch + fork is fragile
+    return ProcessPoolExecutor(workers, mp_context=ctx)
+
+
 def bench_sweep(out: Path, workers: int) -> None:
     from rnnexplore.featurequality import classic_staircase, sweep
 
-    ctx = multiprocessing.get_context("spawn")  # torch + fork is fragile
+    task = classic_staircase(4, 20)
+    walls, results = {}, {}
+    for label, batches in (("separate", 30), ("batched", workers)):
+        load0 = os.getloadavg()[0]
+        t = time.perf_counter()
+        with _pool(workers) as ex:
+            results[label] = sweep(task, S4_NS, seeds=[0, 1, 2], shuffled=True, executor=ex, batches=batches)
+        walls[label] = time.perf_counter() - t
+        print(f"S4 sweep, 30 runs x 8000 steps, {label:8s} (batches={batches:2d}, {workers} processes x 1 thread): "
+              f"wall {walls[label]:.0f} s   (load average {load0:.2f} -> {os.getloadavg()[0]:.2f})", flush=True)
+    print(f"  batched / separate wall time: {walls['batched'] / walls['separate']:.2f} "
+          f"({walls['separate'] / walls['batched']:.2f}x faster)")
+    a, b = results["separate"], results["batched"]
+    dev = max(abs(np.log10(x["fq"]) - np.log10(y["fq"])) for x, y in zip(a.records, b.records))
+    print(f"  largest |log10 FQ| difference between the two: {dev:.3f} (float32 rounding of training grows over 8000 steps)")
+    res = b
+    out.parent.mkdir(parents=True, exist_ok=True)
+    res.save(out)
+    print(f"  saved the batched sweep to {out}")
+    print(res.table(["err_net", "err_ntk", "err_kT", "fq", "cka", "cka_debiased", "rel_frob", "kta_T", "max_angle"],
+                    shuffled=False))
+    print("shuffled labels:")
+    print(res.table(["err_net", "err_ntk", "fq", "one_minus_cka", "cka_debiased", "rel_frob"], shuffled=True))
+
+
+def bench_paper() -> None:
+    from rnnexplore.featurequality import compare, paper_staircase
+
+    load0 = os.getloadavg()[0]
     t = time.perf_counter()
-    with ProcessPoolExecutor(workers, mp_context=ctx) as ex:
-        res = sweep(classic_staircase(4, 20), [250, 500, 1000, 2000, 4000], seeds=[0, 1, 2],
-                    shuffled=True, executor=ex, progress=True)
+    rec = compare(paper_staircase(), 4000, seed=0, **PAPER_CONFIG)
+    wall = time.perf_counter() - t
+    print(f"8-term staircase (d=30), n=4000, {PAPER_CONFIG}: E(net)={rec.err_net:.3g} E(NTK)={rec.err_ntk:.3g} "
+          f"E(KT)={rec.err_kT:.3g} FQ={rec.fq:.3g} 1-CKA={rec.one_minus_cka:.2f}; {wall:.0f} s for the run "
+          f"(load average {load0:.2f} -> {os.getloadavg()[0]:.2f})")
+
+
+def bench_depth_width(out: Path, workers: int) -> None:
+    from rnnexplore.featurequality import architecture_sweep, classic_staircase, first_n_above
+
+    load0 = os.getloadavg()[0]
+    t = time.perf_counter()
+    with _pool(workers) as ex:
+        res = architecture_sweep(classic_staircase(4, 20), DW_NS, seeds=[0], executor=ex, progress=True)
     wall = time.perf_counter() - t
     out.parent.mkdir(parents=True, exist_ok=True)
     res.save(out)
-    per_run = np.asarray(res.column("seconds"), dtype=float)
-    print(f"S4 sweep (30 runs, spec config, {workers} processes x 1 torch thread): wall {wall:.0f} s, "
-          f"per run {np.median(per_run):.1f} s median ({per_run.min():.1f}-{per_run.max():.1f}); saved {out}")
-    print(res.table(["err_net", "err_ntk", "err_kT", "fq", "cka", "rel_frob", "kta_T"], shuffled=False))
-    print("shuffled labels:")
-    print(res.table(["err_net", "err_ntk", "fq", "one_minus_cka", "rel_frob"], shuffled=True))
+    print(f"depth x width on S4 (n {DW_NS}, seed 0, 8000 steps, analytic NTK only): wall {wall:.0f} s "
+          f"(load average {load0:.2f} -> {os.getloadavg()[0]:.2f}); saved {out}")
+    print("| depth | width | n where FQ first > 10 | largest FQ | at n <= |")
+    print("|---|---|---|---|---|")
+    for row in first_n_above(res, 10.0):
+        print(f"| {row['depth']} | {row['width']} | {row['n_first'] or 'not reached'} | {row['max_median']:.3g} | {row['n_max']} |")
 
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--parts", default="ntk,sweep,paper", help="comma-separated: ntk, sweep, paper, depthwidth")
     ap.add_argument("--n", type=int, default=4000)
     ap.add_argument("--subset", type=int, default=500)
     ap.add_argument("--repeat", type=int, default=2)
-    ap.add_argument("--no-sweep", action="store_true")
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--out", type=Path, default=Path("data/featurequality_s4_sweep.json"))
+    ap.add_argument("--out", type=Path, default=DATA / "s4_sweep.json")
+    ap.add_argument("--depth-width-out", type=Path, default=DATA / "depth_width.json")
     args = ap.parse_args(argv)
-    print(f"load average at start: {os.getloadavg()}")
-    bench_ntk(args.n, args.subset, args.repeat)
-    if not args.no_sweep:
+    parts = set(args.parts.split(","))
+    unknown = parts - {"ntk", "sweep", "paper", "depthwidth"}
+    if unknown:
+        ap.error(f"unknown parts {sorted(unknown)}")
+    print(f"load average at start: {os.getloadavg()}", flush=True)
+    if "ntk" in parts:
+        bench_ntk(args.n, args.subset, args.repeat)
+    if "sweep" in parts:
         bench_sweep(args.out, args.workers)
+    if "paper" in parts:
+        bench_paper()
+    if "depthwidth" in parts:
+        bench_depth_width(args.depth_width_out, args.workers)
     print(f"load average at end: {os.getloadavg()}")
 
 

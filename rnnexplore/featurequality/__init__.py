@@ -13,7 +13,17 @@ Examples
 (10, 10)
 """
 
-from .compare import DEFAULT_CONFIG, FQRecord, SweepResult, compare, compare_many, split_runs, sweep
+from .compare import (
+    DEFAULT_CONFIG,
+    FQRecord,
+    SweepResult,
+    architecture_sweep,
+    compare,
+    compare_many,
+    first_n_above,
+    split_runs,
+    sweep,
+)
 from .features import feature_view, learned_subspace, principal_angles, subspace_mass, weight_mass
 from .kernels import DEFAULT_RELATIVE_RIDGE, KernelRidge, analytic_nngp, analytic_ntk, default_ridge
 from .measures import (
@@ -84,6 +94,8 @@ __all__ = [
     "compare_many",
     "split_runs",
     "sweep",
+    "architecture_sweep",
+    "first_n_above",
     "weight_mass",
     "subspace_mass",
     "learned_subspace",

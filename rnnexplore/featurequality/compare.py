@@ -73,7 +73,8 @@ from .measures import (
 from .tasks import ArrayTask, MultiIndex, Staircase, _check_count
 from .tasks import shuffle_labels as shuffle_labels_fn
 
-__all__ = ["FQRecord", "compare", "compare_many", "sweep", "SweepResult", "DEFAULT_CONFIG"]
+__all__ = ["FQRecord", "compare", "compare_many", "sweep", "split_runs", "architecture_sweep", "first_n_above",
+           "SweepResult", "DEFAULT_CONFIG"]
 
 #: Defaults of :func:`compare`: the spec's CPU-scale configuration (section 5).
 DEFAULT_CONFIG = dict(depth=3, width=256, gamma=1.0, steps=8000, lr=2e-3, batch_size=64, n_test=2000)
@@ -544,6 +545,86 @@ def sweep(
                        progress="sweep" if progress is True else progress)
     by_run = {(r["n_train"], r["seed"], r["shuffled"]): r for batch in out for r in batch}
     return SweepResult([by_run[r] for r in runs])
+
+
+def architecture_sweep(
+    task,
+    n_trains: Iterable[int],
+    seeds: Iterable[int] = (0,),
+    *,
+    depths: Iterable[int] = (1, 2, 3, 4),
+    widths: Iterable[int] = (64, 256, 1024),
+    executor: Executor | None = None,
+    threads: int = 1,
+    empirical_kernels: bool = False,
+    progress: bool | str = False,
+    **config,
+) -> SweepResult:
+    """:func:`sweep` over ``n_trains x seeds`` for every ``depth x width``, one batched model each.
+
+    Every architecture's runs are one work item (largest first, so a pool balances them);
+    by default only the analytic kernels are fitted (FQ without the strength measures: the
+    empirical NTK of a 4 x 1024 network at n = 4000 costs more than its training).
+
+    Returns
+    -------
+    SweepResult
+        Ordered by depth, width, then as :func:`sweep`.
+
+    Examples
+    --------
+    >>> from rnnexplore.featurequality import classic_staircase
+    >>> res = architecture_sweep(classic_staircase(2, 6), [16], depths=[1, 2], widths=[8],
+    ...                          steps=30, n_test=32)
+    >>> res.column("depth").tolist(), res.column("width").tolist()
+    ([1, 2], [8, 8])
+    """
+    _check_task(task)
+    n_trains = [_check_count(n, "n_trains") for n in n_trains]
+    seeds = [_check_seed(s) for s in seeds]
+    depths = [_check_count(v, "depths") for v in depths]
+    widths = [_check_count(v, "widths") for v in widths]
+    if not (n_trains and seeds and depths and widths):
+        raise ValueError("n_trains, seeds, depths and widths must not be empty")
+    for key in ("depth", "width"):
+        if key in config:
+            raise ValueError(f"pass {key}s=[...] to architecture_sweep, not {key}")
+    archs = [(dp, w) for dp in depths for w in widths]
+    runs = [(n, s, False) for n in n_trains for s in seeds]
+    items = [dict(task=task, runs=runs, threads=threads, empirical_kernels=empirical_kernels,
+                  config=_validate_config(dict(config, depth=dp, width=w))) for dp, w in archs]
+    # cost ~ parameters: largest first so that a pool's workers finish together
+    order = sorted(range(len(items)), key=lambda i: -(archs[i][0] * archs[i][1] ** 2))
+    out = parallel_map(_run_batch, [items[i] for i in order], executor=executor, chunksize=1 if executor else None,
+                       progress="architectures" if progress is True else progress)
+    by_arch = {archs[i]: recs for i, recs in zip(order, out)}
+    return SweepResult([r for a in archs for r in by_arch[a]])
+
+
+def first_n_above(result: SweepResult, threshold: float = 10.0, column: str = "fq") -> list[dict]:
+    """Per architecture, the smallest ``n_train`` whose median ``column`` (over seeds) exceeds ``threshold``.
+
+    Returns
+    -------
+    list of dict
+        ``{"depth", "width", "n_first" (None if never), "max_median", "n_max"}`` per architecture
+        of the (clean-label) runs, sorted by depth then width.
+
+    Examples
+    --------
+    >>> r = SweepResult([dict(depth=1, width=8, n_train=n, fq=f, shuffled=False) for n, f in ((10, 2.0), (20, 12.0))])
+    >>> first_n_above(r)
+    [{'depth': 1, 'width': 8, 'n_first': 20, 'max_median': 12.0, 'n_max': 20}]
+    """
+    clean = result.filter(shuffled=False)
+    archs = sorted({(int(r["depth"]), int(r["width"])) for r in clean.records})
+    out = []
+    for dp, w in archs:
+        ns, med = clean.median(column, depth=dp, width=w)
+        hit = [int(n) for n, m in zip(ns, med) if m > threshold]
+        out.append(dict(depth=dp, width=w, n_first=hit[0] if hit else None, max_median=float(np.max(med)),
+                        n_max=int(ns.max())))
+    return out
 
 
 _FORMAT = "rnnexplore.featurequality.sweep/1"
