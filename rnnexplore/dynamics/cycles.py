@@ -38,8 +38,8 @@ eigenvalue of modulus exactly 1 (up to 1e-9) is therefore never called stable: i
 
 Examples
 --------
->>> from rnnexplore.models import skew_tent
->>> from rnnexplore.cycles import find_cycles
+>>> from rnnexplore.dynamics.models import skew_tent
+>>> from rnnexplore.dynamics.cycles import find_cycles
 >>> cs = find_cycles(skew_tent(0.2, -1.5, 1.0), 2, seed=0)
 >>> [(c.order, c.stability) for c in cs]
 [(1, 'unstable'), (2, 'stable')]
@@ -49,11 +49,9 @@ Examples
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import os
-import sys
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -61,7 +59,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from rnnexplore.models import _PiecewiseLinearModel, load_model_json
+from rnnexplore.dynamics.models import _PiecewiseLinearModel
 
 __all__ = [
     "continue_cycles",
@@ -74,7 +72,6 @@ __all__ = [
     "brute_force_cycles",
     "reference_loops",
     "attractor_period",
-    "cycles_cli",
 ]
 
 _COND_MAX = 1e12  # I - P with a larger condition number counts as singular (no solution)
@@ -135,7 +132,7 @@ class Cycle:
 
     Examples
     --------
-    >>> from rnnexplore.models import skew_tent
+    >>> from rnnexplore.dynamics.models import skew_tent
     >>> c = find_cycles(skew_tent(0.2, -1.5, 1.0), 1)[0]
     >>> c.order, c.key, c.stability, c.n_stable
     (1, '1', 'unstable', 0)
@@ -225,7 +222,7 @@ class CycleSet(list):
 
     Examples
     --------
-    >>> from rnnexplore.models import paper_gt16
+    >>> from rnnexplore.dynamics.models import paper_gt16
     >>> cs = find_cycles(paper_gt16(), 3, seed=0)
     >>> len(cs.by_order(1)), cs.stats["mode"]
     (1, 'fast')
@@ -477,7 +474,7 @@ def continue_cycles(model: _PiecewiseLinearModel, cycles: Sequence[Cycle]) -> tu
 
     Parameters
     ----------
-    model : a model of :mod:`rnnexplore.models` (the new parameters)
+    model : a model of :mod:`rnnexplore.dynamics.models` (the new parameters)
     cycles : sequence of Cycle
         Objects found at nearby parameters.
 
@@ -490,7 +487,7 @@ def continue_cycles(model: _PiecewiseLinearModel, cycles: Sequence[Cycle]) -> tu
 
     Examples
     --------
-    >>> from rnnexplore.models import skew_tent
+    >>> from rnnexplore.dynamics.models import skew_tent
     >>> cs = find_cycles(skew_tent(0.2, -1.5, 1.0), 2, seed=0)
     >>> new, ok = continue_cycles(skew_tent(0.2, -1.6, 1.0), cs)
     >>> ok, round(float(new[0].points[0, 0]), 4)
@@ -532,7 +529,7 @@ def solve_region_sequences(model: _PiecewiseLinearModel, regions: np.ndarray) ->
 
     Parameters
     ----------
-    model : a model of :mod:`rnnexplore.models`
+    model : a model of :mod:`rnnexplore.dynamics.models`
     regions : bool array (B, k, n_bits)
 
     Returns
@@ -692,7 +689,7 @@ def brute_force_cycles(model: _PiecewiseLinearModel, order: int) -> list[Cycle]:
 
     Examples
     --------
-    >>> from rnnexplore.models import skew_tent
+    >>> from rnnexplore.dynamics.models import skew_tent
     >>> [c.points[:, 0].round(4).tolist() for c in brute_force_cycles(skew_tent(0.2, -1.5, 1.0), 2)]
     [[-0.3846, 0.9231]]
     """
@@ -1108,7 +1105,7 @@ def find_cycles(
 
     Examples
     --------
-    >>> from rnnexplore.models import paper_gt16
+    >>> from rnnexplore.dynamics.models import paper_gt16
     >>> cs = find_cycles(paper_gt16(), 16, seed=0)
     >>> [c.order for c in cs if c.stability == "stable"]
     [16]
@@ -1189,7 +1186,7 @@ def attractor_period(
 
     Examples
     --------
-    >>> from rnnexplore.models import paper_gt16, skew_tent
+    >>> from rnnexplore.dynamics.models import paper_gt16, skew_tent
     >>> attractor_period(paper_gt16(), [0.5, 0.5]), attractor_period(skew_tent(0.2, -1.5, 1.0), [0.1])
     (16, 2)
     """
@@ -1213,39 +1210,3 @@ def attractor_period(
 
 
 # =========================================================================== CLI
-def cycles_cli(argv: Sequence[str] | None = None) -> int:
-    """``rnnexplore cycles MODEL.json --max-order K [--json] [--seed S] [--mode M]``.
-
-    Prints a table (or JSON with ``--json``) of every object up to order K; returns the exit
-    code (2 on a bad model file or argument).
-    """
-    parser = argparse.ArgumentParser(
-        prog="rnnexplore cycles",
-        description="Find all fixed points and k-cycles of a piecewise-linear RNN stored as JSON.",
-    )
-    parser.add_argument("model", help="model JSON file (see README: JSON model format)")
-    parser.add_argument("--max-order", type=int, required=True, help="highest cycle order K")
-    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    parser.add_argument("--mode", choices=("fast", "reference"), default="fast")
-    parser.add_argument("--budget", choices=("default", "interactive", "thorough"), default="default")
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    try:
-        model = load_model_json(args.model)
-        cs = find_cycles(model, args.max_order, seed=args.seed, mode=args.mode, budget=args.budget)
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    if args.json:
-        print(json.dumps(cs.to_dict(), indent=1))
-        return 0
-    print(f"{len(cs)} object(s) up to order {args.max_order} "
-          f"({cs.stats['total_solves']} solves, {cs.stats['wall_time']:.3f} s)")
-    print(f"{'order':>5}  {'stability':<9}  {'max|lambda|':>11}  {'first point':<30}  regions")
-    for c in cs:
-        pt = np.array2string(c.points[0], precision=4, separator=", ", suppress_small=True)
-        print(f"{c.order:>5}  {c.stability:<9}  {c.max_abs_eigenvalue:>11.4g}  {pt:<30}  {c.key}")
-    return 0
