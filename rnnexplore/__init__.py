@@ -41,7 +41,8 @@ _NAMES = {
                        "from_torch_module", "model_from_dict", "load_model_json", "save_model_json")},
     # the cycle engine
     **{n: _C for n in ("find_cycles", "brute_force_cycles", "Cycle", "CycleSet", "SearchBudget",
-                       "attractor_period", "solve_region_sequences", "continue_cycles")},
+                       "attractor_period", "continue_cycles")},
+    "solve_region_sequences": "rnnexplore.dynamics.solve",
     "simulate_orbits": "rnnexplore.dynamics.orbits",
     "Projection": "rnnexplore.dynamics.projection",
     "classify_events": "rnnexplore.dynamics.events",

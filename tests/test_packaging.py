@@ -63,7 +63,7 @@ def test_binder_uses_python_311_and_cpu_torch():
 
 
 COMPUTATION = ["rnnexplore", "rnnexplore.parallel", "rnnexplore.cli", "rnnexplore.dynamics",
-               "rnnexplore.dynamics.models", "rnnexplore.dynamics.cycles", "rnnexplore.dynamics.orbits",
+               "rnnexplore.dynamics.models", "rnnexplore.dynamics.cycles", "rnnexplore.dynamics.orbits", "rnnexplore.dynamics.solve",
                "rnnexplore.dynamics.projection", "rnnexplore.dynamics.events",
                "rnnexplore.dynamics.bifurcation", "rnnexplore.dynamics.training",
                "rnnexplore.dynamics.training.data", "rnnexplore.dynamics.training.replay",

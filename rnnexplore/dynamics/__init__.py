@@ -2,6 +2,7 @@
 
 Modules: :mod:`~rnnexplore.dynamics.models` (PLRNN family, JSON, torch converters),
 :mod:`~rnnexplore.dynamics.cycles` (SCYFI: every fixed point and k-cycle, exactly),
+:mod:`~rnnexplore.dynamics.solve` (the one batched solve of region sequences),
 :mod:`~rnnexplore.dynamics.orbits` (simulated orbits, one divergence rule),
 :mod:`~rnnexplore.dynamics.projection` (orbits onto a plane),
 :mod:`~rnnexplore.dynamics.events` (naming bifurcations between two object sets),
@@ -24,8 +25,9 @@ _NAMES = {
         "hidden_from_preactivation", "skew_tent", "border_collision_normal_form", "paper_gt16",
         "random_plrnn")},
     **{n: "rnnexplore.dynamics.cycles" for n in (
-        "continue_cycles", "solve_region_sequences", "RegionSolution", "Cycle", "CycleSet",
+        "continue_cycles", "Cycle", "CycleSet",
         "SearchBudget", "find_cycles", "brute_force_cycles", "reference_loops", "attractor_period")},
+    **{n: "rnnexplore.dynamics.solve" for n in ("solve_region_sequences", "RegionSolution")},
     **{n: "rnnexplore.dynamics.orbits" for n in ("DIVERGENCE", "diverged", "simulate_orbits")},
     "Projection": "rnnexplore.dynamics.projection",
     **{n: "rnnexplore.dynamics.events" for n in ("EVENT_KINDS", "BifurcationEvent", "classify_events")},

@@ -173,7 +173,7 @@ def _model_kind(c: Cycle, other_model: Any) -> str:
     two sides (``det(I -+ P)`` sign changes); a solution that merely became virtual (an orbit
     point crossed a switching border) -> border collision; still real -> "" (the search missed it).
     """
-    from rnnexplore.dynamics.cycles import solve_region_sequences  # the engine's one batched solve
+    from rnnexplore.dynamics.solve import solve_region_sequences  # the engine's one batched solve
 
     sol = solve_region_sequences(other_model, np.asarray(c.regions, dtype=bool)[None])
     ok, real, P = sol.solvable, sol.real, sol.P

@@ -398,7 +398,7 @@ def test_budget_forms():
 
 
 def test_solve_region_sequences_public_step_and_errors():
-    from rnnexplore.dynamics.cycles import solve_region_sequences
+    from rnnexplore.dynamics.solve import solve_region_sequences
     from rnnexplore.dynamics.models import skew_tent
 
     m = skew_tent(0.2, -1.5, 1.0)

@@ -38,7 +38,8 @@ from typing import Any
 import numpy as np
 
 from rnnexplore.dynamics.training.data import atomic_savez, safe_load_npz
-from rnnexplore.dynamics.cycles import continue_cycles, solve_region_sequences
+from rnnexplore.dynamics.cycles import continue_cycles
+from rnnexplore.dynamics.solve import solve_region_sequences
 from rnnexplore.dynamics.orbits import diverged, simulate_orbits
 
 __all__ = [
