@@ -2,7 +2,8 @@
 
 Each state validates its input, recomputes once and keeps the previous valid state when it
 refuses (DynamicalSystems.jl's apps wrap a scriptable model the same way); the views in
-:mod:`rnnexplore.widgets` draw from them.
+:mod:`rnnexplore.widgets` draw from them. Long work runs in a :class:`~rnnexplore.apps.jobs.Job`
+(a background thread with progress and cancel), so no app blocks the kernel.
 
 Examples
 --------
@@ -19,6 +20,8 @@ _NAMES = {
     "BifurcationState": "rnnexplore.apps.bifurcation",
     "ReplayState": "rnnexplore.apps.replay",
     "FeatureQualityState": "rnnexplore.apps.featurequality",
+    "Job": "rnnexplore.apps.jobs",
+    "Cancelled": "rnnexplore.apps.jobs",
 }
 
 __all__ = sorted(_NAMES)
