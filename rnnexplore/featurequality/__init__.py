@@ -37,6 +37,7 @@ from .measures import (
     relative_weight_change,
     spectral_quality,
 )
+from .saved import SAVED_SWEEPS, saved_sweep_path
 from .tasks import (
     MULTI_INDEX_TERMS,
     PAPER_TERMS,
@@ -104,6 +105,8 @@ __all__ = [
     "FQRecord",
     "SweepResult",
     "DEFAULT_CONFIG",
+    "SAVED_SWEEPS",
+    "saved_sweep_path",
     *sorted(_TORCH_NAMES),
 ]
 
