@@ -21,8 +21,10 @@ batched models (``batches=2``). Prints both wall times, their ratio and the load
 checks that both give the same numbers, and writes the batched sweep to
 ``rnnexplore/featurequality/data/s4_sweep.json``.
 
-``paper``: the paper's 8-term staircase (d = 30) at n = 4000 with the CPU-scale schedule
-(15000 steps, Adam lr 1e-2 cosine-annealed, batch 64), with every kernel; prints FQ and time.
+``paper``: the paper's 8-term staircase (d = 30) at n = 2000 and 4000 (and a shuffled-label
+control at 4000) with the CPU-scale schedule (15000 steps, Adam lr 1e-2 cosine-annealed,
+batch 64), with every kernel; prints FQ and time, writes
+``rnnexplore/featurequality/data/paper8_sweep.json``.
 
 ``depthwidth``: depth {1, 2, 3, 4} x width {64, 256, 1024} on S4 over n_train, FQ against
 the analytic NTK (no empirical kernels), one batched model per architecture on 2 processes;
@@ -98,6 +100,7 @@ DATA = Path(__file__).resolve().parents[1] / "rnnexplore" / "featurequality" / "
 S4_NS = [250, 500, 1000, 2000, 4000]
 #: the 8-term staircase's CPU-scale schedule (tuned: 8000 steps at lr 2e-3 gave FQ ~3)
 PAPER_CONFIG = dict(depth=3, width=256, steps=15000, lr=1e-2, batch_size=64, n_test=2000)
+PAPER_NS = [2000, 4000]
 DW_NS = [250, 500, 1000, 2000, 3000, 4000]
 
 
@@ -134,28 +137,55 @@ def bench_sweep(out: Path, workers: int) -> None:
     print(res.table(["err_net", "err_ntk", "fq", "one_minus_cka", "cka_debiased", "rel_frob"], shuffled=True))
 
 
-def bench_paper() -> None:
-    from rnnexplore.featurequality import compare, paper_staircase
-
-    load0 = os.getloadavg()[0]
-    t = time.perf_counter()
-    rec = compare(paper_staircase(), 4000, seed=0, **PAPER_CONFIG)
-    wall = time.perf_counter() - t
-    print(f"8-term staircase (d=30), n=4000, {PAPER_CONFIG}: E(net)={rec.err_net:.3g} E(NTK)={rec.err_ntk:.3g} "
-          f"E(KT)={rec.err_kT:.3g} FQ={rec.fq:.3g} 1-CKA={rec.one_minus_cka:.2f}; {wall:.0f} s for the run "
-          f"(load average {load0:.2f} -> {os.getloadavg()[0]:.2f})")
-
-
-def bench_depth_width(out: Path, workers: int) -> None:
-    from rnnexplore.featurequality import architecture_sweep, classic_staircase, first_n_above
+def bench_paper(out: Path, workers: int) -> None:
+    from rnnexplore.featurequality import paper_staircase, sweep
 
     load0 = os.getloadavg()[0]
     t = time.perf_counter()
     with _pool(workers) as ex:
-        res = architecture_sweep(classic_staircase(4, 20), DW_NS, seeds=[0], executor=ex, progress=True)
+        res = sweep(paper_staircase(), PAPER_NS, seeds=[0], shuffled=[4000], executor=ex, batches=workers,
+                    **PAPER_CONFIG)
     wall = time.perf_counter() - t
-    out.parent.mkdir(parents=True, exist_ok=True)
     res.save(out)
+    print(f"8-term staircase (d=30), {PAPER_CONFIG}, n {PAPER_NS} + shuffled control at 4000, "
+          f"{len(res)} runs as {workers} batched models on {workers} processes: wall {wall:.0f} s "
+          f"(load average {load0:.2f} -> {os.getloadavg()[0]:.2f}); saved {out}")
+    print(res.table(["err_net", "err_ntk", "err_kT", "fq", "cka", "cka_debiased", "rel_frob", "max_angle", "seconds"],
+                    shuffled=False))
+    print("shuffled labels:")
+    print(res.table(["err_net", "err_ntk", "fq", "one_minus_cka", "rel_frob"], shuffled=True))
+
+
+def _one_architecture(depth: int, width: int) -> list[dict]:
+    from rnnexplore.featurequality import architecture_sweep, classic_staircase
+
+    res = architecture_sweep(classic_staircase(4, 20), DW_NS, seeds=[0], depths=[depth], widths=[width])
+    return res.records
+
+
+def bench_depth_width(out: Path, workers: int) -> None:
+    """Cheapest architectures first; the file is rewritten after every finished architecture,
+    so an interrupted run still leaves the part of the grid it finished."""
+    from concurrent.futures import as_completed
+
+    from rnnexplore.featurequality import SweepResult, first_n_above
+
+    archs = sorted(((dp, w) for dp in (1, 2, 3, 4) for w in (64, 256, 1024)), key=lambda a: a[0] * a[1] ** 2)
+    load0 = os.getloadavg()[0]
+    t = time.perf_counter()
+    records: list[dict] = []
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with _pool(workers) as ex:
+        futures = {ex.submit(_one_architecture, dp, w): (dp, w) for dp, w in archs}
+        for fut in as_completed(futures):
+            records.extend(fut.result())
+            records.sort(key=lambda r: (r["depth"], r["width"], r["n_train"], r["seed"]))
+            SweepResult(records).save(out)
+            dp, w = futures[fut]
+            print(f"  depth {dp} x width {w} done at {time.perf_counter() - t:.0f} s "
+                  f"(load average {os.getloadavg()[0]:.2f})", flush=True)
+    wall = time.perf_counter() - t
+    res = SweepResult(records)
     print(f"depth x width on S4 (n {DW_NS}, seed 0, 8000 steps, analytic NTK only): wall {wall:.0f} s "
           f"(load average {load0:.2f} -> {os.getloadavg()[0]:.2f}); saved {out}")
     print("| depth | width | n where FQ first > 10 | largest FQ | at n <= |")
@@ -173,6 +203,7 @@ def main(argv=None) -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--out", type=Path, default=DATA / "s4_sweep.json")
     ap.add_argument("--depth-width-out", type=Path, default=DATA / "depth_width.json")
+    ap.add_argument("--paper-out", type=Path, default=DATA / "paper8_sweep.json")
     args = ap.parse_args(argv)
     parts = set(args.parts.split(","))
     unknown = parts - {"ntk", "sweep", "paper", "depthwidth"}
@@ -184,7 +215,7 @@ def main(argv=None) -> None:
     if "sweep" in parts:
         bench_sweep(args.out, args.workers)
     if "paper" in parts:
-        bench_paper()
+        bench_paper(args.paper_out, args.workers)
     if "depthwidth" in parts:
         bench_depth_width(args.depth_width_out, args.workers)
     print(f"load average at end: {os.getloadavg()}")

@@ -30,26 +30,20 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._validation import check_array, check_int
+
 __all__ = ["weight_mass", "subspace_mass", "learned_subspace", "principal_angles", "feature_view"]
 
 
 def _weights(W, name: str = "W") -> np.ndarray:
-    W = np.asarray(W, dtype=np.float64)
-    if W.ndim != 2 or W.size == 0:
-        raise ValueError(f"{name} must be a non-empty 2-d array (width, d), got shape {W.shape}")
-    if not np.all(np.isfinite(W)):
-        raise ValueError(f"{name} contains NaN or inf")
-    return W
+    return check_array(W, name, ndim=2, min_size=1)
 
 
 def _basis(U, d: int, name: str = "U") -> np.ndarray:
-    U = np.asarray(U, dtype=np.float64)
-    if U.ndim == 1:
-        U = U[:, None]
-    if U.ndim != 2 or U.shape[0] != d or U.shape[1] < 1:
+    U = check_array(U, name, ndim=(1, 2), min_size=1)
+    U = U[:, None] if U.ndim == 1 else U
+    if U.shape[0] != d:
         raise ValueError(f"{name} must have shape ({d}, k) with k >= 1, got {U.shape}")
-    if not np.all(np.isfinite(U)):
-        raise ValueError(f"{name} contains NaN or inf")
     return U
 
 
@@ -110,8 +104,7 @@ def learned_subspace(W, k: int) -> np.ndarray:
     [0.0, 1.0, 0.0]
     """
     W = _weights(W)
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= min(W.shape):
-        raise ValueError(f"k must be an integer in [1, {min(W.shape)}], got {k!r}")
+    k = check_int(k, "k", minimum=1, maximum=min(W.shape))
     _, _, Vt = np.linalg.svd(W, full_matrices=False)
     return Vt[: int(k)].T.copy()
 
@@ -135,13 +128,9 @@ def principal_angles(A, B) -> np.ndarray:
     """
     from scipy.linalg import subspace_angles
 
-    A = np.asarray(A, dtype=np.float64)
+    A = check_array(A, "A", ndim=(1, 2), min_size=1)
     A = A[:, None] if A.ndim == 1 else A
-    if A.ndim != 2:
-        raise ValueError(f"A must have shape (d, k), got {A.shape}")
     B = _basis(B, A.shape[0], "B")
-    if not np.all(np.isfinite(A)):
-        raise ValueError("A contains NaN or inf")
     return np.sort(np.degrees(subspace_angles(A, B)))
 
 

@@ -63,9 +63,9 @@ def test_feature_view_uses_the_change_of_the_first_layer():
     "call, match",
     [
         (lambda: fq.weight_mass(np.zeros((2, 2))), "W is zero"),
-        (lambda: fq.weight_mass(np.ones(3)), "2-d"),
+        (lambda: fq.weight_mass(np.ones(3)), "W must have 2 dimension"),
         (lambda: fq.subspace_mass(np.ones((2, 3)), np.ones((4, 1))), "U must have shape \\(3, k\\)"),
-        (lambda: fq.learned_subspace(np.ones((2, 3)), 3), "k must be an integer in \\[1, 2\\]"),
+        (lambda: fq.learned_subspace(np.ones((2, 3)), 3), "k must be"),
         (lambda: fq.principal_angles(np.ones((3, 1)), np.full((3, 1), np.nan)), "NaN"),
         (lambda: fq.feature_view(np.ones((2, 3)), np.ones((3, 3)), None), "same shape"),
     ],
