@@ -4,6 +4,7 @@ depth against width.
 Run from the repository root (each part can be run alone)::
 
     .venv/bin/python benchmarks/bench_featurequality.py --parts ntk
+    .venv/bin/python benchmarks/bench_featurequality.py --parts steps        # training step cost
     .venv/bin/python benchmarks/bench_featurequality.py --parts sweep        # batched vs separate
     .venv/bin/python benchmarks/bench_featurequality.py --parts paper        # 8-term staircase FQ
     .venv/bin/python benchmarks/bench_featurequality.py --parts depthwidth   # writes package data
@@ -13,6 +14,9 @@ Run from the repository root (each part can be run alone)::
 pass, per-layer Gram products) against the torch.func reference (vmap of jacrev
 per-example Jacobians, then ``J J^T``), measured on a subset (``--subset``) and extrapolated
 (Jacobian time linear in n, contraction quadratic; both stated in the output).
+
+``steps``: training cost alone in one process (1 thread): 15 S4 networks trained one after
+another with ``train_mlp`` against the same 15 as one batched model (process CPU seconds).
 
 ``sweep``: the spec's section-5 sweep (S4, d = 20, n_train 250..4000, seeds 0-2, shuffled
 controls at every n: 30 runs, 8000 steps) twice in the same run on a 2-process pool (1 torch
@@ -150,6 +154,38 @@ def bench_sweep(out: Path, workers: int, modes: list[str]) -> None:
     print(res.table(["err_net", "err_ntk", "fq", "one_minus_cka", "cka_debiased", "rel_frob"], shuffled=True))
 
 
+def bench_steps(models: int, steps: int, repeat: int) -> None:
+    """Training cost only, one process, one torch thread: ``models`` S4 networks (3 x 256, batch 64)
+    trained one after another with ``train_mlp`` against the same networks as one batched model,
+    interleaved ``repeat`` times; process CPU seconds (fair under load) and wall seconds."""
+    import torch
+
+    from rnnexplore.featurequality import classic_staircase
+    from rnnexplore.featurequality.mlp import ReLUMLP, train_batched, train_mlp
+
+    torch.set_num_threads(1)
+    task = classic_staircase(4, 20)
+    data = [task.sample(n, seed=j) for j, n in enumerate([250, 500, 1000, 2000, 4000] * (models // 5 + 1))][:models]
+    cfg = dict(steps=steps, lr=2e-3, batch_size=64)
+    best = {"separate": (np.inf, np.inf), "batched": (np.inf, np.inf)}
+    for _ in range(repeat):
+        for label in ("separate", "batched"):
+            nets = [ReLUMLP(20, 3, 256, seed=j) for j in range(models)]
+            c, t = time.process_time(), time.perf_counter()
+            if label == "separate":
+                for j, (net, (X, y)) in enumerate(zip(nets, data)):
+                    train_mlp(net, X, y, seed=j, **cfg)
+            else:
+                train_batched(nets, [X for X, _ in data], [y for _, y in data], seeds=range(models), **cfg)
+            cpu, wall = time.process_time() - c, time.perf_counter() - t
+            best[label] = min(best[label], (cpu, wall))
+    (cs, ws), (cb, wb) = best["separate"], best["batched"]
+    print(f"training only, {models} S4 networks x {steps} steps, 1 thread (best of {repeat}, load average "
+          f"{os.getloadavg()[0]:.2f}): separate {cs:.1f} s CPU ({ws:.1f} s wall), batched {cb:.1f} s CPU "
+          f"({wb:.1f} s wall): batched/separate CPU {cb / cs:.2f}; per model-step {1e3 * cs / models / steps:.2f} ms "
+          f"vs {1e3 * cb / models / steps:.2f} ms")
+
+
 def bench_paper(out: Path, workers: int) -> None:
     from rnnexplore.featurequality import paper_staircase, sweep
 
@@ -209,7 +245,8 @@ def bench_depth_width(out: Path, workers: int) -> None:
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--parts", default="ntk,sweep,paper", help="comma-separated: ntk, sweep, paper, depthwidth")
+    ap.add_argument("--parts", default="ntk,steps,sweep,paper",
+                    help="comma-separated: ntk, steps, sweep, paper, depthwidth")
     ap.add_argument("--n", type=int, default=4000)
     ap.add_argument("--subset", type=int, default=500)
     ap.add_argument("--repeat", type=int, default=2)
@@ -217,10 +254,11 @@ def main(argv=None) -> None:
     ap.add_argument("--out", type=Path, default=DATA / "s4_sweep.json")
     ap.add_argument("--depth-width-out", type=Path, default=DATA / "depth_width.json")
     ap.add_argument("--paper-out", type=Path, default=DATA / "paper8_sweep.json")
+    ap.add_argument("--step-count", type=int, default=500, help="steps part: training steps per model")
     ap.add_argument("--modes", default="separate,batched", help="sweep part: separate, batched or both")
     args = ap.parse_args(argv)
     parts = set(args.parts.split(","))
-    unknown = parts - {"ntk", "sweep", "paper", "depthwidth"}
+    unknown = parts - {"ntk", "steps", "sweep", "paper", "depthwidth"}
     if unknown:
         ap.error(f"unknown parts {sorted(unknown)}")
     print(f"load average at start: {os.getloadavg()}", flush=True)
@@ -228,6 +266,8 @@ def main(argv=None) -> None:
         bench_ntk(args.n, args.subset, args.repeat)
     if "sweep" in parts:
         bench_sweep(args.out, args.workers, args.modes.split(","))
+    if "steps" in parts:
+        bench_steps(15, args.step_count, args.repeat)
     if "paper" in parts:
         bench_paper(args.paper_out, args.workers)
     if "depthwidth" in parts:
