@@ -9,7 +9,7 @@ Run from the repository root (each part can be run alone)::
     .venv/bin/python benchmarks/bench_featurequality.py --parts paper        # 8-term staircase FQ
     .venv/bin/python benchmarks/bench_featurequality.py --parts depthwidth   # writes package data
 
-``ntk``: the 4000 x 4000 empirical NTK of the spec's MLP (d = 20, 3 hidden layers of width
+``ntk``: the 4000 x 4000 empirical NTK of the S4 MLP (d = 20, 3 hidden layers of width
 256, ~137k parameters) with :func:`rnnexplore.featurequality.empirical_ntk` (one backward
 pass, per-layer Gram products) against the torch.func reference (vmap of jacrev
 per-example Jacobians, then ``J J^T``), measured on a subset (``--subset``) and extrapolated
@@ -18,7 +18,7 @@ per-example Jacobians, then ``J J^T``), measured on a subset (``--subset``) and 
 ``steps``: training cost alone in one process (1 thread): 15 S4 networks trained one after
 another with ``train_mlp`` against the same 15 as one batched model (process CPU seconds).
 
-``sweep``: the spec's section-5 sweep (S4, d = 20, n_train 250..4000, seeds 0-2, shuffled
+``sweep``: the CPU-scale S4 sweep (S4, d = 20, n_train 250..4000, seeds 0-2, shuffled
 controls at every n: 30 runs, 8000 steps) twice in the same run on a 2-process pool (1 torch
 thread each): every run separately (``batches=30``, the pre-batching behaviour) and as two
 batched models (``batches=2``). Prints both wall times, their ratio and the load average,

@@ -18,7 +18,7 @@ __all__ = ["SAVED_SWEEPS", "saved_sweep_path"]
 
 _DATA = Path(__file__).resolve().parent / "data"
 
-#: name -> file in the package's data folder: the S4 sweep of spec section 5 (30 runs), the
+#: name -> file in the package's data folder: the CPU-scale S4 sweep (30 runs), the
 #: 8-term staircase at CPU scale, and the depth x width grid on S4 (analytic NTK only)
 SAVED_SWEEPS = {"s4": "s4_sweep.json", "paper8": "paper8_sweep.json", "depth_width": "depth_width.json"}
 
