@@ -402,7 +402,7 @@ def test_solve_region_sequences_public_step_and_errors():
     from rnnexplore.dynamics.models import skew_tent
 
     m = skew_tent(0.2, -1.5, 1.0)
-    # the 2-cycle of the skew tent lives in regions (off, on): closed form from the spec
+    # the 2-cycle of the skew tent lives in regions (off, on): closed form (skew tent map, Eisenmann et al. 2023, supplement)
     sol = solve_region_sequences(m, np.array([[[False], [True]]]))
     real, pts, P = sol.real, sol.points, sol.P
     assert real[0] and sol.solvable[0]
