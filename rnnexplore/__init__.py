@@ -51,8 +51,8 @@ _NAMES = {
     "sweep": "rnnexplore.dynamics.bifurcation",
     "BifurcationMap": "rnnexplore.dynamics.bifurcation",
     # training and replays
-    **{n: _T for n in ("train", "train_runs", "TorchPLRNN", "TorchShallowPLRNN", "Replay",
-                       "ReplayAnalysis", "analyse_replay", "detect_jumps", "loss_landscape",
+    **{n: _T for n in ("train", "TrainConfig", "train_runs", "TorchPLRNN", "TorchShallowPLRNN",
+                       "Replay", "ReplayAnalysis", "analyse_replay", "detect_jumps", "loss_landscape",
                        "Landscape", "TrajectoryData", "gt16_data", "skew_tent_data", "lorenz63_data")},
     # feature quality
     **{n: _FQ for n in ("staircase", "classic_staircase", "paper_staircase", "compare",

@@ -26,7 +26,7 @@ _NAMES = {
                                          "from_numpy_model", "plrnn_step", "shplrnn_step",
                                          "forced_rollout", "gtf_loss", "estimate_alpha",
                                          "AdaptiveAlpha")},
-    **{n: _P + "trainer" for n in ("train", "train_runs")},
+    **{n: _P + "trainer" for n in ("TrainConfig", "train", "train_runs")},
     **{n: _P + "landscape" for n in ("loss_landscape", "skew_tent_gradient", "power_law_exponent")},
 }
 
