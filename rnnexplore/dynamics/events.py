@@ -364,8 +364,9 @@ def _pair_partners(objs: list[Cycle], tol: float) -> dict[int, int]:
              if c1.order == objs[j].order and abs(c1.n_stable - objs[j].n_stable) == 1
              and (d := _orbit_distance(c1, objs[j])) <= 4 * tol]
     partner: dict[int, int] = {}
-    for i, j in _greedy_pairs(cands):
-        partner[i], partner[j] = j, i
+    for _d, i, j in sorted(cands):  # one object joins at most one pair
+        if i not in partner and j not in partner:
+            partner[i], partner[j] = j, i
     return partner
 
 
