@@ -53,6 +53,25 @@ def _xy(transform: Callable | None, x: np.ndarray, y: np.ndarray) -> tuple[np.nd
     return (x, y) if transform is None else tuple(np.asarray(v, dtype=float) for v in transform(x, y))
 
 
+def _faded(name: str, alpha: float) -> Any:
+    """Colour map ``name`` blended with white (opaque cells: no darker seams where cells overlap)."""
+    import matplotlib as mpl
+
+    base = mpl.colormaps[name]
+    colours = base(np.linspace(0.0, 1.0, base.N))
+    colours[:, :3] = 1.0 - alpha * (1.0 - colours[:, :3])
+    return mpl.colors.ListedColormap(colours)
+
+
+def _edges(v: np.ndarray) -> np.ndarray:
+    """Cell edges around grid values: midpoints inside, half a step beyond the ends."""
+    v = np.asarray(v, dtype=float)
+    if v.size == 1:
+        return np.array([v[0] - 0.5, v[0] + 0.5])
+    mid = 0.5 * (v[1:] + v[:-1])
+    return np.concatenate([[2 * v[0] - mid[0]], mid, [2 * v[-1] - mid[-1]]])
+
+
 def plot_curves(result: Any, ax: Any = None, *, kinds: Any = None, orders: Any = None,
                 transform: Callable | None = None, lw: float = 1.3, legend: bool = True) -> Any:
     """Draw the bifurcation curves of a 2-D map, one colour per event kind.
@@ -111,7 +130,7 @@ def plot_map(result: Any, ax: Any = None, *, colour: str = "signature", curves: 
     colorbar : bool
         Add a colour bar (object counts; signature labels index ``result.signatures()[1]``).
     alpha : float
-        Opacity of the background.
+        Strength of the background colours (blended with white).
 
     Returns
     -------
@@ -132,13 +151,14 @@ def plot_map(result: Any, ax: Any = None, *, colour: str = "signature", curves: 
     if colour not in ("signature", "count"):
         raise ValueError(f"colour must be 'signature' or 'count', got {colour!r}")
     ax = _axes(ax, (7.0, 5.5))
-    X, Y = _xy(transform, *np.meshgrid(result.values0, result.values1, indexing="ij"))
+    # cell corners in parameter space (midpoints between grid values), then transformed: the cells
+    # tile the plane also under a shear such as (a_l, w) -> (a_l, a_l + w)
+    X, Y = _xy(transform, *np.meshgrid(_edges(result.values0), _edges(result.values1), indexing="ij"))
     if colour == "signature":
-        values = result.signatures()[0]
-        kw = dict(cmap="tab20", vmin=-0.5, vmax=19.5)
+        values, kw = result.signatures()[0], dict(cmap=_faded("tab20", alpha), vmin=-0.5, vmax=19.5)
     else:
-        values, kw = result.n_objects(), dict(cmap="Greys")
-    mesh = ax.pcolormesh(X, Y, values, shading="nearest", alpha=alpha, linewidth=0, rasterized=True, **kw)
+        values, kw = result.n_objects(), dict(cmap=_faded("Greys", alpha))
+    mesh = ax.pcolormesh(X, Y, values, shading="flat", edgecolors="face", linewidth=0.3, rasterized=True, **kw)
     if colorbar:
         ax.figure.colorbar(mesh, ax=ax, label="objects" if colour == "count" else "signature")
     if curves:
@@ -148,7 +168,7 @@ def plot_map(result: Any, ax: Any = None, *, colour: str = "signature", curves: 
     return ax
 
 
-def plot_diagram(result: Any, ax: Any = None, *, coord: int = 0, orbit: bool = False,
+def plot_diagram(result: Any, ax: Any = None, *, coord: int = 0, orbit: bool = False, objects: bool = True,
                  transform: Callable | None = None, ms: float = 2.0) -> Any:
     """Draw a 1-parameter sweep: every object's orbit points against the parameter.
 
@@ -160,7 +180,9 @@ def plot_diagram(result: Any, ax: Any = None, *, coord: int = 0, orbit: bool = F
     coord : int
         State coordinate on the vertical axis.
     orbit : bool
-        Also draw the simulated orbit diagram (grey; what a trajectory shows).
+        Draw the simulated orbit diagram (grey; what a trajectory shows).
+    objects : bool
+        Draw the objects found (coloured by stability).
     transform : callable, optional
         ``transform(p) -> p'`` from the swept parameter to the horizontal axis.
     ms : float
@@ -179,7 +201,7 @@ def plot_diagram(result: Any, ax: Any = None, *, coord: int = 0, orbit: bool = F
     d = result.diagram(coord)
     for stab, style in styles.items():
         sel = d["stability"] == stab
-        if np.any(sel):
+        if objects and np.any(sel):
             ax.plot(tx(d["param"][sel]), d["z"][sel], "o", ms=ms, color=style["color"],
                     fillstyle=style["fillstyle"], label=style["label"], linestyle="none")
     ax.set(xlabel=str(result.names[0]), ylabel=f"z[{coord}]")
