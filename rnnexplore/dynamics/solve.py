@@ -96,13 +96,19 @@ def _solve_sequences(model: _PiecewiseLinearModel, S: np.ndarray, lengths: np.nd
         finite = np.all(np.abs(IP) < HUGE, axis=(1, 2)) & np.all(np.abs(r) < HUGE, axis=1)
         IPs = np.where(finite[:, None, None], IP, eye)
         rs = np.where(finite[:, None], r, 0.0)
-        try:
-            sv = np.linalg.svd(IPs, compute_uv=False)
-        except np.linalg.LinAlgError:  # pragma: no cover - only on pathological input
-            sv = np.stack([_safe_sv(m) for m in IPs])
         Pmax = np.max(np.abs(np.where(finite[:, None, None], P, 0.0)), axis=(1, 2))
         rank_tol = _RANK_RTOL * K * (1.0 + Pmax)
-        regular = finite & (sv[:, -1] > rank_tol)
+        # s_min >= |det| / s_max^(M-1) >= |det| / |I - P|_F^(M-1): a cheap proof of full rank;
+        # the singular values are computed only for the rows it cannot clear
+        fro = np.sqrt(np.sum(IPs * IPs, axis=(1, 2)))
+        regular = finite & (np.abs(np.linalg.det(IPs)) > rank_tol * fro ** (M - 1))
+        unsure = finite & ~regular
+        if unsure.any():
+            try:
+                sv = np.linalg.svd(IPs[unsure], compute_uv=False)
+            except np.linalg.LinAlgError:  # pragma: no cover - only on pathological input
+                sv = np.stack([_safe_sv(m) for m in IPs[unsure]])
+            regular[unsure] = sv[:, -1] > rank_tol[unsure]
         singular = finite & ~regular
         z = np.zeros((B, M))
         continuum = np.zeros(B, dtype=bool)
