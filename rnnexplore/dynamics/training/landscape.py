@@ -116,11 +116,7 @@ def loss_landscape(
     tmodel = model if isinstance(model, (TorchPLRNN, TorchShallowPLRNN)) else from_numpy_model(model)
     base = tmodel.numpy_params()
     xs, ys = _grid_values(x_values, y_values)
-    shapes = {k: v.shape for k, v in base.items()}
-    for name in (x_param, y_param):
-        locate_param(name, shapes)
-    if not 0.0 <= float(alpha) <= 1.0:
-        raise ValueError(f"alpha must lie in [0, 1], got {alpha}")
+    _check_params_and_alpha(base, (x_param, y_param), alpha)
     wrt = list(base) if wrt is None else list(wrt)
     grad_mask = _grad_masks(tmodel, base, wrt)
     win = _eval_windows(data, seq_len, n_windows, seed)
@@ -142,6 +138,14 @@ def loss_landscape(
         grad_norm=grad_out.reshape(ys.size, xs.size),
         info={"alpha": float(alpha), "seq_len": int(seq_len), "n_windows": int(n_windows), "seed": seed, "wrt": wrt},
     )
+
+
+def _check_params_and_alpha(base: dict[str, np.ndarray], names: Sequence[str], alpha: float) -> None:
+    shapes = {k: v.shape for k, v in base.items()}
+    for name in names:
+        locate_param(name, shapes)
+    if not 0.0 <= float(alpha) <= 1.0:
+        raise ValueError(f"alpha must lie in [0, 1], got {alpha}")
 
 
 def _grad_masks(tmodel: Any, base: dict[str, np.ndarray], wrt: list[str]) -> dict[str, torch.Tensor]:
