@@ -9,7 +9,7 @@ Measures, for an n x n grid over (delta a11, delta a22) in [-1, 1]^2 up to order
   ``--independent-all``), the target being at least 20x fewer;
 - the speed-up of the pool and of the Dask cluster over serial.
 
-The paper's Fig. 3 setting is ``--n 200 --max-order 16`` (40 000 points; long on a shared 2-core
+The issue's setting is ``--n 200 --max-order 16`` (40 000 points; long on a shared 2-core
 machine: roughly 0.02-0.05 s per point serially). Smaller grids: ``--n 61``.
 
 Usage::

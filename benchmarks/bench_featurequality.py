@@ -5,7 +5,7 @@ Run from the repository root::
     .venv/bin/python benchmarks/bench_featurequality.py            # both parts
     .venv/bin/python benchmarks/bench_featurequality.py --no-sweep # NTK timing only
 
-Part 1 times the 4000 x 4000 empirical NTK of the CPU-scale MLP of Göring et al. (2025) (d = 20, 3 hidden layers of
+Part 1 times the 4000 x 4000 empirical NTK of the spec's MLP (d = 20, 3 hidden layers of
 width 256, ~137k parameters) with :func:`rnnexplore.featurequality.empirical_ntk`
 (one backward pass, per-layer Gram products) against the torch.func reference (vmap of
 jacrev per-example Jacobians, then ``J J^T``). At n = 4000 the Jacobian alone is 4.4 GB
@@ -13,7 +13,7 @@ in float64, so torch.func is measured on a subset (``--subset``, default 500) an
 extrapolated: Jacobian time linear in n, contraction time quadratic in n (both stated in
 the output). The factorised formula is also timed on the same subset for a direct ratio.
 
-Part 2 runs the CPU-scale feature-quality sweep (S4, d = 20, n_train 250..4000, seeds 0-2, with
+Part 2 runs the spec's section-5 sweep (S4, d = 20, n_train 250..4000, seeds 0-2, with
 shuffled-label controls at every n; 30 runs) on a 2-process pool, prints its wall time
 and writes ``rnnexplore/featurequality/data/s4_sweep.json`` (loadable by
 ``SweepResult.load`` and the ``FeatureQualityExplorer`` widget).
