@@ -53,12 +53,12 @@ def _xy(transform: Callable | None, x: np.ndarray, y: np.ndarray) -> tuple[np.nd
     return (x, y) if transform is None else tuple(np.asarray(v, dtype=float) for v in transform(x, y))
 
 
-def _faded(name: str, alpha: float) -> Any:
-    """Colour map ``name`` blended with white (opaque cells: no darker seams where cells overlap)."""
+def _faded(name: str, alpha: float, n: int | None = None) -> Any:
+    """Colour map ``name`` (``n`` levels) blended with white (opaque cells: no darker seams at overlaps)."""
     import matplotlib as mpl
 
     base = mpl.colormaps[name]
-    colours = base(np.linspace(0.0, 1.0, base.N))
+    colours = base(np.linspace(0.0, 1.0, base.N if n is None else max(n, 2)))
     colours[:, :3] = 1.0 - alpha * (1.0 - colours[:, :3])
     return mpl.colors.ListedColormap(colours)
 
@@ -156,11 +156,15 @@ def plot_map(result: Any, ax: Any = None, *, colour: str = "signature", curves: 
     X, Y = _xy(transform, *np.meshgrid(_edges(result.values0), _edges(result.values1), indexing="ij"))
     if colour == "signature":
         values, kw = result.signatures()[0], dict(cmap=_faded("tab20", alpha), vmin=-0.5, vmax=19.5)
-    else:
-        values, kw = result.n_objects(), dict(cmap=_faded("Greys", alpha))
+    else:  # an integer count: one colour per value, integer ticks
+        values = result.n_objects()
+        k_max = int(values.max(initial=0))
+        kw = dict(cmap=_faded("Greys", alpha, k_max + 1), vmin=-0.5, vmax=k_max + 0.5)
     mesh = ax.pcolormesh(X, Y, values, shading="flat", edgecolors="face", linewidth=0.3, rasterized=True, **kw)
-    if colorbar:
-        ax.figure.colorbar(mesh, ax=ax, label="objects" if colour == "count" else "signature")
+    if colorbar and colour == "count":
+        ax.figure.colorbar(mesh, ax=ax, label="objects", ticks=range(k_max + 1))
+    elif colorbar:
+        ax.figure.colorbar(mesh, ax=ax, label="signature")
     if curves:
         plot_curves(result, ax, kinds=kinds, orders=orders, transform=transform)
     names = [str(n) for n in result.names]
