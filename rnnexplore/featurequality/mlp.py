@@ -28,6 +28,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..parallel import progress_bar
+
 __all__ = [
     "ReLUMLP",
     "train_mlp",
@@ -224,51 +226,45 @@ def train_batched(
     rows = torch.arange(B).unsqueeze(1)
     last_layer = len(Ws) - 1
     inv_gamma = 1.0 / m0.gamma
-    bar = None
     callback = progress if callable(progress) else None
-    if progress and callback is None:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=steps, desc=progress if isinstance(progress, str) else "train", leave=False)
     losses: list[list[float]] = [[] for _ in range(B)]
-    cancelled = False
-    try:
-        for step in range(steps):
-            if step % _INDEX_BLOCK == 0:
-                block = min(_INDEX_BLOCK, steps - step)
-                idx_block = torch.stack([torch.randint(0, n, (block, batch_size), generator=g)
-                                         for n, g in zip(ns, gens)], dim=1)  # (block, B, batch)
-            idx = idx_block[step % _INDEX_BLOCK]
-            h = Xp[rows, idx]
-            for k in range(last_layer):
-                h = torch.relu(torch.baddbmm(bs[k], h, Ws[k].transpose(1, 2)))
-            out = torch.baddbmm(bs[last_layer], h, Ws[last_layer].transpose(1, 2)).squeeze(-1) * inv_gamma
-            per_model = torch.mean((out - yp[rows, idx]) ** 2, dim=1)
-            for group in opt.param_groups:
-                group["lr"] = _cosine_lr(lr, step, steps)
-            opt.zero_grad(set_to_none=True)
-            per_model.sum().backward()
-            opt.step()
-            last = step == steps - 1
-            if last or (record_every and step % record_every == 0):
-                for j, v in enumerate(per_model.detach().tolist()):
-                    losses[j].append(float(v))
-            if step % 100 == 99 or last:
-                if bar is not None:
-                    bar.update(100 if not last else steps - bar.n)
-                if callback is not None:
-                    callback(step + 1, steps)
-                if should_stop is not None and not last and should_stop():
-                    cancelled = True
-                    break
-    finally:
-        if bar is not None:
-            bar.close()
-        with torch.no_grad():
-            for j, m in enumerate(models):
-                for k, lin in enumerate(m.layers):
-                    lin.weight.copy_(Ws[k][j])
-                    lin.bias.copy_(bs[k][j, 0])
+    cancelled, shown = False, 0
+    with progress_bar(False if callback is not None else progress, steps, desc="train", leave=False) as bar:
+        try:
+            for step in range(steps):
+                if step % _INDEX_BLOCK == 0:
+                    block = min(_INDEX_BLOCK, steps - step)
+                    idx_block = torch.stack([torch.randint(0, n, (block, batch_size), generator=g)
+                                             for n, g in zip(ns, gens)], dim=1)  # (block, B, batch)
+                idx = idx_block[step % _INDEX_BLOCK]
+                h = Xp[rows, idx]
+                for k in range(last_layer):
+                    h = torch.relu(torch.baddbmm(bs[k], h, Ws[k].transpose(1, 2)))
+                out = torch.baddbmm(bs[last_layer], h, Ws[last_layer].transpose(1, 2)).squeeze(-1) * inv_gamma
+                per_model = torch.mean((out - yp[rows, idx]) ** 2, dim=1)
+                for group in opt.param_groups:
+                    group["lr"] = _cosine_lr(lr, step, steps)
+                opt.zero_grad(set_to_none=True)
+                per_model.sum().backward()
+                opt.step()
+                last = step == steps - 1
+                if last or (record_every and step % record_every == 0):
+                    for j, v in enumerate(per_model.detach().tolist()):
+                        losses[j].append(float(v))
+                if step % 100 == 99 or last:
+                    bar.update(step + 1 - shown)
+                    shown = step + 1
+                    if callback is not None:
+                        callback(step + 1, steps)
+                    if should_stop is not None and not last and should_stop():
+                        cancelled = True
+                        break
+        finally:
+            with torch.no_grad():
+                for j, m in enumerate(models):
+                    for k, lin in enumerate(m.layers):
+                        lin.weight.copy_(Ws[k][j])
+                        lin.bias.copy_(bs[k][j, 0])
     if cancelled:
         raise TrainingCancelled(f"training stopped at step {step + 1} of {steps}")
     return [np.asarray(v) for v in losses]
