@@ -603,7 +603,7 @@ class ExplorerState:
         self.show_basins = bool(on)
         if not on:
             self.basins = None
-        self._background()
+        self._background("basins")
         self._notify("basins")
         return True
 
@@ -612,7 +612,7 @@ class ExplorerState:
         self.show_manifolds = bool(on)
         if not on:
             self.manifolds = []
-        self._background()
+        self._background("manifolds")
         self._notify("manifolds")
         return True
 
@@ -648,13 +648,15 @@ class ExplorerState:
             self._jobs[name] = job
             job.start()
 
-    def _background(self) -> None:
-        """Start what is delivered after the objects: basins and manifolds of the current state."""
+    def _background(self, only: str | None = None) -> None:
+        """Start what is delivered after the objects: basins and manifolds of the current state
+        (``only``: just that one, e.g. after its toggle)."""
         from rnnexplore.dynamics.basins import basin_grid
         from rnnexplore.dynamics.manifolds import saddle_manifolds
 
         frame, model, cycles, proj, view = self.n_computes, self.model, list(self.cycles), self.projection, self.view
-        if self.show_basins and proj is not None and proj.kind != "return" and view is not None:
+        if self.show_basins and proj is not None and proj.kind != "return" and view is not None \
+                and only in (None, "basins"):
             def basins(report):
                 return frame, view, basin_grid(model, cycles, proj, view[0], view[1], n=100, progress=report)
 
@@ -664,7 +666,7 @@ class ExplorerState:
                     self._notify("basins")
             self.basins = None
             self._start("basins", basins, deliver_basins)
-        if self.show_manifolds and model.M == 2 and view is not None:
+        if self.show_manifolds and model.M == 2 and view is not None and only in (None, "manifolds"):
             (x0, x1), (y0, y1) = view
             wx, wy = x1 - x0, y1 - y0
             box = ((x0 - wx, x1 + wx), (y0 - wy, y1 + wy))
