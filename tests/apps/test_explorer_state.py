@@ -314,3 +314,53 @@ def test_set_model_and_failed_import_keep_the_seed():
     assert st.model == m and st.max_order == 3 and st.preset is None
     assert set(st.params) == set(m.param_names()) and len(st.initial_conditions) == 3
     assert st.set_model("not a model") is False and st.model == m
+
+
+# ---------------------------------------------------------------- events located by bisection
+def _admissibility_crossing(model, name, cycle, lo, hi):
+    """Oracle: where the cycle's region sequence stops being admissible (brentq on the closed form)."""
+    from scipy.optimize import brentq
+
+    R = cycle.regions
+
+    def margin(v):
+        m = model.with_params({name: v})
+        J, h = m.jacobians(R), m.offsets(R)
+        P, q = np.eye(m.M), np.zeros(m.M)
+        for j in range(len(R)):
+            P, q = J[j] @ P, J[j] @ q + h[j]
+        z = np.linalg.solve(np.eye(m.M) - P, q)
+        worst = np.inf
+        for j in range(len(R)):
+            worst = min(worst, float(np.min(np.where(R[j], 1, -1) * m.switching(z))))
+            z = J[j] @ z + h[j]
+        return worst
+
+    return brentq(margin, lo, hi, xtol=1e-14)
+
+
+def test_pair_event_is_located_within_1e_6_and_listed_once():
+    st = ExplorerState.from_preset("paper_gt16")
+    stable16 = [c for c in st.cycles if c.stability == "stable"][0]
+    truth = _admissibility_crossing(st.model, "A[0]", stable16, 0.8377689, 0.85)
+    assert st.set_param("A[0]", 0.8577689)  # two slider steps at once, across the annihilation
+    assert st.wait()
+    assert len(st.log) == 1 and st.log[0].kind == "pair_annihilation" and st.log[0].located
+    assert abs(st.log[0].values["A[0]"] - truth) < 1e-6
+    lo, hi = st.log[0].interval["A[0]"]
+    assert lo <= truth <= hi and hi - lo <= 1e-6
+    assert st.log[0].objects == ["stable 16-cycle", "saddle 16-cycle"]
+    assert st.event_lines() == [f"A[0] = {st.log[0].values['A[0]']:.6g}: pair annihilated - stable 16-cycle and saddle 16-cycle"]
+
+
+def test_two_parameters_moved_together_are_bisected_along_the_segment():
+    st = ExplorerState.from_preset("skew_tent")  # a_r = a_l + W = -1.3: stable 2-cycle
+    # the 2-cycle disappears where a_r = -1, i.e. W = -1.2 at a_l = 0.2 (closed form)
+    assert st.set_params({"W[0,0]": -1.0, "h[0]": 1.5})
+    assert st.wait()
+    flips = [e for e in st.log if e.order in (1, 2)]
+    assert flips and all(e.located for e in flips)
+    w = flips[0].values["W[0,0]"]
+    assert abs(w - (-1.2)) < 1e-6
+    t = (w - (-1.7)) / (-1.0 - (-1.7))
+    assert abs(flips[0].values["h[0]"] - (1.0 + t * 0.5)) < 1e-6  # on the straight path
