@@ -160,6 +160,13 @@ class ExplorerState:
         Plane of the phase portrait (default units (0, 1); M = 1: return map).
     max_trajectories : int
         Oldest trajectories are dropped beyond this.
+    inputs : array_like (M, K), optional
+        Constant-input matrix: the model's bias is ``h = h_0 + inputs @ u``, and the entries of
+        ``u`` become parameters ``"u[0]"``, ... (sliders first). For a ReLU ``torch.nn.RNN``
+        converted by :func:`rnnexplore.dynamics.models.from_torch_rnn` this is ``W_ih``.
+        PLRNN / ALRNN only.
+    input_values : array_like (K,), optional
+        The ``u`` at which ``model`` was built (default zeros).
 
     Attributes
     ----------
@@ -210,6 +217,8 @@ class ExplorerState:
         initial_conditions: Any = None,
         projection: Any = None,
         max_trajectories: int = 12,
+        inputs: Any = None,
+        input_values: Any = None,
     ) -> None:
         if not isinstance(model, _PiecewiseLinearModel):
             raise ValueError(f"model must be one of {sorted(MODEL_TYPES)}, got {type(model).__name__}")
@@ -243,6 +252,8 @@ class ExplorerState:
         self.background_status = ""
         self._jobs: dict[str, Any] = {}
         self._lock = threading.RLock()
+        self.input_matrix, self.u = _check_inputs(model, inputs, input_values)
+        self._initial_u = self.u.copy()
         self._install(model, self.max_order, params=params, ranges=ranges, ics=initial_conditions,
                       projection=projection)
 
@@ -269,16 +280,19 @@ class ExplorerState:
     def _install(self, model, max_order, *, params=None, ranges=None, ics=None, projection=None) -> None:
         """Make ``model`` the new baseline (sliders, reset target); raises ValueError."""
         names = model.param_names()
+        unames = [f"u[{i}]" for i in range(len(self.u))]
         if params is None:
-            params = names if len(names) <= 16 else _diagonal_and_bias(model)
+            params = unames + (names if len(names) <= 16 else _diagonal_and_bias(model))
         params = list(params)
-        bad = [p for p in params if p not in names]
+        bad = [p for p in params if p not in names and p not in unames]
         for p in bad:  # accept equivalent spellings such as "A[0,0]" for "A[0]"
             try:
                 model.get_param(p)
             except ValueError:
                 raise ValueError(f"params: unknown parameter {p!r}; valid names: {names}") from None
-        rng = default_ranges(model, params)
+        rng = default_ranges(model, [p for p in params if p not in unames])
+        rng.update(default_ranges(_InputValues(self.u), [p for p in params if p in unames]))
+        rng = {p: rng[p] for p in params}
         for name, r in (ranges or {}).items():
             if name not in rng:
                 raise ValueError(f"ranges: {name!r} is not one of the slider parameters {params}")
@@ -360,14 +374,50 @@ class ExplorerState:
         self._notify()
         return False
 
-    def _recompute(self, model, *, max_order=None, warm=True, changed=None, segment=False) -> bool:
+    def get_param(self, name: str) -> float:
+        """Current value of a slider parameter: a model parameter or an input ``"u[i]"``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from rnnexplore.dynamics.models import PLRNN
+        >>> st = ExplorerState(PLRNN([0.5], [[0.0]], [1.0]), max_order=1, inputs=[[2.0]])
+        >>> st.params, st.set_param("u[0]", 0.25), st.get_param("u[0]"), st.model.get_param("h[0]")
+        (['u[0]', 'A[0]', 'W[0,0]', 'h[0]'], True, 0.25, 1.5)
+        >>> [round(float(c.points[0, 0]), 6) for c in st.cycles]     # z* = h / (1 - 0.5)
+        [3.0]
+        """
+        i = _input_index(name, len(self.u))
+        return float(self.u[i]) if i is not None else self.model.get_param(name)
+
+    def _with_values(self, model, u_base, updates: Mapping[str, float]):
+        """``(model, u)`` after ``updates`` (model parameters and inputs ``u[i]``) from
+        ``model`` built at the inputs ``u_base``."""
+        u = np.array(u_base, dtype=float)
+        plain = {}
+        for n, v in updates.items():
+            i = _input_index(n, len(u))
+            if i is None:
+                plain[n] = v
+            else:
+                u[i] = v
+        model = model.with_params(plain) if plain else model
+        if self.input_matrix is not None and len(u):
+            du = u - np.asarray(u_base, float)
+            if np.any(du != 0):
+                d = model.to_dict()
+                d["h"] = (np.asarray(d["h"], float) + self.input_matrix @ du).tolist()
+                model = model_from_dict(d)
+        return model, u
+
+    def _recompute(self, model, *, max_order=None, warm=True, changed=None, segment=False, u=None) -> bool:
         """Recompute for a new model; on any failure refuse and keep the previous state.
 
         ``segment``: the new model lies on a straight parameter path from the old one (a
         slider step), so the events crossed are logged and located by bisection.
         """
         k = self.max_order if max_order is None else max_order
-        before_model, before_cycles = self.model, self.cycles
+        before_model, before_cycles, before_u = self.model, self.cycles, self.u.copy()
         same_shape = type(model) is type(self.model) and model.n_bits == self.model.n_bits
         warm_set = self.cycles if warm and same_shape else None
         try:
@@ -382,13 +432,15 @@ class ExplorerState:
         self.max_order = k
         if max_order is not None:
             events = []  # a new order is not a parameter event
+        if u is not None:
+            self.u = u
         step = self.n_computes + 1
         if events and changed:
             values = {n: new for n, (_, new) in changed.items()}
             interval = {n: (old, new) for n, (old, new) in changed.items()}
             self._append_log(log_entries(events, values, interval, located=False, step=step))
             if segment:
-                self._locate(before_model, before_cycles, model, cycles, changed, step)
+                self._locate(before_model, before_cycles, model, cycles, changed, step, before_u)
         self._commit(model, cycles, events, trajs, elapsed, changed=changed or {})
         return True
 
@@ -408,13 +460,13 @@ class ExplorerState:
             if not isinstance(updates, Mapping):
                 raise ValueError("updates must be a mapping {name: value}")
             updates = {n: parse_number(v, f"the value of {n}") for n, v in updates.items()}
-            model = self.model.with_params(updates)
-            changed = {n: (self.model.get_param(n), model.get_param(n)) for n in updates}
+            model, u = self._with_values(self.model, self.u, updates)
+            changed = {n: (self.get_param(n), float(updates[n])) for n in updates}
         except ValueError as exc:
             return self._refuse(exc)
-        if model == self.model:
+        if model == self.model and np.array_equal(u, self.u):
             return True
-        return self._recompute(model, changed=changed, segment=True)
+        return self._recompute(model, changed=changed, segment=True, u=u)
 
     def set_array(self, field: str, value: Any) -> bool:
         """Replace a whole parameter array (e.g. ``"W"``) and recompute.
@@ -476,6 +528,8 @@ class ExplorerState:
                 raise ValueError(f"model must be one of {sorted(MODEL_TYPES)}, got {type(model).__name__}")
             k = self.max_order if max_order is None else _check_order(max_order)
             keep_ics = model.M == self.model.M and len(self.initial_conditions)
+            self.input_matrix, self.u = _check_inputs(model, None, None)
+            self._initial_u = self.u.copy()
             self._install(model, k, params=params, ics=self.initial_conditions if keep_ics else None,
                           projection=self.projection if keep_ics else None)
         except ValueError as exc:
@@ -489,6 +543,8 @@ class ExplorerState:
         """Switch to a preset (:data:`PRESETS`) with its default order."""
         try:
             model, k = preset_model(name)
+            self.input_matrix, self.u = _check_inputs(model, None, None)
+            self._initial_u = self.u.copy()
             self._install(model, k)
         except ValueError as exc:
             return self._refuse(exc)
@@ -500,7 +556,8 @@ class ExplorerState:
     def reset(self) -> bool:
         """Back to the model and order the explorer started with (or last loaded)."""
         ics, self.initial_conditions = self.initial_conditions, self._default_ics.copy()
-        if not self._recompute(self.initial_model, max_order=self.initial_order, warm=False):
+        if not self._recompute(self.initial_model, max_order=self.initial_order, warm=False,
+                               u=self._initial_u.copy()):
             self.initial_conditions = ics
             return False
         return True
@@ -695,15 +752,19 @@ class ExplorerState:
         self._notify("log")
         return True
 
-    def _locate(self, m0, c0, m1, c1, changed, step) -> None:
+    def _locate(self, m0, c0, m1, c1, changed, step, u0) -> None:
         """Bisect the slider step ``m0 -> m1`` for the events crossed (background job)."""
         names = list(changed)
         start = [changed[n][0] for n in names]
         end = [changed[n][1] for n in names]
         k, seed = self.max_order, self.seed
 
+        def build(values):
+            return self._with_values(m0, u0, values)[0]
+
         def work(report):
-            return locate_events(m0, names, start, end, c0, c1, max_order=k, seed=seed, progress=report)
+            return locate_events(m0, names, start, end, c0, c1, max_order=k, seed=seed, progress=report,
+                                 build=build)
 
         def deliver(found):
             entries = []
@@ -811,6 +872,8 @@ class ExplorerState:
         try:
             spec = _parse_share(text)
             self.seed = spec["seed"]
+            self.input_matrix, self.u = _check_inputs(spec["model"], None, None)
+            self._initial_u = self.u.copy()
             self._install(spec["model"], spec["max_order"], params=spec["params"], ics=spec["ics"],
                           projection=spec["projection"])
         except Exception as exc:  # noqa: BLE001 - anything malformed is refused
@@ -825,6 +888,39 @@ class ExplorerState:
 
 
 # =========================================================================== helpers
+class _InputValues:
+    """Answers ``get_param("u[i]")`` for :func:`default_ranges` (slider ranges of the inputs)."""
+
+    def __init__(self, u: np.ndarray) -> None:
+        self.u = u
+
+    def get_param(self, name: str) -> float:
+        return float(self.u[_input_index(name, len(self.u))])
+
+
+def _input_index(name: str, K: int) -> int | None:
+    m = re.fullmatch(r"\s*u\[\s*(\d+)\s*\]\s*", name) if isinstance(name, str) else None
+    if m is None or int(m[1]) >= K:
+        return None
+    return int(m[1])
+
+
+def _check_inputs(model, inputs, values) -> tuple[np.ndarray | None, np.ndarray]:
+    if inputs is None:
+        if values is not None:
+            raise ValueError("input_values needs inputs")
+        return None, np.zeros(0)
+    from rnnexplore._validation import check_array
+
+    if not isinstance(model, MODEL_TYPES["PLRNN"]):
+        raise ValueError(f"inputs need a PLRNN or ALRNN (bias h), got {type(model).__name__}")
+    B = check_array(inputs, "inputs", ndim=2)
+    if B.shape[0] != model.M:
+        raise ValueError(f"inputs must have shape ({model.M}, K), got {B.shape}")
+    u = np.zeros(B.shape[1]) if values is None else check_array(values, "input_values", shape=(B.shape[1],))
+    return B, u.astype(float)
+
+
 def _check_order(k: Any) -> int:
     if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)):
         if isinstance(k, float) and k.is_integer():
@@ -1198,7 +1294,7 @@ def _signature(cycles: Sequence[Any]) -> frozenset:
 def locate_events(model: Any, names: Sequence[str], start: Sequence[float], end: Sequence[float],
                   cycles_start: Any, cycles_end: Any, *, max_order: int, seed: int = 0,
                   tol: float = LOCATE_TOL, budget: Any = "interactive",
-                  progress: Callable | None = None) -> list[tuple[dict[str, float], dict[str, tuple[float, float]], list]]:
+                  progress: Callable | None = None, build: Callable | None = None) -> list[tuple[dict[str, float], dict[str, tuple[float, float]], list]]:
     """Locate every change of the object set along a straight parameter path, by bisection.
 
     The path runs from ``start`` to ``end`` (values of the parameters ``names`` of ``model``).
@@ -1206,6 +1302,9 @@ def locate_events(model: Any, names: Sequence[str], start: Sequence[float], end:
     midpoint is searched (warm-started from both ends, so tracked objects are followed) and
     each half with a difference is split again, until the bracket is at most ``tol`` wide in
     every parameter; then the bracket's events are classified.
+
+    ``build(values)`` makes the model for a dict of parameter values (default
+    ``model.with_params``; the explorer passes one that also knows its inputs ``u[i]``).
 
     Returns
     -------
@@ -1230,8 +1329,10 @@ def locate_events(model: Any, names: Sequence[str], start: Sequence[float], end:
     p0, p1 = np.asarray(start, float), np.asarray(end, float)
     span = float(np.max(np.abs(p1 - p0))) if len(p0) else 0.0
 
+    make = model.with_params if build is None else build
+
     def model_at(t: float):
-        return model.with_params({n: float(a + t * (b - a)) for n, a, b in zip(names, p0, p1)})
+        return make({n: float(a + t * (b - a)) for n, a, b in zip(names, p0, p1)})
 
     def search(t: float, warm: Sequence[Any]):
         if progress is not None:

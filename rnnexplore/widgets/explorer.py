@@ -256,7 +256,7 @@ class CycleExplorer:
         rows = []
         for name in st.params:
             lo, hi, step = st.ranges[name]
-            v = st.model.get_param(name)
+            v = st.get_param(name)
             s = W.FloatSlider(value=min(max(v, lo), hi), min=lo, max=hi, step=step, description=name,
                               continuous_update=True, readout=False,
                               layout=W.Layout(width="240px"), style={"description_width": "52px"})
@@ -281,7 +281,7 @@ class CycleExplorer:
                     self.sliders[n].step != st.ranges[n][2] for n in st.params):
                 self._make_sliders()
             for name, s in self.sliders.items():
-                v = st.model.get_param(name)
+                v = st.get_param(name)
                 if name not in self._pending:
                     _put_on_grid(s, v)
                     if self.values[name].value != _fmt(v):
@@ -331,7 +331,7 @@ class CycleExplorer:
         if self._syncing:
             return
         value = float(change["new"])
-        current = self._pending.get(name, self.state.model.get_param(name))
+        current = self._pending.get(name, self.state.get_param(name))
         if abs(value - current) <= 1e-9 * max(1.0, abs(current)):
             return  # an echo of a value the state already has
         self.timings["requests"] += 1
@@ -477,7 +477,7 @@ class CycleExplorer:
         st = self.state
         self._frame += 1
         self.timings["frames"] += 1
-        values = "; ".join(f"{n}={_fmt(st.model.get_param(n))}" for n in st.params[:8])
+        values = "; ".join(f"{n}={_fmt(st.get_param(n))}" for n in st.params[:8])
         self.portrait.update(model=st.model, cycles=st.cycles, trajectories=st.trajectories,
                              projection=st.projection, view=st.view,
                              basins=st.basins if st.show_basins else None,
