@@ -251,6 +251,7 @@ class ExplorerState:
         self.manifolds: list = []
         self.background_status = ""
         self._jobs: dict[str, Any] = {}
+        self._inbox: list[Callable[[], None]] = []
         self._lock = threading.RLock()
         self.input_matrix, self.u = _check_inputs(model, inputs, input_values)
         self._initial_u = self.u.copy()
@@ -684,13 +685,13 @@ class ExplorerState:
                 old.cancel()
 
             def done(result):
-                self.dispatch(lambda: deliver(result))
+                self._post(lambda: deliver(result))
 
             def failed(exc, tb):
                 def show():
                     self.background_status = f"{name} failed: {type(exc).__name__}: {exc}"
                     self._notify(name)
-                self.dispatch(show)
+                self._post(show)
 
             if name == "locate" and old is not None and old.running:
                 # event location runs one bracket after another, in order
@@ -779,6 +780,20 @@ class ExplorerState:
             self._notify("log")
         self._start("locate", work, deliver)
 
+    def _post(self, fn: Callable[[], None]) -> None:
+        """Queue a background result; :attr:`dispatch` schedules the drain on the view's thread."""
+        with self._lock:
+            self._inbox.append(fn)
+        self.dispatch(self._drain)
+
+    def _drain(self) -> None:
+        while True:
+            with self._lock:
+                if not self._inbox:
+                    return
+                fn = self._inbox.pop(0)
+            fn()
+
     def wait(self, timeout: float = 60.0) -> bool:
         """Block until the background work (event location, basins, manifolds) has delivered.
 
@@ -790,7 +805,12 @@ class ExplorerState:
             with self._lock:
                 jobs = [j for j in self._jobs.values() if j.running]
             if not jobs:
-                return True
+                self._drain()  # deliver here (a kernel's loop would only run after this cell)
+                with self._lock:
+                    jobs = [j for j in self._jobs.values() if j.running]
+                if not jobs:
+                    return True
+                continue
             left = deadline - time.perf_counter()
             if left <= 0:
                 return False

@@ -33,7 +33,7 @@ __all__ = ["flipflop_batch", "train_flipflop", "save_flipflop", "load_flipflop",
            "flipflop_accuracy", "CACHED"]
 
 _MAGIC = "rnnexplore-flipflop-1"
-CACHED = "flipflop_relu16.npz"  # package data: rnnexplore/dynamics/training/data/
+CACHED = "flipflop_relu.npz"  # package data: rnnexplore/dynamics/training/data/
 
 
 def flipflop_batch(n_batch: int, n_steps: int, *, n_bits: int = 3, p: float = 0.04,
@@ -59,9 +59,13 @@ def flipflop_batch(n_batch: int, n_steps: int, *, n_bits: int = 3, p: float = 0.
     return u, y
 
 
-def train_flipflop(*, hidden: int = 16, n_bits: int = 3, steps: int = 1500, batch: int = 64,
-                   length: int = 80, lr: float = 5e-3, seed: int = 0) -> tuple[Any, Any, list[float]]:
+def train_flipflop(*, hidden: int = 10, n_bits: int = 3, steps: int = 1500, batch: int = 64,
+                   length: int = 150, p: float = 0.02, lr: float = 5e-3, seed: int = 0) -> tuple[Any, Any, list[float]]:
     """Train a ReLU ``torch.nn.RNN`` (+ linear readout) on the flip-flop task (CPU, seeded).
+
+    The defaults (10 units, 1500 Adam steps on batches of 64 sequences of 150 steps, pulse
+    probability 0.02) give the shipped network (:func:`cached_flipflop`): 27 fixed points at
+    zero input, 8 attractors and 19 saddles. About 3-5 minutes on one CPU core.
 
     Returns
     -------
@@ -85,7 +89,7 @@ def train_flipflop(*, hidden: int = 16, n_bits: int = 3, steps: int = 1500, batc
     opt = torch.optim.Adam([*rnn.parameters(), *readout.parameters()], lr=lr)
     losses = []
     for i in range(steps):
-        u, y = flipflop_batch(batch, length, n_bits=n_bits, seed=seed * 100_003 + i)
+        u, y = flipflop_batch(batch, length, n_bits=n_bits, p=p, seed=seed * 100_003 + i)
         u, y = torch.tensor(u, dtype=torch.float32), torch.tensor(y, dtype=torch.float32)
         out, _ = rnn(u)
         loss = torch.mean((readout(out) - y) ** 2)
