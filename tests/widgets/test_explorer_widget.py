@@ -4,7 +4,6 @@ check the state and what was sent to the canvas."""
 from __future__ import annotations
 
 import asyncio
-import doctest
 
 import matplotlib
 
@@ -13,8 +12,6 @@ matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-import rnnexplore.widgets.explorer as widget_mod  # noqa: E402
-import rnnexplore.widgets.portrait as portrait_mod  # noqa: E402
 from rnnexplore.apps.explorer import ExplorerState  # noqa: E402
 from rnnexplore.dynamics.models import random_plrnn  # noqa: E402
 from rnnexplore.dynamics.projection import Projection  # noqa: E402
@@ -48,12 +45,6 @@ def _assert_artists_match_state(app):
         np.testing.assert_allclose(first[ok], want[ok].astype(np.float32), rtol=1e-6, atol=1e-6)
     (x0, x1), (y0, y1) = st.view
     assert data["scene"]["xlim"] == [x0, x1] or tuple(data["scene"]["xlim"]) == (x0, x1)
-
-
-def test_docstring_examples():
-    for mod in (widget_mod, portrait_mod):
-        res = doctest.testmod(mod)
-        assert res.failed == 0 and res.attempted > 0
 
 
 def test_every_control_has_a_stable_css_class():
