@@ -456,12 +456,12 @@ class CycleExplorer:
             return
         if what == "all":
             self._sync_controls()
+        self._draw()  # the picture first: its message leaves before the text ones
+        if what == "all":
             self.status.value = self._status_html()
             events = self._events_html()
             if self.events.value != events:
                 self.events.value = events
-        self._draw()
-        if what == "all":
             self.table.value = self._table_html()
         self.timings["last_redraw"] = time.perf_counter() - t0
         self.timings["last_sent"] = time.time()

@@ -41,6 +41,7 @@ Examples
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -777,6 +778,8 @@ class CanvasPortrait:
         ``manifolds``).
     on_click : callable or None
         ``on_click(x, y)`` with plane coordinates when the user clicks inside the axes.
+    last_message_bytes : int
+        Size of the last update as sent (scene JSON + the binary buffers that changed).
 
     Examples
     --------
@@ -795,6 +798,7 @@ class CanvasPortrait:
         self.widget.add_class(css_class)
         self.width, self.height, self.grid = int(width), int(height), int(grid)
         self.on_click = None
+        self.last_message_bytes = 0
         self._regions_key = None
         self._legend_regions: list[dict] = []
         self.widget.on_msg(self._on_msg)
@@ -897,12 +901,15 @@ class CanvasPortrait:
                   for s in ("stable", "saddle", "unstable") if s in present] + legend
         scene["legend"] = legend
         w = self.widget
+        sent = 0
         with w.hold_sync():
             for name in ("regions", "basins", "trajectories", "manifolds"):
                 value = buffers.get(name, b"")
                 if getattr(w, name) != value:
                     setattr(w, name, value)
+                    sent += len(value)
             w.scene = scene
+        self.last_message_bytes = sent + len(json.dumps(scene))
 
     def artist_data(self) -> dict[str, Any]:
         """What the last update sent, decoded (for tests)."""
