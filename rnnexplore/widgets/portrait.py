@@ -600,7 +600,7 @@ function render({ model, el }) {
     const man = f32(model.get("manifolds")), nu = (sc.manifolds || {}).unstable || 0;
     for (let i = 0; i * 4 < man.length; i++) {
       const st = i >= nu;
-      ctx.strokeStyle = st ? "#08519c" : "#a50f15"; ctx.lineWidth = 1.2; ctx.setLineDash(st ? [5, 3] : []);
+      ctx.strokeStyle = st ? "#4292c6" : "#a50f15"; ctx.lineWidth = st ? 0.8 : 1.4; ctx.setLineDash(st ? [3, 3] : []);
       ctx.beginPath(); ctx.moveTo(X(man[4 * i]), Y(man[4 * i + 1])); ctx.lineTo(X(man[4 * i + 2]), Y(man[4 * i + 3])); ctx.stroke();
     }
     ctx.setLineDash([]);
@@ -877,7 +877,7 @@ class CanvasPortrait:
         buffers["manifolds"] = np.vstack([U, S]).astype(np.float32).tobytes()
         if len(U) or len(S):
             legend += [{"kind": "line", "colour": "#a50f15", "label": "unstable manifold"},
-                       {"kind": "line", "colour": "#08519c", "label": "stable manifold", "dashed": True}]
+                       {"kind": "line", "colour": "#4292c6", "label": "stable manifold", "dashed": True}]
         # trajectories: (x, y) pairs one after the other; their lengths in the scene
         parts = []
         for t in trajectories:

@@ -158,10 +158,14 @@ def _drag_across_pair_creation(page, where: str) -> None:
         page.mouse.move(x - i, y)
         page.wait_for_timeout(40)
     page.mouse.up()
-    page.wait_for_function(
-        """() => [...document.querySelectorAll('.rnx-explorer-events li')]
-                 .some(li => /pair created/.test(li.innerText) && !/locating/.test(li.innerText))""",
-        timeout=60_000, polling=200)
+    try:
+        page.wait_for_function(
+            """() => [...document.querySelectorAll('.rnx-explorer-events li')]
+                     .some(li => /pair created/.test(li.innerText) && !/locating/.test(li.innerText))""",
+            timeout=90_000, polling=200)
+    except Exception:
+        print(f"[{where}] no located pair creation; status: {_status(page)}; log: {_log_lines(page)}")
+        raise
     page.wait_for_timeout(500)
     lines = _log_lines(page)
     print(f"[{where}] event log after the drag: {lines}")
@@ -179,6 +183,10 @@ def _maybe_screenshot(page) -> None:
     if not path.is_absolute():
         path = ROOT / path
     path.parent.mkdir(parents=True, exist_ok=True)
+    page.locator(".rnx-explorer-fit").first.click()  # zoom to the attractor, basins again
+    page.wait_for_timeout(300)
+    page.wait_for_function("""(sel) => JSON.parse(document.querySelector(sel).dataset.layers || '{}').basins""",
+                           arg=CANVAS, timeout=60_000, polling=200)
     page.wait_for_timeout(500)
     page.locator(".rnx-explorer").first.screenshot(path=str(path))
     print(f"screenshot saved to {path}")
