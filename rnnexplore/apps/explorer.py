@@ -66,6 +66,7 @@ COLD_BUDGET = {"max_solves": 3000}
 EVENT_LIMIT = 200
 LOG_LIMIT = 200  # entries kept in the accumulated event log
 LOCATE_TOL = 1e-6  # event parameter values are located by bisection to within this
+YIELD_SECONDS = 0.15  # background work pauses while slider events came less than this ago
 _SHARE_VERSION = 1
 
 
@@ -253,6 +254,7 @@ class ExplorerState:
         self.background_status = ""
         self._jobs: dict[str, Any] = {}
         self._inbox: list[Callable[[], None]] = []
+        self._last_foreground = 0.0
         self._lock = threading.RLock()
         self.input_matrix, self.u = _check_inputs(model, inputs, input_values)
         self._initial_u = self.u.copy()
@@ -363,6 +365,7 @@ class ExplorerState:
         self._autoview()
         self._background()
         self._notify()
+        self._last_foreground = time.perf_counter()
 
     def _notify(self, what: str = "all") -> None:
         self.last_update = what
@@ -420,6 +423,7 @@ class ExplorerState:
         """
         k = self.max_order if max_order is None else max_order
         before_model, before_cycles, before_u = self.model, self.cycles, self.u.copy()
+        self._last_foreground = time.perf_counter()
         same_shape = type(model) is type(self.model) and model.n_bits == self.model.n_bits
         warm_set = self.cycles if warm and same_shape else None
         try:
@@ -694,6 +698,7 @@ class ExplorerState:
                     self._notify(name)
                 self._post(show)
 
+            fn = self._polite(fn)
             if name == "locate" and old is not None and old.running:
                 # event location runs one bracket after another, in order
                 prev = old
@@ -706,6 +711,21 @@ class ExplorerState:
                 job = Job(fn, on_done=done, on_error=failed, name=f"rnnexplore-{name}")
             self._jobs[name] = job
             job.start()
+
+    def _polite(self, fn: Callable) -> Callable:
+        """Background work that steps aside while the user is dragging: its ``report`` waits
+        while a foreground recompute happened less than :data:`YIELD_SECONDS` ago (the
+        slider's next frame gets the CPU first)."""
+        def run(report):
+            def polite_report(fraction=0.0, message=None):
+                for _ in range(100):  # at most ~2 s per unit of work
+                    if time.perf_counter() - self._last_foreground >= YIELD_SECONDS:
+                        break
+                    report(fraction, message)  # the cancellation point stays live
+                    time.sleep(0.02)
+                report(fraction, message)
+            return fn(polite_report)
+        return run
 
     def _background(self, only: str | None = None) -> None:
         """Start what is delivered after the objects: basins and manifolds of the current state

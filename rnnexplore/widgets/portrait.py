@@ -536,7 +536,7 @@ function render({ model, el }) {
   wrap.appendChild(canvas);
   wrap.appendChild(legend);
   el.appendChild(wrap);
-  let pending = false, geom = null, legendKey = "";
+  let pending = false, geom = null, legendKey = "", imageCache = null;
 
   function draw() {
     pending = false;
@@ -559,17 +559,22 @@ function render({ model, el }) {
     ctx.beginPath(); ctx.rect(L, T, pw, ph); ctx.clip();
     // 1. regions or basins (an image of the grid, drawn whole every frame)
     const img = sc.basins ? sc.basins : sc.regions;
-    const cells = u8(model.get(sc.basins ? "basins" : "regions"));
+    const raw = model.get(sc.basins ? "basins" : "regions"), cells = u8(raw);
     if (img && cells.length === img.n * img.n) {
-      const off = document.createElement("canvas");
-      off.width = img.n; off.height = img.n;
-      const octx = off.getContext("2d"), data = octx.createImageData(img.n, img.n);
-      const pal = img.palette.map(hexRgb), alpha = Math.round(255 * (img.alpha || 1));
-      for (let r = 0; r < img.n; r++) for (let c = 0; c < img.n; c++) {
-        const k = cells[r * img.n + c], rgb = pal[k % pal.length], o = 4 * ((img.n - 1 - r) * img.n + c);
-        data.data[o] = rgb[0]; data.data[o + 1] = rgb[1]; data.data[o + 2] = rgb[2]; data.data[o + 3] = alpha;
+      const ikey = JSON.stringify([img.n, img.palette, img.alpha, !!sc.basins]);
+      if (!imageCache || imageCache.raw !== raw || imageCache.key !== ikey) {  // rebuilt when the grid changed
+        const off = document.createElement("canvas");
+        off.width = img.n; off.height = img.n;
+        const octx = off.getContext("2d"), data = octx.createImageData(img.n, img.n);
+        const pal = img.palette.map(hexRgb), alpha = Math.round(255 * (img.alpha || 1));
+        for (let r = 0; r < img.n; r++) for (let c = 0; c < img.n; c++) {
+          const k = cells[r * img.n + c], rgb = pal[k % pal.length], o = 4 * ((img.n - 1 - r) * img.n + c);
+          data.data[o] = rgb[0]; data.data[o + 1] = rgb[1]; data.data[o + 2] = rgb[2]; data.data[o + 3] = alpha;
+        }
+        octx.putImageData(data, 0, 0);
+        imageCache = {raw, key: ikey, off};
       }
-      octx.putImageData(data, 0, 0);
+      const off = imageCache.off;
       ctx.imageSmoothingEnabled = false;
       const [ex0, ex1, ey0, ey1] = img.extent;
       ctx.drawImage(off, X(ex0), Y(ey1), X(ex1) - X(ex0), Y(ey0) - Y(ey1));

@@ -358,3 +358,21 @@ def test_two_parameters_moved_together_are_bisected_along_the_segment():
     assert abs(w - (-1.2)) < 1e-6
     t = (w - (-1.7)) / (-1.0 - (-1.7))
     assert abs(flips[0].values["h[0]"] - (1.0 + t * 0.5)) < 1e-6  # on the straight path
+
+
+def test_input_parameters_move_the_bias_along_the_input_matrix():
+    from rnnexplore.dynamics.models import PLRNN
+
+    m = PLRNN([0.5, 0.2], [[0.0, 0.1], [0.3, 0.0]], [1.0, -1.0])
+    B = np.array([[1.0, 0.0], [2.0, -1.0]])
+    st = ExplorerState(m, max_order=2, inputs=B, input_values=[0.5, 0.0])
+    assert st.params[:2] == ["u[0]", "u[1]"] and st.get_param("u[0]") == 0.5
+    assert st.set_params({"u[0]": 1.5, "u[1]": "2"})
+    np.testing.assert_allclose(st.model.h, np.array([1.0, -1.0]) + B @ np.array([1.0, 2.0]))
+    assert st.reset() and st.get_param("u[0]") == 0.5 and st.model == m
+    assert st.set_param("u[2]", 1.0) is False and "unknown parameter" in st.status
+    with pytest.raises(ValueError, match="inputs must have shape"):
+        ExplorerState(m, inputs=np.zeros((3, 1)))
+    with pytest.raises(ValueError, match="PLRNN or ALRNN"):
+        from rnnexplore.dynamics.models import ShallowPLRNN
+        ExplorerState(ShallowPLRNN([0.5], [[1.0]], [[1.0]], [0.0], [0.0]), inputs=[[1.0]])
