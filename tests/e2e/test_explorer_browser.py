@@ -9,7 +9,8 @@ the status line's counts, and a pixel of every object's first marker has its sta
 final drawn frame is measured in the page (``performance.now()``) and the median / p95 are
 printed (run with ``-s``). Then basins and manifolds are toggled on and checked in the picture,
 and a mouse drag across the pair creation must list that event once, with its parameter value
-(0.844987, located by bisection). No request may leave the machine.
+(0.844987, located by bisection). No request may leave the machine (Voila runs with the
+package's template ``rnnexplore``, which drops the lab template's CDN icon fonts).
 
 With ``RNNEXPLORE_SCREENSHOT=path.png`` a screenshot of the app is saved there (``make
 screenshot`` -> docs/explorer.png).
@@ -220,7 +221,7 @@ def test_explorer_in_jupyterlab(lab, page):
 
 def test_explorer_in_voila(page, tmp_path):
     outside = _outside_requests(page)
-    with voila_server(ROOT / APP, tmp_path) as (base, _proc):
+    with voila_server(ROOT / APP, tmp_path, template="rnnexplore") as (base, _proc):
         page.goto(base, timeout=LOAD_MS)
         _wait_ready(page)
         assert "3 objects up to order 16" in _status(page)
@@ -231,7 +232,7 @@ def test_explorer_in_voila(page, tmp_path):
         _maybe_screenshot(page)
         _drag_across_pair_creation(page, "Voila")
         assert "Traceback" not in page.locator("body").inner_text()
-    print(f"[Voila] requests to outside servers: {outside}")
+    assert outside == [], outside  # the package's Voila template drops the CDN icon fonts
 
 
 if __name__ == "__main__":  # pragma: no cover
