@@ -1254,6 +1254,7 @@ class LogEntry:
     interval: dict[str, tuple[float, float]]
     located: bool = False
     step: int = 0
+    side: str = "change"  # "death" (gone after), "birth" (new after) or "change"
 
     @property
     def text(self) -> str:
@@ -1262,7 +1263,7 @@ class LogEntry:
         if not self.located:
             where = "between " + ", ".join(f"{n} = {_fmt_value(a, False)} and {_fmt_value(b, False)}"
                                            for n, (a, b) in self.interval.items())
-        what = _EVENT_TEXT.get(self.kind, self.kind.replace("_", " "))
+        what = _EVENT_TEXT.get((self.kind, self.side)) or _EVENT_TEXT.get(self.kind, self.kind.replace("_", " "))
         return f"{where}: {what} - {' and '.join(self.objects)}"
 
 
@@ -1272,7 +1273,13 @@ _EVENT_TEXT = {
     "birth": "born",
     "death": "gone",
     "border_collision": "border collision",
-    "degenerate_transcritical": "escape to / return from infinity (eigenvalue +1)",
+    "degenerate_transcritical": "eigenvalue through +1 (degenerate transcritical)",
+    ("degenerate_transcritical", "death"): "escaped to infinity (eigenvalue +1)",
+    ("degenerate_transcritical", "birth"): "came in from infinity (eigenvalue +1)",
+    ("border_collision", "death"): "border collision, gone",
+    ("border_collision", "birth"): "border collision, new",
+    ("degenerate_flip", "death"): "degenerate flip (eigenvalue -1), gone",
+    ("degenerate_flip", "birth"): "degenerate flip (eigenvalue -1), new",
     "degenerate_flip": "degenerate flip (eigenvalue -1)",
     "neimark_sacker": "stability change (complex pair)",
     "stability_change": "stability change",
@@ -1323,7 +1330,8 @@ def log_entries(events: Sequence[Any], values: Mapping[str, float],
         elif e.stability_before and e.stability_after and e.stability_before != e.stability_after:
             objects = [f"{_object_label(e.stability_before, e.order)} -> {e.stability_after}"]
         used.add(i)
-        out.append(LogEntry(e.kind, e.order, objects, keys, dict(values), dict(interval), located, step))
+        side = "death" if e.key_after is None else "birth" if e.key_before is None else "change"
+        out.append(LogEntry(e.kind, e.order, objects, keys, dict(values), dict(interval), located, step, side))
     return out
 
 
