@@ -784,9 +784,11 @@ class ExplorerState:
         def build(values):
             return self._with_values(m0, u0, values)[0]
 
+        max_step = min(self.ranges[n][2] for n in names) if all(n in self.ranges for n in names) else None
+
         def work(report):
             return locate_events(m0, names, start, end, c0, c1, max_order=k, seed=seed, progress=report,
-                                 build=build)
+                                 build=build, max_step=max_step)
 
         def deliver(found):
             entries = []
@@ -1342,7 +1344,8 @@ def _signature(cycles: Sequence[Any]) -> frozenset:
 def locate_events(model: Any, names: Sequence[str], start: Sequence[float], end: Sequence[float],
                   cycles_start: Any, cycles_end: Any, *, max_order: int, seed: int = 0,
                   tol: float = LOCATE_TOL, budget: Any = "interactive",
-                  progress: Callable | None = None, build: Callable | None = None) -> list[tuple[dict[str, float], dict[str, tuple[float, float]], list]]:
+                  progress: Callable | None = None, build: Callable | None = None,
+                  max_step: float | None = None) -> list[tuple[dict[str, float], dict[str, tuple[float, float]], list]]:
     """Locate every change of the object set along a straight parameter path, by bisection.
 
     The path runs from ``start`` to ``end`` (values of the parameters ``names`` of ``model``).
@@ -1353,6 +1356,9 @@ def locate_events(model: Any, names: Sequence[str], start: Sequence[float], end:
 
     ``build(values)`` makes the model for a dict of parameter values (default
     ``model.with_params``; the explorer passes one that also knows its inputs ``u[i]``).
+    ``max_step``: first search the path at points at most this far apart (the slider's step: a
+    coalesced drag jumps over slider values, and an object born and gone between two far ends
+    would not show at the ends), then bisect every piece whose ends differ.
 
     Returns
     -------
@@ -1388,7 +1394,14 @@ def locate_events(model: Any, names: Sequence[str], start: Sequence[float], end:
         return find_cycles(model_at(t), max_order, seed=seed, warm_start=CycleSet(list(warm)), budget=budget)
 
     out = []
-    stack = [(0.0, cycles_start, 1.0, cycles_end)]
+    n_pieces = 1 if not max_step or span == 0.0 else max(1, math.ceil(span / max_step - 1e-9))
+    ts, sets = [0.0], [cycles_start]
+    for i in range(1, n_pieces):
+        ts.append(i / n_pieces)
+        sets.append(search(ts[-1], list(sets[-1]) + list(cycles_end)))
+    ts.append(1.0)
+    sets.append(cycles_end)
+    stack = [(ts[i], sets[i], ts[i + 1], sets[i + 1]) for i in reversed(range(n_pieces))]
     while stack:
         lo, c_lo, hi, c_hi = stack.pop()
         if _signature(c_lo) == _signature(c_hi):

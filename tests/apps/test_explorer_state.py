@@ -376,3 +376,14 @@ def test_input_parameters_move_the_bias_along_the_input_matrix():
     with pytest.raises(ValueError, match="PLRNN or ALRNN"):
         from rnnexplore.dynamics.models import ShallowPLRNN
         ExplorerState(ShallowPLRNN([0.5], [[1.0]], [[1.0]], [0.0], [0.0]), inputs=[[1.0]])
+
+
+def test_a_jump_over_a_short_lived_pair_still_lists_its_creation_and_annihilation():
+    """Coalesced drags jump: the 16-cycle pair lives on [0.83639, 0.84499] only, inside the jump."""
+    st = ExplorerState.from_preset("paper_gt16")
+    assert st.set_param("A[0]", 0.8577689) and st.wait()
+    st.clear_log()
+    assert st.set_param("A[0]", 0.7577689) and st.wait()  # ten slider steps at once
+    kinds = [(e.kind, round(e.values["A[0]"], 5)) for e in st.log]
+    assert ("pair_creation", 0.84499) in kinds and ("pair_annihilation", 0.83639) in kinds, kinds
+    assert sum(k == "pair_creation" for k, _ in kinds) == 1
