@@ -72,7 +72,7 @@ bench: $(STAMP)
 # copies the notebook tests leave in tests/_out/ (docs/prepare.py runs only missing or stale ones).
 docs: $(STAMP)
 	$(PY) docs/prepare.py
-	$(PY) -m sphinx -W --keep-going -b html -q docs docs/_build/html
+	$(PY) -m sphinx -W --keep-going -E -b html -q docs docs/_build/html
 
 doctor: $(STAMP)
 	$(VENV)/bin/rnnexplore doctor
