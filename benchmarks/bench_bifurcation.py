@@ -28,9 +28,9 @@ from dataclasses import fields
 
 import numpy as np
 
-from rnnexplore.bifurcation import BifurcationMap, sweep
-from rnnexplore.cycles import find_cycles
-from rnnexplore.models import paper_gt16
+from rnnexplore.dynamics.bifurcation import BifurcationMap, sweep
+from rnnexplore.dynamics.cycles import find_cycles
+from rnnexplore.dynamics.models import paper_gt16
 
 
 def same_map(a: BifurcationMap, b: BifurcationMap) -> bool:

@@ -26,8 +26,8 @@ import time
 
 import numpy as np
 
-from rnnexplore.cycles import attractor_period, brute_force_cycles, find_cycles
-from rnnexplore.models import PLRNN, paper_gt16, random_plrnn
+from rnnexplore.dynamics.cycles import attractor_period, brute_force_cycles, find_cycles
+from rnnexplore.dynamics.models import PLRNN, paper_gt16, random_plrnn
 
 HEURISTIC = {"exhaustive_limit": 0}
 

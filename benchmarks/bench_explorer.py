@@ -30,8 +30,8 @@ matplotlib.use("Agg")
 
 import numpy as np  # noqa: E402
 
-from rnnexplore.cycles import find_cycles  # noqa: E402
-from rnnexplore.models import paper_gt16, random_plrnn  # noqa: E402
+from rnnexplore.dynamics.cycles import find_cycles  # noqa: E402
+from rnnexplore.dynamics.models import paper_gt16, random_plrnn  # noqa: E402
 from rnnexplore.widgets.explorer import CycleExplorer  # noqa: E402
 
 N_STEPS = int(os.environ.get("BENCH_STEPS", "200"))

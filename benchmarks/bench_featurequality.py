@@ -15,7 +15,7 @@ the output). The factorised formula is also timed on the same subset for a direc
 
 Part 2 runs the spec's section-5 sweep (S4, d = 20, n_train 250..4000, seeds 0-2, with
 shuffled-label controls at every n; 30 runs) on a 2-process pool, prints its wall time
-and writes ``data/featurequality_s4_sweep.json`` (loadable by
+and writes ``rnnexplore/featurequality/data/s4_sweep.json`` (loadable by
 ``SweepResult.load`` and the ``FeatureQualityExplorer`` widget).
 """
 
@@ -109,7 +109,7 @@ def main(argv=None) -> None:
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--no-sweep", action="store_true")
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--out", type=Path, default=Path("data/featurequality_s4_sweep.json"))
+    ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "rnnexplore" / "featurequality" / "data" / "s4_sweep.json")
     args = ap.parse_args(argv)
     print(f"load average at start: {os.getloadavg()}")
     bench_ntk(args.n, args.subset, args.repeat)

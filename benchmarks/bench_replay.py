@@ -31,9 +31,9 @@ import numpy as np
 def make_replay(n_checkpoints: int):
     import torch
 
-    from rnnexplore.data import gt16_data
-    from rnnexplore.models import paper_gt16
-    from rnnexplore.training import from_numpy_model, train
+    from rnnexplore.dynamics.training.data import gt16_data
+    from rnnexplore.dynamics.models import paper_gt16
+    from rnnexplore.dynamics.training import from_numpy_model, train
 
     torch.set_num_threads(1)
     data = gt16_data(1000, seed=0)
@@ -52,7 +52,7 @@ def main() -> None:
     ap.add_argument("--max-order", type=int, default=16)
     args = ap.parse_args()
 
-    from rnnexplore.replay import Replay, analyse_replay
+    from rnnexplore.dynamics.training.replay import Replay, analyse_replay
 
     if args.replay:
         rep = Replay.load(args.replay)

@@ -168,9 +168,46 @@ def _cmd_app(args: argparse.Namespace) -> int:
 
 
 def _cmd_cycles(argv: list[str]) -> int:
-    from rnnexplore.cycles import cycles_cli
+    """``rnnexplore cycles MODEL.json --max-order K [--json] [--seed S] [--mode M]``.
 
-    return cycles_cli(argv)
+    Prints a table (or JSON with ``--json``) of every object up to order K; returns the exit
+    code (2 on a bad model file or argument).
+    """
+    parser = argparse.ArgumentParser(
+        prog="rnnexplore cycles",
+        description="Find all fixed points and k-cycles of a piecewise-linear RNN stored as JSON.",
+    )
+    parser.add_argument("model", help="model JSON file (see README: JSON model format)")
+    parser.add_argument("--max-order", type=int, required=True, help="highest cycle order K")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--mode", choices=("fast", "reference"), default="fast")
+    parser.add_argument("--budget", choices=("default", "interactive", "thorough"), default="default")
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    import numpy
+
+    from rnnexplore.dynamics.cycles import find_cycles
+    from rnnexplore.dynamics.models import load_model_json
+
+    try:
+        model = load_model_json(args.model)
+        cs = find_cycles(model, args.max_order, seed=args.seed, mode=args.mode, budget=args.budget)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(cs.to_dict(), indent=1))
+        return 0
+    print(f"{len(cs)} object(s) up to order {args.max_order} "
+          f"({cs.stats['total_solves']} solves, {cs.stats['wall_time']:.3f} s)")
+    print(f"{'order':>5}  {'stability':<9}  {'max|lambda|':>11}  {'first point':<30}  regions")
+    for c in cs:
+        pt = numpy.array2string(c.points[0], precision=4, separator=", ", suppress_small=True)
+        print(f"{c.order:>5}  {c.stability:<9}  {c.max_abs_eigenvalue:>11.4g}  {pt:<30}  {c.key}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,6 +12,8 @@ import pytest
 
 from servers import lab_server
 
+from rnnexplore.cli import main
+
 
 def test_doctor_reports_versions_and_frontends():
     out = subprocess.run([sys.executable, "-m", "rnnexplore", "doctor", "--json"],
@@ -74,3 +76,24 @@ def test_readme_model_example_runs_through_cycles_cli(tmp_path):
     out = subprocess.run([sys.executable, "-m", "rnnexplore", "cycles", str(bad),
                           "--max-order", "2"], capture_output=True, text=True)
     assert out.returncode == 2 and "missing" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_cycles_command(tmp_path, capsys):
+    from rnnexplore.dynamics.models import paper_gt16, save_model_json
+
+    path = tmp_path / "gt16.json"
+    save_model_json(paper_gt16(), path)
+    assert main(["cycles", str(path), "--max-order", "16"]) == 0
+    out = capsys.readouterr().out
+    assert "stable" in out and "3 object(s)" in out
+    assert main(["cycles", str(path), "--max-order", "2", "--json", "--seed", "1"]) == 0
+    import json
+
+    data = json.loads(capsys.readouterr().out)
+    assert data["cycles"][0]["order"] == 1
+    bad = tmp_path / "bad.json"
+    bad.write_text("{")
+    assert main(["cycles", str(bad), "--max-order", "2"]) == 2
+    assert "not valid JSON" in capsys.readouterr().err
+    assert main(["cycles", str(path), "--max-order", "0"]) == 2
+    assert main(["cycles", str(path)]) == 2  # argparse: missing --max-order

@@ -9,6 +9,7 @@ import sys
 import tomllib
 from pathlib import Path
 
+import pytest
 import yaml
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
@@ -149,17 +150,84 @@ def test_binder_uses_python_311_and_cpu_torch():
     assert "overrides.json" in post
 
 
-def test_import_is_light():
-    code = ("import sys, rnnexplore, rnnexplore.parallel, rnnexplore.cli; "
-            "heavy = [m for m in ('torch', 'ipywidgets', 'matplotlib', 'dask') if m in sys.modules]; "
-            "print(','.join(heavy))")
-    try:
-        import rnnexplore.cycles  # noqa: F401  (engine present: check it too)
-        code = code.replace("rnnexplore.cli;", "rnnexplore.cli, rnnexplore.models, rnnexplore.cycles;")
-    except ImportError:
-        pass
+COMPUTATION = ["rnnexplore", "rnnexplore.parallel", "rnnexplore.cli", "rnnexplore.dynamics",
+               "rnnexplore.dynamics.models", "rnnexplore.dynamics.cycles", "rnnexplore.dynamics.orbits", "rnnexplore.dynamics.solve",
+               "rnnexplore.dynamics.projection", "rnnexplore.dynamics.events",
+               "rnnexplore.dynamics.bifurcation", "rnnexplore.dynamics.training",
+               "rnnexplore.dynamics.training.data", "rnnexplore.dynamics.training.replay",
+               "rnnexplore.featurequality", "rnnexplore.apps", "rnnexplore.apps.explorer",
+               "rnnexplore.apps.bifurcation", "rnnexplore.apps.replay", "rnnexplore.apps.featurequality"]
+
+
+def _imported_by(modules: list[str]) -> set[str]:
+    code = ("import importlib, sys, json; "
+            f"[importlib.import_module(m) for m in {modules!r}]; "
+            "print(json.dumps(sorted(sys.modules)))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "", f"importing the computation layer pulled in: {out.stdout}"
+    import json
+
+    return set(json.loads(out.stdout))
+
+
+def test_import_is_light():
+    """`import rnnexplore` and the numpy-only computation pull no torch, widgets, matplotlib or dask."""
+    loaded = _imported_by(COMPUTATION)
+    heavy = sorted(m for m in loaded if m.split(".")[0] in ("torch", "ipywidgets", "matplotlib", "dask"))
+    assert heavy == [], f"importing the computation layer pulled in: {sorted({h.split('.')[0] for h in heavy})}"
+    assert not any(m.startswith("rnnexplore.widgets.") for m in loaded)
+
+
+def _package_modules() -> list[Path]:
+    return sorted(p for p in (ROOT / "rnnexplore").rglob("*.py"))
+
+
+def _top_level_imports(path: Path) -> list[tuple[str, list[str]]]:
+    """(module, imported names) of the imports a module runs at import time (not inside functions)."""
+    import ast
+
+    tree = ast.parse(path.read_text())
+    out = []
+    for node in tree.body:  # module level only
+        if isinstance(node, ast.Import):
+            out += [(a.name, []) for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            mod = node.module if node.level == 0 else f"<relative>.{node.module}"
+            out.append((mod, [a.name for a in node.names]))
+    return out
+
+
+def test_layering_computation_never_imports_views():
+    """Nothing outside widgets/ imports widgets, ipywidgets or matplotlib at import time."""
+    for path in _package_modules():
+        rel = path.relative_to(ROOT / "rnnexplore").as_posix()
+        if rel.startswith("widgets/"):
+            continue
+        for mod, _ in _top_level_imports(path):
+            top = mod.split(".")[0]
+            assert top not in ("ipywidgets", "matplotlib", "IPython", "ipympl"), f"{rel} imports {mod}"
+            assert not mod.startswith("rnnexplore.widgets"), f"{rel} imports {mod}"
+
+
+def test_widgets_import_no_private_names_of_computation():
+    """Views use the public surface of the computation (no `from rnnexplore.x import _private`)."""
+    import ast
+
+    for path in sorted((ROOT / "rnnexplore" / "widgets").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("rnnexplore"):
+                if node.module.startswith("rnnexplore.widgets"):
+                    continue
+                private = [a.name for a in node.names if a.name.startswith("_")]
+                assert not private, f"widgets/{path.name} imports private {private} from {node.module}"
+
+
+def test_facade_names_resolve():
+    import rnnexplore as rx
+
+    for name in rx.__all__:
+        assert getattr(rx, name) is not None, name
+    with pytest.raises(AttributeError, match="no attribute"):
+        rx.not_a_name  # noqa: B018
 
 
 def test_ci_runs_the_readme_test_command():

@@ -26,6 +26,7 @@ from .measures import (
     relative_weight_change,
     spectral_quality,
 )
+from .saved import SAVED_SWEEPS, saved_sweep_path
 from .tasks import (
     PAPER_TERMS,
     Staircase,
@@ -72,6 +73,8 @@ __all__ = [
     "FQRecord",
     "SweepResult",
     "DEFAULT_CONFIG",
+    "SAVED_SWEEPS",
+    "saved_sweep_path",
     *sorted(_TORCH_NAMES),
 ]
 

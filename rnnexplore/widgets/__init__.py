@@ -18,29 +18,18 @@ Examples
 
 from __future__ import annotations
 
-import importlib
+from rnnexplore._lazy import lazy_attributes
 
-_LAZY = {
+_NAMES = {
     "CycleExplorer": "rnnexplore.widgets.explorer",
     "BifurcationExplorer": "rnnexplore.widgets.bifurcation",
     "TrainingReplay": "rnnexplore.widgets.replay",
     "LiveLoss": "rnnexplore.widgets.replay",
     "FeatureQualityExplorer": "rnnexplore.widgets.featurequality",
-    "FeatureQualityState": "rnnexplore.widgets.featurequality",
     "plot_sweep": "rnnexplore.widgets.featurequality",
     "PhasePortrait": "rnnexplore.widgets.portrait",
 }
 
-__all__ = sorted(_LAZY)
+__all__ = sorted(_NAMES)
 
-
-def __getattr__(name: str):
-    if name not in _LAZY:
-        raise AttributeError(f"module 'rnnexplore.widgets' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_LAZY[name]), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_attributes(__name__, _NAMES)

@@ -1,9 +1,7 @@
 """BifurcationExplorer: a 2-D bifurcation map you can click, zoom into and cut along a line.
 
-:class:`BifurcationState` is a plain, scriptable object (no widgets): the current
-:class:`~rnnexplore.bifurcation.BifurcationMap`, the selected grid point (its model and
-objects), the zoom history, and a 1-D diagram along a line through the selection.
-:class:`BifurcationExplorer` wraps it in a thin ipywidgets + ipympl view with one figure of
+:class:`BifurcationExplorer` wraps the scriptable
+:class:`~rnnexplore.apps.bifurcation.BifurcationState` in a thin ipywidgets + ipympl view with one figure of
 three panels:
 
 - the map (colour by object count, by stability signature or by the number of stable
@@ -23,288 +21,26 @@ Every control carries a stable CSS class: ``rnx-bif`` (the app), ``rnx-bif-colou
 ``rnx-bif-info``, ``rnx-bif-figure``, ``rnx-bif-explorer``. Callbacks never raise into the
 notebook: errors go to the status line.
 
-Examples
---------
->>> import numpy as np
->>> from rnnexplore.models import skew_tent
->>> from rnnexplore.widgets.bifurcation import BifurcationState
->>> st = BifurcationState(model=skew_tent(0.2, 0.0, 1.0),
-...                       grid={"A[0]": np.linspace(-0.85, 0.85, 8), "W[0,0]": np.linspace(-2.9, 1.9, 9)},
-...                       max_order=2)
->>> st.select(0.15, -1.9).selected
-(4, 2)
->>> sorted(c.order for c in st.cycles)
-[1, 2]
 """
 
 from __future__ import annotations
 
-import functools
 import html
 import time
-import traceback
 from typing import Any
 
 import numpy as np
 
-from rnnexplore.bifurcation import EVENT_KINDS, BifurcationMap, sweep
+from rnnexplore.apps.bifurcation import COLOUR_MODES, BifurcationState
+from rnnexplore.dynamics.events import EVENT_KINDS
+from rnnexplore.widgets.base import EVENT_COLOURS, STABILITY_STYLE, guarded, status_html
 from rnnexplore.widgets.figure import figure_canvas, in_ipython
 
-__all__ = ["BifurcationState", "BifurcationExplorer", "EVENT_COLOURS", "COLOUR_MODES"]
+__all__ = ["BifurcationExplorer"]
 
-EVENT_COLOURS = {
-    "birth": "tab:green",
-    "death": "tab:red",
-    "stability_change": "tab:orange",
-    "border_collision": "tab:purple",
-    "degenerate_transcritical": "black",
-    "degenerate_flip": "tab:brown",
-    "neimark_sacker": "tab:pink",
-    "pair_creation": "tab:cyan",
-    "pair_annihilation": "tab:olive",
-}
-COLOUR_MODES = ("count", "signature", "stable")
-
-
-class BifurcationState:
-    """Scriptable state behind :class:`BifurcationExplorer`.
-
-    Parameters
-    ----------
-    result : BifurcationMap, optional
-        A 2-D map computed before (with :func:`rnnexplore.bifurcation.sweep`).
-    model, grid, max_order :
-        Alternatively, compute the map here: ``sweep(model, grid, max_order, **sweep_kwargs)``.
-    zoom_shape : (int, int), optional
-        Resolution of a zoomed recompute (default: the shape of the first map).
-    line_points : int
-        Number of values of the 1-D diagram along a line.
-    n_trajectories, n_steps : int
-        Trajectories simulated for the phase portrait of the selection.
-    **sweep_kwargs
-        Passed to every :func:`~rnnexplore.bifurcation.sweep` (``executor``, ``seed``, ...).
-
-    Attributes
-    ----------
-    result : BifurcationMap
-        The map shown now; ``history`` holds the maps before each zoom.
-    selected : (int, int) or None
-        Grid index of the selected point.
-    line_axis : int
-        0: the 1-D diagram varies the x parameter (y fixed at the selection), 1: the y one.
-    line_map : BifurcationMap or None
-        The 1-D sweep along the line.
-    """
-
-    def __init__(self, result: BifurcationMap | None = None, *, model: Any = None, grid: Any = None,
-                 max_order: int | None = None, zoom_shape: tuple[int, int] | None = None,
-                 line_points: int = 81, n_trajectories: int = 3, n_steps: int = 300,
-                 **sweep_kwargs: Any) -> None:
-        if result is None:
-            if model is None or grid is None or max_order is None:
-                raise ValueError("pass a 2-D BifurcationMap, or model, grid and max_order to compute one")
-            result = sweep(model, grid, max_order, **sweep_kwargs)
-        if not isinstance(result, BifurcationMap):
-            raise ValueError(f"result must be a BifurcationMap, got {type(result).__name__}")
-        if result.ndim != 2:
-            raise ValueError("the bifurcation explorer needs a 2-D map (sweep over two parameters)")
-        self.result = result
-        self.history: list[BifurcationMap] = []
-        self.sweep_kwargs = dict(sweep_kwargs)
-        self.sweep_kwargs.pop("orbit", None)
-        self.zoom_shape = tuple(zoom_shape) if zoom_shape is not None else result.shape
-        if len(self.zoom_shape) != 2 or min(self.zoom_shape) < 2:
-            raise ValueError(f"zoom_shape must be two sizes >= 2, got {zoom_shape!r}")
-        self.line_points = int(line_points)
-        if self.line_points < 2:
-            raise ValueError(f"line_points must be >= 2, got {line_points}")
-        self.n_trajectories, self.n_steps = int(n_trajectories), int(n_steps)
-        self.selected: tuple[int, int] | None = None
-        self.line_axis = 0
-        self.line_map: BifurcationMap | None = None
-
-    # ------------------------------------------------------------------ map
-    @property
-    def names(self) -> tuple[str, str]:
-        return str(self.result.names[0]), str(self.result.names[1])
-
-    @property
-    def extent(self) -> tuple[float, float, float, float]:
-        """``(x0, x1, y0, y1)`` of the image: grid values padded by half a step."""
-        def pad(v):
-            h = 0.5 * (v[1] - v[0]) if len(v) > 1 else 0.5
-            return float(v[0] - h), float(v[-1] + h)
-
-        return pad(self.result.values0) + pad(self.result.values1)
-
-    def image(self, colour: str = "count") -> tuple[np.ndarray, list[str]]:
-        """Image ``(n1, n0)`` (rows = y) for ``imshow(origin="lower")`` and its labels.
-
-        ``colour``: "count" (objects per point), "signature" (label index of the stability
-        signature; labels are the signature texts) or "stable" (stable objects per point).
-        """
-        if colour == "count":
-            img = self.result.n_objects()
-            labels = [str(v) for v in range(int(img.max()) + 1)]
-        elif colour == "stable":
-            img = self.result.counts("stable").sum(axis=2)
-            labels = [str(v) for v in range(int(img.max()) + 1)]
-        elif colour == "signature":
-            img, labels = self.result.signatures()
-        else:
-            raise ValueError(f"colour must be one of {COLOUR_MODES}, got {colour!r}")
-        return np.asarray(img).T, labels
-
-    def curves(self) -> dict[str, np.ndarray]:
-        """Bifurcation curves of the current map (kind -> segments; cached per map)."""
-        if getattr(self, "_curves_of", None) is not self.result:
-            self._curves = self.result.curves()
-            self._curves_of = self.result
-        return self._curves
-
-    def nearest(self, x: float, y: float) -> tuple[int, int]:
-        """Grid index nearest to the parameter point ``(x, y)``."""
-        if x is None or y is None or not (np.isfinite(x) and np.isfinite(y)):
-            raise ValueError("the point must have finite coordinates")
-        i = int(np.argmin(np.abs(self.result.values0 - x)))
-        j = int(np.argmin(np.abs(self.result.values1 - y)))
-        return i, j
-
-    # ------------------------------------------------------------------ selection
-    def select(self, x: float, y: float) -> "BifurcationState":
-        """Select the grid point nearest to ``(x, y)`` (parameter values)."""
-        self.selected = self.nearest(x, y)
-        return self
-
-    def select_index(self, i: int, j: int) -> "BifurcationState":
-        """Select grid index ``(i, j)``."""
-        self.result._check_index(i, j)
-        self.selected = (int(i), int(j))
-        return self
-
-    @property
-    def params(self) -> dict[str, float] | None:
-        """Parameter values of the selection."""
-        return None if self.selected is None else self.result.params_at(*self.selected)
-
-    @property
-    def model(self) -> Any:
-        """Model at the selection (the base model when nothing is selected)."""
-        return self.result.model if self.selected is None else self.result.model_at(*self.selected)
-
-    @property
-    def cycles(self) -> list:
-        """Objects found at the selection (from the map; no new search)."""
-        return [] if self.selected is None else list(self.result.cycles_at(*self.selected))
-
-    def trajectories(self) -> list[np.ndarray]:
-        """A few simulated orbits at the selection (seeded by the grid index), NaN once diverged."""
-        if self.selected is None:
-            return []
-        m = self.model
-        pts = [c.points for c in self.cycles]
-        scale = 1.0 + (float(np.max(np.abs(np.concatenate(pts)))) if pts else 1.0)
-        rng = np.random.default_rng([int(self.result.seed), *self.selected])
-        z0 = rng.uniform(-scale, scale, (self.n_trajectories, m.M))
-        traj = m.simulate(z0, self.n_steps)
-        with np.errstate(invalid="ignore"):
-            traj[~(np.abs(traj) < 1e6)] = np.nan
-        return [traj[:, b] for b in range(self.n_trajectories)]
-
-    def events_here(self) -> list[str]:
-        """Events between the selection and its grid neighbours, as text."""
-        if self.selected is None:
-            return []
-        p = self.selected
-        out = []
-        for a, b, ev in self.result.events():
-            if a == p or b == p:
-                q = b if a == p else a
-                other = self.result.params_at(*q)
-                where = ", ".join(f"{k} = {v:.4g}" for k, v in other.items())
-                out.append(f"towards ({where}): {ev.description}")
-        return out
-
-    def summary(self) -> str:
-        """One line on the current map and the selection."""
-        r = self.result
-        n0, n1 = r.shape
-        text = (f"{n0} x {n1} map of {self.names[0]} x {self.names[1]} up to order {r.max_order}: "
-                f"{len(r.ev_kind)} events, {r.solves_per_point:.0f} solves/point")
-        if self.selected is not None:
-            where = ", ".join(f"{k} = {v:.4g}" for k, v in self.params.items())
-            text += f"; selected {where}: {len(self.cycles)} object(s)"
-        return text
-
-    # ------------------------------------------------------------------ zoom
-    def zoom(self, x0: float, x1: float, y0: float, y1: float, shape: tuple[int, int] | None = None
-             ) -> "BifurcationState":
-        """Recompute the map over the rectangle ``[x0, x1] x [y0, y1]`` at ``shape`` resolution."""
-        vals = np.array([x0, x1, y0, y1], dtype=float)
-        if not np.all(np.isfinite(vals)):
-            raise ValueError("the rectangle must have finite corners")
-        (x0, x1), (y0, y1) = sorted(vals[:2]), sorted(vals[2:])
-        if x1 - x0 <= 0 or y1 - y0 <= 0:
-            raise ValueError("the rectangle must have a positive width and height")
-        n0, n1 = shape if shape is not None else self.zoom_shape
-        if min(n0, n1) < 2:
-            raise ValueError(f"the zoom resolution must be >= 2 points per axis, got {(n0, n1)}")
-        r = self.result
-        grid = {self.names[0]: np.linspace(x0, x1, int(n0)), self.names[1]: np.linspace(y0, y1, int(n1))}
-        new = sweep(r.model, grid, r.max_order, **self.sweep_kwargs)
-        self.history.append(r)
-        self.result = new
-        self.selected = None
-        self.line_map = None
-        return self
-
-    def back(self) -> "BifurcationState":
-        """Return to the map before the last zoom (no-op at the first map)."""
-        if self.history:
-            self.result = self.history.pop()
-            self.selected = None
-            self.line_map = None
-        return self
-
-    # ------------------------------------------------------------------ 1-D line
-    def compute_line(self, axis: int | None = None) -> BifurcationMap:
-        """1-D diagram along the line through the selection that varies parameter ``axis``."""
-        if axis is not None:
-            if axis not in (0, 1):
-                raise ValueError(f"axis must be 0 (x) or 1 (y), got {axis!r}")
-            self.line_axis = int(axis)
-        if self.selected is None:
-            raise ValueError("select a point first (the line passes through it)")
-        r = self.result
-        vary = self.names[self.line_axis]
-        fixed = self.names[1 - self.line_axis]
-        vals = r.values0 if self.line_axis == 0 else r.values1
-        base = r.model.with_params({fixed: self.params[fixed]})
-        grid = {vary: np.linspace(float(vals[0]), float(vals[-1]), self.line_points)}
-        self.line_map = sweep(base, grid, r.max_order, **self.sweep_kwargs)
-        return self.line_map
 
 
 # =========================================================================== the view
-def _guarded(method):
-    """Widget callbacks never raise into the notebook: errors go to the status line."""
-
-    @functools.wraps(method)
-    def wrapper(self, *args, **kwargs):
-        self.last_error = None
-        try:
-            return method(self, *args, **kwargs)
-        except Exception as exc:  # noqa: BLE001 - the point of this wrapper
-            self.last_error = traceback.format_exc()
-            try:
-                self._status("error", f"{type(exc).__name__}: {exc}")
-            except Exception:  # noqa: BLE001
-                pass
-            return None
-
-    return wrapper
-
-
 class BifurcationExplorer:
     """Interactive 2-D bifurcation map (ipywidgets + ipympl) over a :class:`BifurcationState`.
 
@@ -445,7 +181,6 @@ class BifurcationExplorer:
         from matplotlib.collections import LineCollection
         from matplotlib.lines import Line2D
 
-        from rnnexplore.widgets.portrait import STABILITY_STYLE
 
         ax = self.ax_line
         self.orbit_points = Line2D([], [], ls="none", marker=".", ms=1.0, color="0.6", zorder=1,
@@ -577,12 +312,10 @@ class BifurcationExplorer:
             self.fig.canvas.draw_idle()
 
     def _status(self, level: str, text: str) -> None:
-        colour = {"ok": "#1a7f37", "busy": "#9a6700", "error": "#cf222e"}.get(level, "black")
-        self.status.value = (f'<span class="rnx-status-{level}" style="color:{colour}; font-family:monospace">'
-                             f"{html.escape(text)}</span>")
+        self.status.value = status_html(level, text)
 
     # ------------------------------------------------------------------ scripted gestures
-    @_guarded
+    @guarded
     def click(self, x: float, y: float) -> None:
         """Select the grid point nearest to ``(x, y)``: portrait, info and (if shown) the line."""
         t0 = time.perf_counter()
@@ -598,7 +331,7 @@ class BifurcationExplorer:
         self.timings["last_redraw"] = time.perf_counter() - t0
         self._status("ok", st.summary())
 
-    @_guarded
+    @guarded
     def drag(self, x0: float, y0: float, x1: float, y1: float) -> None:
         """Recompute the map over the rectangle at the resolution in ``zoom res``."""
         n = int(self.resolution.value)
@@ -617,7 +350,7 @@ class BifurcationExplorer:
     def _on_press(self, event: Any) -> None:
         self._press = (event.x, event.y) if event.inaxes is self.ax_map and event.button == 1 else None
 
-    @_guarded
+    @guarded
     def _on_release(self, event: Any) -> None:
         press, self._press = self._press, None
         if press is None or event.inaxes is not self.ax_map or event.xdata is None:
@@ -631,15 +364,15 @@ class BifurcationExplorer:
             return
         self.drag(eclick.xdata, eclick.ydata, erelease.xdata, erelease.ydata)
 
-    @_guarded
+    @guarded
     def _on_colour(self, change: dict) -> None:
         self._redraw_map()
 
-    @_guarded
+    @guarded
     def _on_curves(self, change: dict) -> None:
         self._redraw_map()
 
-    @_guarded
+    @guarded
     def _on_line_axis(self, change: dict) -> None:
         self.state.line_axis = int(change["new"])
         self._redraw_selection()
@@ -648,12 +381,12 @@ class BifurcationExplorer:
             self._redraw_line()
         self._draw()
 
-    @_guarded
+    @guarded
     def _on_coord(self, change: dict) -> None:
         self._redraw_line()
         self._draw()
 
-    @_guarded
+    @guarded
     def _on_line_button(self, _button: Any = None) -> None:
         if self.state.selected is None:
             self._status("error", "select a point on the map first (the line passes through it)")
@@ -665,7 +398,7 @@ class BifurcationExplorer:
         self._draw()
         self._status("ok", self.state.summary())
 
-    @_guarded
+    @guarded
     def _on_back(self, _button: Any = None) -> None:
         if not self.state.history:
             self._status("ok", "already at the first map")
@@ -674,7 +407,7 @@ class BifurcationExplorer:
         self._after_map_change()
         self._status("ok", self.state.summary())
 
-    @_guarded
+    @guarded
     def _on_open(self, _button: Any = None) -> None:
         if self.state.selected is None:
             self._status("error", "select a point on the map first")

@@ -1,6 +1,6 @@
 """CycleExplorer: drag a weight, watch fixed points and cycles move, collide and vanish.
 
-A thin ipywidgets + ipympl view over :class:`rnnexplore.explorer.ExplorerState` (which does
+A thin ipywidgets + ipympl view over :class:`rnnexplore.apps.explorer.ExplorerState` (which does
 all the computing and can be scripted on its own). One slider per parameter, a max-order
 box, presets, reset, the shared :class:`~rnnexplore.widgets.portrait.PhasePortrait` (click the
 plane to start a trajectory), a table of objects, the events since the previous slider value,
@@ -41,19 +41,18 @@ import functools
 import html
 import re
 import time
-import traceback
 from typing import Any
 
 import numpy as np
 
-from rnnexplore.explorer import PRESETS, ExplorerState, Projection
+from rnnexplore.apps.explorer import PRESETS, ExplorerState
+from rnnexplore.dynamics.projection import Projection
+from rnnexplore.widgets.base import STABILITY_HTML, guarded, status_html
 from rnnexplore.widgets.portrait import PhasePortrait
 from rnnexplore.widgets.figure import figure_canvas, in_ipython
 
 __all__ = ["CycleExplorer", "param_css_class"]
 
-_SYMBOL = {"stable": "&#9679;", "saddle": "&#9680;", "unstable": "&#9675;"}
-_HTML_COLOUR = {"stable": "#1f77b4", "saddle": "#ff7f0e", "unstable": "#d62728"}
 
 
 def param_css_class(name: str) -> str:
@@ -66,31 +65,6 @@ def param_css_class(name: str) -> str:
     """
     parts = [p for p in re.split(r"[\[\],\s]+", name) if p]
     return "rnx-param-" + "-".join(parts)
-
-
-def _guarded(method):
-    """Widget callbacks never raise into the notebook: errors go to the status line."""
-
-    @functools.wraps(method)
-    def wrapper(self, *args, **kwargs):
-        try:
-            return method(self, *args, **kwargs)
-        except Exception as exc:  # noqa: BLE001 - the point of this wrapper
-            self.last_error = traceback.format_exc()
-            try:
-                self.status.value = _status_html("error", f"internal error in {method.__name__}: "
-                                                 f"{type(exc).__name__}: {exc}")
-            except Exception:  # noqa: BLE001
-                pass
-            return None
-
-    return wrapper
-
-
-def _status_html(level: str, text: str) -> str:
-    colour = {"ok": "#1a7f37", "warning": "#9a6700", "error": "#cf222e"}.get(level, "black")
-    return (f'<span class="rnx-status-{level}" style="color:{colour}; font-family:monospace">'
-            f"{html.escape(text)}</span>")
 
 
 def _fmt_vec(v: np.ndarray, n: int = 4) -> str:
@@ -106,11 +80,11 @@ class CycleExplorer:
     model : PLRNN, ShallowPLRNN, ClippedShallowPLRNN or ALRNN, optional
         The network to explore (default: the ``preset``, or the paper's 2-D system).
     preset : str, optional
-        One of :data:`rnnexplore.explorer.PRESETS` instead of a model.
+        One of :data:`rnnexplore.apps.explorer.PRESETS` instead of a model.
     state : ExplorerState, optional
         Wrap an existing state (scripted before, or imported from a share string).
     params, max_order, seed, budget, n_steps, initial_conditions, projection
-        Passed to :class:`~rnnexplore.explorer.ExplorerState`.
+        Passed to :class:`~rnnexplore.apps.explorer.ExplorerState`.
     vector_field : bool
         Start with the direction field shown.
     figsize : (float, float)
@@ -306,7 +280,7 @@ class CycleExplorer:
             return f"{p.units_[0]},{p.units_[1]}"
         return p.kind
 
-    @_guarded
+    @guarded
     def _on_slider(self, name: str, change: dict) -> None:
         if self._syncing:
             return
@@ -321,7 +295,7 @@ class CycleExplorer:
     def _schedule(self) -> None:
         loop = None
         if self.coalesce is True:
-            loop = asyncio.get_running_loop()  # RuntimeError without a loop: caught by _guarded
+            loop = asyncio.get_running_loop()  # RuntimeError without a loop: caught by guarded
         elif self.coalesce == "auto":
             loop = _kernel_loop()
         if loop is None:
@@ -332,7 +306,7 @@ class CycleExplorer:
             self._scheduled = True
             loop.call_soon(self.flush)
 
-    @_guarded
+    @guarded
     def flush(self) -> None:
         """Apply the pending slider values now (one warm-started recompute)."""
         self._scheduled = False
@@ -344,23 +318,23 @@ class CycleExplorer:
         self.state.set_params(pending)
         self.timings["last_compute"] = time.perf_counter() - t0
 
-    @_guarded
+    @guarded
     def _on_order(self, change: dict) -> None:
         if not self._syncing:
             self.state.set_max_order(change["new"])
 
-    @_guarded
+    @guarded
     def _on_preset(self, change: dict) -> None:
         if not self._syncing and change["new"]:
             self._pending.clear()
             self.state.load_preset(change["new"])
 
-    @_guarded
+    @guarded
     def _on_reset(self, _button: Any = None) -> None:
         self._pending.clear()
         self.state.reset()
 
-    @_guarded
+    @guarded
     def _on_projection(self, change: dict) -> None:
         if self._syncing or change["new"] is None:
             return
@@ -371,25 +345,25 @@ class CycleExplorer:
             spec = tuple(int(x) for x in v.split(","))
         self.state.set_projection(spec)
 
-    @_guarded
+    @guarded
     def _on_field(self, change: dict) -> None:
         self.portrait.set_vector_field(change["new"])
         self._draw()
 
-    @_guarded
+    @guarded
     def _on_clear(self, _button: Any = None) -> None:
         self.state.clear_trajectories()
 
-    @_guarded
+    @guarded
     def _on_export(self, _button: Any = None) -> None:
         self.share.value = self.state.to_json()
 
-    @_guarded
+    @guarded
     def _on_import(self, _button: Any = None) -> None:
         self._pending.clear()
         self.state.load_json(self.share.value)
 
-    @_guarded
+    @guarded
     def _on_click(self, event: Any) -> None:
         if event.inaxes is not self.ax or getattr(event, "button", 1) != 1:
             return
@@ -399,7 +373,7 @@ class CycleExplorer:
         self.state.add_trajectory_at(event.xdata, event.ydata)
 
     # ------------------------------------------------------------------ state -> view
-    @_guarded
+    @guarded
     def _on_state(self, st: ExplorerState) -> None:
         t0 = time.perf_counter()
         self._sync_controls()
@@ -409,7 +383,7 @@ class CycleExplorer:
         prefix = ""
         if st.changed:
             prefix = ", ".join(f"{n} = {new:.4g}" for n, (_, new) in st.changed.items()) + ": "
-        self.status.value = _status_html(st.level, prefix + st.status)
+        self.status.value = status_html(st.level, prefix + st.status)
         self.events.value = self._events_html()
         self.table.value = self._table_html()
         self.timings["last_redraw"] = time.perf_counter() - t0
@@ -426,7 +400,7 @@ class CycleExplorer:
         what = ", ".join(f"{n}: {old:.4g} &rarr; {new:.4g}" for n, (old, new) in st.changed.items())
         lines = st.event_lines()
         if not _events_available():
-            body = "<i>event classification unavailable (rnnexplore.bifurcation not installed)</i>"
+            body = "<i>event classification unavailable (rnnexplore.dynamics.bifurcation not installed)</i>"
         elif not lines:
             body = "<i>no bifurcation: same objects, same stability</i>"
         else:
@@ -445,7 +419,7 @@ class CycleExplorer:
             ev = ", ".join(f"{x:.3f}" for x in r["abs_eigenvalues"][:6])
             mark = " (marginal)" if r["marginal"] else ""
             body.append(f"<tr><td>{i + 1}</td><td>{r['order']}</td>"
-                        f"<td style='color:{_HTML_COLOUR[r['stability']]}'>{_SYMBOL[r['stability']]} {r['stability']}{mark}</td>"
+                        f"<td style='color:{STABILITY_HTML[r['stability']][1]}'>{STABILITY_HTML[r['stability']][0]} {r['stability']}{mark}</td>"
                         f"<td style='font-family:monospace'>{shown}</td><td>{ev}</td></tr>")
         more = len(st.cycles) - len(rows)
         tail = f"<tr><td colspan=5>... and {more} more</td></tr>" if more > 0 else ""
@@ -476,7 +450,7 @@ def _kernel_loop():
 
 def _events_available() -> bool:
     try:
-        from rnnexplore.bifurcation import classify_events  # noqa: F401
+        from rnnexplore.dynamics.events import classify_events  # noqa: F401
     except ImportError:
         return False
     return True

@@ -13,22 +13,22 @@ What is drawn
   = 0`` for a shallow PLRNN) as thin grey lines;
 - trajectories: one line per start (a cobweb for 1-D maps), the start marked ``x``;
 - objects (anything with ``.points`` (k, M) and ``.stability``, e.g.
-  :class:`rnnexplore.cycles.Cycle`): points marked by stability - stable filled, unstable
+  :class:`rnnexplore.dynamics.cycles.Cycle`): points marked by stability - stable filled, unstable
   hollow, saddle half-filled - and cycles of order >= 2 drawn as closed polygons;
 - optional vector field: the direction of the step ``F(z) - z`` on a coarse grid; for 1-D
   maps the graph of ``F`` and the diagonal are always drawn instead (return map).
 
 Projection
 ----------
-M = 2 is drawn directly; for M > 2 pass a :class:`rnnexplore.explorer.Projection` (a pair of
+M = 2 is drawn directly; for M > 2 pass a :class:`rnnexplore.dynamics.projection.Projection` (a pair of
 units, or a PCA plane fitted to points); M = 1 uses the return map ``(z_t, z_{t+1})``. Regions
 and borders are those of the plane slice through the projection's origin.
 
 Examples
 --------
 >>> from matplotlib.figure import Figure
->>> from rnnexplore.models import paper_gt16
->>> from rnnexplore.cycles import find_cycles
+>>> from rnnexplore.dynamics.models import paper_gt16
+>>> from rnnexplore.dynamics.cycles import find_cycles
 >>> from rnnexplore.widgets.portrait import PhasePortrait
 >>> m = paper_gt16()
 >>> fig = Figure(); ax = fig.add_subplot()
@@ -46,15 +46,12 @@ from typing import Any
 
 import numpy as np
 
-from rnnexplore.explorer import DIVERGENCE, Projection
+from rnnexplore.dynamics.orbits import DIVERGENCE
+from rnnexplore.dynamics.projection import Projection
+from rnnexplore.widgets.base import STABILITY_STYLE
 
-__all__ = ["PhasePortrait", "STABILITY_STYLE", "region_colour_index"]
+__all__ = ["PhasePortrait", "region_colour_index"]
 
-STABILITY_STYLE = {
-    "stable": {"color": "tab:blue", "fillstyle": "full", "label": "stable"},
-    "saddle": {"color": "tab:orange", "fillstyle": "left", "label": "saddle"},
-    "unstable": {"color": "tab:red", "fillstyle": "none", "label": "unstable"},
-}
 _REGION_COLOURS = ["#fbb4ae", "#b3cde3", "#ccebc5", "#decbe4", "#fed9a6",
                    "#ffffcc", "#e5d8bd", "#fddaec", "#f2f2f2", "#c7e9c0"]
 _TRAJ_COLOURS = ["#4d4d4d", "tab:purple", "tab:green", "tab:brown", "tab:pink", "tab:olive",

@@ -1,18 +1,16 @@
 """TrainingReplay: scrub through a training run and see which object appeared or vanished at each jump.
 
-:class:`ReplayState` is a plain, scriptable object (no widgets): the current checkpoint, the
-model there, its SCYFI objects, the events and jumps, the parameter path.
-:class:`TrainingReplay` wraps it in a thin ipywidgets + ipympl view: Play and a slider
+:class:`TrainingReplay` wraps the scriptable :class:`~rnnexplore.apps.replay.ReplayState` in a thin ipywidgets + ipympl view: Play and a slider
 (linked), a status line, and one figure with four panels - loss (log) with jump and
 bifurcation markers, gradient norm, phase portrait with the objects of the current model,
 and the loss landscape with the parameter path so far. Every control carries a stable CSS
 class ``rnx-replay-...``. :class:`LiveLoss` is a training callback that plots loss and
-gradient norm while :func:`rnnexplore.training.train` runs.
+gradient norm while :func:`rnnexplore.dynamics.training.trainer.train` runs.
 
 Examples
 --------
->>> from rnnexplore.replay import Replay
->>> from rnnexplore.widgets.replay import ReplayState
+>>> from rnnexplore.dynamics.training.replay import Replay
+>>> from rnnexplore.apps.replay import ReplayState
 >>> import numpy as np
 >>> C = 4
 >>> rep = Replay("plrnn", np.arange(C), {"A": np.full((C, 1), 0.5), "W": np.zeros((C, 1, 1)),
@@ -28,148 +26,13 @@ from typing import Any
 
 import numpy as np
 
-from rnnexplore.replay import Landscape, Replay, ReplayAnalysis, detect_jumps
-from rnnexplore.widgets.bifurcation import EVENT_COLOURS
-from rnnexplore.widgets.figure import figure_canvas, in_ipython
+from rnnexplore.apps.replay import ReplayState
+from rnnexplore.dynamics.training.replay import Replay
+from rnnexplore.widgets.base import EVENT_COLOURS, refresh
+from rnnexplore.widgets.figure import figure_canvas
 
-__all__ = ["ReplayState", "TrainingReplay", "LiveLoss"]
+__all__ = ["TrainingReplay", "LiveLoss"]
 
-
-
-class ReplayState:
-    """Scriptable state behind :class:`TrainingReplay`.
-
-    Parameters
-    ----------
-    replay : Replay
-    analysis : ReplayAnalysis, optional
-        Objects and events per checkpoint (:func:`rnnexplore.replay.analyse_replay`).
-        Without it, objects are searched on demand when ``max_order`` is given
-        (warm-started from the nearest checkpoint already searched) and no events are shown.
-    landscape : Landscape, optional
-        Background of the path panel; its two parameters define the path.
-    path_params : (str, str), optional
-        Parameters of the path panel when there is no landscape (default: the first two
-        scalar parameters that change along the replay, e.g. ``("A[0]", "A[1]")``).
-    curves : list of (x, y) arrays, optional
-        Bifurcation curves drawn on the path panel.
-    data : array_like (T, N), optional
-        Its first state starts the simulated orbit; with ``N == M`` its first ``n_steps``
-        states are drawn in the phase portrait too.
-    max_order : int, optional
-        Cycle order for on-demand searches.
-    n_steps : int
-        Length of the simulated trajectory in the phase portrait.
-    """
-
-    def __init__(
-        self,
-        replay: Replay,
-        *,
-        analysis: ReplayAnalysis | None = None,
-        landscape: Landscape | None = None,
-        path_params: tuple[str, str] | None = None,
-        curves: list | None = None,
-        data: Any = None,
-        max_order: int | None = None,
-        n_steps: int = 300,
-    ) -> None:
-        if not isinstance(replay, Replay):
-            raise ValueError("replay must be a rnnexplore.replay.Replay")
-        if analysis is not None and len(analysis.n_objects) != replay.n_checkpoints:
-            raise ValueError("analysis must cover every checkpoint of the replay")
-        self.replay = replay
-        self.analysis = analysis
-        self.landscape = landscape
-        self.curves = [tuple(np.asarray(c, float) for c in cv) for cv in (curves or [])]
-        self.data = None if data is None else np.asarray(data, dtype=np.float64)
-        self.max_order = max_order
-        self.n_steps = int(n_steps)
-        if landscape is not None:
-            path_params = (landscape.x_param, landscape.y_param)
-        if path_params is None:
-            names = replay.scalar_param_names(varying=True) + replay.scalar_param_names()
-            names = list(dict.fromkeys(names))  # varying ones first, no repeats
-            path_params = (names[0], names[1])
-        self.path_params = tuple(path_params)
-        self.path = np.stack([replay.param_series(p) for p in self.path_params], axis=1)
-        self.jumps = analysis.jumps if analysis is not None else detect_jumps(replay.loss)
-        self._objects: dict[int, Any] = {}
-        if analysis is not None and analysis.cycle_sets:
-            self._objects = dict(enumerate(analysis.cycle_sets))
-        self.index = 0
-
-    # ------------------------------------------------------------------ navigation
-    @property
-    def n_checkpoints(self) -> int:
-        """Number of checkpoints."""
-        return self.replay.n_checkpoints
-
-    @property
-    def epoch(self) -> int:
-        """Epoch of the current checkpoint."""
-        return int(self.replay.epochs[self.index])
-
-    def set_index(self, i: int) -> "ReplayState":
-        """Move to checkpoint ``i`` (validated) and return ``self``."""
-        self.index = self.replay._check_index(i)
-        return self
-
-    # ------------------------------------------------------------------ content
-    def model(self) -> Any:
-        """The numpy model at the current checkpoint."""
-        return self.replay.model_at(self.index)
-
-    def objects(self) -> Any:
-        """The CycleSet at the current checkpoint (``None`` if unavailable)."""
-        if self.index in self._objects:
-            return self._objects[self.index]
-        if self.max_order is None:
-            return None
-        from rnnexplore.cycles import find_cycles
-
-        warm = None
-        if self._objects:
-            nearest = min(self._objects, key=lambda j: abs(j - self.index))
-            warm = self._objects[nearest]
-        cs = find_cycles(self.model(), int(self.max_order), seed=self.index, warm_start=warm)
-        self._objects[self.index] = cs
-        return cs
-
-    def trajectory(self) -> np.ndarray:
-        """Simulated orbit of the current model from the data's first state (or 0.1)."""
-        model = self.model()
-        z0 = np.full(model.M, 0.1)
-        if self.data is not None:
-            z0[: self.data.shape[1]] = self.data[0, : model.M]
-        traj = model.simulate(z0, self.n_steps)
-        return np.where(np.isfinite(traj), traj, np.nan)
-
-    def events_here(self) -> list[str]:
-        """Event kinds between the previous and the current checkpoint."""
-        return [] if self.analysis is None else self.analysis.kinds_at(self.index)
-
-    def summary(self) -> str:
-        """One line describing the current checkpoint."""
-        r = self.replay
-        i = self.index
-        parts = [
-            f"checkpoint {i}/{self.n_checkpoints - 1}",
-            f"epoch {self.epoch}",
-            f"loss {r.loss[i]:.4g}",
-            f"|grad| {r.grad_norm[i]:.3g}",
-            f"alpha {r.alpha[i]:.3f}",
-        ]
-        cs = self._objects.get(i) if self.max_order is None else self.objects()
-        if cs is not None:
-            n_st = sum(1 for c in cs if getattr(c, "stability", "") == "stable")
-            parts.append(f"{len(cs)} objects ({n_st} stable)")
-        ev = self.events_here()
-        if ev:
-            parts.append("events: " + ", ".join(sorted(set(ev))))
-        if i in set(int(j) for j in self.jumps):
-            parts.append("LOSS JUMP")
-        return " | ".join(parts)
 
 
 class TrainingReplay:
@@ -222,7 +85,7 @@ class TrainingReplay:
         self.slider.observe(self._on_slider, names="value")
         self._update()
         self.fig.tight_layout()  # once more, now that the portrait has its labels
-        self._redraw()
+        self.refresh()
 
     # ------------------------------------------------------------------ figure
     def _build_figure(self) -> None:
@@ -298,12 +161,12 @@ class TrainingReplay:
             self.path_line.set_data(st.path[: i + 1, 0], st.path[: i + 1, 1])
             self.path_dot.set_data(st.path[i : i + 1, 0], st.path[i : i + 1, 1])
             self.status.value = f"<span class='rnx-replay-summary'>{st.summary()}</span>"
-            self._redraw()
+            self.refresh()
         except Exception as exc:  # never raise into the notebook
             self.status.value = f"<span style='color:red'>error: {type(exc).__name__}: {exc}</span>"
 
-    def _redraw(self) -> None:
-        _redraw(self.fig, self.canvas if self._static else None)
+    def refresh(self) -> None:
+        refresh(self.fig, self.canvas if self._static else None)
 
     def _ipython_display_(self) -> None:
         from IPython.display import display
@@ -311,21 +174,8 @@ class TrainingReplay:
         display(self.widget)
 
 
-def _redraw(fig: Any, output: Any) -> None:
-    """``draw_idle`` on an interactive canvas, or re-show the figure in ``output`` (static backends)."""
-    if output is None:
-        fig.canvas.draw_idle()
-        return
-    if in_ipython():
-        from IPython.display import clear_output, display
-
-        with output:
-            clear_output(wait=True)
-            display(fig)
-
-
 class LiveLoss:
-    """Watch training live: a callback for :func:`rnnexplore.training.train` that plots as it goes.
+    """Watch training live: a callback for :func:`rnnexplore.dynamics.training.trainer.train` that plots as it goes.
 
     Loss (log) and gradient norm per checkpoint, updated in place at every checkpoint
     (with ``%matplotlib widget``; with a static backend the picture is re-drawn every
@@ -370,7 +220,7 @@ class LiveLoss:
         self.widget.add_class("rnx-replay-live")
 
     def __call__(self, info: dict) -> bool:
-        """Record one checkpoint (the dict :func:`~rnnexplore.training.train` passes)."""
+        """Record one checkpoint (the dict :func:`~rnnexplore.dynamics.training.trainer.train` passes)."""
         try:
             self.epochs.append(int(info["epoch"]))
             self.loss.append(max(float(info["loss"]), 1e-300))
@@ -390,7 +240,7 @@ class LiveLoss:
         for ax in (self.ax_loss, self.ax_grad):
             ax.relim()
             ax.autoscale_view()
-        _redraw(self.fig, self.canvas if self._static else None)
+        refresh(self.fig, self.canvas if self._static else None)
 
     def _ipython_display_(self) -> None:
         from IPython.display import display

@@ -1,4 +1,4 @@
-"""Tests of rnnexplore.training and rnnexplore.data (torch, float64)."""
+"""Tests of rnnexplore.dynamics.training.trainer and rnnexplore.dynamics.training.data (torch, float64)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from rnnexplore import data as rdata  # noqa: E402
-from rnnexplore.models import PLRNN, ShallowPLRNN, paper_gt16  # noqa: E402
-from rnnexplore.training import (  # noqa: E402
+from rnnexplore.dynamics.training import data as rdata  # noqa: E402
+from rnnexplore.dynamics.models import PLRNN, ShallowPLRNN, paper_gt16  # noqa: E402
+from rnnexplore.dynamics.training import (  # noqa: E402
     AdaptiveAlpha,
     TorchPLRNN,
     TorchShallowPLRNN,

@@ -5,8 +5,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from rnnexplore.cycles import find_cycles  # noqa: E402
-from rnnexplore.models import (  # noqa: E402
+from rnnexplore.dynamics.cycles import find_cycles  # noqa: E402
+from rnnexplore.dynamics.models import (  # noqa: E402
     ALRNN,
     PLRNN,
     ClippedShallowPLRNN,

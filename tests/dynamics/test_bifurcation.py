@@ -1,13 +1,13 @@
-"""Tests of rnnexplore.bifurcation: event classification, sweeps, continuation, curves."""
+"""Tests of rnnexplore.dynamics.bifurcation: event classification, sweeps, continuation, curves."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from rnnexplore.bifurcation import EVENT_KINDS, BifurcationEvent, classify_events
-from rnnexplore.cycles import find_cycles
-from rnnexplore.models import border_collision_normal_form, skew_tent
+from rnnexplore.dynamics.events import EVENT_KINDS, BifurcationEvent, classify_events
+from rnnexplore.dynamics.cycles import find_cycles
+from rnnexplore.dynamics.models import border_collision_normal_form, skew_tent
 
 
 def _events(m0, m1, *, models=True, max_order=4):
@@ -100,7 +100,7 @@ def test_event_roundtrip_and_validation():
 
 
 def test_neimark_sacker_complex_pair():
-    from rnnexplore.models import PLRNN
+    from rnnexplore.dynamics.models import PLRNN
 
     def rot(r, th=1.0):  # linear part r * rotation: a complex pair of modulus r
         A = r * np.array([[np.cos(th), -np.sin(th)], [np.sin(th), np.cos(th)]])
@@ -116,8 +116,8 @@ def test_neimark_sacker_complex_pair():
 
 
 # --------------------------------------------------------------------------- sweeps
-from rnnexplore.bifurcation import BifurcationMap, check_grid, sweep  # noqa: E402
-from rnnexplore.models import paper_gt16  # noqa: E402
+from rnnexplore.dynamics.bifurcation import BifurcationMap, check_grid, sweep  # noqa: E402
+from rnnexplore.dynamics.models import paper_gt16  # noqa: E402
 
 A_L = 0.2
 AR_1D = np.linspace(-1.95, 1.95, 40)  # step 0.1, never exactly on +-1
@@ -316,7 +316,7 @@ def _tent_map():
 
 
 def test_bifurcation_state_scripted():
-    from rnnexplore.widgets.bifurcation import BifurcationState
+    from rnnexplore.apps.bifurcation import BifurcationState
 
     st = BifurcationState(_tent_map(), line_points=21)
     img, labels = st.image("signature")
@@ -401,7 +401,7 @@ def test_curve_formats_and_option_errors(small_map):
 
 
 def test_shallow_plrnn_sweep():
-    from rnnexplore.models import ShallowPLRNN
+    from rnnexplore.dynamics.models import ShallowPLRNN
 
     # shPLRNN with W2 = I, h2 = 0 equals the PLRNN skew tent: same diagram
     m = ShallowPLRNN(a=[0.2], W1=[[-1.7]], W2=[[1.0]], h1=[1.0], h2=[0.0])

@@ -5,16 +5,15 @@ import itertools
 import numpy as np
 import pytest
 
-from rnnexplore.cycles import (
+from rnnexplore.dynamics.cycles import (
     Cycle,
     attractor_period,
     CycleSet,
     SearchBudget,
     brute_force_cycles,
-    cycles_cli,
     find_cycles,
 )
-from rnnexplore.models import (
+from rnnexplore.dynamics.models import (
     ALRNN,
     PLRNN,
     ClippedShallowPLRNN,
@@ -22,7 +21,6 @@ from rnnexplore.models import (
     border_collision_normal_form,
     paper_gt16,
     random_plrnn,
-    save_model_json,
     skew_tent,
 )
 
@@ -364,26 +362,6 @@ def test_bad_arguments():
         brute_force_cycles(random_plrnn(10, seed=0), 3)
 
 
-# --------------------------------------------------------------------------- CLI
-def test_cycles_cli(tmp_path, capsys):
-    path = tmp_path / "gt16.json"
-    save_model_json(paper_gt16(), path)
-    assert cycles_cli([str(path), "--max-order", "16"]) == 0
-    out = capsys.readouterr().out
-    assert "stable" in out and "3 object(s)" in out
-    assert cycles_cli([str(path), "--max-order", "2", "--json", "--seed", "1"]) == 0
-    import json
-
-    data = json.loads(capsys.readouterr().out)
-    assert data["cycles"][0]["order"] == 1
-    bad = tmp_path / "bad.json"
-    bad.write_text("{")
-    assert cycles_cli([str(bad), "--max-order", "2"]) == 2
-    assert "not valid JSON" in capsys.readouterr().err
-    assert cycles_cli([str(path), "--max-order", "0"]) == 2
-    assert cycles_cli([str(path)]) == 2  # argparse: missing --max-order
-
-
 def test_attractor_period():
     assert attractor_period(skew_tent(0.2, -1.5, 1.0), [0.1]) == 2
     assert attractor_period(paper_gt16(), [0.5, 0.5]) == 16
@@ -420,8 +398,8 @@ def test_budget_forms():
 
 
 def test_solve_region_sequences_public_step_and_errors():
-    from rnnexplore.cycles import solve_region_sequences
-    from rnnexplore.models import skew_tent
+    from rnnexplore.dynamics.solve import solve_region_sequences
+    from rnnexplore.dynamics.models import skew_tent
 
     m = skew_tent(0.2, -1.5, 1.0)
     # the 2-cycle of the skew tent lives in regions (off, on): closed form from the spec
@@ -437,7 +415,7 @@ def test_solve_region_sequences_public_step_and_errors():
 def test_brute_force_refuses_what_would_not_finish_in_about_a_minute():
     import time
 
-    from rnnexplore.models import random_plrnn
+    from rnnexplore.dynamics.models import random_plrnn
 
     big = random_plrnn(10, seed=0)
     t0 = time.perf_counter()

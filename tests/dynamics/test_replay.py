@@ -1,4 +1,4 @@
-"""Tests of rnnexplore.replay: Replay files, jump detection, alignment (numpy only)."""
+"""Tests of rnnexplore.dynamics.training.replay: Replay files, jump detection, alignment (numpy only)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pickle
 import numpy as np
 import pytest
 
-from rnnexplore.models import PLRNN
-from rnnexplore.replay import Landscape, Replay, align_jumps, detect_jumps, jump_sizes, parse_param_name
+from rnnexplore.dynamics.models import PLRNN
+from rnnexplore.dynamics.training.replay import Landscape, Replay, align_jumps, detect_jumps, jump_sizes, parse_param_name
 
 
 def _replay(C=5, S=7, seed=0):
@@ -190,9 +190,9 @@ def _skew_tent_replay(C=21):
 
 
 def test_continue_cycles_matches_fresh_search():
-    from rnnexplore.cycles import find_cycles
-    from rnnexplore.models import paper_gt16
-    from rnnexplore.cycles import continue_cycles
+    from rnnexplore.dynamics.cycles import find_cycles
+    from rnnexplore.dynamics.models import paper_gt16
+    from rnnexplore.dynamics.cycles import continue_cycles
 
     m0 = paper_gt16()
     m1 = m0.with_params({"A[0]": 0.8380})
@@ -210,7 +210,7 @@ def test_continue_cycles_matches_fresh_search():
 
 
 def test_analyse_skew_tent_flip_and_jump_alignment():
-    from rnnexplore.replay import analyse_replay
+    from rnnexplore.dynamics.training.replay import analyse_replay
 
     rep, a_r = _skew_tent_replay()
     res = analyse_replay(rep, 2, seed=0)
@@ -225,8 +225,8 @@ def test_analyse_skew_tent_flip_and_jump_alignment():
 def test_warm_cold_and_executor_agree_across_a_border_collision():
     from concurrent.futures import ThreadPoolExecutor
 
-    from rnnexplore.models import paper_gt16
-    from rnnexplore.replay import analyse_replay
+    from rnnexplore.dynamics.models import paper_gt16
+    from rnnexplore.dynamics.training.replay import analyse_replay
 
     gt = paper_gt16()
     C = 12
@@ -247,7 +247,7 @@ def test_warm_cold_and_executor_agree_across_a_border_collision():
 
 
 def test_analysis_roundtrip_and_validation(tmp_path):
-    from rnnexplore.replay import ReplayAnalysis, analyse_replay
+    from rnnexplore.dynamics.training.replay import ReplayAnalysis, analyse_replay
 
     rep, _ = _skew_tent_replay(9)
     res = analyse_replay(rep, 2, seed=0)
@@ -269,8 +269,9 @@ def test_training_replay_widget_headless():
 
     matplotlib.use("Agg")
     pytest.importorskip("ipywidgets")
-    from rnnexplore.replay import Landscape, analyse_replay
-    from rnnexplore.widgets.replay import ReplayState, TrainingReplay
+    from rnnexplore.dynamics.training.replay import Landscape, analyse_replay
+    from rnnexplore.apps.replay import ReplayState
+    from rnnexplore.widgets.replay import TrainingReplay
 
     rep, a_r = _skew_tent_replay()
     res = analyse_replay(rep, 2, seed=0)
@@ -301,7 +302,7 @@ def test_training_replay_widget_headless():
 
 
 def test_replay_state_without_analysis_searches_on_demand():
-    from rnnexplore.widgets.replay import ReplayState
+    from rnnexplore.apps.replay import ReplayState
 
     rep, _ = _skew_tent_replay(5)
     st = ReplayState(rep, max_order=2)
@@ -318,7 +319,7 @@ def test_live_loss_callback_with_training():
     matplotlib.use("Agg")
     pytest.importorskip("ipywidgets")
     pytest.importorskip("torch")
-    from rnnexplore.training import TorchPLRNN, train
+    from rnnexplore.dynamics.training import TorchPLRNN, train
     from rnnexplore.widgets.replay import LiveLoss
 
     live = LiveLoss(every=2, stop_above=1e6)

@@ -2,7 +2,7 @@
 
 Four model classes share one interface (``step``, ``simulate``, ``region``, ``jacobian``,
 ``offset`` and their batched forms ``jacobians``/``offsets``), which is all the cycle engine
-(:mod:`rnnexplore.cycles`) needs:
+(:mod:`rnnexplore.dynamics.cycles`) needs:
 
 - :class:`PLRNN` ``z' = A z + W relu(z) + h`` (A a vector means ``diag(A)``),
 - :class:`ShallowPLRNN` ``z' = a*z + W1 relu(W2 z + h2) + h1``,
@@ -21,7 +21,7 @@ lazily).
 
 Examples
 --------
->>> from rnnexplore.models import PLRNN
+>>> from rnnexplore.dynamics.models import PLRNN
 >>> m = PLRNN(A=[0.5, 0.5], W=[[0.0, 1.0], [-1.0, 0.0]], h=[0.1, -0.2])
 >>> m.step([1.0, -1.0]).tolist()
 [0.6, -1.7]
@@ -118,7 +118,7 @@ class _PiecewiseLinearModel:
 
         Examples
         --------
-        >>> from rnnexplore.models import skew_tent
+        >>> from rnnexplore.dynamics.models import skew_tent
         >>> skew_tent(0.2, -1.5, 1.0).step([0.5]).tolist()
         [0.25]
         """
@@ -142,7 +142,7 @@ class _PiecewiseLinearModel:
 
         Examples
         --------
-        >>> from rnnexplore.models import skew_tent
+        >>> from rnnexplore.dynamics.models import skew_tent
         >>> skew_tent(0.2, -1.5, 1.0).simulate([0.0], 2)[:, 0].tolist()
         [0.0, 1.0, -0.5]
         """
@@ -209,7 +209,7 @@ class _PiecewiseLinearModel:
 
         Examples
         --------
-        >>> from rnnexplore.models import skew_tent
+        >>> from rnnexplore.dynamics.models import skew_tent
         >>> skew_tent(0.2, -1.5, 1.0).param_names()
         ['A[0]', 'W[0,0]', 'h[0]']
         """
@@ -254,7 +254,7 @@ class _PiecewiseLinearModel:
 
         Examples
         --------
-        >>> from rnnexplore.models import paper_gt16
+        >>> from rnnexplore.dynamics.models import paper_gt16
         >>> m = paper_gt16().with_params({"A[0]": 0.5, "W[1,0]": -0.2})
         >>> m.get_param("A[0]"), m.get_param("W[1,0]")
         (0.5, -0.2)

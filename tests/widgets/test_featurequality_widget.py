@@ -11,7 +11,8 @@ pytest.importorskip("torch")
 pytest.importorskip("ipywidgets")
 
 from rnnexplore.featurequality import SweepResult
-from rnnexplore.widgets.featurequality import FeatureQualityExplorer, FeatureQualityState
+from rnnexplore.apps.featurequality import FeatureQualityState
+from rnnexplore.widgets.featurequality import FeatureQualityExplorer
 
 
 def _fake_run(n, seed, shuffled, fq, cka, width=256):

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from rnnexplore.models import (
+from rnnexplore.dynamics.models import (
     ALRNN,
     PLRNN,
     ClippedShallowPLRNN,
@@ -198,7 +198,7 @@ def test_known_systems():
 
 
 def test_shallow_region_pool_is_the_set_of_sampled_patterns():
-    from rnnexplore.models import ShallowPLRNN
+    from rnnexplore.dynamics.models import ShallowPLRNN
 
     rng = np.random.default_rng(3)
     M, H = 2, 12

@@ -8,7 +8,7 @@ observation noise drawn from an explicit seed.
 Examples
 --------
 >>> import numpy as np
->>> from rnnexplore.data import from_array
+>>> from rnnexplore.dynamics.training.data import from_array
 >>> x = np.sin(np.linspace(0, 20, 200))[:, None]
 >>> data = from_array(x, test_fraction=0.25)
 >>> data.train.shape, data.test.shape
@@ -295,7 +295,7 @@ def model_trajectory(
     process_noise: float = 0.0,
     seed: int | None = None,
 ) -> np.ndarray:
-    """Simulate a numpy model (anything with ``step(z)``, e.g. :class:`rnnexplore.models.PLRNN`).
+    """Simulate a numpy model (anything with ``step(z)``, e.g. :class:`rnnexplore.dynamics.models.PLRNN`).
 
     Parameters
     ----------
@@ -369,7 +369,7 @@ def gt16_data(
     >>> d.train.shape
     (240, 2)
     """
-    from rnnexplore.models import paper_gt16
+    from rnnexplore.dynamics.models import paper_gt16
 
     model = paper_gt16()
     rng = np.random.default_rng(seed)
@@ -392,7 +392,7 @@ def skew_tent_data(
     seed: int | None = 0,
 ) -> TrajectoryData:
     """Trajectory of the 1-D skew tent map ``z' = a_l z + (a_r - a_l) relu(z) + mu``."""
-    from rnnexplore.models import skew_tent
+    from rnnexplore.dynamics.models import skew_tent
 
     model = skew_tent(a_l, a_r, mu)
     rng = np.random.default_rng(seed)

@@ -8,9 +8,10 @@ import json
 import numpy as np
 import pytest
 
-import rnnexplore.explorer as explorer_mod
-from rnnexplore.explorer import PRESETS, ExplorerState, Projection, default_ranges
-from rnnexplore.models import PLRNN, border_collision_normal_form, random_plrnn, skew_tent
+import rnnexplore.apps.explorer as explorer_mod
+from rnnexplore.apps.explorer import PRESETS, ExplorerState, default_ranges
+from rnnexplore.dynamics.projection import Projection
+from rnnexplore.dynamics.models import PLRNN, border_collision_normal_form, random_plrnn, skew_tent
 
 
 def _orders(st):
@@ -158,7 +159,7 @@ def test_max_order_and_reset():
 
 
 def test_one_search_per_event_and_warm_start_is_used(monkeypatch):
-    import rnnexplore.cycles as cycles
+    import rnnexplore.dynamics.cycles as cycles
 
     calls = []
     real = cycles.find_cycles
@@ -178,7 +179,7 @@ def test_one_search_per_event_and_warm_start_is_used(monkeypatch):
 
 
 def test_engine_failure_is_refused_not_raised(monkeypatch):
-    import rnnexplore.cycles as cycles
+    import rnnexplore.dynamics.cycles as cycles
 
     st = ExplorerState.from_preset("skew_tent")
     before = _snapshot(st)
@@ -279,9 +280,9 @@ def test_default_ranges_contain_the_values():
         assert lo < v < hi and hi - lo >= 2.0 and 0 < step <= (hi - lo) / 100
 
 
-# ---------------------------------------------------------------- events (rnnexplore.bifurcation)
+# ---------------------------------------------------------------- events (rnnexplore.dynamics.bifurcation)
 def test_events_since_previous_value_skew_tent_flip():
-    pytest.importorskip("rnnexplore.bifurcation")
+    pytest.importorskip("rnnexplore.dynamics.bifurcation")
     st = ExplorerState(skew_tent(0.2, -1.1, 1.0), max_order=4)
     assert [c.order for c in st.cycles] == [1, 2]
     assert st.set_param("W[0,0]", -0.9 - 0.2)  # a_r: -1.1 -> -0.9, eigenvalue crosses -1
@@ -293,7 +294,7 @@ def test_events_since_previous_value_skew_tent_flip():
 
 
 def test_events_are_skipped_for_huge_object_sets(monkeypatch):
-    pytest.importorskip("rnnexplore.bifurcation")
+    pytest.importorskip("rnnexplore.dynamics.bifurcation")
     monkeypatch.setattr(explorer_mod, "EVENT_LIMIT", 2)
     st = ExplorerState(skew_tent(0.2, -1.5, 1.0), max_order=4)
     assert st.set_param("W[0,0]", -1.0)

@@ -14,8 +14,9 @@ import pytest  # noqa: E402
 
 import rnnexplore.widgets.explorer as widget_mod  # noqa: E402
 import rnnexplore.widgets.portrait as portrait_mod  # noqa: E402
-from rnnexplore.explorer import ExplorerState, Projection  # noqa: E402
-from rnnexplore.models import random_plrnn, skew_tent  # noqa: E402
+from rnnexplore.apps.explorer import ExplorerState  # noqa: E402
+from rnnexplore.dynamics.projection import Projection  # noqa: E402
+from rnnexplore.dynamics.models import random_plrnn  # noqa: E402
 from rnnexplore.widgets.explorer import CycleExplorer, param_css_class  # noqa: E402
 from rnnexplore.widgets.portrait import PhasePortrait, region_colour_index  # noqa: E402
 

@@ -38,8 +38,8 @@ eigenvalue of modulus exactly 1 (up to 1e-9) is therefore never called stable: i
 
 Examples
 --------
->>> from rnnexplore.models import skew_tent
->>> from rnnexplore.cycles import find_cycles
+>>> from rnnexplore.dynamics.models import skew_tent
+>>> from rnnexplore.dynamics.cycles import find_cycles
 >>> cs = find_cycles(skew_tent(0.2, -1.5, 1.0), 2, seed=0)
 >>> [(c.order, c.stability) for c in cs]
 [(1, 'unstable'), (2, 'stable')]
@@ -49,24 +49,21 @@ Examples
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import os
-import sys
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
-from rnnexplore.models import _PiecewiseLinearModel, load_model_json
+from rnnexplore.dynamics.models import _PiecewiseLinearModel
+from rnnexplore.dynamics.solve import HUGE, RegionSolution, _solve_sequences, check_model, solve_region_sequences
 
 __all__ = [
     "continue_cycles",
-    "solve_region_sequences",
-    "RegionSolution",
     "Cycle",
     "CycleSet",
     "SearchBudget",
@@ -74,11 +71,8 @@ __all__ = [
     "brute_force_cycles",
     "reference_loops",
     "attractor_period",
-    "cycles_cli",
 ]
 
-_COND_MAX = 1e12  # I - P with a larger condition number counts as singular (no solution)
-_HUGE = 1e150  # entries beyond this are treated as overflow
 _MARGINAL_TOL = 1e-9
 
 
@@ -135,7 +129,7 @@ class Cycle:
 
     Examples
     --------
-    >>> from rnnexplore.models import skew_tent
+    >>> from rnnexplore.dynamics.models import skew_tent
     >>> c = find_cycles(skew_tent(0.2, -1.5, 1.0), 1)[0]
     >>> c.order, c.key, c.stability, c.n_stable
     (1, '1', 'unstable', 0)
@@ -225,7 +219,7 @@ class CycleSet(list):
 
     Examples
     --------
-    >>> from rnnexplore.models import paper_gt16
+    >>> from rnnexplore.dynamics.models import paper_gt16
     >>> cs = find_cycles(paper_gt16(), 3, seed=0)
     >>> len(cs.by_order(1)), cs.stats["mode"]
     (1, 'fast')
@@ -390,82 +384,6 @@ class SearchBudget:
         return self.max_solves if self.max_solves is not None else 20000 + 2000 * M
 
 
-# =========================================================================== the batched solve
-def _solve_sequences(model: _PiecewiseLinearModel, S: np.ndarray, lengths: np.ndarray | None = None):
-    """Solve ``(I - P) z = r`` for a stack of region sequences and run the true map.
-
-    Parameters
-    ----------
-    S : bool array (B, K, n_bits)
-        Region sequences; row b uses its first ``lengths[b]`` regions (the rest is padding,
-        so sequences of several orders share one stacked solve).
-    lengths : int array (B,), optional
-        Order of each row (default: all K).
-
-    Returns
-    -------
-    ok : (B,) a finite, well-conditioned solution exists
-    real : (B,) the true orbit visits exactly the row's regions and closes
-    Z : (B, K, M) orbit of the true map from the solution (zeros where not ok)
-    V : (B, K, n_bits) regions visited by that orbit
-    P : (B, M, M) Jacobian products
-    """
-    B, K, _ = S.shape
-    M = model.M
-    eye = np.eye(M)
-    J = model.jacobians(S)
-    c = model.offsets(S)
-    pad = None
-    if lengths is not None and np.any(lengths < K):
-        pad = np.arange(K)[None, :] >= lengths[:, None]
-        J = np.array(J)
-        c = np.array(c)
-        J[pad] = eye
-        c[pad] = 0.0
-    with np.errstate(all="ignore"):
-        P = J[:, 0]
-        r = c[:, 0]
-        for i in range(1, K):
-            Ji = J[:, i]
-            P = Ji @ P
-            r = (Ji @ r[:, :, None])[:, :, 0] + c[:, i]
-        IP = eye - P
-        ok = np.all(np.abs(IP) < _HUGE, axis=(1, 2)) & np.all(np.abs(r) < _HUGE, axis=1)
-        IPs = np.where(ok[:, None, None], IP, eye)
-        rs = np.where(ok[:, None], r, 0.0)
-        try:
-            sv = np.linalg.svd(IPs, compute_uv=False)
-        except np.linalg.LinAlgError:  # pragma: no cover - only on pathological input
-            sv = np.stack([_safe_sv(m) for m in IPs])
-        ok &= (sv[:, -1] > 0) & (sv[:, 0] < _COND_MAX * sv[:, -1])
-        IPs[~ok] = eye
-        z = np.linalg.solve(IPs, rs[:, :, None])[:, :, 0]
-        ok &= np.all(np.abs(z) < _HUGE, axis=1)
-        z[~ok] = 0.0
-        Z = np.empty((B, K + 1, M))
-        V = np.empty(S.shape, dtype=bool)
-        cur = z
-        for i in range(K):
-            Z[:, i] = cur
-            V[:, i] = model._region(cur)
-            cur = model._step(cur)
-        Z[:, K] = cur
-        same = V == S
-        if pad is None:
-            real = ok & np.all(same, axis=(1, 2))
-            end = cur
-            absZ = np.max(np.abs(Z[:, :K]), axis=(1, 2))
-        else:
-            real = ok & np.all(same | pad[:, :, None], axis=(1, 2))
-            end = Z[np.arange(B), lengths]
-            absZ = np.max(np.where(pad[:, :, None], 0.0, np.abs(Z[:, :K])), axis=(1, 2))
-        # closure |F^k(z) - z| small (rounding grows with the size of P)
-        scale = (1.0 + absZ) * (1.0 + np.max(np.abs(P), axis=(1, 2)))
-        err = np.max(np.abs(end - z), axis=1)
-        real &= np.isfinite(err) & (err <= 1e-8 * np.where(np.isfinite(scale), scale, np.inf))
-    return ok, real, Z[:, :K], V, P
-
-
 def continue_cycles(model: _PiecewiseLinearModel, cycles: Sequence[Cycle]) -> tuple[list[Cycle], bool]:
     """Follow known cycles to new parameters by re-solving their region sequences (no search).
 
@@ -477,7 +395,7 @@ def continue_cycles(model: _PiecewiseLinearModel, cycles: Sequence[Cycle]) -> tu
 
     Parameters
     ----------
-    model : a model of :mod:`rnnexplore.models` (the new parameters)
+    model : a model of :mod:`rnnexplore.dynamics.models` (the new parameters)
     cycles : sequence of Cycle
         Objects found at nearby parameters.
 
@@ -490,13 +408,13 @@ def continue_cycles(model: _PiecewiseLinearModel, cycles: Sequence[Cycle]) -> tu
 
     Examples
     --------
-    >>> from rnnexplore.models import skew_tent
+    >>> from rnnexplore.dynamics.models import skew_tent
     >>> cs = find_cycles(skew_tent(0.2, -1.5, 1.0), 2, seed=0)
     >>> new, ok = continue_cycles(skew_tent(0.2, -1.6, 1.0), cs)
     >>> ok, round(float(new[0].points[0, 0]), 4)
     (True, 0.3846)
     """
-    _check_model(model)
+    check_model(model)
     out: list[Cycle] = []
     all_ok = True
     by_order: dict[int, list[Cycle]] = {}
@@ -516,46 +434,6 @@ def continue_cycles(model: _PiecewiseLinearModel, cycles: Sequence[Cycle]) -> tu
             out.append(Cycle(k, Z[b].copy(), ev, S[b].copy(), c.key))
     out.sort(key=lambda c: (c.order, c.key))
     return out, all_ok
-
-
-class RegionSolution(NamedTuple):
-    """Result of :func:`solve_region_sequences` (one entry per region sequence)."""
-
-    solvable: np.ndarray  # (B,) I - P well-conditioned and the solution finite
-    real: np.ndarray  # (B,) the true orbit visits exactly the given regions and closes
-    points: np.ndarray  # (B, k, M) that orbit (zeros where not solvable)
-    P: np.ndarray  # (B, M, M) Jacobian products
-
-
-def solve_region_sequences(model: _PiecewiseLinearModel, regions: np.ndarray) -> RegionSolution:
-    """Solve the cycle equations of a stack of region sequences (the SCYFI step, batched).
-
-    Parameters
-    ----------
-    model : a model of :mod:`rnnexplore.models`
-    regions : bool array (B, k, n_bits)
-
-    Returns
-    -------
-    RegionSolution
-        ``solvable`` (B,): ``I - P`` is well-conditioned and the solution finite (False means a
-        singular / degenerate-transcritical or overflowing case); ``real`` (B,): the true orbit from
-        the solution visits exactly the given regions and closes; ``points`` (B, k, M): that orbit
-        (zeros where not solvable); ``P`` (B, M, M): the Jacobian products.
-    """
-    _check_model(model)
-    S = np.asarray(regions, dtype=bool)
-    if S.ndim != 3 or S.shape[2] != model.n_bits or S.shape[1] < 1:
-        raise ValueError(f"regions must have shape (B, k, {model.n_bits}), got {S.shape}")
-    ok, real, Z, _V, P = _solve_sequences(model, S)
-    return RegionSolution(ok, real, Z, P)
-
-
-def _safe_sv(m: np.ndarray) -> np.ndarray:  # pragma: no cover
-    try:
-        return np.linalg.svd(m, compute_uv=False)
-    except np.linalg.LinAlgError:
-        return np.r_[1.0, np.zeros(m.shape[0] - 1)]
 
 
 class _Collector:
@@ -692,11 +570,11 @@ def brute_force_cycles(model: _PiecewiseLinearModel, order: int) -> list[Cycle]:
 
     Examples
     --------
-    >>> from rnnexplore.models import skew_tent
+    >>> from rnnexplore.dynamics.models import skew_tent
     >>> [c.points[:, 0].round(4).tolist() for c in brute_force_cycles(skew_tent(0.2, -1.5, 1.0), 2)]
     [[-0.3846, 0.9231]]
     """
-    _check_model(model)
+    check_model(model)
     order = _check_order(order, "order")
     nb = model.n_bits
     seconds = _brute_force_seconds(nb, order, model.M)
@@ -711,14 +589,6 @@ def brute_force_cycles(model: _PiecewiseLinearModel, order: int) -> list[Cycle]:
 
 
 # =========================================================================== validation
-def _check_model(model: Any) -> None:
-    if not isinstance(model, _PiecewiseLinearModel):
-        raise ValueError(
-            "model must be a PLRNN, ShallowPLRNN, ClippedShallowPLRNN or ALRNN, "
-            f"got {type(model).__name__}"
-        )
-
-
 def _check_order(value: Any, name: str) -> int:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
@@ -754,36 +624,11 @@ def _warm_sequences(warm_start: Any, nb: int) -> dict[int, list[np.ndarray]]:
 
 # =========================================================================== search modes
 def _solve_one(model, D: np.ndarray):
-    """Sequential solve of one region sequence (the reference mode's inner step)."""
-    k = D.shape[0]
-    J = model.jacobians(D)
-    c = model.offsets(D)
-    with np.errstate(all="ignore"):
-        P = J[0]
-        r = c[0]
-        for i in range(1, k):
-            P = J[i] @ P
-            r = J[i] @ r + c[i]
-        IP = np.eye(model.M) - P
-        if not (np.all(np.abs(IP) < _HUGE) and np.all(np.abs(r) < _HUGE)):
-            return None
-        if not np.linalg.cond(IP) < _COND_MAX:
-            return None
-        z = np.linalg.solve(IP, r)
-        if not np.all(np.abs(z) < _HUGE):
-            return None
-        Z = np.empty((k, model.M))
-        cur = z
-        for i in range(k):
-            Z[i] = cur
-            cur = model._step(cur)
-        V = model._region(Z)
-        real = bool(np.array_equal(V, D))
-        if real:
-            err = float(np.max(np.abs(cur - z)))
-            scale = (1.0 + float(np.max(np.abs(Z)))) * (1.0 + float(np.max(np.abs(P))))
-            real = err <= 1e-8 * scale
-    return real, Z, V, P
+    """Solve one region sequence (the reference mode's inner step): None when not solvable."""
+    ok, real, Z, V, P = _solve_sequences(model, D[None])
+    if not ok[0]:
+        return None
+    return bool(real[0]), Z[0], V[0], P[0]
 
 
 def _reference_order(model, k, rng, budget: SearchBudget, collector, warm) -> tuple[int, str, int]:
@@ -844,7 +689,7 @@ class _TrajectoryRegions:
         rng = np.random.default_rng(None if self.seed is None else [int(self.seed), 7919])
         burn = 20
         traj = m.simulate(rng.normal(scale=2.0, size=(self.n_traj, m.M)), burn + self.length)[burn:]
-        good = np.all(np.abs(traj) < _HUGE, axis=2)  # (T, n): inf/NaN/huge once diverged
+        good = np.all(np.abs(traj) < HUGE, axis=2)  # (T, n): inf/NaN/huge once diverged
         bad_any = ~np.logical_and.accumulate(good, axis=0)
         self._valid = np.where(bad_any.any(axis=0), bad_any.argmax(axis=0), traj.shape[0])
         with np.errstate(invalid="ignore"):
@@ -1108,14 +953,14 @@ def find_cycles(
 
     Examples
     --------
-    >>> from rnnexplore.models import paper_gt16
+    >>> from rnnexplore.dynamics.models import paper_gt16
     >>> cs = find_cycles(paper_gt16(), 16, seed=0)
     >>> [c.order for c in cs if c.stability == "stable"]
     [16]
     >>> cs2 = find_cycles(paper_gt16().with_params({"A[0]": 0.84}), 16, warm_start=cs, seed=0)
     """
     t0 = time.perf_counter()
-    _check_model(model)
+    check_model(model)
     max_order = _check_order(max_order, "max_order")
     min_order = _check_order(min_order, "min_order")
     if min_order > max_order:
@@ -1189,11 +1034,11 @@ def attractor_period(
 
     Examples
     --------
-    >>> from rnnexplore.models import paper_gt16, skew_tent
+    >>> from rnnexplore.dynamics.models import paper_gt16, skew_tent
     >>> attractor_period(paper_gt16(), [0.5, 0.5]), attractor_period(skew_tent(0.2, -1.5, 1.0), [0.1])
     (16, 2)
     """
-    _check_model(model)
+    check_model(model)
     max_period = _check_order(max_period, "max_period")
     traj = model.simulate(z0, n_transient + max_period)
     tail = traj[-(max_period + 1):]
@@ -1213,39 +1058,3 @@ def attractor_period(
 
 
 # =========================================================================== CLI
-def cycles_cli(argv: Sequence[str] | None = None) -> int:
-    """``rnnexplore cycles MODEL.json --max-order K [--json] [--seed S] [--mode M]``.
-
-    Prints a table (or JSON with ``--json``) of every object up to order K; returns the exit
-    code (2 on a bad model file or argument).
-    """
-    parser = argparse.ArgumentParser(
-        prog="rnnexplore cycles",
-        description="Find all fixed points and k-cycles of a piecewise-linear RNN stored as JSON.",
-    )
-    parser.add_argument("model", help="model JSON file (see README: JSON model format)")
-    parser.add_argument("--max-order", type=int, required=True, help="highest cycle order K")
-    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    parser.add_argument("--mode", choices=("fast", "reference"), default="fast")
-    parser.add_argument("--budget", choices=("default", "interactive", "thorough"), default="default")
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    try:
-        model = load_model_json(args.model)
-        cs = find_cycles(model, args.max_order, seed=args.seed, mode=args.mode, budget=args.budget)
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    if args.json:
-        print(json.dumps(cs.to_dict(), indent=1))
-        return 0
-    print(f"{len(cs)} object(s) up to order {args.max_order} "
-          f"({cs.stats['total_solves']} solves, {cs.stats['wall_time']:.3f} s)")
-    print(f"{'order':>5}  {'stability':<9}  {'max|lambda|':>11}  {'first point':<30}  regions")
-    for c in cs:
-        pt = np.array2string(c.points[0], precision=4, separator=", ", suppress_small=True)
-        print(f"{c.order:>5}  {c.stability:<9}  {c.max_abs_eigenvalue:>11.4g}  {pt:<30}  {c.key}")
-    return 0

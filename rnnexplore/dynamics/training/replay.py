@@ -1,6 +1,6 @@
 """Training replays: checkpoint files, loss-jump detection, and their alignment with bifurcations.
 
-numpy only (no torch): a :class:`Replay` written by :func:`rnnexplore.training.train` can be
+numpy only (no torch): a :class:`Replay` written by :func:`rnnexplore.dynamics.training.trainer.train` can be
 loaded, scrubbed and analysed anywhere.
 
 Loss-jump rule (:func:`detect_jumps`)
@@ -37,8 +37,10 @@ from typing import Any
 
 import numpy as np
 
-from rnnexplore.data import atomic_savez, safe_load_npz
-from rnnexplore.cycles import continue_cycles, solve_region_sequences
+from rnnexplore.dynamics.training.data import atomic_savez, safe_load_npz
+from rnnexplore.dynamics.cycles import continue_cycles
+from rnnexplore.dynamics.solve import solve_region_sequences
+from rnnexplore.dynamics.orbits import diverged, simulate_orbits
 
 __all__ = [
     "Replay",
@@ -165,9 +167,9 @@ class Replay:
         return {k: v[i].copy() for k, v in self.params.items()}
 
     def model_at(self, i: int) -> Any:
-        """The numpy model (:mod:`rnnexplore.models`) at checkpoint ``i``, ready for SCYFI."""
+        """The numpy model (:mod:`rnnexplore.dynamics.models`) at checkpoint ``i``, ready for SCYFI."""
         p = self.params_at(i)
-        from rnnexplore import models
+        from rnnexplore.dynamics import models
 
         if self.kind == "plrnn":
             return models.PLRNN(p["A"], p["W"], p["h"])
@@ -264,7 +266,7 @@ class Replay:
 # --------------------------------------------------------------------------- Landscape
 @dataclass
 class Landscape:
-    """Loss and gradient norm over a grid of two parameters (see :func:`rnnexplore.training.loss_landscape`).
+    """Loss and gradient norm over a grid of two parameters (see :func:`rnnexplore.dynamics.training.trainer.loss_landscape`).
 
     Attributes
     ----------
@@ -470,7 +472,7 @@ class ReplayAnalysis:
     jumps : ndarray of int
         Loss-jump onsets (:func:`detect_jumps` on the replay's loss).
     cycle_sets : list
-        The :class:`~rnnexplore.cycles.CycleSet` of every checkpoint (not saved to file).
+        The :class:`~rnnexplore.dynamics.cycles.CycleSet` of every checkpoint (not saved to file).
     events : list of list
         The raw event objects per transition (``events[i]``: between ``i`` and ``i+1``; not saved).
     """
@@ -534,9 +536,9 @@ def _advance_probes(
     the known ones (by its points) means an object was born. Diverged probes are returned
     as NaN (re-drawn by the caller).
     """
-    traj = model.simulate(probes, max(int(n_steps), max_order + 1))
+    traj = simulate_orbits(model, probes, max(int(n_steps), max_order + 1))
     z = traj[-1]
-    bad = ~np.all(np.isfinite(z), axis=1) | (np.max(np.abs(np.nan_to_num(z, nan=np.inf)), axis=1) > 1e12)
+    bad = diverged(z)
     z = z.copy()
     z[bad] = np.nan
     good = np.flatnonzero(~bad)
@@ -581,7 +583,7 @@ def _probe_points(cycles: Sequence[Any], M: int, n: int, rng: np.random.Generato
 
 def _analyse_segment(item: dict, on_step: Any = None) -> list:
     """Top-level work function: SCYFI along a contiguous block of checkpoints (plain data in)."""
-    from rnnexplore.cycles import CycleSet, find_cycles
+    from rnnexplore.dynamics.cycles import CycleSet, find_cycles
 
     replay = item["replay"]
     idx = item["indices"]
@@ -640,14 +642,14 @@ def analyse_replay(
     """Run SCYFI along a replay, classify the events between neighbours, find the loss jumps.
 
     Warm mode (default) exploits that consecutive checkpoints are close. At every checkpoint
-    the previous objects are first *continued* (:func:`rnnexplore.cycles.continue_cycles`: their region
+    the previous objects are first *continued* (:func:`rnnexplore.dynamics.cycles.continue_cycles`: their region
     sequences re-solved exactly at the new parameters) and ``n_probes`` probe orbits (drawn
     once in a box around the objects and run ``probe_steps`` further at every checkpoint)
     are checked not to have settled on a cycle of order <= ``max_order`` that is not known. If every object persists with the
     same stability signature and no probe found an unknown attracting cycle, the continued
     objects are taken as they are; otherwise (an object became virtual, changed stability,
     or a new attractor appeared) a full
-    :func:`rnnexplore.cycles.find_cycles` search runs, warm-started from the previous
+    :func:`rnnexplore.dynamics.cycles.find_cycles` search runs, warm-started from the previous
     objects. A full search also runs every ``full_every`` checkpoints, so a non-attracting
     object (saddle or repeller) born without an attracting partner is reported at most
     ``full_every`` checkpoints late. ``warm=False`` runs a cold full search at every checkpoint.
@@ -675,7 +677,7 @@ def analyse_replay(
     progress : bool or str
         ``tqdm.auto`` progress bar (over checkpoints, or over blocks with an executor).
     **find_kwargs
-        Passed to :func:`rnnexplore.cycles.find_cycles` (``budget``, ``mode``, ...).
+        Passed to :func:`rnnexplore.dynamics.cycles.find_cycles` (``budget``, ``mode``, ...).
 
     Returns
     -------
@@ -687,7 +689,7 @@ def analyse_replay(
     >>> res.alignment(window=3)                                # doctest: +SKIP
     [(27, [24]), (43, [44])]
     """
-    from rnnexplore.bifurcation import classify_events
+    from rnnexplore.dynamics.events import classify_events
 
     if not isinstance(replay, Replay):
         raise ValueError("replay must be a Replay")

@@ -1,0 +1,40 @@
+"""Dynamics of piecewise-linear (ReLU) RNNs: models, the exact cycle engine, events, maps, training.
+
+Modules: :mod:`~rnnexplore.dynamics.models` (PLRNN family, JSON, torch converters),
+:mod:`~rnnexplore.dynamics.cycles` (SCYFI: every fixed point and k-cycle, exactly),
+:mod:`~rnnexplore.dynamics.solve` (the one batched solve of region sequences),
+:mod:`~rnnexplore.dynamics.orbits` (simulated orbits, one divergence rule),
+:mod:`~rnnexplore.dynamics.projection` (orbits onto a plane),
+:mod:`~rnnexplore.dynamics.events` (naming bifurcations between two object sets),
+:mod:`~rnnexplore.dynamics.bifurcation` (sweeps and bifurcation maps),
+:mod:`~rnnexplore.dynamics.training` (data, torch models, BPTT/GTF training, replays).
+
+Examples
+--------
+>>> from rnnexplore import dynamics
+>>> len(dynamics.find_cycles(dynamics.skew_tent(0.2, -1.5, 1.0), 2, seed=0))
+2
+"""
+
+from rnnexplore._lazy import lazy_attributes
+
+_NAMES = {
+    **{n: "rnnexplore.dynamics.models" for n in (
+        "PLRNN", "ShallowPLRNN", "ClippedShallowPLRNN", "ALRNN", "MODEL_TYPES", "model_from_dict",
+        "load_model_json", "save_model_json", "from_torch_rnn", "from_torch_module",
+        "hidden_from_preactivation", "skew_tent", "border_collision_normal_form", "paper_gt16",
+        "random_plrnn")},
+    **{n: "rnnexplore.dynamics.cycles" for n in (
+        "continue_cycles", "Cycle", "CycleSet",
+        "SearchBudget", "find_cycles", "brute_force_cycles", "reference_loops", "attractor_period")},
+    **{n: "rnnexplore.dynamics.solve" for n in ("solve_region_sequences", "RegionSolution")},
+    **{n: "rnnexplore.dynamics.orbits" for n in ("DIVERGENCE", "diverged", "simulate_orbits")},
+    "Projection": "rnnexplore.dynamics.projection",
+    **{n: "rnnexplore.dynamics.events" for n in ("EVENT_KINDS", "BifurcationEvent", "classify_events")},
+    **{n: "rnnexplore.dynamics.bifurcation" for n in ("BifurcationMap", "check_grid", "sweep")},
+    "training": "rnnexplore.dynamics.training:",
+}
+
+__all__ = sorted(_NAMES)
+
+__getattr__, __dir__ = lazy_attributes(__name__, _NAMES)

@@ -1,0 +1,401 @@
+"""Bifurcation events: name every change between the objects at two nearby parameter settings.
+
+:func:`classify_events` compares the objects (fixed points and cycles,
+:class:`~rnnexplore.dynamics.cycles.CycleSet`) found at two nearby parameter settings and
+names every change: births and deaths, border collisions, degenerate transcritical and flip
+bifurcations, Neimark-Sacker type stability changes and pair creation / annihilation
+(Eisenmann et al., "Bifurcations and loss jumps in RNN training", NeurIPS 2023). The live
+explorer flags these between slider values, the training replays between checkpoints, and
+the bifurcation maps between neighbouring grid points.
+
+Examples
+--------
+>>> from rnnexplore.dynamics.models import skew_tent
+>>> from rnnexplore.dynamics.cycles import find_cycles
+>>> before = find_cycles(skew_tent(0.2, 0.9, 1.0), 2, seed=0)
+>>> after = find_cycles(skew_tent(0.2, 1.1, 1.0), 2, seed=0)
+>>> [e.kind for e in classify_events(before, after)]
+['degenerate_transcritical']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from rnnexplore.dynamics.cycles import Cycle
+from rnnexplore.dynamics.orbits import diverged
+
+__all__ = ["EVENT_KINDS", "BifurcationEvent", "classify_events"]
+
+EVENT_KINDS: tuple[str, ...] = (
+    "birth",
+    "death",
+    "stability_change",
+    "border_collision",
+    "degenerate_transcritical",
+    "degenerate_flip",
+    "neimark_sacker",
+    "pair_creation",
+    "pair_annihilation",
+)
+
+_REAL_TOL = 1e-9  # |imag| below this (relative) counts as a real eigenvalue
+_HEURISTIC_MAX = 0.5  # without models: nearest-criterion distances above this -> plain birth/death
+
+
+# =========================================================================== events
+@dataclass(frozen=True)
+class BifurcationEvent:
+    """One change of the object set between two parameter settings.
+
+    Attributes
+    ----------
+    kind : str
+        One of :data:`EVENT_KINDS`.
+    order : int
+        Period of the object concerned.
+    key_before, key_after : str or None
+        :attr:`Cycle.key` of the object before / after (None when it did not exist there).
+    description : str
+        Human-readable sentence.
+    stability_before, stability_after : str or None
+        ``"stable"``, ``"saddle"``, ``"unstable"`` or None.
+
+    Examples
+    --------
+    >>> e = BifurcationEvent("birth", 2, None, "01", "2-cycle born")
+    >>> BifurcationEvent.from_dict(e.to_dict()) == e
+    True
+    """
+
+    kind: str
+    order: int
+    key_before: str | None
+    key_after: str | None
+    description: str
+    stability_before: str | None = None
+    stability_after: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in EVENT_KINDS:
+            raise ValueError(f"kind must be one of {EVENT_KINDS}, got {self.kind!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able dict (inverse: :meth:`from_dict`)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "BifurcationEvent":
+        """Rebuild an event from :meth:`to_dict` output."""
+        try:
+            return cls(**d)
+        except TypeError as exc:
+            raise ValueError(f"malformed event description: {exc}") from None
+
+
+# =========================================================================== helpers
+def _name(order: int) -> str:
+    return "fixed point" if order == 1 else f"{order}-cycle"
+
+
+def _scale(*cycles: Cycle) -> float:
+    return 1.0 + max(float(np.max(np.abs(c.points))) for c in cycles)
+
+
+def _orbit_distance(a: Cycle, b: Cycle) -> float:
+    """Max-norm distance between two orbits of the same order, minimised over phase shifts,
+    relative to ``1 + max |point|``."""
+    if a.order != b.order or a.points.shape != b.points.shape:
+        return np.inf
+    best = min(float(np.max(np.abs(a.points - np.roll(b.points, -s, axis=0)))) for s in range(a.order))
+    return best / _scale(a, b)
+
+
+def _is_real(ev: np.ndarray) -> np.ndarray:
+    return np.abs(ev.imag) <= _REAL_TOL * (1.0 + np.abs(ev))
+
+
+def _det_sign(ev: np.ndarray, shift: float) -> float:
+    """Sign of ``det(shift*I - P)`` = prod(shift - lambda) from the eigenvalues."""
+    with np.errstate(all="ignore"):
+        return float(np.sign(np.prod(shift - ev).real))
+
+
+def _n_inside(ev: np.ndarray, mask: np.ndarray) -> int:
+    return int(np.sum(np.abs(ev[mask]) < 1.0))
+
+
+def _crossing_kind(ev_before: np.ndarray, ev_after: np.ndarray) -> str:
+    """Which way eigenvalues crossed between two spectra of the same object.
+
+    ``det(I - P)`` changing sign (or becoming / ceasing to be 0 on a grid point that sits exactly
+    on the bifurcation): a real eigenvalue passed +1 (degenerate transcritical);
+    ``det(I + P)`` changing sign: passed -1 (degenerate flip); otherwise a change of the number
+    of complex eigenvalues inside the unit circle: Neimark-Sacker type; otherwise a plain
+    stability change (or none).
+    """
+    if _det_sign(ev_before, 1.0) != _det_sign(ev_after, 1.0):
+        return "degenerate_transcritical"
+    if _det_sign(ev_before, -1.0) != _det_sign(ev_after, -1.0):
+        return "degenerate_flip"
+    cb, ca = ~_is_real(ev_before), ~_is_real(ev_after)
+    if _n_inside(ev_before, cb) != _n_inside(ev_after, ca):
+        return "neimark_sacker"
+    return "stability_change"
+
+
+def _heuristic_kind(c: Cycle) -> str:
+    """Without models: the nearest of eigenvalue +1, -1, unit circle (complex) or a border."""
+    ev = c.eigenvalues
+    real = _is_real(ev)
+    d = {
+        "degenerate_transcritical": float(np.min(np.abs(ev[real].real - 1.0), initial=np.inf)),
+        "degenerate_flip": float(np.min(np.abs(ev[real].real + 1.0), initial=np.inf)),
+        "neimark_sacker": float(np.min(np.abs(np.abs(ev[~real]) - 1.0), initial=np.inf)),
+        "border_collision": np.inf,
+    }
+    if c.regions.shape[1] == c.points.shape[1]:  # PLRNN-like: the switching values are the states
+        d["border_collision"] = float(np.min(np.abs(c.points))) / _scale(c)
+    if bool(np.any(diverged(c.points))):
+        return "degenerate_transcritical"
+    kind = min(d, key=d.get)
+    return kind if d[kind] <= _HEURISTIC_MAX else ""
+
+
+def _model_kind(c: Cycle, other_model: Any) -> str:
+    """With the model on the other side: re-solve the object's region sequence there.
+
+    Singular or overflowing -> degenerate transcritical; otherwise compare the spectra of the
+    two sides (``det(I -+ P)`` sign changes); a solution that merely became virtual (an orbit
+    point crossed a switching border) -> border collision; still real -> "" (the search missed it).
+    """
+    from rnnexplore.dynamics.solve import solve_region_sequences  # the engine's one batched solve
+
+    sol = solve_region_sequences(other_model, np.asarray(c.regions, dtype=bool)[None])
+    ok, real, P = sol.solvable, sol.real, sol.P
+    if not ok[0]:
+        return "degenerate_transcritical"
+    with np.errstate(all="ignore"):
+        ev_other = np.linalg.eigvals(P[0])
+    kind = _crossing_kind(c.eigenvalues, ev_other)
+    if kind in ("degenerate_transcritical", "degenerate_flip"):
+        return kind
+    return "" if real[0] else "border_collision"
+
+
+def _as_cycles(obj: Any, name: str) -> list[Cycle]:
+    if obj is None:
+        return []
+    if isinstance(obj, Cycle) or not isinstance(obj, Iterable):
+        raise ValueError(f"{name} must be a CycleSet or a list of Cycle objects, got {type(obj).__name__}")
+    out = list(obj)
+    for c in out:
+        if not isinstance(c, Cycle):
+            raise ValueError(f"{name} must contain only Cycle objects, got {type(c).__name__}")
+    return out
+
+
+def _check_tol(tol: Any) -> float:
+    try:
+        tol = float(tol)
+    except (TypeError, ValueError):
+        raise ValueError(f"tol must be a positive number, got {tol!r}") from None
+    if not np.isfinite(tol) or tol <= 0:
+        raise ValueError(f"tol must be a positive finite number, got {tol}")
+    return tol
+
+
+def _greedy_pairs(cands: list[tuple[float, int, int]]) -> list[tuple[int, int]]:
+    used_a: set[int] = set()
+    used_b: set[int] = set()
+    pairs = []
+    for _d, i, j in sorted(cands):
+        if i not in used_a and j not in used_b:
+            used_a.add(i)
+            used_b.add(j)
+            pairs.append((i, j))
+    return pairs
+
+
+# =========================================================================== classify
+def classify_events(
+    before: Any,
+    after: Any,
+    *,
+    tol: float = 0.05,
+    models: Sequence[Any] | None = None,
+) -> list[BifurcationEvent]:
+    """Name every change of the object set between two nearby parameter settings.
+
+    Rules, applied in this order:
+
+    1. **Matching.** Objects with the same :attr:`Cycle.key` (region sequence up to rotation)
+       are the same object. Among the rest, an object before and one after of the same order
+       whose orbits are within ``tol`` (max-norm over phase shifts, relative to
+       ``1 + max |point|``) are the same object that crossed a switching border:
+       ``border_collision`` (greedy, closest pairs first).
+    2. **Surviving objects** (same key) whose stability signature (:attr:`Cycle.n_stable`)
+       changed: ``det(I - P)`` changed sign -> ``degenerate_transcritical``; ``det(I + P)``
+       changed sign (a real eigenvalue through -1) -> ``degenerate_flip``; the number of complex
+       eigenvalues inside the unit circle changed -> ``neimark_sacker``; else
+       ``stability_change``.
+    3. **Pairs.** Two unmatched objects after (before) of the same order whose stability
+       signatures differ by one and whose orbits are within ``4 * tol`` of each other ->
+       ``pair_creation`` (``pair_annihilation``), one event per object.
+    4. **Births and deaths** (unmatched after / before). With ``models=(model_before,
+       model_after)``, the object's region sequence is solved on the other side: singular
+       ``I - P`` or a sign change of ``det(I - P)`` -> ``degenerate_transcritical`` (the object
+       escaped to / came from infinity); sign change of ``det(I + P)`` -> ``degenerate_flip``;
+       a solution that is merely virtual there -> ``border_collision`` (an orbit point crossed a
+       switching border); a solution that is real there too -> ``birth``/``death`` (one of the
+       searches missed it). Without models a heuristic picks the nearest of: a real eigenvalue
+       at +1 (or ``|points| > 1e6``), at -1, a complex pair on the unit circle, an orbit point on
+       a border (``min |z| / (1 + max |z|)``, PLRNN-like models only); distances above 0.5 give a
+       plain ``birth``/``death``.
+    5. **Flip partners.** If an object of order k undergoes a degenerate flip, births and deaths
+       of order 2k that are not degenerate transcritical are labelled ``degenerate_flip`` too
+       (e.g. the skew tent's 2-cycle appearing as its fixed point passes eigenvalue -1).
+
+    Parameters
+    ----------
+    before, after : CycleSet or list of Cycle
+        Objects found at the two parameter settings (e.g. with ``find_cycles``).
+    tol : float
+        Relative distance under which two orbits with different keys are the same object.
+    models : (model_before, model_after), optional
+        The two models; makes birth/death classification exact (rule 4).
+
+    Returns
+    -------
+    list of BifurcationEvent
+        Sorted by order, kind and keys; empty when nothing changed.
+
+    Examples
+    --------
+    >>> from rnnexplore.dynamics.models import skew_tent
+    >>> from rnnexplore.dynamics.cycles import find_cycles
+    >>> m0, m1 = skew_tent(0.2, -1.1, 1.0), skew_tent(0.2, -0.9, 1.0)
+    >>> ev = classify_events(find_cycles(m0, 2, seed=0), find_cycles(m1, 2, seed=0), models=(m0, m1))
+    >>> [(e.order, e.kind) for e in ev]
+    [(1, 'degenerate_flip'), (2, 'degenerate_flip')]
+    """
+    b = _as_cycles(before, "before")
+    a = _as_cycles(after, "after")
+    tol = _check_tol(tol)
+    if models is not None:
+        if not isinstance(models, (tuple, list)) or len(models) != 2:
+            raise ValueError("models must be a pair (model_before, model_after)")
+    events: list[BifurcationEvent] = []
+
+    # 1. matching by key, then by proximity across a border
+    a_by_key = {c.key: c for c in a}
+    same = [(c, a_by_key[c.key]) for c in b if c.key in a_by_key]
+    lost = [c for c in b if c.key not in a_by_key]
+    b_keys = {c.key for c in b}
+    new = [c for c in a if c.key not in b_keys]
+    cands = []
+    for i, cb in enumerate(lost):
+        for j, ca in enumerate(new):
+            if cb.order == ca.order:
+                d = _orbit_distance(cb, ca)
+                if d <= tol:
+                    cands.append((d, i, j))
+    moved = _greedy_pairs(cands)
+    for i, j in moved:
+        cb, ca = lost[i], new[j]
+        change = ""
+        if cb.n_stable != ca.n_stable:
+            change = f"; stability {cb.stability} -> {ca.stability}"
+        events.append(
+            BifurcationEvent(
+                "border_collision", cb.order, cb.key, ca.key,
+                f"{_name(cb.order)} crossed a switching border (regions {cb.key!r} -> {ca.key!r}){change}",
+                cb.stability, ca.stability,
+            )
+        )
+    moved_b = {i for i, _ in moved}
+    moved_a = {j for _, j in moved}
+    lost = [c for i, c in enumerate(lost) if i not in moved_b]
+    new = [c for j, c in enumerate(new) if j not in moved_a]
+
+    # 2. surviving objects that changed stability
+    flip_orders: set[int] = set()
+    for cb, ca in same:
+        if cb.n_stable == ca.n_stable:
+            continue
+        kind = _crossing_kind(cb.eigenvalues, ca.eigenvalues)
+        if kind == "degenerate_flip":
+            flip_orders.add(cb.order)
+        how = {
+            "degenerate_transcritical": "a real eigenvalue passed +1",
+            "degenerate_flip": "a real eigenvalue passed -1 (degenerate flip)",
+            "neimark_sacker": "a complex pair crossed the unit circle (Neimark-Sacker type)",
+            "stability_change": "the stability signature changed",
+        }[kind]
+        events.append(
+            BifurcationEvent(
+                kind, cb.order, cb.key, ca.key,
+                f"{_name(cb.order)} {cb.key!r} changed stability {cb.stability} -> {ca.stability}: {how}",
+                cb.stability, ca.stability,
+            )
+        )
+
+    # 3.-5. births and deaths
+    for side, objs in (("death", lost), ("birth", new)):
+        pair_kind = "pair_annihilation" if side == "death" else "pair_creation"
+        cands = []
+        for i, c1 in enumerate(objs):
+            for j in range(i + 1, len(objs)):
+                c2 = objs[j]
+                if c1.order == c2.order and abs(c1.n_stable - c2.n_stable) == 1:
+                    d = _orbit_distance(c1, c2)
+                    if d <= 4 * tol:
+                        cands.append((d, i, j))
+        partner: dict[int, int] = {}
+        for i, j in _greedy_pairs(cands):
+            partner[i], partner[j] = j, i
+        other = None if models is None else (models[1] if side == "death" else models[0])
+        for i, c in enumerate(objs):
+            if i in partner:
+                kind = pair_kind
+            elif other is not None:
+                kind = _model_kind(c, other)
+            else:
+                kind = _heuristic_kind(c)
+            if kind in ("", "neimark_sacker", "stability_change"):
+                kind = side
+            if c.order % 2 == 0 and c.order // 2 in flip_orders and kind not in (
+                "degenerate_transcritical", pair_kind
+            ):
+                kind = "degenerate_flip"
+            events.append(_birth_death_event(kind, side, c, objs[partner[i]] if i in partner else None))
+    events.sort(key=lambda e: (e.order, e.kind, e.key_before or "", e.key_after or ""))
+    return events
+
+
+def _birth_death_event(kind: str, side: str, c: Cycle, partner: Cycle | None) -> BifurcationEvent:
+    verb = "died" if side == "death" else "was born"
+    why = {
+        "degenerate_transcritical": (
+            "escaped to infinity (eigenvalue through +1, degenerate transcritical)"
+            if side == "death"
+            else "came in from infinity (eigenvalue through +1, degenerate transcritical)"
+        ),
+        "degenerate_flip": f"{verb} in a degenerate flip (eigenvalue through -1)",
+        "border_collision": f"{verb} in a border collision (an orbit point crossed a switching border)",
+        "pair_annihilation": f"was annihilated together with the {partner.stability if partner else ''} "
+        f"{_name(c.order)} {partner.key if partner else ''!r}",
+        "pair_creation": f"was created together with the {partner.stability if partner else ''} "
+        f"{_name(c.order)} {partner.key if partner else ''!r}",
+        "birth": "was born",
+        "death": "died",
+    }[kind]
+    kb, ka = (c.key, None) if side == "death" else (None, c.key)
+    sb, sa = (c.stability, None) if side == "death" else (None, c.stability)
+    return BifurcationEvent(kind, c.order, kb, ka, f"{c.stability} {_name(c.order)} {c.key!r} {why}", sb, sa)
+
+
