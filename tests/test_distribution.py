@@ -150,11 +150,11 @@ def test_wheel_installs_into_a_fresh_venv_and_works(dists, tmp_path):
     # stable); the region z <= 0 would need z = 2, and no 2-cycle exists (z1 = 1.2 gives z2 = 0.4,
     # not <= 0)
     code = (
-        "import json, rnnexplore\n"
-        "from rnnexplore.models import PLRNN\n"
-        "from rnnexplore.cycles import find_cycles\n"
-        "cs = find_cycles(PLRNN([0.5], [[-1.0]], [1.0]), 2, seed=0)\n"
-        "print(json.dumps({'file': rnnexplore.__file__,"
+        "import json\n"
+        "import rnnexplore as rx\n"
+        "cs = rx.find_cycles(rx.PLRNN([0.5], [[-1.0]], [1.0]), 2, seed=0)\n"
+        "print(json.dumps({'file': rx.__file__, 'sweeps': [str(p) for p in"
+        " map(rx.featurequality.saved_sweep_path, rx.featurequality.SAVED_SWEEPS)],"
         " 'objects': [[c.order, c.points.ravel().tolist(), c.stability] for c in cs]}))\n"
     )
     run = subprocess.run([str(py), "-c", code], capture_output=True, text=True, env=env,
@@ -162,6 +162,9 @@ def test_wheel_installs_into_a_fresh_venv_and_works(dists, tmp_path):
     assert run.returncode == 0, run.stderr[-3000:]
     out = json.loads(run.stdout)
     assert Path(out["file"]).is_relative_to(venv), f"imported {out['file']}, not the wheel"
+    # the saved sweeps are package data of the installed copy
+    assert out["sweeps"] and all(Path(p).is_relative_to(venv) and Path(p).is_file()
+                                 for p in out["sweeps"])
     assert len(out["objects"]) == 1
     order, points, stability = out["objects"][0]
     assert order == 1 and points == pytest.approx([2 / 3]) and stability == "stable"

@@ -157,7 +157,7 @@ class Cycle:
 
     @property
     def stability(self) -> str:
-        """``"stable"`` (all |lambda| < 1), ``"unstable"`` (all > 1) or ``"saddle"`` (otherwise)."""
+        """``"stable"`` (all ``|lambda| < 1``), ``"unstable"`` (all > 1) or ``"saddle"`` (otherwise)."""
         mod = np.abs(self.eigenvalues)
         if np.all(mod < 1.0):
             return "stable"
