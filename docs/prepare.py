@@ -4,7 +4,8 @@ The notebook tests (tests/test_notebooks.py) execute every notebook with papermi
 and leave the executed copies in ``tests/_out/`` (``notebook_runner.OUT``). This script reuses
 them: one execution per notebook per test run, not two. A copy that is missing, or whose cells no
 longer match the committed notebook, is executed here (the same runner, the same SMOKE mode) and
-so serves the next test run too. A copy with an error output is refused.
+so serves the next test run too. A failed run (papermill's exception flag, or an error output)
+is refused rather than executed again.
 
 Writes (all ignored by git): ``docs/notebooks/*.ipynb`` and ``docs/notebooks/gallery.md`` with
 the figures in ``docs/notebooks/gallery/``.
@@ -47,18 +48,19 @@ def _cells(nb: dict) -> list[tuple[str, str]]:
             if "injected-parameters" not in c.get("metadata", {}).get("tags", [])]
 
 
-def is_current(source: Path, executed: Path) -> bool:
-    """True when ``executed`` is a complete run of exactly the cells of ``source``."""
+def status(source: Path, executed: Path) -> str:
+    """``"ok"``, ``"missing"``, ``"stale"`` (other cells than ``source``) or ``"failed"``."""
     if not executed.is_file():
-        return False
+        return "missing"
     try:
         ran = json.loads(executed.read_text())
     except ValueError:
-        return False
-    if _cells(ran) != _cells(json.loads(source.read_text())):
-        return False
+        return "missing"
     meta = ran.get("metadata", {}).get("papermill", {})
-    return meta.get("exception") is not True and meta.get("parameters", {}).get("SMOKE") is True
+    if _cells(ran) != _cells(json.loads(source.read_text())) or \
+            meta.get("parameters", {}).get("SMOKE") is not True:
+        return "stale"
+    return "failed" if meta.get("exception") is True or _errors(ran) else "ok"
 
 
 def _errors(nb: dict) -> list[str]:
@@ -154,14 +156,14 @@ def main(argv: list[str] | None = None) -> int:
     pages = []
     for src in docs_notebooks():
         executed = args.executed / src.name
-        if not is_current(src, executed):
-            print(f"prepare: executing {src.name} (no current executed copy in {args.executed})",
-                  flush=True)
+        state = status(src, executed)
+        if state == "failed":  # the notebook test failed on these very cells: do not run it twice
+            raise SystemExit(f"prepare: {executed} is a failed run of {src.name} "
+                             f"(errors: {_errors(json.loads(executed.read_text()))})")
+        if state != "ok":
+            print(f"prepare: executing {src.name} ({state} copy in {args.executed})", flush=True)
             executed = run_notebook(src, smoke=True, out_dir=args.executed)
         nb = json.loads(executed.read_text())
-        errors = _errors(nb)
-        if errors:
-            raise SystemExit(f"prepare: {executed} has error outputs: {errors}")
         page = for_docs(nb)
         (DEST / src.name).write_text(json.dumps(page, indent=1))
         pages.append((src, page))

@@ -235,3 +235,35 @@ def test_no_broken_internal_links(site):
         for m in re.finditer(r'(?<!">)<code class="xref py[^"]*"><span class="pre">([^<]+)', text):
             broken.append(f"{rel}: unresolved reference {m.group(1)}")
     assert not broken, "\n".join(broken[:40])
+
+
+def test_prepare_reuses_only_current_successful_runs(tmp_path):
+    import json
+
+    import prepare
+
+    def nb(cells, **papermill):
+        return {"cells": [{"cell_type": t, "metadata": {}, "source": s, "outputs": []}
+                          if t == "code" else {"cell_type": t, "metadata": {}, "source": s}
+                          for t, s in cells],
+                "metadata": {"papermill": papermill}, "nbformat": 4, "nbformat_minor": 5}
+
+    cells = [("markdown", "# T"), ("code", "SMOKE = False"), ("code", "assert True")]
+    src = tmp_path / "n.ipynb"
+    src.write_text(json.dumps(nb(cells)))
+    out = tmp_path / "out.ipynb"
+    assert prepare.status(src, out) == "missing"
+    injected = {"cell_type": "code", "metadata": {"tags": ["injected-parameters"]},
+                "source": "SMOKE = True", "outputs": []}
+    ran = nb(cells, parameters={"SMOKE": True}, exception=False)
+    ran["cells"].insert(2, injected)
+    out.write_text(json.dumps(ran))
+    assert prepare.status(src, out) == "ok"
+    src.write_text(json.dumps(nb(cells[:-1] + [("code", "assert 1 == 1")])))
+    assert prepare.status(src, out) == "stale"
+    src.write_text(json.dumps(nb(cells)))
+    out.write_text(json.dumps({**ran, "metadata": {"papermill": {"parameters": {"SMOKE": False}}}}))
+    assert prepare.status(src, out) == "stale"
+    ran["metadata"]["papermill"]["exception"] = True
+    out.write_text(json.dumps(ran))
+    assert prepare.status(src, out) == "failed"
