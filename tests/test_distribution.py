@@ -127,15 +127,37 @@ def _installer(py: Path) -> list[str]:
     return [str(py), "-m", "pip", "install", "--quiet"]
 
 
+def _distributions(py: Path, env: dict[str, str], cwd: Path) -> dict[str, str]:
+    from packaging.utils import canonicalize_name
+
+    code = ("import importlib.metadata as m, json; "
+            "print(json.dumps({d.metadata['Name']: d.version for d in m.distributions()}))")
+    out = subprocess.run([str(py), "-c", code], capture_output=True, text=True, env=env, cwd=cwd,
+                         check=True)
+    return {canonicalize_name(k): v for k, v in json.loads(out.stdout).items()}
+
+
 def test_wheel_installs_into_a_fresh_venv_and_works(dists, tmp_path):
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     py = venv / "bin" / "python"
     env = _clean_env()
     lock = ROOT / "requirements.lock"
+    seeded = _distributions(py, env, tmp_path)
     proc = subprocess.run(_installer(py) + [f"{dists['wheel']}[jupyter]", "-c", str(lock)],
                           capture_output=True, text=True, env=env, cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    # what got installed is what the lock pins (the lock constrains every dependency; pip and
+    # setuptools came with the venv itself)
+    from packaging.utils import canonicalize_name
+
+    pins = {canonicalize_name(line.split("==")[0]): line.split("==")[1].strip()
+            for line in lock.read_text().splitlines() if "==" in line and not line.startswith(" ")}
+    installed = _distributions(py, env, tmp_path)
+    added = {n: v for n, v in installed.items() if n not in seeded}
+    off = {n: (v, pins[n]) for n, v in added.items() if n in pins and pins[n] != v}
+    assert not off, f"installed versions differ from requirements.lock: {off}"
+    assert added["rnnexplore"] == _version() and len(set(added) & set(pins)) > 50
 
     doctor = subprocess.run([str(venv / "bin" / "rnnexplore"), "doctor", "--json"],
                             capture_output=True, text=True, env=env, cwd=tmp_path)
