@@ -75,3 +75,4 @@ html_theme_options = {
     "footer_end": [],
 }
 html_show_sourcelink = False
+html_copy_source = False
