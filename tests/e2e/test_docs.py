@@ -141,7 +141,8 @@ def test_gallery_links_figures_to_their_notebooks(site_page, server):
     page.goto(server + "notebooks/gallery.html")
     n, ok = _images_loaded(page, ".rx-gallery img")
     assert n >= 6 and ok == n, f"{ok} of {n} gallery figures loaded"
-    hrefs = page.eval_on_selector_all(".rx-gallery figcaption a:not(.headerlink)", "els => els.map(e => e.href)")
+    hrefs = page.eval_on_selector_all(".rx-gallery figcaption a:not(.headerlink)",
+                                      "els => els.map(e => e.href)")
     assert len(hrefs) == n and all(re.search(r"/notebooks/0\d_\w+\.html", h) for h in hrefs)
     assert page.failures == [] and page.outside == [], (page.failures, page.outside)
 
