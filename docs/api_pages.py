@@ -25,6 +25,7 @@ TITLES = {
     "rnnexplore.featurequality": "Feature quality",
     "rnnexplore.apps": "App states (widget-free, scriptable)",
     "rnnexplore.widgets": "Widgets (views over the app states)",
+    "rnnexplore.plotting": "Static figures (matplotlib)",
     "rnnexplore.parallel": "Parallel execution",
     "rnnexplore.cli": "Command line",
 }
@@ -99,9 +100,9 @@ def write(api_dir: Path) -> None:
         "",
         "The most used names are importable from the facade, `import rnnexplore as rx` then",
         "`rx.<name>` (loaded on first use, so `import rnnexplore` stays light); the others live",
-        "in their namespaces, `rx.dynamics`, `rx.featurequality`, `rx.apps`, `rx.widgets` and",
-        "`rx.parallel`, and are listed under their full names. Each page is generated from the",
-        "numpydoc docstring; the examples on it run as doctests in the test suite.",
+        "in their namespaces, `rx.dynamics`, `rx.featurequality`, `rx.apps`, `rx.widgets`,",
+        "`rx.plotting` and `rx.parallel`, listed under their full names. Each page is generated",
+        "from the numpydoc docstring; the examples on it run as doctests in the test suite.",
         "",
     ]
     grouped = groups()
