@@ -154,3 +154,314 @@ def _safe_sv(m: np.ndarray) -> np.ndarray:  # pragma: no cover
         return np.r_[1.0, np.zeros(m.shape[0] - 1)]
 
 
+
+
+# =========================================================================== stacks of models
+class ModelStack:
+    """A stack of P models of one kind and size, as affine forms (one batched solve for all).
+
+    Every model of the kit is affine in its region bits: ``J(d) = J0 + sum_b d_b G_b``,
+    ``c(d) = c0 + sum_b d_b g_b``, and its switching quantities are affine in the state,
+    ``s(z) = L z + l0`` (region ``d = s(z) > 0``). A stack stores these forms for P parameter
+    points (grid points, training checkpoints, slider positions), so
+    :func:`solve_region_sequences` can solve any set of (point, region sequence) pairs in one
+    vectorised pass, with no Python loop over points or sequences.
+
+    Build one with :meth:`from_models` (any list of models of one kind) or :meth:`from_params`
+    (a base model and arrays of values of a few scalar parameters; exact because every
+    coefficient of the forms is multilinear in the scalar parameters).
+
+    Examples
+    --------
+    >>> from rnnexplore.dynamics.models import skew_tent
+    >>> st = ModelStack.from_params(skew_tent(0.2, 0.0, 1.0), {"W[0,0]": [-1.7, -1.8]})
+    >>> len(st), st.model(1).get_param("W[0,0]")
+    (2, -1.8)
+    >>> sol = solve_region_sequences(st, np.array([[[False], [True]]] * 2), points=[0, 1])
+    >>> sol.real.tolist()
+    [True, True]
+    """
+
+    def __init__(self, template: _PiecewiseLinearModel, J0, G, c0, g, L, l0, models=None, params=None):
+        self.template = template
+        self.M, self.n_bits = template.M, template.n_bits
+        self.J0, self.G, self.c0, self.g, self.L, self.l0 = J0, G, c0, g, L, l0
+        self._models = models
+        self._params = params
+
+    def __len__(self) -> int:
+        return int(self.J0.shape[0])
+
+    @staticmethod
+    def _forms(model: _PiecewiseLinearModel):
+        nb, M = model.n_bits, model.M
+        R = np.vstack([np.zeros((1, nb), bool), np.eye(nb, dtype=bool)])
+        J = np.asarray(model.jacobians(R), dtype=np.float64)
+        c = np.asarray(model.offsets(R), dtype=np.float64)
+        Z = np.vstack([np.zeros((1, M)), np.eye(M)])
+        s = np.asarray(model._switching(Z), dtype=np.float64)
+        return J[0], J[1:] - J[0], c[0], c[1:] - c[0], (s[1:] - s[0]).T, s[0]
+
+    @classmethod
+    def from_models(cls, models) -> "ModelStack":
+        """Stack a non-empty list of models of one kind and size."""
+        models = list(models)
+        if not models:
+            raise ValueError("models must be a non-empty list of models")
+        for m in models:
+            check_model(m)
+            if type(m) is not type(models[0]) or m.M != models[0].M or m.n_bits != models[0].n_bits:
+                raise ValueError("models must all be of one kind and size")
+        forms = [cls._forms(m) for m in models]
+        arrays = [np.stack([f[n] for f in forms]) for n in range(6)]
+        return cls(models[0], *arrays, models=models)
+
+    @classmethod
+    def from_params(cls, base: _PiecewiseLinearModel, params) -> "ModelStack":
+        """Stack ``base`` at P settings of a few scalar parameters (``{name: (P,) values}``)."""
+        check_model(base)
+        names = list(params)
+        if not 1 <= len(names) <= 4:
+            raise ValueError("params must give values of 1 to 4 scalar parameters")
+        vals = [np.asarray(params[n], dtype=np.float64).ravel() for n in names]
+        P = len(vals[0])
+        if P < 1 or any(len(v) != P for v in vals):
+            raise ValueError("params values must be non-empty 1-D arrays of one length")
+        # Moebius inversion over the corners {0, 1}^n: exact for multilinear coefficients
+        corners = {}
+        for mask in range(1 << len(names)):
+            m = base.with_params({n: float((mask >> i) & 1) for i, n in enumerate(names)})
+            corners[mask] = cls._forms(m)
+        out = [np.zeros((P,) + np.shape(a)) for a in corners[0]]
+        for mask in range(1 << len(names)):
+            coef = np.ones(P)
+            for i in range(len(names)):
+                if (mask >> i) & 1:
+                    coef = coef * vals[i]
+            for sub in range(1 << len(names)):
+                if sub & ~mask:
+                    continue
+                sign = -1.0 if bin(mask ^ sub).count("1") % 2 else 1.0
+                for n in range(6):
+                    out[n] += (sign * coef).reshape((P,) + (1,) * np.ndim(corners[sub][n])) * corners[sub][n]
+        return cls(base, *out, params=dict(zip(names, vals)))
+
+    def model(self, i: int) -> _PiecewiseLinearModel:
+        """The i-th model of the stack."""
+        if self._models is not None:
+            return self._models[int(i)]
+        return self.template.with_params({n: float(v[int(i)]) for n, v in self._params.items()})
+
+    def rows(self, point: np.ndarray) -> "_StackRows":
+        return _StackRows(self, np.asarray(point, dtype=np.intp))
+
+
+class _StackRows:
+    """Per-row parameters of a stack, gathered once per solve and stored batch-last.
+
+    Small matrices are cheapest as "structure of arrays": a product of two stacks of M x M
+    matrices is one broadcast multiply and one sum over arrays of length B, instead of B
+    tiny matrix products.
+    """
+
+    _names = ("J0", "G", "c0", "g", "L", "l0")
+
+    def __init__(self, stack: ModelStack | None, pt: np.ndarray | None) -> None:
+        if stack is None:
+            return
+        self.J0 = np.ascontiguousarray(np.moveaxis(stack.J0[pt], 0, -1))  # (M, M, B)
+        self.G = np.ascontiguousarray(np.moveaxis(stack.G[pt], 0, -1))  # (nb, M, M, B)
+        self.c0 = np.ascontiguousarray(stack.c0[pt].T)  # (M, B)
+        self.g = np.ascontiguousarray(np.moveaxis(stack.g[pt], 0, -1))  # (nb, M, B)
+        self.L = np.ascontiguousarray(np.moveaxis(stack.L[pt], 0, -1))  # (nb, M, B)
+        self.l0 = np.ascontiguousarray(stack.l0[pt].T)  # (nb, B)
+
+    def take(self, sel):
+        out = _StackRows(None, None)
+        for n in self._names:
+            setattr(out, n, getattr(self, n)[..., sel])
+        return out
+
+    def products(self, S: np.ndarray, pad):
+        B, K, nb = S.shape
+        D = np.moveaxis(S, 0, -1).astype(np.float64)  # (K, nb, B)
+        M = self.J0.shape[0]
+        eye = np.eye(M)[:, :, None]
+        P = None
+        r = None
+        for i in range(K):
+            d = D[i]  # (nb, B)
+            Ji = self.J0 + (d[:, None, None, :] * self.G).sum(axis=0)
+            ci = self.c0 + (d[:, None, :] * self.g).sum(axis=0)
+            if pad is not None and pad[:, i].any():
+                Ji = np.where(pad[:, i], eye, Ji)
+                ci = np.where(pad[:, i], 0.0, ci)
+            if P is None:
+                P, r = Ji, ci
+            else:
+                P = (Ji[:, :, None, :] * P[None, :, :, :]).sum(axis=1)
+                r = (Ji * r[None, :, :]).sum(axis=1) + ci
+        return np.moveaxis(P, -1, 0), r.T
+
+    def orbit(self, z: np.ndarray, K: int):
+        """States ``(B, K + 1, M)`` of the true map from ``z`` and regions ``(B, K, nb)``."""
+        B, M = z.shape
+        nb = self.l0.shape[0]
+        Z = np.empty((K + 1, M, B))
+        V = np.empty((K, nb, B), dtype=bool)
+        cur = np.ascontiguousarray(z.T)
+        for i in range(K):
+            Z[i] = cur
+            s = (self.L * cur[None, :, :]).sum(axis=1) + self.l0
+            V[i] = s > 0
+            d = V[i].astype(np.float64)
+            J = self.J0 + (d[:, None, None, :] * self.G).sum(axis=0)
+            c = self.c0 + (d[:, None, :] * self.g).sum(axis=0)
+            cur = (J * cur[None, :, :]).sum(axis=1) + c
+        Z[K] = cur
+        return np.moveaxis(Z, -1, 0), np.moveaxis(V, -1, 0)
+
+
+class _OneModelRows:
+    """Every row uses one model (no parameter gather: large M stays cheap)."""
+
+    def __init__(self, model) -> None:
+        self.model = model
+
+    def take(self, sel):
+        return self
+
+    def products(self, S: np.ndarray, pad):
+        B, K, _ = S.shape
+        J = self.model.jacobians(S)
+        c = np.asarray(self.model.offsets(S))
+        if pad is not None:
+            M = J.shape[-1]
+            J = np.array(np.broadcast_to(J, (B, K, M, M)))
+            c = np.array(np.broadcast_to(c, (B, K, M)))
+            J[pad] = np.eye(M)
+            c[pad] = 0.0
+        P = J[:, 0]
+        r = c[:, 0]
+        for i in range(1, K):
+            Ji = J[:, i]
+            P = Ji @ P
+            r = (Ji @ r[:, :, None])[:, :, 0] + c[:, i]
+        return P, r
+
+    def orbit(self, z: np.ndarray, K: int):
+        B, M = z.shape
+        Z = np.empty((B, K + 1, M))
+        V = np.empty((B, K, self.model.n_bits), dtype=bool)
+        cur = z
+        for i in range(K):
+            Z[:, i] = cur
+            V[:, i] = self.model._region(cur)
+            cur = self.model._step(cur)
+        Z[:, K] = cur
+        return Z, V
+
+
+def _rows_for(system, points, B: int):
+    if isinstance(system, ModelStack):
+        if points is None:
+            if len(system) != 1:
+                raise ValueError("points must be given for a stack of more than one model")
+            points = np.zeros(B, dtype=np.intp)
+        pt = np.asarray(points)
+        if pt.shape != (B,) or (B and (pt.min() < 0 or pt.max() >= len(system))):
+            raise ValueError(f"points must be {B} indices into the stack of {len(system)} models")
+        return system.rows(pt)
+    check_model(system)
+    return _OneModelRows(system)
+
+
+def _linear_solve(IP: np.ndarray, r: np.ndarray):
+    """Solve ``IP z = r`` for a stack; ``ok`` False where singular or ill-conditioned.
+
+    Conditioning without an SVD: for M <= 2 the exact 1-norm condition number from the
+    closed-form inverse; otherwise one LU (LAPACK gesv) with a second, fixed +-1 right-hand
+    side whose solution gives a lower estimate of ``||IP^-1||_1``.
+    """
+    B, M, _ = IP.shape
+    norm = np.max(np.sum(np.abs(IP), axis=1), axis=1)  # 1-norm
+    if M == 1:
+        a = IP[:, 0, 0]
+        ok = a != 0
+        inv_norm = np.abs(1.0 / np.where(ok, a, 1.0))
+        z = (r[:, 0] / np.where(ok, a, 1.0))[:, None]
+    elif M == 2:
+        a, b, c, d = IP[:, 0, 0], IP[:, 0, 1], IP[:, 1, 0], IP[:, 1, 1]
+        det = a * d - b * c
+        ok = det != 0
+        inv = 1.0 / np.where(ok, det, 1.0)
+        z = np.stack([(d * r[:, 0] - b * r[:, 1]) * inv, (a * r[:, 1] - c * r[:, 0]) * inv], axis=1)
+        inv_norm = np.maximum(np.abs(d) + np.abs(c), np.abs(b) + np.abs(a)) * np.abs(inv)
+    else:
+        probe = np.where(np.arange(M) % 3 == 1, -1.0, 1.0)
+        rhs = np.stack([r, np.broadcast_to(probe, r.shape)], axis=2)
+        try:
+            x = np.linalg.solve(IP, rhs)
+            ok = np.ones(B, bool)
+        except np.linalg.LinAlgError:
+            x = np.zeros((B, M, 2))
+            ok = np.zeros(B, bool)
+            for b in range(B):
+                try:
+                    x[b] = np.linalg.solve(IP[b], rhs[b])
+                    ok[b] = True
+                except np.linalg.LinAlgError:
+                    pass
+        z = x[:, :, 0]
+        inv_norm = np.sum(np.abs(x[:, :, 1]), axis=1) / M
+    ok &= np.isfinite(inv_norm) & (norm * inv_norm < _COND_MAX)
+    z = np.where(ok[:, None], z, 0.0)
+    return z, ok
+
+
+def _solve_rows(rows, S: np.ndarray, lengths: np.ndarray | None = None):
+    """The kernel: products, solve and real/virtual check of every (parameters, sequence) row."""
+    B, K, _ = S.shape
+    pad = None
+    if lengths is not None and np.any(lengths < K):
+        pad = np.arange(K)[None, :] >= lengths[:, None]
+    with np.errstate(all="ignore"):
+        P, r = rows.products(S, pad)
+        M = P.shape[-1]
+        IP = np.eye(M) - P
+        ok = np.all(np.abs(IP) < HUGE, axis=(1, 2)) & np.all(np.abs(r) < HUGE, axis=1)
+        z, ok2 = _linear_solve(np.where(ok[:, None, None], IP, np.eye(M)), np.where(ok[:, None], r, 0.0))
+        ok &= ok2 & np.all(np.abs(z) < HUGE, axis=1)
+        z[~ok] = 0.0
+        Z, V = rows.orbit(z, K)
+        same = V == S
+        if pad is None:
+            real = ok & np.all(same, axis=(1, 2))
+            end = Z[:, K]
+            absZ = np.max(np.abs(Z[:, :K]), axis=(1, 2))
+        else:
+            real = ok & np.all(same | pad[:, :, None], axis=(1, 2))
+            end = Z[np.arange(B), lengths]
+            absZ = np.max(np.where(pad[:, :, None], 0.0, np.abs(Z[:, :K])), axis=(1, 2))
+        scale = (1.0 + absZ) * (1.0 + np.max(np.abs(P), axis=(1, 2)))
+        err = np.max(np.abs(end - z), axis=1)
+        real &= np.isfinite(err) & (err <= 1e-8 * np.where(np.isfinite(scale), scale, np.inf))
+    return ok, real, Z[:, :K], V, P
+
+
+def solve_stack(system, S: np.ndarray, lengths: np.ndarray | None = None, points=None, chunk: int = 32768):
+    """Kernel entry: ``(ok, real, Z, V, P)`` for rows ``(points[b], S[b, :lengths[b]])``.
+
+    ``system`` is a model (every row uses it) or a :class:`ModelStack` (row b uses model
+    ``points[b]``). Rows are processed in chunks of ``chunk`` to bound memory.
+    """
+    S = np.asarray(S, dtype=bool)
+    B = S.shape[0]
+    rows = _rows_for(system, points, B)
+    if B <= chunk:
+        return _solve_rows(rows, S, lengths)
+    parts = []
+    for s in range(0, B, chunk):
+        sl = slice(s, s + chunk)
+        parts.append(_solve_rows(rows.take(sl), S[sl], None if lengths is None else lengths[sl]))
+    return tuple(np.concatenate([p[n] for p in parts]) for n in range(5))
