@@ -312,14 +312,27 @@ class _StackRows:
         cur = np.ascontiguousarray(z.T)
         for i in range(K):
             Z[i] = cur
-            s = (self.L * cur[None, :, :]).sum(axis=1) + self.l0
-            V[i] = s > 0
-            d = V[i].astype(np.float64)
-            J = self.J0 + (d[:, None, None, :] * self.G).sum(axis=0)
-            c = self.c0 + (d[:, None, :] * self.g).sum(axis=0)
-            cur = (J * cur[None, :, :]).sum(axis=1) + c
+            V[i] = (self.L * cur[None, :, :]).sum(axis=1) + self.l0 > 0
+            cur = self._step_T(cur)
         Z[K] = cur
         return np.moveaxis(Z, -1, 0), np.moveaxis(V, -1, 0)
+
+    def _step_T(self, cur):  # batch-last state (M, B)
+        s = (self.L * cur[None, :, :]).sum(axis=1) + self.l0
+        d = (s > 0).astype(np.float64)
+        J = self.J0 + (d[:, None, None, :] * self.G).sum(axis=0)
+        c = self.c0 + (d[:, None, :] * self.g).sum(axis=0)
+        return (J * cur[None, :, :]).sum(axis=1) + c
+
+    def advance(self, z: np.ndarray, n: int) -> np.ndarray:
+        """State after ``n`` steps of the true map."""
+        cur = np.ascontiguousarray(z.T)
+        for _ in range(n):
+            cur = self._step_T(cur)
+        return np.ascontiguousarray(cur.T)
+
+    def region_of(self, z: np.ndarray) -> np.ndarray:
+        return ((self.L * z.T[None, :, :]).sum(axis=1) + self.l0 > 0).T
 
 
 class _OneModelRows:
@@ -360,6 +373,14 @@ class _OneModelRows:
             cur = self.model._step(cur)
         Z[:, K] = cur
         return Z, V
+
+    def advance(self, z: np.ndarray, n: int) -> np.ndarray:
+        for _ in range(n):
+            z = self.model._step(z)
+        return z
+
+    def region_of(self, z: np.ndarray) -> np.ndarray:
+        return self.model._region(z)
 
 
 def _rows_for(system, points, B: int):
