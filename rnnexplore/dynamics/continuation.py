@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from rnnexplore._validation import check_int
+from rnnexplore._validation import check_int, check_real
 from rnnexplore.dynamics.cycles import Cycle, CycleSet, _sort_eigenvalues, find_cycles
 from rnnexplore.dynamics.models import _PiecewiseLinearModel
 from rnnexplore.dynamics.solve import ModelStack, check_model, solve_stack
@@ -61,6 +61,9 @@ class ContinuationOptions:
         the regions they visit); 0 disables them.
     probe_steps : int
         Steps of every probe orbit.
+    probe_scale : float or None
+        Probe orbits start uniformly in ``[-probe_scale, probe_scale]^M`` (default: from
+        orbits of the model at the first point, :func:`probe_scale`).
     tile : int or None
         Maps: tile size in grid points (the unit of parallel work; the result does not depend
         on it). Default ``max(8, coarse)`` rounded up to a multiple of ``coarse``.
@@ -76,8 +79,9 @@ class ContinuationOptions:
     coarse: int | None = None
     chain_length: int = 4
     flips: bool = True
-    probes: int = 2
-    probe_steps: int = 200
+    probes: int = 1
+    probe_steps: int = 120
+    probe_scale: float | None = None
     tile: int | None = None
     max_rounds: int = 1000
 
@@ -89,6 +93,8 @@ class ContinuationOptions:
             raise ValueError(f"flips must be True or False, got {self.flips!r}")
         check_int(self.probes, "probes", minimum=0)
         check_int(self.probe_steps, "probe_steps", minimum=1)
+        if self.probe_scale is not None:
+            check_real(self.probe_scale, "probe_scale", minimum=0.0)
         if self.tile is not None:
             check_int(self.tile, "tile", minimum=1)
         check_int(self.max_rounds, "max_rounds", minimum=1)
@@ -178,7 +184,7 @@ class _Registry:
         self.regions = np.zeros((0, max_order, nb), dtype=bool)
         self.order = np.zeros(0, dtype=np.int64)
         self.keys: list[str | None] = []
-        self._pending: list[np.ndarray] = []
+        self.by_key: dict[str, int] = {}
 
     def __len__(self) -> int:
         return len(self.order)
@@ -206,18 +212,56 @@ class _Registry:
         return out
 
     def add_key(self, key: str) -> int:
-        reg = _parse_key(key)
-        i = int(self.add(reg[None], np.array([len(reg)]))[0])
-        self.keys[i] = key
+        i = self.by_key.get(key)
+        if i is None:
+            reg = _parse_key(key)
+            i = int(self.add(reg[None], np.array([len(reg)]))[0])
+            self.keys[i] = key
+            self.by_key[key] = i
         return i
 
     def key(self, i: int) -> str:
         if self.keys[i] is None:
             self.keys[i] = _key_string(self.regions[i, : self.order[i]])
+            self.by_key[self.keys[i]] = int(i)
         return self.keys[i]
 
 
 # =========================================================================== the batched step
+class _Pairs:
+    """Work record of (key, point) pairs, as codes ``key * n_points + point``.
+
+    ``done[code]``: the largest chain budget the pair was processed with (absent: never
+    solved there), a monotone record, so the closure does not depend on the order of work;
+    ``has``: the pairs where the object is real.
+    """
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.done: dict[int, int] = {}
+        self.has: set[int] = set()
+
+    def needs(self, codes: np.ndarray, left: int) -> np.ndarray:
+        """Mask of the pairs that still need work with budget ``left``."""
+        done, has = self.done, self.has
+        return np.fromiter((c not in has and done.get(c, -1) < left for c in codes.tolist()), bool, len(codes))
+
+    def set_done(self, codes: np.ndarray, left: int) -> None:
+        self.done.update(dict.fromkeys(codes.tolist(), int(left)))
+
+    def solved_per_point(self) -> np.ndarray:
+        codes = np.fromiter(self.done.keys(), np.int64, len(self.done))
+        return np.bincount(codes % self.n, minlength=self.n).astype(np.int64)
+
+    def export(self, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(codes, done)`` of the pairs at the points ``keep`` (bool mask)."""
+        codes = np.fromiter(self.done.keys(), np.int64, len(self.done))
+        vals = np.fromiter(self.done.values(), np.int64, len(self.done))
+        sel = keep[codes % self.n]
+        return codes[sel], vals[sel]
+
+
+
 @dataclass
 class _Found:
     """Objects found: one row per (point, key) with its orbit and eigenvalues."""
@@ -264,38 +308,32 @@ class Continuation:
         self.frozen = np.zeros(self.n, bool) if frozen is None else np.asarray(frozen, bool).ravel()
         self.seeds = np.arange(self.n) if point_seeds is None else np.asarray(point_seeds).ravel()
         self.reg = _Registry(self.nb, self.K)
-        self.tried = np.zeros((0, self.n), dtype=bool)
-        self.has = np.zeros((0, self.n), dtype=bool)
+        self.pairs = _Pairs(self.n)
         self.found = _Found()
-        self.solves = np.zeros(self.n, dtype=np.int64)
+        self.full_solves = np.zeros(self.n, dtype=np.int64)
         self.full = np.zeros(self.n, dtype=bool)
         self._queue: list = []  # (points, keys, chain steps left) waiting to be solved
 
     # ------------------------------------------------------------------ bookkeeping
-    def _grow(self) -> None:
-        n_keys = len(self.reg)
-        if n_keys > self.tried.shape[0]:
-            cap = max(n_keys, 2 * self.tried.shape[0], 16)
-            for name in ("tried", "has"):
-                old = getattr(self, name)
-                new = np.zeros((cap, self.n), dtype=bool)
-                new[: old.shape[0]] = old
-                setattr(self, name, new)
-
-    def add_cycles(self, p: int, cycles: Sequence[Cycle], *, mark_tried: bool = True) -> np.ndarray:
+    def add_cycles(self, p: int, cycles: Sequence[Cycle]) -> np.ndarray:
         """Record known objects at point ``p``; returns their key ids."""
         kids = np.array([self.reg.add_key(c.key) for c in cycles], dtype=np.int64)
-        self._grow()
         for kid, c in zip(kids, cycles):
-            if not self.has[kid, p]:
-                self.has[kid, p] = True
-                self.found.pt.append(p)
-                self.found.kid.append(int(kid))
-                self.found.Z.append(np.asarray(c.points, dtype=np.float64))
-                self.found.eig.append(np.asarray(c.eigenvalues, dtype=complex))
-            if mark_tried:
-                self.tried[kid, p] = True
+            self.record(p, int(kid), c.points, c.eigenvalues)
         return kids
+
+    def record(self, p: int, kid: int, Z: np.ndarray, eig: np.ndarray) -> bool:
+        """Record one object (True if it was new at ``p``)."""
+        code = int(kid) * self.n + int(p)
+        if code in self.pairs.has:
+            return False
+        self.pairs.has.add(code)
+        self.pairs.done[code] = max(self.pairs.done.get(code, -1), 0)
+        self.found.pt.append(int(p))
+        self.found.kid.append(int(kid))
+        self.found.Z.append(np.asarray(Z, dtype=np.float64))
+        self.found.eig.append(np.asarray(eig, dtype=complex))
+        return True
 
     def full_search(self, points: Sequence[int], seed: int, budget: Any = None) -> None:
         """Independent full searches (``find_cycles``) at some points (seeds from ``seed``)."""
@@ -305,7 +343,7 @@ class Continuation:
                 continue
             m = self._model(p)
             cs = find_cycles(m, self.K, seed=_point_seed(seed, int(self.seeds[p])), budget=budget)
-            self.solves[p] += int(cs.stats["total_solves"])
+            self.full_solves[p] += int(cs.stats["total_solves"])
             self.full[p] = True
             self.add_cycles(p, list(cs))
 
@@ -332,14 +370,13 @@ class Continuation:
         return np.concatenate(src), np.concatenate(dst)
 
     # ------------------------------------------------------------------ solving
-    def _solve(self, pts: np.ndarray, kids: np.ndarray):
+    def _solve(self, pts: np.ndarray, kids: np.ndarray, left: int = 0):
         """Solve keys at points (unique, untried pairs) and record the real ones.
 
         Returns the new objects ``(points, keys)`` and the failures ``(points, keys, visited
         regions)`` (solvable but virtual).
         """
-        self.tried[kids, pts] = True
-        np.add.at(self.solves, pts, 1)
+        self.pairs.set_done(kids * self.n + pts, left)
         order = self.reg.order[kids]
         failures = []
         new_pts, new_kids = [], []
@@ -360,7 +397,7 @@ class Continuation:
                     self.found.kid.append(int(kids[sel[b]]))
                     self.found.Z.append(Z[b, : lengths[b]].copy())
                     self.found.eig.append(ev_sorted[j])
-                self.has[kids[sel[good]], pts[sel[good]]] = True
+                self.pairs.has.update((kids[sel[good]] * self.n + pts[sel[good]]).tolist())
                 new_pts.append(pts[sel[good]])
                 new_kids.append(kids[sel[good]])
             bad = ok & ~real
@@ -373,7 +410,7 @@ class Continuation:
     def _stack_points(self, pts: np.ndarray):
         return pts if isinstance(self.stack, ModelStack) else None
 
-    def _register(self, groups: list) -> tuple[np.ndarray, np.ndarray]:
+    def _register(self, groups: list, left: int) -> tuple[np.ndarray, np.ndarray]:
         """Canonical ids of candidate sequences ``[(points, S (n, k, nb)), ...]``; drop
         non-primitive sequences and frozen or already tried pairs."""
         out_p, out_k = [], []
@@ -389,18 +426,16 @@ class Continuation:
             out_k.append(self.reg.add(canon[keep], np.full(keep.size, k)))
         if not out_p:
             return np.zeros(0, np.int64), np.zeros(0, np.int64)
-        self._grow()
-        return self._untried(np.concatenate(out_p), np.concatenate(out_k))
+        return self._untried(np.concatenate(out_p), np.concatenate(out_k), left)
 
-    def _untried(self, pts: np.ndarray, kids: np.ndarray):
-        keep = ~self.frozen[pts] & ~self.tried[kids, pts]
-        pts, kids = pts[keep], kids[keep]
-        if pts.size == 0:
-            return pts, kids
-        code = np.unique(kids * self.n + pts)
+    def _untried(self, pts: np.ndarray, kids: np.ndarray, left: int):
+        """Unique pairs that still need work with chain budget ``left``."""
+        keep = ~self.frozen[pts]
+        code = np.unique(kids[keep] * self.n + pts[keep])
+        code = code[self.pairs.needs(code, left)]
         return code % self.n, code // self.n
 
-    def _local_candidates(self, failures: list, flips: bool) -> list:
+    def _local_candidates(self, failures: list, *, flips: bool) -> list:
         """What changed: the visited regions of failed solves and (optionally) every
         single-bit flip of the failed sequences."""
         groups = [(p, V) for p, _, V in failures]
@@ -420,9 +455,7 @@ class Continuation:
         pts = np.flatnonzero(~self.frozen)
         if n_pr == 0 or pts.size == 0:
             return
-        scale = 2.0
-        if self.found.Z:
-            scale = float(min(1e3, 1.0 + np.median([np.max(np.abs(z)) for z in self.found.Z])))
+        scale = self.opt.probe_scale if self.opt.probe_scale is not None else probe_scale(self._model(0))
         rows = np.repeat(pts, n_pr)
         u = _uniform(int(seed), np.repeat(self.seeds[pts], n_pr), np.tile(np.arange(n_pr), pts.size), self.M)
         z0 = scale * (2.0 * u - 1.0)
@@ -436,74 +469,108 @@ class Continuation:
         for p in np.unique(period[fine]):
             sel = np.flatnonzero(fine & (period == p))
             groups.append((rows[sel], V[sel, K + 1 - p : K + 1]))
-        cp, ck = self._register(groups)
-        self._queue.append((cp, ck, self.opt.chain_length))
+        L = self.opt.chain_length
+        self._queue.append(self._register(groups, L) + (L,))
 
     # ------------------------------------------------------------------ the loop
     def run(self, new_pts=None, new_kids=None) -> None:
         """Spread every object to its neighbours and search what changed, until closure.
 
         ``new_pts, new_kids``: recorded objects to spread from (default: all recorded).
+        A neighbour's key is tried with chain budget ``chain_length + 1``: if it is virtual
+        there, its bit flips and visited regions are tried with ``chain_length``; a virtual
+        chain step passes its visited regions on with one less.
         """
         if new_pts is None:
             new_pts = np.asarray(self.found.pt, dtype=np.int64)
             new_kids = np.asarray(self.found.kid, dtype=np.int64)
         queue, self._queue = self._queue, []
-        L = self.opt.chain_length
+        spread_left = self.opt.chain_length + 1
         while True:
             src, dst = self._neighbours(new_pts)
-            cp, ck = self._untried(dst, new_kids[src])
-            batches = [(cp, ck, L, True)] + [(p, k, left, False) for p, k, left in queue]
+            work = [(dst, new_kids[src], spread_left)] + queue
             queue = []
-            allp = np.concatenate([b[0] for b in batches])
-            if allp.size == 0:
-                break
             new_p, new_k = [], []
-            for p, k, left, spread in batches:
-                p, k = self._untried(p, k)  # a pair may be queued twice
+            for p, k, left in work:
+                p, k = self._untried(p, k, left)  # a pair may be queued twice
                 if p.size == 0:
                     continue
-                fp_new, fk_new, failures = self._solve(p, k)
+                fp_new, fk_new, failures = self._solve(p, k, left)
                 new_p.append(fp_new)
                 new_k.append(fk_new)
                 if left > 0 and failures:
-                    # a continued object turned virtual: its visited regions and (spread
-                    # candidates only) its bit flips; chains continue with visited regions
-                    qp, qk = self._register(self._local_candidates(failures, spread))
-                    queue.append((qp, qk, left - 1))
+                    groups = self._local_candidates(failures, flips=left == spread_left)
+                    queue.append(self._register(groups, left - 1) + (left - 1,))
             new_pts, new_kids = _cat(new_p), _cat(new_k)
             if new_pts.size == 0 and not any(q[0].size for q in queue):
                 break
 
+    def continue_from(self, p: int, cycles: Sequence[Cycle]) -> None:
+        """Queue known objects (e.g. of the previous parameters) to be continued at ``p``."""
+        kids = np.unique([self.reg.add_key(c.key) for c in cycles]).astype(np.int64)
+        self._queue.append((np.full(kids.size, int(p), dtype=np.int64), kids, self.opt.chain_length + 1))
+
+    @property
+    def solves(self) -> np.ndarray:
+        """Linear solves per point: distinct (point, sequence) pairs solved plus full searches."""
+        return self.pairs.solved_per_point() + self.full_solves
+
+    def has_key(self, p: int, key: str) -> bool:
+        """Whether the object ``key`` was found at point ``p``."""
+        kid = self.reg.by_key.get(key)
+        return kid is not None and kid * self.n + int(p) in self.pairs.has
+
     # ------------------------------------------------------------------ results
-    def rows(self):
-        """Found objects as arrays ``(pt, kid)`` plus lists of orbits and eigenvalues."""
-        return (np.asarray(self.found.pt, dtype=np.int64), np.asarray(self.found.kid, dtype=np.int64),
-                self.found.Z, self.found.eig)
+    def table(self, keep: np.ndarray | None = None):
+        """Found objects at the points ``keep`` (bool mask; default all), sorted by point,
+        order and key, a second key of one orbit dropped: ``(pt, kid, Z list, eig list)``."""
+        pt = np.asarray(self.found.pt, dtype=np.int64)
+        kid = np.asarray(self.found.kid, dtype=np.int64)
+        sel = np.arange(len(pt)) if keep is None else np.flatnonzero(np.asarray(keep)[pt])
+        keys = np.array([self.reg.key(k) for k in kid[sel]], dtype=str) if sel.size else np.zeros(0, str)
+        order = np.lexsort((keys, self.reg.order[kid[sel]], pt[sel]))
+        sel = sel[order]
+        sel = sel[~self._duplicate_orbits(sel)]
+        return pt[sel], kid[sel], [self.found.Z[i] for i in sel], [self.found.eig[i] for i in sel]
+
+    def _duplicate_orbits(self, sel: np.ndarray) -> np.ndarray:
+        """Rows (of ``sel``, sorted by point) repeating an orbit already listed at their point:
+        possible only when an orbit point sits on a switching border."""
+        dup = np.zeros(len(sel), bool)
+        if len(sel) < 2:
+            return dup
+        pts = np.asarray(self.found.pt)[sel]
+        Z = [self.found.Z[i] for i in sel]
+        lens = np.array([len(z) for z in Z])
+        allz = np.concatenate(Z)
+        rowpt = np.repeat(pts, lens)
+        if isinstance(self.stack, ModelStack):
+            sw = (self.stack.L[rowpt] @ allz[:, :, None])[:, :, 0] + self.stack.l0[rowpt]
+        else:
+            sw = self.stack._switching(allz)
+        near_pt = np.min(np.abs(sw), axis=1, initial=np.inf) <= 1e-9 * (1.0 + np.max(np.abs(allz), axis=1))
+        starts = np.concatenate([[0], np.cumsum(lens)[:-1]])
+        near = np.logical_or.reduceat(near_pt, starts)
+        for r in np.flatnonzero(near):
+            same = np.flatnonzero((pts == pts[r]) & (lens == lens[r]) & ~dup)
+            if any(o < r and _same_orbit(Z[o], Z[r]) for o in same):
+                dup[r] = True
+        return dup
 
     def cycles_at(self, p: int) -> CycleSet:
         """The objects of point ``p`` as a CycleSet (sorted by order and key)."""
-        out = []
-        for q, kid, Z, ev in zip(self.found.pt, self.found.kid, self.found.Z, self.found.eig):
-            if q == p:
-                k = int(self.reg.order[kid])
-                out.append(Cycle(k, np.array(Z), np.array(ev), self.reg.regions[kid, :k].copy(), self.reg.key(kid)))
-        out = _dedup_orbits(self._model(p), out)
-        out.sort(key=lambda c: (c.order, c.key))
-        return CycleSet(out, {"solves": int(self.solves[p])})
+        keep = np.zeros(self.n, bool)
+        keep[p] = True
+        return self.all_cycles(keep)[p]
 
-    def all_cycles(self) -> list[CycleSet]:
-        """CycleSets of every point (one pass over the found rows)."""
+    def all_cycles(self, keep: np.ndarray | None = None) -> list[CycleSet]:
+        """CycleSets of every point (empty outside ``keep``)."""
         per: list[list[Cycle]] = [[] for _ in range(self.n)]
-        for q, kid, Z, ev in zip(self.found.pt, self.found.kid, self.found.Z, self.found.eig):
+        for q, kid, Z, ev in zip(*self.table(keep)):
             k = int(self.reg.order[kid])
             per[q].append(Cycle(k, np.array(Z), np.array(ev), self.reg.regions[kid, :k].copy(), self.reg.key(kid)))
-        out = []
-        for p, cs in enumerate(per):
-            cs = _dedup_orbits(self._model(p), cs) if len(cs) > 1 else cs
-            cs.sort(key=lambda c: (c.order, c.key))
-            out.append(CycleSet(cs, {"solves": int(self.solves[p]), "full": bool(self.full[p])}))
-        return out
+        solves = self.solves
+        return [CycleSet(cs, {"solves": int(solves[p]), "full": bool(self.full[p])}) for p, cs in enumerate(per)]
 
 
 def _sort_eigenvalue_rows(ev: np.ndarray) -> np.ndarray:
@@ -532,18 +599,6 @@ def _cat(parts: list) -> np.ndarray:
     return np.concatenate(parts) if parts else np.zeros(0, np.int64)
 
 
-def _dedup_orbits(model, cycles: list[Cycle]) -> list[Cycle]:
-    """Drop a second key of one orbit (possible only when an orbit point sits on a border)."""
-    out: list[Cycle] = []
-    for c in cycles:
-        scale = 1.0 + float(np.max(np.abs(c.points)))
-        if float(np.min(np.abs(model._switching(c.points)), initial=np.inf)) <= 1e-9 * scale:
-            if any(o.order == c.order and _same_orbit(o.points, c.points) for o in out):
-                continue
-        out.append(c)
-    return out
-
-
 def _same_orbit(a: np.ndarray, b: np.ndarray, rtol: float = 1e-9) -> bool:
     tol = rtol * (1.0 + max(float(np.max(np.abs(a))), float(np.max(np.abs(b)))))
     return any(float(np.max(np.abs(a - np.roll(b, -s, axis=0)))) <= tol for s in range(len(b)))
@@ -569,6 +624,23 @@ def _orbit(system, points, z0: np.ndarray, n_skip: int, n_keep: int):
         Z, V = rows.orbit(z, n_keep - 1)
         Vlast = rows.region_of(Z[:, -1])
     return Z, np.concatenate([V, Vlast[:, None]], axis=1)
+
+
+def probe_scale(model: _PiecewiseLinearModel) -> float:
+    """A box size for probe orbits: ``1 + median max |z|`` over 8 orbits of 200 steps.
+
+    Examples
+    --------
+    >>> from rnnexplore.dynamics.models import paper_gt16
+    >>> 1.0 < probe_scale(paper_gt16()) < 10.0
+    True
+    """
+    z0 = np.random.default_rng(0).normal(size=(8, model.M))
+    with np.errstate(all="ignore"):
+        traj = model.simulate(z0, 200)[100:]
+    top = np.max(np.abs(traj), axis=(0, 2))
+    top = top[np.isfinite(top) & (top < 1e6)]
+    return float(min(1e3, 1.0 + (np.median(top) if top.size else 1.0)))
 
 
 def _point_seed(seed: int, p: int, attempt: int = 0) -> int:
@@ -613,8 +685,7 @@ def continue_cycles(model: _PiecewiseLinearModel, cycles: Sequence[Cycle]) -> tu
         return [], True
     K = max(int(c.order) for c in cycles)
     eng = Continuation(model, (1,), K, ContinuationOptions(chain_length=0, flips=False, probes=0))
-    kids = np.array([eng.reg.add_key(c.key) for c in cycles], dtype=np.int64)
-    eng._grow()
+    kids = np.unique([eng.reg.add_key(c.key) for c in cycles]).astype(np.int64)
     eng._solve(np.zeros(len(kids), np.int64), kids)
     out = list(eng.cycles_at(0))
     return out, len(out) == len({c.key for c in cycles})
@@ -670,16 +741,10 @@ def continuation_step(
     prev = [c for c in (previous or []) if c.order <= max_order and np.asarray(c.regions).shape[1] == model.n_bits]
     opt = options or ContinuationOptions(probes=0)
     eng = Continuation(model, (1,), max_order, opt)
-    n_cont = 0
     if prev:
-        kids = np.array([eng.reg.add_key(c.key) for c in prev], dtype=np.int64)
-        eng._grow()
-        kids = np.unique(kids)
-        found_p, _, failures = eng._solve(np.zeros(len(kids), np.int64), kids)
-        n_cont = int(found_p.size)
-        qp, qk = eng._register(eng._local_candidates(failures, True))
-        eng._queue = [(qp, qk, max(opt.chain_length - 1, 0))]
+        eng.continue_from(0, prev)
         eng.run(np.zeros(0, np.int64), np.zeros(0, np.int64))
+    n_cont = sum(eng.has_key(0, key) for key in {c.key for c in prev})
     local = eng.cycles_at(0)
     if budget is False:
         return CycleSet(list(local), {"continued": n_cont, "continuation_solves": int(eng.solves[0]),
