@@ -386,7 +386,7 @@ class Continuation:
                 continue
             S = self.reg.regions[kids[sel], :hi]
             lengths = order[sel]
-            ok, real, Z, V, P = solve_stack(self.stack, S, lengths, points=self._stack_points(pts[sel]))
+            ok, real, Z, V, P, _ = solve_stack(self.stack, S, lengths, points=self._stack_points(pts[sel]))
             good = np.flatnonzero(real)
             if good.size:
                 with np.errstate(all="ignore"):

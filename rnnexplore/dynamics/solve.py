@@ -24,7 +24,7 @@ import numpy as np
 
 from rnnexplore.dynamics.models import _PiecewiseLinearModel
 
-__all__ = ["RegionSolution", "solve_region_sequences", "check_model", "HUGE"]
+__all__ = ["RegionSolution", "ModelStack", "solve_region_sequences", "solve_stack", "check_model", "HUGE"]
 
 _RANK_RTOL = 4 * np.finfo(np.float64).eps  # singular value below this (times K and scale): rank lost
 _CONSISTENT_RTOL = 1e-9  # a singular system is consistent when its least-squares residual is this small
@@ -73,86 +73,7 @@ def _solve_sequences(model: _PiecewiseLinearModel, S: np.ndarray, lengths: np.nd
     lost only when a singular value falls below the rounding level of forming ``P``,
     ``4 eps K (1 + max|P|)``.
     """
-    B, K, _ = S.shape
-    M = model.M
-    eye = np.eye(M)
-    J = model.jacobians(S)
-    c = model.offsets(S)
-    pad = None
-    if lengths is not None and np.any(lengths < K):
-        pad = np.arange(K)[None, :] >= lengths[:, None]
-        J = np.array(J)
-        c = np.array(c)
-        J[pad] = eye
-        c[pad] = 0.0
-    with np.errstate(all="ignore"):
-        P = J[:, 0]
-        r = c[:, 0]
-        for i in range(1, K):
-            Ji = J[:, i]
-            P = Ji @ P
-            r = (Ji @ r[:, :, None])[:, :, 0] + c[:, i]
-        IP = eye - P
-        finite = np.all(np.abs(IP) < HUGE, axis=(1, 2)) & np.all(np.abs(r) < HUGE, axis=1)
-        IPs = np.where(finite[:, None, None], IP, eye)
-        rs = np.where(finite[:, None], r, 0.0)
-        Pmax = np.max(np.abs(np.where(finite[:, None, None], P, 0.0)), axis=(1, 2))
-        rank_tol = _RANK_RTOL * K * (1.0 + Pmax)
-        # s_min >= |det| / s_max^(M-1) >= |det| / |I - P|_F^(M-1): a cheap proof of full rank;
-        # the singular values are computed only for the rows it cannot clear
-        fro = np.sqrt(np.sum(IPs * IPs, axis=(1, 2)))
-        regular = finite & (np.abs(np.linalg.det(IPs)) > rank_tol * fro ** (M - 1))
-        unsure = finite & ~regular
-        if unsure.any():
-            try:
-                sv = np.linalg.svd(IPs[unsure], compute_uv=False)
-            except np.linalg.LinAlgError:  # pragma: no cover - only on pathological input
-                sv = np.stack([_safe_sv(m) for m in IPs[unsure]])
-            regular[unsure] = sv[:, -1] > rank_tol[unsure]
-        singular = finite & ~regular
-        z = np.zeros((B, M))
-        continuum = np.zeros(B, dtype=bool)
-        if regular.any():
-            z[regular] = np.linalg.solve(IPs[regular], rs[regular][:, :, None])[:, :, 0]
-        if singular.any():  # least squares through the SVD; consistent = continuum
-            U, s, Vt = np.linalg.svd(IPs[singular])
-            keep = s > rank_tol[singular, None]
-            ur = np.einsum("bji,bj->bi", U, rs[singular])
-            inv = np.where(keep, 1.0 / np.where(keep, s, 1.0), 0.0)
-            z[singular] = np.einsum("bji,bj->bi", Vt, inv * ur)
-            resid = np.sqrt(np.sum(np.where(keep, 0.0, ur) ** 2, axis=1))
-            rnorm = np.sqrt(np.sum(rs[singular] ** 2, axis=1))
-            continuum[singular] = resid <= _CONSISTENT_RTOL * (1.0 + rnorm)
-        # residual check of the regular solves (the closure test below repeats it on the true map)
-        res = np.max(np.abs((IPs @ z[:, :, None])[:, :, 0] - rs), axis=1)
-        res_scale = (1.0 + np.max(np.abs(rs), axis=1)) + (1.0 + Pmax) * np.max(np.abs(z), axis=1)
-        ok = regular & np.all(np.abs(z) < HUGE, axis=1) & (res <= 1e-9 * res_scale)
-        z[~(ok | continuum)] = 0.0
-        continuum &= np.all(np.abs(z) < HUGE, axis=1)
-        Z = np.empty((B, K + 1, M))
-        V = np.empty(S.shape, dtype=bool)
-        cur = z
-        for i in range(K):
-            Z[:, i] = cur
-            V[:, i] = model._region(cur)
-            cur = model._step(cur)
-        Z[:, K] = cur
-        same = V == S
-        if bits is not None:
-            same = same | ~np.asarray(bits, dtype=bool)
-        if pad is None:
-            real = ok & np.all(same, axis=(1, 2))
-            end = cur
-            absZ = np.max(np.abs(Z[:, :K]), axis=(1, 2))
-        else:
-            real = ok & np.all(same | pad[:, :, None], axis=(1, 2))
-            end = Z[np.arange(B), lengths]
-            absZ = np.max(np.where(pad[:, :, None], 0.0, np.abs(Z[:, :K])), axis=(1, 2))
-        # closure |F^k(z) - z| small (rounding grows with the size of P)
-        scale = (1.0 + absZ) * (1.0 + Pmax)
-        err = np.max(np.abs(end - z), axis=1)
-        real &= np.isfinite(err) & (err <= 1e-8 * np.where(np.isfinite(scale), scale, np.inf))
-    return ok, real, Z[:, :K], V, P, continuum
+    return _solve_rows(_OneModelRows(model), S, lengths, bits)
 
 
 class RegionSolution(NamedTuple):
@@ -165,13 +86,17 @@ class RegionSolution(NamedTuple):
     continuum: np.ndarray  # (B,) I - P singular and the system consistent (an affine set of solutions)
 
 
-def solve_region_sequences(model: _PiecewiseLinearModel, regions: np.ndarray) -> RegionSolution:
+def solve_region_sequences(model: Any, regions: np.ndarray, *, points: Any = None) -> RegionSolution:
     """Solve the cycle equations of a stack of region sequences (the SCYFI step, batched).
 
     Parameters
     ----------
-    model : a model of :mod:`rnnexplore.dynamics.models`
+    model : a model of :mod:`rnnexplore.dynamics.models`, or a :class:`ModelStack`
+        With a stack, row b is solved with the parameters of model ``points[b]``: many
+        parameter points and sequences in one vectorised pass.
     regions : bool array (B, k, n_bits)
+    points : int array (B,), optional
+        Stack index of every row (required for a stack of more than one model).
 
     Returns
     -------
@@ -192,7 +117,8 @@ def solve_region_sequences(model: _PiecewiseLinearModel, regions: np.ndarray) ->
     >>> bool(sol.solvable[0]), bool(sol.continuum[0])
     (False, True)
     """
-    check_model(model)
+    if not isinstance(model, ModelStack):
+        check_model(model)
     S = np.asarray(regions)
     if S.dtype != bool:
         if S.dtype.kind not in "iuf" or not np.all(np.isin(S, (0, 1))):
@@ -200,7 +126,7 @@ def solve_region_sequences(model: _PiecewiseLinearModel, regions: np.ndarray) ->
         S = S.astype(bool)
     if S.ndim != 3 or S.shape[2] != model.n_bits or S.shape[1] < 1:
         raise ValueError(f"regions must have shape (B, k, {model.n_bits}), got {S.shape}")
-    ok, real, Z, _V, P, continuum = _solve_sequences(model, S)
+    ok, real, Z, _V, P, continuum = solve_stack(model, S, points=points)
     return RegionSolution(ok, real, Z, P, continuum)
 
 
@@ -454,51 +380,71 @@ def _rows_for(system, points, B: int):
     return _OneModelRows(system)
 
 
-def _linear_solve(IP: np.ndarray, r: np.ndarray):
-    """Solve ``IP z = r`` for a stack; ``ok`` False where singular or ill-conditioned.
+def _det_solve(IP: np.ndarray, r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``det(IP)`` and the solution of ``IP z = r`` (meaningful where det != 0).
 
-    Conditioning without an SVD: for M <= 2 the exact 1-norm condition number from the
-    closed-form inverse; otherwise one LU (LAPACK gesv) with a second, fixed +-1 right-hand
-    side whose solution gives a lower estimate of ``||IP^-1||_1``.
+    Closed forms for M <= 2 (a few array operations instead of B tiny LAPACK calls);
+    LAPACK otherwise.
     """
     B, M, _ = IP.shape
-    norm = np.max(np.sum(np.abs(IP), axis=1), axis=1)  # 1-norm
     if M == 1:
         a = IP[:, 0, 0]
-        ok = a != 0
-        inv_norm = np.abs(1.0 / np.where(ok, a, 1.0))
-        z = (r[:, 0] / np.where(ok, a, 1.0))[:, None]
-    elif M == 2:
+        return a, (r[:, 0] / np.where(a != 0, a, 1.0))[:, None]
+    if M == 2:
         a, b, c, d = IP[:, 0, 0], IP[:, 0, 1], IP[:, 1, 0], IP[:, 1, 1]
         det = a * d - b * c
-        ok = det != 0
-        inv = 1.0 / np.where(ok, det, 1.0)
-        z = np.stack([(d * r[:, 0] - b * r[:, 1]) * inv, (a * r[:, 1] - c * r[:, 0]) * inv], axis=1)
-        inv_norm = np.maximum(np.abs(d) + np.abs(c), np.abs(b) + np.abs(a)) * np.abs(inv)
-    else:
-        probe = np.where(np.arange(M) % 3 == 1, -1.0, 1.0)
-        rhs = np.stack([r, np.broadcast_to(probe, r.shape)], axis=2)
+        inv = 1.0 / np.where(det != 0, det, 1.0)
+        return det, np.stack([(d * r[:, 0] - b * r[:, 1]) * inv, (a * r[:, 1] - c * r[:, 0]) * inv], axis=1)
+    det = np.linalg.det(IP)
+    z = np.zeros((B, M))
+    good = det != 0
+    if good.any():
+        z[good] = np.linalg.solve(IP[good], r[good][:, :, None])[:, :, 0]
+    return det, z
+
+
+def _linear_solve(IP: np.ndarray, r: np.ndarray, rank_tol: np.ndarray):
+    """Solve ``IP z = r`` for a stack: ``(z, ok, continuum)``.
+
+    No condition-number cut: full rank is proven by ``|det| > rank_tol |IP|_F^(M-1)`` (since
+    ``s_min >= |det| / |IP|_F^(M-1)``); singular values are computed only for the rows it
+    cannot clear. A singular system gets its least-squares point and is a *continuum* when
+    consistent. Regular solves are kept when their residual is small.
+    """
+    B, M, _ = IP.shape
+    det, z = _det_solve(IP, r)
+    fro = np.sqrt(np.sum(IP * IP, axis=(1, 2)))
+    regular = np.abs(det) > rank_tol * fro ** (M - 1)
+    unsure = ~regular
+    if unsure.any():
         try:
-            x = np.linalg.solve(IP, rhs)
-            ok = np.ones(B, bool)
-        except np.linalg.LinAlgError:
-            x = np.zeros((B, M, 2))
-            ok = np.zeros(B, bool)
-            for b in range(B):
-                try:
-                    x[b] = np.linalg.solve(IP[b], rhs[b])
-                    ok[b] = True
-                except np.linalg.LinAlgError:
-                    pass
-        z = x[:, :, 0]
-        inv_norm = np.sum(np.abs(x[:, :, 1]), axis=1) / M
-    ok &= np.isfinite(inv_norm) & (norm * inv_norm < _COND_MAX)
-    z = np.where(ok[:, None], z, 0.0)
-    return z, ok
+            sv = np.linalg.svd(IP[unsure], compute_uv=False)
+        except np.linalg.LinAlgError:  # pragma: no cover - only on pathological input
+            sv = np.stack([_safe_sv(m) for m in IP[unsure]])
+        regular[unsure] = sv[:, -1] > rank_tol[unsure]
+        if (regular & unsure).any():  # cleared by the SVD: solve with LAPACK
+            fix = regular & unsure
+            z[fix] = np.linalg.solve(IP[fix], r[fix][:, :, None])[:, :, 0]
+    singular = ~regular
+    continuum = np.zeros(B, dtype=bool)
+    if singular.any():  # least squares through the SVD; consistent = continuum
+        U, s, Vt = np.linalg.svd(IP[singular])
+        keep = s > rank_tol[singular, None]
+        ur = np.einsum("bji,bj->bi", U, r[singular])
+        inv = np.where(keep, 1.0 / np.where(keep, s, 1.0), 0.0)
+        z[singular] = np.einsum("bji,bj->bi", Vt, inv * ur)
+        resid = np.sqrt(np.sum(np.where(keep, 0.0, ur) ** 2, axis=1))
+        rnorm = np.sqrt(np.sum(r[singular] ** 2, axis=1))
+        continuum[singular] = resid <= _CONSISTENT_RTOL * (1.0 + rnorm)
+    res = np.max(np.abs((IP @ z[:, :, None])[:, :, 0] - r), axis=1)
+    return z, regular, continuum, res
 
 
-def _solve_rows(rows, S: np.ndarray, lengths: np.ndarray | None = None):
-    """The kernel: products, solve and real/virtual check of every (parameters, sequence) row."""
+def _solve_rows(rows, S: np.ndarray, lengths: np.ndarray | None = None, bits: np.ndarray | None = None):
+    """The kernel: products, solve and real/virtual check of every (parameters, sequence) row.
+
+    Returns ``(ok, real, Z, V, P, continuum)`` as documented in :func:`_solve_sequences`.
+    """
     B, K, _ = S.shape
     pad = None
     if lengths is not None and np.any(lengths < K):
@@ -506,13 +452,23 @@ def _solve_rows(rows, S: np.ndarray, lengths: np.ndarray | None = None):
     with np.errstate(all="ignore"):
         P, r = rows.products(S, pad)
         M = P.shape[-1]
-        IP = np.eye(M) - P
-        ok = np.all(np.abs(IP) < HUGE, axis=(1, 2)) & np.all(np.abs(r) < HUGE, axis=1)
-        z, ok2 = _linear_solve(np.where(ok[:, None, None], IP, np.eye(M)), np.where(ok[:, None], r, 0.0))
-        ok &= ok2 & np.all(np.abs(z) < HUGE, axis=1)
-        z[~ok] = 0.0
+        eye = np.eye(M)
+        IP = eye - P
+        finite = np.all(np.abs(IP) < HUGE, axis=(1, 2)) & np.all(np.abs(r) < HUGE, axis=1)
+        IPs = np.where(finite[:, None, None], IP, eye)
+        rs = np.where(finite[:, None], r, 0.0)
+        Pmax = np.max(np.abs(np.where(finite[:, None, None], P, 0.0)), axis=(1, 2))
+        z, regular, continuum, res = _linear_solve(IPs, rs, _RANK_RTOL * K * (1.0 + Pmax))
+        regular &= finite
+        continuum &= finite
+        res_scale = (1.0 + np.max(np.abs(rs), axis=1)) + (1.0 + Pmax) * np.max(np.abs(z), axis=1)
+        ok = regular & np.all(np.abs(z) < HUGE, axis=1) & (res <= 1e-9 * res_scale)
+        z[~(ok | continuum)] = 0.0
+        continuum &= np.all(np.abs(z) < HUGE, axis=1)
         Z, V = rows.orbit(z, K)
         same = V == S
+        if bits is not None:
+            same = same | ~np.asarray(bits, dtype=bool)
         if pad is None:
             real = ok & np.all(same, axis=(1, 2))
             end = Z[:, K]
@@ -521,14 +477,15 @@ def _solve_rows(rows, S: np.ndarray, lengths: np.ndarray | None = None):
             real = ok & np.all(same | pad[:, :, None], axis=(1, 2))
             end = Z[np.arange(B), lengths]
             absZ = np.max(np.where(pad[:, :, None], 0.0, np.abs(Z[:, :K])), axis=(1, 2))
-        scale = (1.0 + absZ) * (1.0 + np.max(np.abs(P), axis=(1, 2)))
+        # closure |F^k(z) - z| small (rounding grows with the size of P)
+        scale = (1.0 + absZ) * (1.0 + Pmax)
         err = np.max(np.abs(end - z), axis=1)
         real &= np.isfinite(err) & (err <= 1e-8 * np.where(np.isfinite(scale), scale, np.inf))
-    return ok, real, Z[:, :K], V, P
+    return ok, real, Z[:, :K], V, P, continuum
 
 
 def solve_stack(system, S: np.ndarray, lengths: np.ndarray | None = None, points=None, chunk: int = 32768):
-    """Kernel entry: ``(ok, real, Z, V, P)`` for rows ``(points[b], S[b, :lengths[b]])``.
+    """Kernel entry: ``(ok, real, Z, V, P, continuum)`` for rows ``(points[b], S[b, :lengths[b]])``.
 
     ``system`` is a model (every row uses it) or a :class:`ModelStack` (row b uses model
     ``points[b]``). Rows are processed in chunks of ``chunk`` to bound memory.
@@ -542,4 +499,4 @@ def solve_stack(system, S: np.ndarray, lengths: np.ndarray | None = None, points
     for s in range(0, B, chunk):
         sl = slice(s, s + chunk)
         parts.append(_solve_rows(rows.take(sl), S[sl], None if lengths is None else lengths[sl]))
-    return tuple(np.concatenate([p[n] for p in parts]) for n in range(5))
+    return tuple(np.concatenate([p[n] for p in parts]) for n in range(6))
