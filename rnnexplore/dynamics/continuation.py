@@ -34,7 +34,8 @@ from typing import Any
 import numpy as np
 
 from rnnexplore._validation import check_int, check_real
-from rnnexplore.dynamics.cycles import Cycle, CycleSet, _sort_eigenvalues, find_cycles
+from rnnexplore.dynamics import cycles as _cycles
+from rnnexplore.dynamics.cycles import Cycle, CycleSet, _sort_eigenvalues
 from rnnexplore.dynamics.models import _PiecewiseLinearModel
 from rnnexplore.dynamics.solve import ModelStack, check_model, solve_stack
 
@@ -342,7 +343,7 @@ class Continuation:
             if self.frozen[p] or self.full[p]:
                 continue
             m = self._model(p)
-            cs = find_cycles(m, self.K, seed=_point_seed(seed, int(self.seeds[p])), budget=budget)
+            cs = _cycles.find_cycles(m, self.K, seed=_point_seed(seed, int(self.seeds[p])), budget=budget)
             self.full_solves[p] += int(cs.stats["total_solves"])
             self.full[p] = True
             self.add_cycles(p, list(cs))
@@ -671,6 +672,7 @@ def continue_cycles(model: _PiecewiseLinearModel, cycles: Sequence[Cycle]) -> tu
     Examples
     --------
     >>> from rnnexplore.dynamics.models import skew_tent
+    >>> from rnnexplore.dynamics.cycles import find_cycles
     >>> cs = find_cycles(skew_tent(0.2, -1.5, 1.0), 2, seed=0)
     >>> new, ok = continue_cycles(skew_tent(0.2, -1.6, 1.0), cs)
     >>> ok, round(float(new[0].points[0, 0]), 4)
@@ -731,6 +733,7 @@ def continuation_step(
     Examples
     --------
     >>> from rnnexplore.dynamics.models import paper_gt16
+    >>> from rnnexplore.dynamics.cycles import find_cycles
     >>> cs = find_cycles(paper_gt16(), 16, seed=0)
     >>> step = continuation_step(paper_gt16().with_params({"A[0]": 0.838}), cs, 16, seed=0)
     >>> step.keys() == cs.keys(), step.stats["continued"]
@@ -749,7 +752,7 @@ def continuation_step(
     if budget is False:
         return CycleSet(list(local), {"continued": n_cont, "continuation_solves": int(eng.solves[0]),
                                       "total_solves": int(eng.solves[0])})
-    cs = find_cycles(model, max_order, seed=seed, warm_start=list(local) or None, budget=budget)
+    cs = _cycles.find_cycles(model, max_order, seed=seed, warm_start=list(local) or None, budget=budget)
     merged = {c.key: c for c in cs}
     for c in local:
         merged.setdefault(c.key, c)
