@@ -437,16 +437,24 @@ class Continuation:
         return code % self.n, code // self.n
 
     def _local_candidates(self, failures: list, *, flips: bool) -> list:
-        """What changed: the visited regions of failed solves and (optionally) every
-        single-bit flip of the failed sequences."""
-        groups = [(p, V) for p, _, V in failures]
-        if flips and self.opt.flips:
-            for p, kids, _ in failures:
-                n, k, nb = len(p), int(self.reg.order[kids[0]]), self.nb
-                base = self.reg.regions[kids, :k].reshape(n, 1, k * nb)
-                F = np.repeat(base, k * nb, axis=1)
-                F[:, np.arange(k * nb), np.arange(k * nb)] ^= True
-                groups.append((np.repeat(p, k * nb), F.reshape(n * k * nb, k, nb)))
+        """What changed: the visited regions of failed solves and (optionally) the sequences
+        next to the failed ones: every single-bit flip, every one-region deletion and
+        repetition (orders k -+ 1: period-adding cascades of border collisions)."""
+        groups = [(p, V) for p, _, V in failures if V.shape[1]]
+        if not (flips and self.opt.flips):
+            return groups
+        for p, kids, _ in failures:
+            n, k, nb = len(p), int(self.reg.order[kids[0]]), self.nb
+            base = self.reg.regions[kids, :k]  # (n, k, nb)
+            F = np.repeat(base.reshape(n, 1, k * nb), k * nb, axis=1)
+            F[:, np.arange(k * nb), np.arange(k * nb)] ^= True
+            groups.append((np.repeat(p, k * nb), F.reshape(n * k * nb, k, nb)))
+            if k > 1:
+                drop = np.stack([np.delete(base, i, axis=1) for i in range(k)], axis=1)
+                groups.append((np.repeat(p, k), drop.reshape(n * k, k - 1, nb)))
+            if k < self.K:
+                dup = np.stack([np.insert(base, i, base[:, i], axis=1) for i in range(k)], axis=1)
+                groups.append((np.repeat(p, k), dup.reshape(n * k, k + 1, nb)))
         return groups
 
     # ------------------------------------------------------------------ probes
@@ -500,11 +508,28 @@ class Continuation:
                 new_p.append(fp_new)
                 new_k.append(fk_new)
                 if left > 0 and failures:
-                    groups = self._local_candidates(failures, flips=left == spread_left)
+                    spread = left == spread_left
+                    if spread:  # objects are born in pairs: search both sides of the border
+                        failures = failures + self._sources(failures)
+                    groups = self._local_candidates(failures, flips=spread)
                     queue.append(self._register(groups, left - 1) + (left - 1,))
             new_pts, new_kids = _cat(new_p), _cat(new_k)
             if new_pts.size == 0 and not any(q[0].size for q in queue):
                 break
+
+    def _sources(self, failures: list) -> list:
+        """For failed spread candidates: the neighbouring points where the object is real
+        (the same sequences, without visited regions)."""
+        out = []
+        for p, kids, V in failures:
+            src, dst = self._neighbours(p)
+            k = kids[src]
+            hit = np.fromiter(((int(a) * self.n + int(b)) in self.pairs.has for a, b in zip(k, dst)), bool, len(k))
+            if hit.any():
+                code = np.unique(k[hit] * self.n + dst[hit])
+                sel = code % self.n, code // self.n
+                out.append((sel[0], sel[1], np.zeros((len(code), 0, self.nb), dtype=bool)))
+        return out
 
     def continue_from(self, p: int, cycles: Sequence[Cycle]) -> None:
         """Queue known objects (e.g. of the previous parameters) to be continued at ``p``."""

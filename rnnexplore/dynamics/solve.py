@@ -380,50 +380,64 @@ def _rows_for(system, points, B: int):
     return _OneModelRows(system)
 
 
-def _det_solve(IP: np.ndarray, r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``det(IP)`` and the solution of ``IP z = r`` (meaningful where det != 0).
+def _inverse_solve(IP: np.ndarray, r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``||IP^-1||_F`` (inf where singular) and the solution of ``IP z = r``.
 
-    Closed forms for M <= 2 (a few array operations instead of B tiny LAPACK calls);
-    LAPACK otherwise.
+    Closed forms for M <= 2 (a few array operations instead of B tiny LAPACK calls); one
+    LAPACK inversion per matrix otherwise (a single LU; no SVD).
     """
     B, M, _ = IP.shape
     if M == 1:
         a = IP[:, 0, 0]
-        return a, (r[:, 0] / np.where(a != 0, a, 1.0))[:, None]
+        safe = np.where(a != 0, a, 1.0)
+        return np.where(a != 0, 1.0 / np.abs(safe), np.inf), (r[:, 0] / safe)[:, None]
     if M == 2:
         a, b, c, d = IP[:, 0, 0], IP[:, 0, 1], IP[:, 1, 0], IP[:, 1, 1]
         det = a * d - b * c
         inv = 1.0 / np.where(det != 0, det, 1.0)
-        return det, np.stack([(d * r[:, 0] - b * r[:, 1]) * inv, (a * r[:, 1] - c * r[:, 0]) * inv], axis=1)
-    det = np.linalg.det(IP)
-    z = np.zeros((B, M))
-    good = det != 0
-    if good.any():
-        z[good] = np.linalg.solve(IP[good], r[good][:, :, None])[:, :, 0]
-    return det, z
+        fro = np.sqrt(a * a + b * b + c * c + d * d)
+        z = np.stack([(d * r[:, 0] - b * r[:, 1]) * inv, (a * r[:, 1] - c * r[:, 0]) * inv], axis=1)
+        return np.where(det != 0, fro * np.abs(inv), np.inf), z
+    try:
+        inv = np.linalg.inv(IP)
+        good = np.ones(B, bool)
+    except np.linalg.LinAlgError:  # some exactly singular: invert row by row
+        inv = np.zeros_like(IP)
+        good = np.zeros(B, bool)
+        for b in range(B):
+            try:
+                inv[b] = np.linalg.inv(IP[b])
+                good[b] = True
+            except np.linalg.LinAlgError:
+                pass
+    z = (inv @ r[:, :, None])[:, :, 0]
+    inv_fro = np.sqrt(np.sum(inv * inv, axis=(1, 2)))
+    return np.where(good & np.isfinite(inv_fro), inv_fro, np.inf), z
 
 
 def _linear_solve(IP: np.ndarray, r: np.ndarray, rank_tol: np.ndarray):
-    """Solve ``IP z = r`` for a stack: ``(z, ok, continuum)``.
+    """Solve ``IP z = r`` for a stack: ``(z, regular, continuum, residual)``.
 
-    No condition-number cut: full rank is proven by ``|det| > rank_tol |IP|_F^(M-1)`` (since
-    ``s_min >= |det| / |IP|_F^(M-1)``); singular values are computed only for the rows it
-    cannot clear. A singular system gets its least-squares point and is a *continuum* when
-    consistent. Regular solves are kept when their residual is small.
+    No condition-number cut: full rank is proven by ``1 / ||IP^-1||_F > rank_tol`` (since
+    ``s_min = 1 / ||IP^-1||_2 >= 1 / ||IP^-1||_F``), from the inverse the solve needs anyway;
+    singular values are computed only for the rows this cannot clear. A singular system gets
+    its least-squares point and is a *continuum* when consistent. The residual lets the
+    caller keep regular solves only when it is small.
     """
     B, M, _ = IP.shape
-    det, z = _det_solve(IP, r)
-    fro = np.sqrt(np.sum(IP * IP, axis=(1, 2)))
-    regular = np.abs(det) > rank_tol * fro ** (M - 1)
+    inv_fro, z = _inverse_solve(IP, r)
+    with np.errstate(all="ignore"):
+        regular = inv_fro * rank_tol < 1.0
     unsure = ~regular
     if unsure.any():
         try:
             sv = np.linalg.svd(IP[unsure], compute_uv=False)
         except np.linalg.LinAlgError:  # pragma: no cover - only on pathological input
             sv = np.stack([_safe_sv(m) for m in IP[unsure]])
-        regular[unsure] = sv[:, -1] > rank_tol[unsure]
-        if (regular & unsure).any():  # cleared by the SVD: solve with LAPACK
-            fix = regular & unsure
+        cleared = sv[:, -1] > rank_tol[unsure]
+        fix = np.flatnonzero(unsure)[cleared]
+        regular[fix] = True
+        if fix.size:  # cleared by the SVD: solve with LAPACK
             z[fix] = np.linalg.solve(IP[fix], r[fix][:, :, None])[:, :, 0]
     singular = ~regular
     continuum = np.zeros(B, dtype=bool)
@@ -491,8 +505,10 @@ def solve_stack(system, S: np.ndarray, lengths: np.ndarray | None = None, points
     ``points[b]``). Rows are processed in chunks of ``chunk`` to bound memory.
     """
     S = np.asarray(S, dtype=bool)
-    B = S.shape[0]
+    B, K = S.shape[0], S.shape[1]
     rows = _rows_for(system, points, B)
+    M = system.M
+    chunk = max(1, min(chunk, int(2e8 // (8 * K * M * M + 1))))  # Jacobian stacks <= ~200 MB
     if B <= chunk:
         return _solve_rows(rows, S, lengths)
     parts = []
