@@ -36,7 +36,7 @@ import numpy as np
 from rnnexplore._validation import check_int, check_real
 from rnnexplore.dynamics import cycles as _cycles
 from rnnexplore.dynamics.cycles import Cycle, CycleSet, _sort_eigenvalues
-from rnnexplore.dynamics.models import _PiecewiseLinearModel
+from rnnexplore.dynamics.models import PiecewiseLinearModel
 from rnnexplore.dynamics.solve import ModelStack, check_model, solve_stack
 
 __all__ = ["ContinuationOptions", "Continuation", "continue_cycles", "continuation_step", "canonical_sequences"]
@@ -652,7 +652,7 @@ def _orbit(system, points, z0: np.ndarray, n_skip: int, n_keep: int):
     return Z, np.concatenate([V, Vlast[:, None]], axis=1)
 
 
-def probe_scale(model: _PiecewiseLinearModel) -> float:
+def probe_scale(model: PiecewiseLinearModel) -> float:
     """A box size for probe orbits: ``1 + median max |z|`` over 8 orbits of 200 steps.
 
     Examples
@@ -674,7 +674,7 @@ def _point_seed(seed: int, p: int, attempt: int = 0) -> int:
 
 
 # =========================================================================== single-point API
-def continue_cycles(model: _PiecewiseLinearModel, cycles: Sequence[Cycle]) -> tuple[list[Cycle], bool]:
+def continue_cycles(model: PiecewiseLinearModel, cycles: Sequence[Cycle]) -> tuple[list[Cycle], bool]:
     """Follow known cycles to new parameters by re-solving their region sequences (no search).
 
     For every cycle, ``(I - P) z = r`` of its (unchanged) region sequence is solved at the new
@@ -719,7 +719,7 @@ def continue_cycles(model: _PiecewiseLinearModel, cycles: Sequence[Cycle]) -> tu
 
 
 def continuation_step(
-    model: _PiecewiseLinearModel,
+    model: PiecewiseLinearModel,
     previous: Sequence[Cycle] | None,
     max_order: int,
     *,

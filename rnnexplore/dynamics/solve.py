@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from rnnexplore.dynamics.models import _PiecewiseLinearModel
+from rnnexplore.dynamics.models import PiecewiseLinearModel
 
 __all__ = ["RegionSolution", "ModelStack", "solve_region_sequences", "solve_stack", "check_model", "HUGE"]
 
@@ -33,14 +33,14 @@ HUGE = 1e150  # entries beyond this are treated as overflow (a diverged or degen
 
 def check_model(model: Any) -> None:
     """Raise ValueError unless ``model`` is one of the piecewise-linear models of the kit."""
-    if not isinstance(model, _PiecewiseLinearModel):
+    if not isinstance(model, PiecewiseLinearModel):
         raise ValueError(
             "model must be a PLRNN, ShallowPLRNN, ClippedShallowPLRNN or ALRNN, "
             f"got {type(model).__name__}"
         )
 
 
-def _solve_sequences(model: _PiecewiseLinearModel, S: np.ndarray, lengths: np.ndarray | None = None,
+def _solve_sequences(model: PiecewiseLinearModel, S: np.ndarray, lengths: np.ndarray | None = None,
                      bits: np.ndarray | None = None):
     """Solve ``(I - P) z = r`` for a stack of region sequences and run the true map.
 
@@ -86,7 +86,11 @@ class RegionSolution(NamedTuple):
     continuum: np.ndarray  # (B,) I - P singular and the system consistent (an affine set of solutions)
 
 
+<<<<<<< HEAD
 def solve_region_sequences(model: Any, regions: np.ndarray, *, points: Any = None) -> RegionSolution:
+=======
+def solve_region_sequences(model: PiecewiseLinearModel, regions: np.ndarray) -> RegionSolution:
+>>>>>>> main
     """Solve the cycle equations of a stack of region sequences (the SCYFI step, batched).
 
     Parameters
@@ -165,7 +169,7 @@ class ModelStack:
     [True, True]
     """
 
-    def __init__(self, template: _PiecewiseLinearModel, J0, G, c0, g, L, l0, models=None, params=None):
+    def __init__(self, template: PiecewiseLinearModel, J0, G, c0, g, L, l0, models=None, params=None):
         self.template = template
         self.M, self.n_bits = template.M, template.n_bits
         self.J0, self.G, self.c0, self.g, self.L, self.l0 = J0, G, c0, g, L, l0
@@ -176,7 +180,7 @@ class ModelStack:
         return int(self.J0.shape[0])
 
     @staticmethod
-    def _forms(model: _PiecewiseLinearModel):
+    def _forms(model: PiecewiseLinearModel):
         nb, M = model.n_bits, model.M
         R = np.vstack([np.zeros((1, nb), bool), np.eye(nb, dtype=bool)])
         J = np.asarray(model.jacobians(R), dtype=np.float64)
@@ -200,7 +204,7 @@ class ModelStack:
         return cls(models[0], *arrays, models=models)
 
     @classmethod
-    def from_params(cls, base: _PiecewiseLinearModel, params) -> "ModelStack":
+    def from_params(cls, base: PiecewiseLinearModel, params) -> "ModelStack":
         """Stack ``base`` at P settings of a few scalar parameters (``{name: (P,) values}``)."""
         check_model(base)
         names = list(params)
@@ -229,7 +233,7 @@ class ModelStack:
                     out[n] += (sign * coef).reshape((P,) + (1,) * np.ndim(corners[sub][n])) * corners[sub][n]
         return cls(base, *out, params=dict(zip(names, vals)))
 
-    def model(self, i: int) -> _PiecewiseLinearModel:
+    def model(self, i: int) -> PiecewiseLinearModel:
         """The i-th model of the stack."""
         if self._models is not None:
             return self._models[int(i)]
