@@ -29,15 +29,11 @@ _NAMES = {
     **{n: "rnnexplore.dynamics.cycles" for n in (
         "Cycle", "CycleSet",
         "SearchBudget", "find_cycles", "brute_force_cycles", "reference_loops", "attractor_period")},
-<<<<<<< HEAD
+    **{n: "rnnexplore.dynamics.params" for n in (
+        "parse_param_name", "format_param_name", "index_names", "locate_param")},
     **{n: "rnnexplore.dynamics.solve" for n in ("solve_region_sequences", "RegionSolution", "ModelStack")},
     **{n: "rnnexplore.dynamics.continuation" for n in (
         "continue_cycles", "continuation_step", "Continuation", "ContinuationOptions")},
-=======
-    **{n: "rnnexplore.dynamics.params" for n in (
-        "parse_param_name", "format_param_name", "index_names", "locate_param")},
-    **{n: "rnnexplore.dynamics.solve" for n in ("solve_region_sequences", "RegionSolution")},
->>>>>>> main
     **{n: "rnnexplore.dynamics.orbits" for n in ("DIVERGENCE", "diverged", "simulate_orbits")},
     "Projection": "rnnexplore.dynamics.projection",
     **{n: "rnnexplore.dynamics.events" for n in ("EVENT_KINDS", "BifurcationEvent", "classify_events")},

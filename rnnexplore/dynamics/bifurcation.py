@@ -31,12 +31,8 @@ from rnnexplore._validation import check_int
 from rnnexplore.dynamics.continuation import Continuation, ContinuationOptions, probe_scale
 from rnnexplore.dynamics.cycles import Cycle, CycleSet, SearchBudget
 from rnnexplore.dynamics.events import EVENT_KINDS, BifurcationEvent, _check_tol, classify_events
-<<<<<<< HEAD
 from rnnexplore.dynamics.models import PiecewiseLinearModel, model_from_dict
 from rnnexplore.dynamics.solve import ModelStack
-=======
-from rnnexplore.dynamics.models import PiecewiseLinearModel, model_from_dict
->>>>>>> main
 from rnnexplore.dynamics.orbits import simulate_orbits
 from rnnexplore.parallel import parallel_map
 

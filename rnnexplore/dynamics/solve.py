@@ -86,11 +86,7 @@ class RegionSolution(NamedTuple):
     continuum: np.ndarray  # (B,) I - P singular and the system consistent (an affine set of solutions)
 
 
-<<<<<<< HEAD
 def solve_region_sequences(model: Any, regions: np.ndarray, *, points: Any = None) -> RegionSolution:
-=======
-def solve_region_sequences(model: PiecewiseLinearModel, regions: np.ndarray) -> RegionSolution:
->>>>>>> main
     """Solve the cycle equations of a stack of region sequences (the SCYFI step, batched).
 
     Parameters
