@@ -39,7 +39,8 @@ from rnnexplore.dynamics.cycles import Cycle, CycleSet, _sort_eigenvalues
 from rnnexplore.dynamics.models import PiecewiseLinearModel
 from rnnexplore.dynamics.solve import ModelStack, check_model, solve_stack
 
-__all__ = ["ContinuationOptions", "Continuation", "continue_cycles", "continuation_step", "canonical_sequences"]
+__all__ = ["ContinuationOptions", "Continuation", "continue_cycles", "continuation_step", "canonical_sequences",
+           "objects_from_states", "probe_scale"]
 
 
 # =========================================================================== options
@@ -786,3 +787,64 @@ def continuation_step(
     stats["continuation_solves"] = int(eng.solves[0])
     stats["total_solves"] = int(stats.get("total_solves", 0)) + int(eng.solves[0])
     return CycleSet(sorted(merged.values(), key=lambda c: (c.order, c.key)), stats)
+
+
+def objects_from_states(
+    model: PiecewiseLinearModel,
+    states: Any,
+    max_order: int = 1,
+    *,
+    chain_length: int = 20,
+) -> CycleSet:
+    """Fixed points and cycles from the regions a trajectory visits (high-dimensional networks).
+
+    For a trained network with many units, random region guesses are hopeless (2^M regions),
+    but the network's own trajectories visit the regions of its objects' neighbourhoods. Every
+    window of ``k`` consecutive states (``k <= max_order``) gives a candidate region sequence;
+    all distinct candidates are solved in batched calls and every virtual solution is followed
+    by its visited regions (the SCYFI update) for up to ``chain_length`` steps. Cost grows with
+    the number of distinct regions visited, not with a restart budget.
+
+    Parameters
+    ----------
+    model : PLRNN, ShallowPLRNN, ClippedShallowPLRNN or ALRNN
+    states : array (T, M) or (T, B, M)
+        Trajectories (time first), e.g. pre-activations of a torch RNN run on its task
+        (:func:`~rnnexplore.dynamics.models.from_torch_rnn`).
+    max_order : int
+    chain_length : int
+
+    Returns
+    -------
+    CycleSet
+
+    Examples
+    --------
+    >>> from rnnexplore.dynamics.models import skew_tent
+    >>> m = skew_tent(0.2, -1.5, 1.0)
+    >>> [c.order for c in objects_from_states(m, m.simulate([0.1], 30), 2)]
+    [1, 2]
+    """
+    check_model(model)
+    max_order = check_int(max_order, "max_order", minimum=1)
+    chain_length = check_int(chain_length, "chain_length", minimum=0)
+    X = np.asarray(states, dtype=np.float64)
+    if X.ndim == 2:
+        X = X[:, None, :]
+    if X.ndim != 3 or X.shape[2] != model.M:
+        raise ValueError(f"states must have shape (T, M) or (T, B, M) with M = {model.M}, got {np.shape(states)}")
+    good = np.all(np.isfinite(X), axis=2)
+    regions = model.region(np.where(good[..., None], X, 0.0))  # (T, B, nb)
+    eng = Continuation(model, (1,), max_order, ContinuationOptions(chain_length=chain_length, probes=0))
+    groups = []
+    for k in range(1, min(max_order, X.shape[0]) + 1):
+        win = np.stack([regions[i : X.shape[0] - k + 1 + i] for i in range(k)], axis=2)  # (T-k+1, B, k, nb)
+        ok = np.all(np.stack([good[i : X.shape[0] - k + 1 + i] for i in range(k)], axis=2), axis=2)
+        S = win[ok]
+        packed = np.packbits(S.reshape(len(S), -1), axis=1)
+        _, first = np.unique(packed, axis=0, return_index=True)
+        S = S[np.sort(first)]
+        groups.append((np.zeros(len(S), np.int64), S))
+    eng._queue.append(eng._register(groups, chain_length) + (chain_length,))
+    eng.run(np.zeros(0, np.int64), np.zeros(0, np.int64))
+    return eng.cycles_at(0)
