@@ -654,6 +654,41 @@ def sweep(
         raise ValueError(f"orbit_steps must be a pair (transient, kept), got {orbit_steps!r}")
     orbit_steps = (check_int(orbit_steps[0], "orbit_steps[0]", minimum=0),
                    check_int(orbit_steps[1], "orbit_steps[1]", minimum=1))
+    job, tiles, opt = _job(model, names, values, max_order, seed, budget, continuation, executor)
+    states = _run_tiles(job, tiles, opt.max_rounds, executor, chunksize, progress)
+    orbit_args = (orbit and len(values) == 1, n_orbits, orbit_steps, executor, chunksize, progress)
+    return _assemble_map(model, names, values, job, states, tol, orbit_args)
+
+
+def _assemble_map(model, names, values, job, states, tol, orbit_args) -> BifurcationMap:
+    """The map from the tiles' records: objects, work per point, events, tracks, orbits."""
+    shape, seed = tuple(job["grid_shape"]), job["seed"]
+    v1 = np.asarray(job["values1"])
+    rows = _Rows.concat([_Rows(**st["rows"]) for st in states], model.M).sorted()
+    solves = np.zeros(shape, dtype=np.int64)
+    full = np.zeros(shape, dtype=bool)
+    for st in states:
+        idx = np.unravel_index(st["points"], shape)
+        per = np.bincount(np.searchsorted(st["points"], st["work_point"]), minlength=len(st["points"]))
+        solves[idx] = per + st["full_solves"]
+        full[idx] = st["full"]
+    arrays = _events_and_tracks(model, names, values, v1, rows, shape, tol)
+    do_orbit, n_orbits, orbit_steps, executor, chunksize, progress = orbit_args
+    orbit_arr = np.zeros((0, 0, model.M))
+    if do_orbit:
+        orbit_arr = _orbit_diagram(model, names[0], values[0], rows, seed, n_orbits, orbit_steps,
+                                   executor, chunksize, progress)
+    return BifurcationMap(
+        names=_str_array(names),
+        values0=np.asarray(values[0], dtype=np.float64),
+        values1=np.asarray(v1 if len(values) == 2 else np.zeros(0), dtype=np.float64),
+        model_json=json.dumps(model.to_dict()), max_order=job["max_order"], seed=seed,
+        solves=solves, full_search=full, orbit=orbit_arr, **arrays,
+    )
+
+
+def _job(model, names, values, max_order, seed, budget, continuation, executor):
+    """The tiles' shared work description, the tiles, and the continuation options."""
     propagate = continuation is not False
     opt = ContinuationOptions.coerce(True if continuation is False else continuation)
     v1 = values[1] if len(values) == 2 else np.zeros(1)
@@ -668,27 +703,7 @@ def sweep(
            "budget": asdict(SearchBudget.coerce(budget)), "propagate": propagate,
            "options": {**asdict(opt), "coarse": coarse, "tile": tile,
                        "probe_scale": opt.probe_scale or probe_scale(model)}}
-    states = _run_tiles(job, _tiles(shape, tile, len(values)), opt.max_rounds, executor, chunksize, progress)
-    rows = _Rows.concat([_Rows(**st["rows"]) for st in states], model.M).sorted()
-    solves = np.zeros(shape, dtype=np.int64)
-    full = np.zeros(shape, dtype=bool)
-    for st in states:
-        idx = np.unravel_index(st["points"], shape)
-        per = np.bincount(np.searchsorted(st["points"], st["work_point"]), minlength=len(st["points"]))
-        solves[idx] = per + st["full_solves"]
-        full[idx] = st["full"]
-    arrays = _events_and_tracks(model, names, values, v1, rows, shape, tol)
-    orbit_arr = np.zeros((0, 0, model.M))
-    if orbit and len(values) == 1:
-        orbit_arr = _orbit_diagram(model, names[0], values[0], rows, seed, n_orbits, orbit_steps,
-                                   executor, chunksize, progress)
-    return BifurcationMap(
-        names=_str_array(names),
-        values0=np.asarray(values[0], dtype=np.float64),
-        values1=np.asarray(v1 if len(values) == 2 else np.zeros(0), dtype=np.float64),
-        model_json=json.dumps(model.to_dict()), max_order=max_order, seed=seed,
-        solves=solves, full_search=full, orbit=orbit_arr, **arrays,
-    )
+    return job, _tiles(shape, tile, len(values)), opt
 
 
 def _tiles(shape: tuple[int, int], tile: int, ndim: int) -> list[tuple[tuple[int, int], tuple[int, int]]]:
