@@ -171,9 +171,8 @@ def _tile_work(item: dict) -> dict:
     The tile's domain is its points plus a ring of neighbouring points whose objects (the
     ``halo``, from other tiles) are given and only spread from. The first round runs the
     full searches at the tile's coarse points and the probe orbits; later rounds restore the
-    tile's state and spread the new halo objects. Seeds derive from the global point index,
-    and the continuation's result is the closure of its inputs, so the final map depends
-    neither on the executor nor on the tiling.
+    tile's state and spread the new halo objects. Seeds derive from the global point index
+    and the tiling is fixed by the grid, so the final map does not depend on the executor.
     """
     base = model_from_dict(item["model"])
     names, grid_shape = item["names"], tuple(item["grid_shape"])
@@ -654,7 +653,7 @@ def sweep(
         raise ValueError(f"orbit_steps must be a pair (transient, kept), got {orbit_steps!r}")
     orbit_steps = (check_int(orbit_steps[0], "orbit_steps[0]", minimum=0),
                    check_int(orbit_steps[1], "orbit_steps[1]", minimum=1))
-    job, tiles, opt = _job(model, names, values, max_order, seed, budget, continuation, executor)
+    job, tiles, opt = _job(model, names, values, max_order, seed, budget, continuation)
     states = _run_tiles(job, tiles, opt.max_rounds, executor, chunksize, progress)
     orbit_args = (orbit and len(values) == 1, n_orbits, orbit_steps, executor, chunksize, progress)
     return _assemble_map(model, names, values, job, states, tol, orbit_args)
@@ -687,7 +686,7 @@ def _assemble_map(model, names, values, job, states, tol, orbit_args) -> Bifurca
     )
 
 
-def _job(model, names, values, max_order, seed, budget, continuation, executor):
+def _job(model, names, values, max_order, seed, budget, continuation):
     """The tiles' shared work description, the tiles, and the continuation options."""
     propagate = continuation is not False
     opt = ContinuationOptions.coerce(True if continuation is False else continuation)
@@ -695,9 +694,9 @@ def _job(model, names, values, max_order, seed, budget, continuation, executor):
     shape = (len(values[0]), len(v1))
     nmin = min(shape) if len(values) == 2 else shape[0]
     coarse = opt.coarse or max(2, nmin // 5)
-    # the result is the closure of the full searches and probes under continuation, so it
-    # does not depend on the tiling: one tile in-process, tiles of 50 points for executors
-    tile = opt.tile or (max(shape) if executor is None else 50)
+    # the tiling never depends on the executor (so neither does the result); a few large
+    # tiles keep the batched solves large and two workers busy
+    tile = opt.tile or max(64, -(-max(shape) // 2))
     job = {"model": model.to_dict(), "names": names, "values0": values[0].tolist(), "values1": v1.tolist(),
            "grid_shape": shape, "coarse": coarse, "max_order": max_order, "seed": seed,
            "budget": asdict(SearchBudget.coerce(budget)), "propagate": propagate,

@@ -67,8 +67,9 @@ class ContinuationOptions:
         Probe orbits start uniformly in ``[-probe_scale, probe_scale]^M`` (default: from
         orbits of the model at the first point, :func:`probe_scale`).
     tile : int or None
-        Maps: tile size in grid points (the unit of parallel work; the result does not depend
-        on it). Default ``max(8, coarse)`` rounded up to a multiple of ``coarse``.
+        Maps: tile size in grid points (the unit of parallel work; never chosen by the
+        executor, so the result does not depend on the executor). Default
+        ``max(64, ceil(n / 2))`` for the largest grid size ``n``.
     max_rounds : int
         Safety cap on the rounds in which tiles exchange their border objects.
 
@@ -388,11 +389,12 @@ class Continuation:
                 continue
             S = self.reg.regions[kids[sel], :hi]
             lengths = order[sel]
-            ok, real, Z, V, P, _ = solve_stack(self.stack, S, lengths, points=self._stack_points(pts[sel]))
+            ok, real, Z, V, P, _ = solve_stack(self.stack, S, lengths, points=self._stack_points(pts[sel]),
+                                               real_products=True)
             good = np.flatnonzero(real)
             if good.size:
                 with np.errstate(all="ignore"):
-                    ev = np.linalg.eigvals(P[good])
+                    ev = np.linalg.eigvals(P)
                 ev_sorted = _sort_eigenvalue_rows(ev)
                 for j, b in enumerate(good):
                     self.found.pt.append(int(pts[sel[b]]))
@@ -515,21 +517,41 @@ class Continuation:
                     groups = self._local_candidates(failures, flips=spread)
                     queue.append(self._register(groups, left - 1) + (left - 1,))
             new_pts, new_kids = _cat(new_p), _cat(new_k)
+            # found next to a point where the same sequence is virtual: search its side too
+            # (whichever of the two facts is learnt last triggers it, so the order of the work
+            # does not matter)
+            born = self._next_to(new_pts, new_kids, lambda code: code in self.pairs.done and code not in self.pairs.has)
+            if born:
+                queue.append(self._register(self._local_candidates(born, flips=True), spread_left - 1)
+                             + (spread_left - 1,))
             if new_pts.size == 0 and not any(q[0].size for q in queue):
                 break
+
+    def _next_to(self, pts: np.ndarray, kids: np.ndarray, test, *, neighbour: bool = False) -> list:
+        """Pairs ``(p, k)`` of the input with a neighbour ``q`` where ``test(code(q, k))``
+        (or, with ``neighbour=True``, those pairs ``(q, k)``), as failure groups (one per
+        order, no visited regions)."""
+        if pts.size == 0:
+            return []
+        src, dst = self._neighbours(pts)
+        hit = np.fromiter((test(int(k) * self.n + int(q)) for k, q in zip(kids[src], dst)), bool, len(src))
+        if not hit.any():
+            return []
+        where = dst[hit] if neighbour else pts[src[hit]]
+        code = np.unique(kids[src[hit]] * self.n + where)
+        return self._by_order(code % self.n, code // self.n)
+
+    def _by_order(self, pts: np.ndarray, kids: np.ndarray) -> list:
+        order = self.reg.order[kids]
+        return [(pts[order == k], kids[order == k], np.zeros((int(np.sum(order == k)), 0, self.nb), bool))
+                for k in np.unique(order)]
 
     def _sources(self, failures: list) -> list:
         """For failed spread candidates: the neighbouring points where the object is real
         (the same sequences, without visited regions)."""
         out = []
-        for p, kids, V in failures:
-            src, dst = self._neighbours(p)
-            k = kids[src]
-            hit = np.fromiter(((int(a) * self.n + int(b)) in self.pairs.has for a, b in zip(k, dst)), bool, len(k))
-            if hit.any():
-                code = np.unique(k[hit] * self.n + dst[hit])
-                sel = code % self.n, code // self.n
-                out.append((sel[0], sel[1], np.zeros((len(code), 0, self.nb), dtype=bool)))
+        for p, kids, _ in failures:
+            out.extend(self._next_to(p, kids, lambda code: code in self.pairs.has, neighbour=True))
         return out
 
     def continue_from(self, p: int, cycles: Sequence[Cycle]) -> None:

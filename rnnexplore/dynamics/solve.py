@@ -383,8 +383,9 @@ def _rows_for(system, points, B: int):
 def _inverse_solve(IP: np.ndarray, r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``||IP^-1||_F`` (inf where singular) and the solution of ``IP z = r``.
 
-    Closed forms for M <= 2 (a few array operations instead of B tiny LAPACK calls); one
-    LAPACK inversion per matrix otherwise (a single LU; no SVD).
+    Closed forms for M <= 2 (a few array operations instead of B tiny LAPACK calls, the norm
+    exact); otherwise one LU per matrix, the norm estimated from a fixed random-sign probe
+    (no inverse, no SVD).
     """
     B, M, _ = IP.shape
     if M == 1:
@@ -398,29 +399,32 @@ def _inverse_solve(IP: np.ndarray, r: np.ndarray) -> tuple[np.ndarray, np.ndarra
         fro = np.sqrt(a * a + b * b + c * c + d * d)
         z = np.stack([(d * r[:, 0] - b * r[:, 1]) * inv, (a * r[:, 1] - c * r[:, 0]) * inv], axis=1)
         return np.where(det != 0, fro * np.abs(inv), np.inf), z
+    # one LU per matrix (LAPACK gesv) for the solution and a fixed +-1 probe: ||IP^-1 p||_2
+    # estimates ||IP^-1||_F (its mean square is exactly ||IP^-1||_F^2 for random signs)
+    probe = np.where(np.random.default_rng(12345).random(M) < 0.5, -1.0, 1.0)
+    rhs = np.stack([r, np.broadcast_to(probe, r.shape)], axis=2)
     try:
-        inv = np.linalg.inv(IP)
+        x = np.linalg.solve(IP, rhs)
         good = np.ones(B, bool)
-    except np.linalg.LinAlgError:  # some exactly singular: invert row by row
-        inv = np.zeros_like(IP)
+    except np.linalg.LinAlgError:  # some exactly singular: solve row by row
+        x = np.zeros((B, M, 2))
         good = np.zeros(B, bool)
         for b in range(B):
             try:
-                inv[b] = np.linalg.inv(IP[b])
+                x[b] = np.linalg.solve(IP[b], rhs[b])
                 good[b] = True
             except np.linalg.LinAlgError:
                 pass
-    z = (inv @ r[:, :, None])[:, :, 0]
-    inv_fro = np.sqrt(np.sum(inv * inv, axis=(1, 2)))
-    return np.where(good & np.isfinite(inv_fro), inv_fro, np.inf), z
+    inv_fro = np.sqrt(np.sum(x[:, :, 1] ** 2, axis=1))
+    return np.where(good & np.isfinite(inv_fro), inv_fro, np.inf), x[:, :, 0]
 
 
 def _linear_solve(IP: np.ndarray, r: np.ndarray, rank_tol: np.ndarray):
     """Solve ``IP z = r`` for a stack: ``(z, regular, continuum, residual)``.
 
-    No condition-number cut: full rank is proven by ``1 / ||IP^-1||_F > rank_tol`` (since
-    ``s_min = 1 / ||IP^-1||_2 >= 1 / ||IP^-1||_F``), from the inverse the solve needs anyway;
-    singular values are computed only for the rows this cannot clear. A singular system gets
+    No condition-number cut: full rank is shown by ``1 / ||IP^-1||_F > rank_tol`` (since
+    ``s_min = 1 / ||IP^-1||_2 >= 1 / ||IP^-1||_F``; exact for M <= 2, estimated from the
+    same LU for larger M); singular values are computed only for the rows this cannot clear. A singular system gets
     its least-squares point and is a *continuum* when consistent. The residual lets the
     caller keep regular solves only when it is small.
     """
@@ -467,11 +471,14 @@ def _solve_rows(rows, S: np.ndarray, lengths: np.ndarray | None = None, bits: np
         P, r = rows.products(S, pad)
         M = P.shape[-1]
         eye = np.eye(M)
-        IP = eye - P
-        finite = np.all(np.abs(IP) < HUGE, axis=(1, 2)) & np.all(np.abs(r) < HUGE, axis=1)
-        IPs = np.where(finite[:, None, None], IP, eye)
-        rs = np.where(finite[:, None], r, 0.0)
-        Pmax = np.max(np.abs(np.where(finite[:, None, None], P, 0.0)), axis=(1, 2))
+        Pmax = np.max(np.abs(P), axis=(1, 2))
+        finite = (Pmax < HUGE) & np.all(np.abs(r) < HUGE, axis=1)
+        IPs = eye - P
+        rs = r
+        if not finite.all():
+            IPs[~finite] = eye
+            rs = np.where(finite[:, None], r, 0.0)
+            Pmax = np.where(finite, Pmax, 0.0)
         z, regular, continuum, res = _linear_solve(IPs, rs, _RANK_RTOL * K * (1.0 + Pmax))
         regular &= finite
         continuum &= finite
@@ -498,21 +505,27 @@ def _solve_rows(rows, S: np.ndarray, lengths: np.ndarray | None = None, bits: np
     return ok, real, Z[:, :K], V, P, continuum
 
 
-def solve_stack(system, S: np.ndarray, lengths: np.ndarray | None = None, points=None, chunk: int = 32768):
+def solve_stack(system, S: np.ndarray, lengths: np.ndarray | None = None, points=None, chunk: int = 32768,
+                real_products: bool = False):
     """Kernel entry: ``(ok, real, Z, V, P, continuum)`` for rows ``(points[b], S[b, :lengths[b]])``.
 
     ``system`` is a model (every row uses it) or a :class:`ModelStack` (row b uses model
-    ``points[b]``). Rows are processed in chunks of ``chunk`` to bound memory.
+    ``points[b]``). Rows are processed in chunks (Jacobian stacks of about 20 MB, or ``chunk``
+    rows) to bound memory. ``real_products=True`` returns ``P`` of the real rows only (in row
+    order): large networks need the products only of the objects found.
     """
     S = np.asarray(S, dtype=bool)
     B, K = S.shape[0], S.shape[1]
     rows = _rows_for(system, points, B)
     M = system.M
-    chunk = max(1, min(chunk, int(2e8 // (8 * K * M * M + 1))))  # Jacobian stacks <= ~200 MB
-    if B <= chunk:
-        return _solve_rows(rows, S, lengths)
+    chunk = max(1, min(chunk, int(2e7 // (8 * K * M * M + 1))))
     parts = []
     for s in range(0, B, chunk):
         sl = slice(s, s + chunk)
-        parts.append(_solve_rows(rows.take(sl), S[sl], None if lengths is None else lengths[sl]))
+        part = _solve_rows(rows.take(sl) if B > chunk else rows, S[sl], None if lengths is None else lengths[sl])
+        if real_products:
+            part = part[:4] + (part[4][part[1]],) + part[5:]
+        parts.append(part)
+    if len(parts) == 1:
+        return parts[0]
     return tuple(np.concatenate([p[n] for p in parts]) for n in range(6))
