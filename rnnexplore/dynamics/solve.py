@@ -4,8 +4,10 @@ Inside a fixed sequence of regions ``D_1..D_k`` the k-fold map of a piecewise-li
 affine, ``z_{k+1} = P z_1 + r`` with ``P = J_k ... J_1``, so a k-cycle through those regions
 solves ``(I - P) z_1 = r`` (Eisenmann et al., NeurIPS 2023, the SCYFI step). This module forms
 the products and offsets of a whole stack of sequences, solves them together and runs the true
-map from every solution to tell real cycles from virtual ones. Every search, continuation and
-enumeration of the kit calls it.
+map from every solution to tell real cycles from virtual ones. The rows may also belong to
+different parameter points (:class:`ModelStack`: grid points, training checkpoints, slider
+positions), so one vectorised pass serves a whole map tile or replay. Every search,
+continuation and enumeration of the kit calls it.
 
 Examples
 --------
