@@ -5,7 +5,7 @@ diagonal of A on data of the paper's GT16 system, started at A + (0.05, -0.05), 
 per checkpoint - analysed for cycles up to order 16 at every checkpoint.
 
 - cold: ``analyse_replay(rep, 16, warm=False)``: an independent ``find_cycles`` per checkpoint;
-- warm: ``analyse_replay(rep, 16)``: full searches at every 50th checkpoint, then the batched
+- warm: ``analyse_replay(rep, 16)``: full searches at every 100th checkpoint, then the batched
   continuation along the whole replay (every object found anywhere re-solved at every
   checkpoint where it persists, local searches where one turns virtual, probe orbits).
 
@@ -51,7 +51,7 @@ def main() -> None:
     ap.add_argument("--save", help="save the trained replay here")
     ap.add_argument("--checkpoints", type=int, default=600)
     ap.add_argument("--max-order", type=int, default=16)
-    ap.add_argument("--full-every", type=int, default=50)
+    ap.add_argument("--full-every", type=int, default=100)
     args = ap.parse_args()
 
     from rnnexplore.dynamics.training.replay import Replay, analyse_replay

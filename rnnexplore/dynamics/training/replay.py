@@ -562,7 +562,7 @@ def analyse_replay(
     max_order: int,
     *,
     warm: bool = True,
-    full_every: int = 50,
+    full_every: int = 100,
     options: Any = None,
     seed: int | None = 0,
     checkpoints: Sequence[int] | None = None,
