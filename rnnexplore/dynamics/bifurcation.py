@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from rnnexplore._validation import check_int
-from rnnexplore.dynamics.continuation import Continuation, ContinuationOptions, probe_scale
+from rnnexplore.dynamics.continuation import Continuation, ContinuationOptions, _parse_key, probe_scale
 from rnnexplore.dynamics.cycles import Cycle, CycleSet, SearchBudget
 from rnnexplore.dynamics.events import EVENT_KINDS, BifurcationEvent, _check_tol, classify_events
 from rnnexplore.dynamics.models import PiecewiseLinearModel, model_from_dict
@@ -150,8 +150,7 @@ class _Rows:
         for n in range(len(self.pt)):
             k = int(self.order[n])
             key = str(self.key[n])
-            regions = np.array([[ch == "1" for ch in part] for part in key.split("|")], dtype=bool)
-            out.append(Cycle(k, self.Z[pos : pos + k].copy(), self.eig[n].copy(), regions, key))
+            out.append(Cycle(k, self.Z[pos : pos + k].copy(), self.eig[n].copy(), _parse_key(key), key))
             pos += k
         return out
 

@@ -35,7 +35,7 @@ import numpy as np
 
 from rnnexplore._validation import check_int, check_real
 from rnnexplore.dynamics import cycles as _cycles
-from rnnexplore.dynamics.cycles import Cycle, CycleSet, _sort_eigenvalues
+from rnnexplore.dynamics.cycles import Cycle, CycleSet, _key_string, _same_orbit, _sort_eigenvalues
 from rnnexplore.dynamics.models import PiecewiseLinearModel
 from rnnexplore.dynamics.solve import ModelStack, check_model, solve_stack
 
@@ -168,10 +168,6 @@ def _region_words(S: np.ndarray) -> np.ndarray:
         weights = np.left_shift(np.int64(1), np.arange(part.shape[2] - 1, -1, -1, dtype=np.int64))
         out[:, :, w] = part.astype(np.int64) @ weights
     return out
-
-
-def _key_string(seq: np.ndarray) -> str:
-    return "|".join("".join("1" if b else "0" for b in row) for row in seq)
 
 
 def _parse_key(key: str) -> np.ndarray:
@@ -646,11 +642,6 @@ def _uniform(seed: int, point_seeds: np.ndarray, index: np.ndarray, n: int) -> n
 
 def _cat(parts: list) -> np.ndarray:
     return np.concatenate(parts) if parts else np.zeros(0, np.int64)
-
-
-def _same_orbit(a: np.ndarray, b: np.ndarray, rtol: float = 1e-9) -> bool:
-    tol = rtol * (1.0 + max(float(np.max(np.abs(a))), float(np.max(np.abs(b)))))
-    return any(float(np.max(np.abs(a - np.roll(b, -s, axis=0)))) <= tol for s in range(len(b)))
 
 
 def _length_bins(K: int) -> list[tuple[int, int]]:
