@@ -523,7 +523,7 @@ class ExplorerState:
         return line + f" - {1000 * self.compute_time:.1f} ms"
 
     def table(self, max_rows: int = 50) -> list[dict[str, Any]]:
-        """Rows of the objects table: order, stability, points, |eigenvalues|, key."""
+        """Rows of the objects table: order, stability, points, ``|eigenvalues|``, key."""
         rows = []
         for c in list(self.cycles)[:max_rows]:
             rows.append({"order": c.order, "stability": c.stability, "points": c.points,
