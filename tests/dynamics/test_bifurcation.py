@@ -274,7 +274,7 @@ def test_results_do_not_depend_on_a_dask_cluster(small_map):
     from dask.distributed import Client, LocalCluster
 
     m, grid = _gt16_grid(10, -0.6, 0.6)
-    kw = dict(seed=3, coarse=3, tile=6)
+    kw = dict(seed=3, continuation={"coarse": 3, "tile": 6})
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
         with Client(cluster) as client:
             _assert_same_map(small_map, sweep(m, grid, 8, executor=client.get_executor(), chunksize=2, **kw))
