@@ -64,11 +64,19 @@ def relu_form(model: _PiecewiseLinearModel) -> tuple[np.ndarray, np.ndarray, np.
     return L, C, G, g, h0
 
 
-def propagate_bounds(model: _PiecewiseLinearModel, box: float, n_iter: int = 20) -> tuple[np.ndarray, np.ndarray]:
+def propagate_bounds(model: _PiecewiseLinearModel, box: float, n_iter: int = 500) -> tuple[np.ndarray, np.ndarray]:
     """Bounds ``lo <= z <= hi`` of every periodic point in ``[-box, box]^M`` (interval propagation).
 
     A periodic point lies in ``F^n(box) ∩ box`` for every n; this iterates the interval image
-    of ``z' = L z + C relu(G z + g) + h0`` intersected with the box.
+    of ``z' = L z + C relu(G z + g) + h0`` intersected with the box, then widens the bounds by
+    a rounding slack of ``1e-7 (1 + |bound|)``. ``lo > hi`` somewhere: no periodic point in the box.
+
+    Examples
+    --------
+    >>> from rnnexplore.dynamics.models import skew_tent
+    >>> lo, hi = propagate_bounds(skew_tent(0.2, -1.5, 1.0), 10.0)
+    >>> round(float(lo[0]), 4), round(float(hi[0]), 4)  # the 2-cycle is {-0.3846, 0.9231}
+    (-1.4063, 1.25)
     """
     L, C, G, g, h0 = relu_form(model)
     lo = np.full(model.M, -float(box))
@@ -89,7 +97,9 @@ def propagate_bounds(model: _PiecewiseLinearModel, box: float, n_iter: int = 20)
             lo, hi = nlo, nhi
             break
         lo, hi = nlo, nhi
-    return lo, hi
+    # widen by rounding slack (bounds may collapse onto a fixed point), never beyond the box
+    pad = 1e-7 * (1.0 + np.maximum(np.abs(lo), np.abs(hi)))
+    return np.maximum(lo - pad, -float(box)), np.minimum(hi + pad, float(box))
 
 
 class _Program:
