@@ -708,6 +708,8 @@ class _ExactOrders:
         """Grow a pruned tree while its estimated cost fits in ``seconds``; returns the orders
         it made complete (those in ``orders``; the ones in ``report`` are marked ``"pruned"``)."""
         report = set(orders) if report is None else report
+        import scipy.optimize  # noqa: F401 - imported before the clock starts (the LP cost model)
+
         model, alpha = self.model, self.alpha
         M = model.M
         state = {"w_z": np.zeros((1, M)), "w_cur": np.full((1, M), np.nan), "w_ok": np.zeros(1, dtype=bool)}
