@@ -554,6 +554,59 @@ class _Collector:
         return True
 
 
+def _offer_many(col: "_Collector", V: np.ndarray, Z: np.ndarray, P: np.ndarray) -> int:
+    """Vectorised :meth:`_Collector.offer` for many real solutions of one order (enumeration
+    results); rows near a border go through the scalar path (tolerance dedup). Returns the count
+    recorded."""
+    N, k, nb = V.shape
+    if N == 0:
+        return 0
+    L = k * nb
+    flat = np.ascontiguousarray(V.reshape(N, L)).view(np.uint8)
+    best = flat.copy()
+    shift = np.zeros(N, dtype=np.int64)
+    for sft in range(1, k):
+        rot = np.roll(flat, -sft * nb, axis=1)
+        diff = rot != best
+        first = np.argmax(diff, axis=1)
+        rows = np.arange(N)
+        less = diff.any(axis=1) & (rot[rows, first] < best[rows, first])
+        best[less] = rot[less]
+        shift[less] = sft
+    prim = np.ones(N, dtype=bool)
+    scale = 1.0 + np.max(np.abs(Z), axis=(1, 2))
+    for d in range(1, k):
+        if k % d == 0:
+            prim &= np.any(np.roll(flat, -d * nb, axis=1) != flat, axis=1)
+            prim &= np.max(np.abs(Z[:, d] - Z[:, 0]), axis=1) > 1e-10 * scale
+    near = np.zeros(N, dtype=bool)
+    if nb > 0:
+        near = np.min(np.abs(col.model._switching(Z)), axis=(1, 2)) <= 1e-9 * scale
+    idx = np.arange(k)[None, :] + shift[:, None]
+    idx %= k
+    pts = np.take_along_axis(Z, idx[:, :, None], axis=1)
+    regs = np.take_along_axis(V, idx[:, :, None], axis=1)
+    with np.errstate(all="ignore"):
+        ev = np.linalg.eigvals(P).astype(complex)
+    order = np.lexsort((ev.imag, ev.real, -np.abs(ev)), axis=-1)
+    ev = np.take_along_axis(ev, order, axis=1)
+    chars = np.where(regs, ord("1"), ord("0")).astype(np.uint8)
+    chars = np.concatenate([chars, np.full((N, k, 1), ord("|"), dtype=np.uint8)], axis=2).reshape(N, -1)[:, :-1]
+    n_new = 0
+    for b in range(N):
+        if not prim[b]:
+            continue
+        if near[b]:
+            n_new += col.offer(flat[b].tobytes(), Z[b], V[b], P[b])
+            continue
+        canon = best[b].tobytes()
+        if canon in col.cycles:
+            continue
+        col.cycles[canon] = Cycle(k, pts[b].copy(), ev[b].copy(), regs[b].copy(), chars[b].tobytes().decode())
+        n_new += 1
+    return n_new
+
+
 def _same_orbit(a: np.ndarray, b: np.ndarray, rtol: float = 1e-9) -> bool:
     tol = rtol * (1.0 + max(float(np.max(np.abs(a))), float(np.max(np.abs(b)))))
     for s in range(len(b)):
@@ -668,9 +721,8 @@ class _ExactOrders:
         for s in range(0, len(words), batch):
             S = alpha.letters[words[s : s + batch]]
             ok, real, Z, V, P, cont = _solve_sequences(model, S, bits=alpha.bits)
-            for b in np.flatnonzero(real):
-                seq = np.ascontiguousarray(V[b])
-                col.offer(seq.tobytes(), Z[b], seq, P[b])
+            rows = np.flatnonzero(real)
+            _offer_many(col, V[rows], Z[rows], P[rows])
             for b in np.flatnonzero(cont):
                 self._continuum(k, S[b], P[b])
 
