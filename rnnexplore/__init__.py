@@ -43,6 +43,7 @@ _NAMES = {
     **{n: _C for n in ("find_cycles", "brute_force_cycles", "Cycle", "CycleSet", "SearchBudget",
                        "attractor_period", "continue_cycles")},
     "solve_region_sequences": "rnnexplore.dynamics.solve",
+    "certify_box": "rnnexplore.dynamics.certify",
     "simulate_orbits": "rnnexplore.dynamics.orbits",
     "Projection": "rnnexplore.dynamics.projection",
     "classify_events": "rnnexplore.dynamics.events",

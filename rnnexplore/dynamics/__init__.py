@@ -2,6 +2,8 @@
 
 Modules: :mod:`~rnnexplore.dynamics.models` (PLRNN family, JSON, torch converters),
 :mod:`~rnnexplore.dynamics.cycles` (SCYFI: every fixed point and k-cycle, exactly),
+:mod:`~rnnexplore.dynamics.enumeration` (effective alphabet, Lyndon words, LP-pruned itineraries),
+:mod:`~rnnexplore.dynamics.certify` (box certificates by mixed-integer programs),
 :mod:`~rnnexplore.dynamics.solve` (the one batched solve of region sequences),
 :mod:`~rnnexplore.dynamics.orbits` (simulated orbits, one divergence rule),
 :mod:`~rnnexplore.dynamics.projection` (orbits onto a plane),
@@ -26,7 +28,11 @@ _NAMES = {
         "random_plrnn")},
     **{n: "rnnexplore.dynamics.cycles" for n in (
         "continue_cycles", "Cycle", "CycleSet",
-        "SearchBudget", "find_cycles", "brute_force_cycles", "reference_loops", "attractor_period")},
+        "SearchBudget", "SearchInterrupted", "find_cycles", "brute_force_cycles", "reference_loops",
+        "attractor_period")},
+    **{n: "rnnexplore.dynamics.certify" for n in ("certify_box", "propagate_bounds", "relu_form")},
+    **{n: "rnnexplore.dynamics.enumeration" for n in ("effective_bits", "region_letters", "n_lyndon",
+                                                      "NecklaceTree")},
     **{n: "rnnexplore.dynamics.solve" for n in ("solve_region_sequences", "RegionSolution")},
     **{n: "rnnexplore.dynamics.orbits" for n in ("DIVERGENCE", "diverged", "simulate_orbits")},
     "Projection": "rnnexplore.dynamics.projection",

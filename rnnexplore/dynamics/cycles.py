@@ -15,6 +15,18 @@ repetition of a shorter one); both facts are also checked on the points.
 Search modes of :func:`find_cycles`:
 
 ``"fast"`` (default)
+    A cost model first decides per order how the order is made complete (module
+    :mod:`rnnexplore.dynamics.enumeration`): every Lyndon word over the model's *effective*
+    letters (region bits that change no Jacobian or offset are left out) is solved, vectorised,
+    whenever that is estimated to cost no more than the heuristic's budget for the order
+    (or ``SearchBudget.enumerate_seconds``); above that, an LP-pruned prenecklace tree (a
+    prefix is dropped once no state follows it) is grown while its measured cost fits; the
+    orders neither reaches go to the heuristic below. :attr:`CycleSet.proven` says which.
+    Work estimated above ``SearchBudget.max_seconds`` (60 s) is refused unless
+    ``allow_long=True``; Ctrl-C raises :class:`SearchInterrupted` carrying the partial result.
+    Box certificates for what remains: :func:`rnnexplore.dynamics.certify.certify_box`.
+
+    The heuristic:
     Many chains of region guesses advance together as one stacked solve per iteration; every
     region sequence (up to rotation) is solved at most once per order; a chain that reaches an
     already-solved sequence ends and a new chain starts from a fresh sequence: ``warm_start``
@@ -382,11 +394,13 @@ class SearchBudget:
         most this many, whatever the cost model says; the order is then provably complete.
         0 disables enumeration and pruning altogether (pure SCYFI heuristic).
     enumerate_seconds : float
-        Fast mode: also enumerate an order when the cost model estimates it at most this many
-        seconds (or at most the heuristic's budget for the order, whichever is larger).
+        Fast mode: an order is enumerated when the cost model estimates that at most the
+        heuristic's budget for the order (:meth:`fast_expected_solves` solves) or at most this
+        many seconds, whichever is larger (default 0: never dearer than the heuristic).
     prune : bool
         Fast mode: orders too large to enumerate are first tried with the pruned tree (LP
-        emptiness tests), within the heuristic's budget of those orders.
+        emptiness tests), within the heuristic's budget of those orders (default False: each
+        LP batch costs milliseconds, too dear for every point of a sweep; ``"thorough"`` prunes).
     prune_seconds : float, optional
         Time the pruned tree may take (default: the heuristic's budget of the orders it would prove).
     max_seconds : float
@@ -403,8 +417,8 @@ class SearchBudget:
 
     Presets (strings accepted by ``find_cycles(budget=...)``): ``"default"``;
     ``"interactive"`` (for one slider event with a warm start: ``restarts=4``, ``batch=8``,
-    ``exhaustive_limit=64``, ``max_solves=400``, 8 orbits of 60 steps, no cost-chosen enumeration or
-    pruning); ``"thorough"`` (``restart_scale=4``, ``exhaustive_limit=20000``, ``enumerate_seconds=20``,
+    ``exhaustive_limit=64``, ``max_solves=400``, 8 orbits of 60 steps); ``"thorough"``
+    (``restart_scale=4``, ``exhaustive_limit=20000``, ``enumerate_seconds=1``, ``prune=True``,
     ``max_seconds=600``).
 
     Examples
@@ -418,8 +432,8 @@ class SearchBudget:
     max_solves: int | None = None
     batch: int = 32
     exhaustive_limit: int = 2048
-    enumerate_seconds: float = 0.5
-    prune: bool = True
+    enumerate_seconds: float = 0.0
+    prune: bool = False
     prune_seconds: float | None = None
     max_seconds: float = 60.0
     restart_scale: float = 1.0
@@ -434,10 +448,10 @@ class SearchBudget:
         if isinstance(budget, SearchBudget):
             return budget
         if budget == "interactive":
-            return cls(restarts=4, batch=8, exhaustive_limit=64, max_solves=400, trajectories=8, trajectory_length=60,
-                       enumerate_seconds=0.0, prune=False)
+            return cls(restarts=4, batch=8, exhaustive_limit=64, max_solves=400, trajectories=8, trajectory_length=60)
         if budget == "thorough":
-            return cls(restart_scale=4.0, exhaustive_limit=20000, enumerate_seconds=20.0, max_seconds=600.0)
+            return cls(restart_scale=4.0, exhaustive_limit=20000, enumerate_seconds=1.0, prune=True,
+                       max_seconds=600.0)
         if isinstance(budget, (int, np.integer)) and not isinstance(budget, bool):
             if budget < 1:
                 raise ValueError(f"budget must be >= 1 restarts, got {budget}")
@@ -464,6 +478,11 @@ class SearchBudget:
 
     def fast_max_solves(self, M: int) -> int:
         return self.max_solves if self.max_solves is not None else 20000 + 2000 * M
+
+    def fast_expected_solves(self, M: int, k: int) -> int:
+        """The heuristic's budget for order k in the cost model: its restarts times the chain
+        length, twice (chains that find objects reset the count), capped by ``max_solves``."""
+        return min(self.fast_max_solves(M), 2 * self.fast_restarts(M) * self.fast_chain_length(k))
 
 
 def continue_cycles(model: _PiecewiseLinearModel, cycles: Sequence[Cycle]) -> tuple[list[Cycle], bool]:
@@ -812,12 +831,23 @@ class _ExactOrders:
 
         tree = NecklaceTree(alpha.n, admissible)
         want = set(orders)
+        first = min(report) if report else max(orders)
+        sizes: list[int] = []
         for t in range(1, max(orders) + 1):
             est = tree.expected_children() * self.lp_seconds
-            if time.perf_counter() - t0 + est > seconds:
+            spent = time.perf_counter() - t0
+            if spent + est > seconds:
                 break
+            if len(sizes) >= 2 and t < first and sizes[-2] > 0:
+                # geometric growth of the admissible levels: the cost of reaching the first
+                # order this tree would prove; give up at once if that does not fit
+                ratio = max(1.0, sizes[-1] / sizes[-2])
+                ahead = est * sum(ratio**j for j in range(first - t + 1))
+                if spent + ahead > seconds:
+                    break
             counter["lps"] = 0
             _parents, lyn = tree.grow()
+            sizes.append(len(tree.words))
             if self._lp_count:
                 self.lp_seconds = self._lp_total / self._lp_count
             if t in want:
@@ -1232,7 +1262,7 @@ def _plan(model, orders: range, bud: SearchBudget, mode: str, alpha: "_Alphabet 
             plan[k] = "heuristic"
             est += solves * _heuristic_seconds_per_solve(M, k)
             continue
-        heur = bud.fast_max_solves(M) * _heuristic_seconds_per_solve(M, k)
+        heur = bud.fast_expected_solves(M, k) * _heuristic_seconds_per_solve(M, k)
         if alpha is not None:
             L = n_lyndon(alpha.n, k) if k * math.log2(max(alpha.n, 1)) < 900 else math.inf
             plain = float(L) * _solve_seconds(M, k)
@@ -1455,8 +1485,8 @@ def find_cycles(
 
 def _alphabet_affordable(model) -> bool:
     """Effective letters are cheap for PLRNN/ALRNN; shallow models need LPs over the arrangement."""
-    if not isinstance(model, ShallowPLRNN):
-        return int(np.sum(effective_bits(model))) <= 62
+    if not isinstance(model, ShallowPLRNN):  # a table of 2^n_eff letters (beyond 2^20 none is affordable)
+        return int(np.sum(effective_bits(model))) <= 20
     return model.n_bits <= 16
 
 

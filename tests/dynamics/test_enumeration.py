@@ -147,7 +147,7 @@ def test_heuristic_orders_are_not_proven_and_say_so():
 @pytest.mark.slow
 def test_rich_plrnn_order_12_complete_with_enumeration():
     m = random_plrnn(2, seed=1, rich=True)
-    cs = find_cycles(m, 12, seed=0, min_order=12, budget="thorough")
+    cs = find_cycles(m, 12, seed=0, min_order=12, budget={"enumerate_seconds": 60.0})
     assert cs.proven == {12: "enumerated"}
     assert _keys(cs) == _keys(brute_force_cycles(m, 12))
     assert len(cs) == 328
@@ -187,7 +187,7 @@ def test_pruning_removes_what_no_state_follows():
 
 def test_find_cycles_proves_orders_by_pruning_when_enumeration_is_too_dear():
     m = random_plrnn(3, seed=2)  # contracting: few admissible itineraries
-    bud = {"enumerate_seconds": 0.0, "exhaustive_limit": 8, "max_solves": 1, "prune_seconds": 50.0}
+    bud = {"enumerate_seconds": 0.0, "exhaustive_limit": 8, "max_solves": 1, "prune": True, "prune_seconds": 50.0}
     cs = find_cycles(m, 5, seed=0, budget=bud)
     assert cs.proven == {1: "enumerated", 2: "pruned", 3: "pruned", 4: "pruned", 5: "pruned"}
     for k in range(1, 6):
