@@ -30,13 +30,13 @@ import numpy as np
 
 from rnnexplore._validation import check_int, check_real
 from rnnexplore.dynamics.enumeration import effective_bits, switching_affine
-from rnnexplore.dynamics.models import _PiecewiseLinearModel
+from rnnexplore.dynamics.models import PiecewiseLinearModel
 from rnnexplore.dynamics.solve import _solve_sequences, check_model
 
 __all__ = ["relu_form", "certify_box", "propagate_bounds"]
 
 
-def relu_form(model: _PiecewiseLinearModel) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def relu_form(model: PiecewiseLinearModel) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``(L, C, G, g, h0)`` with ``model.step(z) == L z + C relu(G z + g) + h0``.
 
     Read off the affine pieces: ``J(d) = L + C diag(d) G`` and ``c(d) = h0 + C diag(d) g``.
@@ -64,7 +64,7 @@ def relu_form(model: _PiecewiseLinearModel) -> tuple[np.ndarray, np.ndarray, np.
     return L, C, G, g, h0
 
 
-def propagate_bounds(model: _PiecewiseLinearModel, box: float, n_iter: int = 500) -> tuple[np.ndarray, np.ndarray]:
+def propagate_bounds(model: PiecewiseLinearModel, box: float, n_iter: int = 500) -> tuple[np.ndarray, np.ndarray]:
     """Bounds ``lo <= z <= hi`` of every periodic point in ``[-box, box]^M`` (interval propagation).
 
     A periodic point lies in ``F^n(box) ∩ box`` for every n; this iterates the interval image
@@ -225,7 +225,7 @@ class _Program:
 
 
 def certify_box(
-    model: _PiecewiseLinearModel,
+    model: PiecewiseLinearModel,
     max_order: int,
     box: float,
     *,

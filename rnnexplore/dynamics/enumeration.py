@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from rnnexplore.dynamics.models import ShallowPLRNN, _PiecewiseLinearModel
+from rnnexplore.dynamics.models import ShallowPLRNN, PiecewiseLinearModel
 
 __all__ = [
     "effective_bits",
@@ -55,7 +55,7 @@ PRUNE_TOL = 1e-7  # a prefix is empty when its best margin is below -PRUNE_TOL (
 
 
 # --------------------------------------------------------------------------- alphabet
-def switching_affine(model: _PiecewiseLinearModel) -> tuple[np.ndarray, np.ndarray]:
+def switching_affine(model: PiecewiseLinearModel) -> tuple[np.ndarray, np.ndarray]:
     """``(G, g)`` with ``switching(z) = G z + g`` (region bit j is ``(G z + g)_j > 0``).
 
     Examples
@@ -71,7 +71,7 @@ def switching_affine(model: _PiecewiseLinearModel) -> tuple[np.ndarray, np.ndarr
     return np.ascontiguousarray(G), np.ascontiguousarray(g)
 
 
-def effective_bits(model: _PiecewiseLinearModel) -> np.ndarray:
+def effective_bits(model: PiecewiseLinearModel) -> np.ndarray:
     """Region bits that change some Jacobian or offset (bool, shape ``(n_bits,)``).
 
     A bit whose flip leaves every affine piece unchanged (e.g. a PLRNN unit whose column of
@@ -90,7 +90,7 @@ def _cell_margin(G: np.ndarray, g: np.ndarray, bits: np.ndarray, on: np.ndarray)
     return _max_margin(G[bits], g[bits], on[bits])
 
 
-def region_letters(model: _PiecewiseLinearModel) -> np.ndarray:
+def region_letters(model: PiecewiseLinearModel) -> np.ndarray:
     """The distinct patterns of effective bits realised by some state (ineffective bits False).
 
     PLRNN / ALRNN: every pattern (each orthant of the rectified units is nonempty). Shallow
@@ -247,7 +247,7 @@ def _max_margin(rows: np.ndarray, offs: np.ndarray, on: np.ndarray,
     return 0.0, None  # numerical trouble: neither proven empty nor a witness
 
 
-def prefix_margin(model: _PiecewiseLinearModel, seq: np.ndarray, bits: np.ndarray | None = None,
+def prefix_margin(model: PiecewiseLinearModel, seq: np.ndarray, bits: np.ndarray | None = None,
                   G: np.ndarray | None = None, g: np.ndarray | None = None,
                   closed: bool = False) -> tuple[float, np.ndarray | None]:
     """Best margin of the set of initial states whose orbit visits the regions ``seq`` in turn.
@@ -297,7 +297,7 @@ def prefix_margin(model: _PiecewiseLinearModel, seq: np.ndarray, bits: np.ndarra
     return _max_margin(R, o, np.concatenate(on), eq)
 
 
-def prefix_margins(model: _PiecewiseLinearModel, seqs: np.ndarray, bits: np.ndarray | None = None,
+def prefix_margins(model: PiecewiseLinearModel, seqs: np.ndarray, bits: np.ndarray | None = None,
                    G: np.ndarray | None = None, g: np.ndarray | None = None,
                    chunk: int = 100) -> tuple[np.ndarray, np.ndarray]:
     """Emptiness of many prefixes at once: one block-diagonal linear program per ``chunk``

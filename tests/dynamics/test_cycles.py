@@ -1,5 +1,6 @@
 """The cycle engine against independent brute force, closed forms and invariants."""
 
+import functools
 import itertools
 
 import numpy as np
@@ -121,28 +122,39 @@ def test_brute_force_matches_naive_oracle(i):
             assert any(_same_orbit(c.points, o) for o in naive)
 
 
-def test_find_cycles_equals_brute_force_on_200_systems():
-    n_cycles = 0
-    for i in range(200):
-        model, K = _system(i)
-        bf = [c for k in range(1, K + 1) for c in brute_force_cycles(model, k)]
-        cs = find_cycles(model, K, seed=i)
-        assert _keys(cs) == _keys(bf), f"system {i}"
-        by_key = {c.key: c for c in bf}
-        for c in cs:
-            np.testing.assert_allclose(c.points, by_key[c.key].points, atol=1e-9)
-        n_cycles += len(bf)
-    assert n_cycles > 3000  # the rich systems really are rich
+@functools.lru_cache(maxsize=None)
+def _brute_force_system(i):
+    model, K = _system(i)
+    return model, K, [c for k in range(1, K + 1) for c in brute_force_cycles(model, k)]
 
 
-def test_heuristic_search_equals_brute_force():
-    """The SCYFI chains alone (no enumeration) on 100 non-chaotic systems and GT16-like ones."""
-    for i in range(0, 200, 2):
-        model = random_plrnn(1 + i % 4, seed=2000 + i)
-        K = min(4, 12 // model.M)
-        bf = [c for k in range(1, K + 1) for c in brute_force_cycles(model, k)]
-        cs = find_cycles(model, K, seed=i, budget=HEURISTIC)
-        assert _keys(cs) == _keys(bf), f"system {i}"
+@pytest.mark.slow
+@pytest.mark.parametrize("i", range(200))
+def test_find_cycles_equals_brute_force_on_200_systems(i):
+    model, K, bf = _brute_force_system(i)
+    cs = find_cycles(model, K, seed=i)
+    assert _keys(cs) == _keys(bf)
+    by_key = {c.key: c for c in bf}
+    for c in cs:
+        np.testing.assert_allclose(c.points, by_key[c.key].points, atol=1e-9)
+
+
+@pytest.mark.slow
+def test_the_200_systems_are_rich():
+    assert sum(len(_brute_force_system(i)[2]) for i in range(200)) > 3000
+
+
+@pytest.mark.parametrize("i", range(0, 200, 2))
+def test_heuristic_search_equals_brute_force(i):
+    """The SCYFI chains alone (no enumeration) on 100 non-chaotic systems."""
+    model = random_plrnn(1 + i % 4, seed=2000 + i)
+    K = min(4, 12 // model.M)
+    bf = [c for k in range(1, K + 1) for c in brute_force_cycles(model, k)]
+    cs = find_cycles(model, K, seed=i, budget=HEURISTIC)
+    assert _keys(cs) == _keys(bf)
+
+
+def test_heuristic_search_equals_brute_force_on_gt16():
     g = paper_gt16()
     bf = [c for k in range(1, 11) for c in brute_force_cycles(g, k)]
     assert _keys(find_cycles(g, 10, seed=0, budget=HEURISTIC)) == _keys(bf)
@@ -161,13 +173,13 @@ def test_heuristic_on_chaotic_systems_finds_most_and_nothing_false():
     assert found >= 0.8 * total
 
 
-def test_reference_mode_equals_brute_force_on_small_systems():
-    for i in range(12):
-        model = random_plrnn(1 + i % 2, seed=4000 + i)
-        bf = [c for k in range(1, 5) for c in brute_force_cycles(model, k)]
-        cs = find_cycles(model, 4, seed=i, mode="reference")
-        assert _keys(cs) == _keys(bf)
-        assert cs.stats["mode"] == "reference"
+@pytest.mark.parametrize("i", range(12))
+def test_reference_mode_equals_brute_force_on_small_systems(i):
+    model = random_plrnn(1 + i % 2, seed=4000 + i)
+    bf = [c for k in range(1, 5) for c in brute_force_cycles(model, k)]
+    cs = find_cycles(model, 4, seed=i, mode="reference")
+    assert _keys(cs) == _keys(bf)
+    assert cs.stats["mode"] == "reference"
 
 
 def test_fast_equals_reference_on_gt16_low_orders():
@@ -237,15 +249,15 @@ def test_points_start_at_canonical_phase_and_key_is_rotation_invariant():
         assert c.key == min(rotations)
 
 
-def test_plrnn_and_equivalent_shallow_plrnn_agree():
-    for i in range(4):
-        p = random_plrnn(2, seed=5000 + i, rich=i % 2 == 1)
-        s = ShallowPLRNN(np.diag(p.A), p.W, np.eye(2), p.h, np.zeros(2))
-        cp, cs = find_cycles(p, 4, seed=0), find_cycles(s, 4, seed=0)
-        assert _keys(cp) == _keys(cs)
-        for a, b in zip(cp, cs):
-            np.testing.assert_allclose(a.points, b.points, atol=1e-10)
-            np.testing.assert_allclose(a.eigenvalues, b.eigenvalues, atol=1e-10)
+@pytest.mark.parametrize("i", range(4))
+def test_plrnn_and_equivalent_shallow_plrnn_agree(i):
+    p = random_plrnn(2, seed=5000 + i, rich=i % 2 == 1)
+    s = ShallowPLRNN(np.diag(p.A), p.W, np.eye(2), p.h, np.zeros(2))
+    cp, cs = find_cycles(p, 4, seed=0), find_cycles(s, 4, seed=0)
+    assert _keys(cp) == _keys(cs)
+    for a, b in zip(cp, cs):
+        np.testing.assert_allclose(a.points, b.points, atol=1e-10)
+        np.testing.assert_allclose(a.eigenvalues, b.eigenvalues, atol=1e-10)
 
 
 def test_other_model_classes_against_naive_oracle():
@@ -405,7 +417,7 @@ def test_solve_region_sequences_public_step_and_errors():
     from rnnexplore.dynamics.models import skew_tent
 
     m = skew_tent(0.2, -1.5, 1.0)
-    # the 2-cycle of the skew tent lives in regions (off, on): closed form from the spec
+    # the 2-cycle of the skew tent lives in regions (off, on): closed form (skew tent map, Eisenmann et al. 2023, supplement)
     sol = solve_region_sequences(m, np.array([[[False], [True]]]))
     real, pts, P = sol.real, sol.points, sol.P
     assert real[0] and sol.solvable[0]
@@ -415,14 +427,13 @@ def test_solve_region_sequences_public_step_and_errors():
         solve_region_sequences(m, np.zeros((1, 2, 3), dtype=bool))
 
 
-def test_brute_force_refuses_what_would_not_finish_in_about_a_minute():
-    import time
-
+def test_brute_force_refuses_what_would_not_finish_in_about_a_minute(monkeypatch):
+    from rnnexplore.dynamics import cycles as cycles_mod
     from rnnexplore.dynamics.models import random_plrnn
 
     big = random_plrnn(10, seed=0)
-    t0 = time.perf_counter()
-    with pytest.raises(ValueError, match=r"2\^\(10\*6\).*find_cycles"):
-        brute_force_cycles(big, 6)
-    assert time.perf_counter() - t0 < 1.0  # refused up front, not after trying
+    with monkeypatch.context() as mp:  # refused up front, not after trying
+        mp.setattr(cycles_mod, "_enumerate_order", lambda *a: pytest.fail("enumeration started"))
+        with pytest.raises(ValueError, match=r"2\^\(10\*6\).*find_cycles"):
+            brute_force_cycles(big, 6)
     assert len(brute_force_cycles(paper_gt16(), 1)) == 1  # small cases still run

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from rnnexplore.dynamics.models import PLRNN
-from rnnexplore.dynamics.training.replay import Landscape, Replay, align_jumps, detect_jumps, jump_sizes, parse_param_name
+from rnnexplore.dynamics.params import parse_param_name
+from rnnexplore.dynamics.training.replay import Landscape, Replay, align_jumps, detect_jumps, jump_sizes
 
 
 def _replay(C=5, S=7, seed=0):
@@ -192,7 +193,7 @@ def _skew_tent_replay(C=21):
 def test_continue_cycles_matches_fresh_search():
     from rnnexplore.dynamics.cycles import find_cycles
     from rnnexplore.dynamics.models import paper_gt16
-    from rnnexplore.dynamics.cycles import continue_cycles
+    from rnnexplore.dynamics.continuation import continue_cycles
 
     m0 = paper_gt16()
     m1 = m0.with_params({"A[0]": 0.8380})
