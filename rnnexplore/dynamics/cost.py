@@ -22,7 +22,7 @@ Examples
 >>> grid = {"A[0]": np.linspace(-0.8, 0.8, 30), "W[0,0]": np.linspace(-2.9, 1.9, 40)}
 >>> cost = measure_sweep_cost(skew_tent(0.2, 0.0, 1.0), grid, 2)
 >>> cost.n_points, cost.n_full, cost.coarse
-(1200, 64, 6)
+(1200, 35, 6)
 >>> cost.seconds > 0
 True
 >>> format_seconds(2400.0)
