@@ -398,6 +398,8 @@ class LiveLoss:
         self.grad: list[float] = []
         with plt.ioff():
             self.fig = plt.figure(figsize=figsize)
+        if not isinstance(self.fig.canvas, W.DOMWidget):
+            plt.close(self.fig)  # static backend: shown by this view only, never again under a later cell
         self.ax_loss = self.fig.add_subplot(1, 2, 1)
         self.ax_grad = self.fig.add_subplot(1, 2, 2)
         (self.loss_line,) = self.ax_loss.semilogy([], [], color="C0")
