@@ -356,6 +356,8 @@ class BifurcationExplorer:
         with self._lock:
             for p in (self._map_panel, self._phase_panel, self._line_panel):
                 p.resize(pw, ph)
+                p.widget.layout.width = f"{pw}px"  # a flex item of its own width: panels sit side by side
+                p.widget.layout.flex = "0 0 auto"
                 p.widget.layout.margin = "0 6px 6px 0"
             if draw:
                 self._draw_all()

@@ -6,9 +6,9 @@
 - :class:`FramePlayer` shows a background image (a matplotlib figure rendered once) and draws
   the moving parts of an animation over it on a canvas, from data sent once: vertical cursor
   lines, a path drawn up to the current frame, one polyline and one set of stability markers
-  per frame. Changing ``index`` (from a linked ``Play`` or slider, in the browser) redraws in
-  the browser without a round trip to the kernel, so playback keeps its interval while the
-  kernel is busy. Each drawn frame increments the ``data-frames`` attribute of the canvas
+  per frame. Changing ``index`` (from a linked slider, in the browser) redraws in the browser
+  without a round trip to the kernel; with ``playing`` the browser advances ``index`` itself
+  every ``interval`` ms, so playback keeps its interval however busy the kernel is. Each drawn frame increments the ``data-frames`` attribute of the canvas
   (browser tests count them).
 
 Examples
@@ -95,7 +95,8 @@ class FramePlayer(anywidget.AnyWidget):
 
     Traits: ``background`` (PNG bytes), ``size`` (pixel width, height of the PNG), ``layers``
     (JSON: ``{"axes": {...}, "layers": [...], "status": [...]}``), ``data`` (float64 bytes the
-    layers point into), ``index`` (current frame), ``width`` (CSS width the browser gives it).
+    layers point into), ``index`` (current frame), ``width`` (CSS width the browser gives it),
+    ``playing`` / ``interval`` (ms) / ``repeat``: playback, timed by the browser.
     """
 
     _esm = _WIDTH_JS + r"""
@@ -214,11 +215,37 @@ export default {
       spec = JSON.parse(model.get("layers") || "null");
       draw();
     }
+    // playback: one frame per `interval` ms on the browser's clock; the index is synced to the
+    // kernel (and linked widgets) at most every 200 ms and when playback stops
+    let lastSync = 0;
+    function sync(now) { lastSync = now; model.save_changes(); }
+    function tick(now, due) {
+      if (!model.get("playing") || !spec) { sync(now); return; }
+      if (now >= due) {
+        let i = model.get("index") + 1;
+        if (i >= spec.n_frames) {
+          if (model.get("repeat")) i = 0;
+          else { model.set("playing", false); sync(now); return; }
+        }
+        model.set("index", i);
+        if (now - lastSync > 200) sync(now);
+        due = Math.max(due + model.get("interval"), now - model.get("interval"));
+      }
+      requestAnimationFrame((t) => tick(t, due));
+    }
+    function onPlaying() {
+      if (!model.get("playing")) return;
+      if (spec && model.get("index") >= spec.n_frames - 1) model.set("index", 0);
+      const now = performance.now();
+      requestAnimationFrame((t) => tick(t, now + model.get("interval")));
+    }
     setData(); setBackground();
     model.on("change:background", setBackground);
     model.on("change:data", setData);
     model.on("change:layers", setData);
     model.on("change:index", draw);
+    model.on("change:playing", onPlaying);
+    if (model.get("playing")) onPlaying();
     return watchWidth(el, model);
   }
 };
@@ -229,6 +256,9 @@ export default {
     data = traitlets.Bytes(b"").tag(sync=True)
     index = traitlets.Int(0).tag(sync=True)
     width = traitlets.Int(0).tag(sync=True)
+    playing = traitlets.Bool(False).tag(sync=True)
+    interval = traitlets.Int(66).tag(sync=True)
+    repeat = traitlets.Bool(False).tag(sync=True)
 
     def set_frames(self, spec: dict, data: FrameData) -> None:
         """Send new layers (``spec`` with ``n_frames``, ``axes``, ``layers``, ``status``) and their data."""

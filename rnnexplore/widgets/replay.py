@@ -8,8 +8,9 @@ objects of the current model, and the loss landscape with the parameter path so 
 Playback runs in the browser: the static parts are one matplotlib figure rendered once (at the
 width the page gives it), and what moves - the epoch cursors, the path, the simulated orbit and
 the objects of each checkpoint - is sent once as data and drawn over it by a
-:class:`~rnnexplore.widgets.clientside.FramePlayer`. A frame costs no kernel round trip, so Play
-keeps its interval (default 66 ms, 15 frames/s) and the figure is never re-rendered per frame.
+:class:`~rnnexplore.widgets.clientside.FramePlayer`. A frame costs no kernel round trip and the browser
+times playback, so it keeps its interval (default 66 ms, 15 frames/s) and the figure is never
+re-rendered per frame.
 Without an analysis, the objects of every checkpoint are searched in a background
 :class:`~rnnexplore.apps.jobs.Job` and stream into the player as they are found.
 
@@ -58,14 +59,15 @@ class TrainingReplay:
     width : int
         Pixel width of the picture until the page reports the width it has.
     interval : int
-        Milliseconds between frames of Play.
+        Milliseconds between frames of playback.
     **kwargs
         Passed to :class:`ReplayState` when ``replay`` is a Replay.
 
     Attributes
     ----------
     state : ReplayState
-    play : ipywidgets.Play
+    play : ipywidgets.ToggleButton
+        Play / pause (linked to ``player.playing``: the browser times the frames).
     slider : ipywidgets.IntSlider
     status : ipywidgets.HTML
     player : FramePlayer
@@ -96,16 +98,16 @@ class TrainingReplay:
         self.job: Job | None = None
         self._lock = threading.RLock()
         n = self.state.n_checkpoints
-        self.play = W.Play(value=0, min=0, max=n - 1, step=1, interval=int(interval), description="play")
+        self.play = W.ToggleButton(value=False, description="play", icon="play", layout=W.Layout(width="90px"),
+                                   tooltip=f"play the checkpoints in the browser, one every {int(interval)} ms")
         self.play.add_class("rnx-replay-play")
         self.slider = W.IntSlider(value=0, min=0, max=n - 1, step=1, description="checkpoint",
                                   continuous_update=True, layout=W.Layout(width="60%"))
         self.slider.add_class("rnx-replay-slider")
-        self.player = FramePlayer()
+        self.player = FramePlayer(interval=int(interval))
         self.player.add_class("rnx-replay-figure")
-        W.jslink((self.play, "value"), (self.slider, "value"))
+        W.jslink((self.play, "value"), (self.player, "playing"))
         W.jslink((self.slider, "value"), (self.player, "index"))
-        self.play.observe(self._on_play, names="value")
         self.status = W.HTML()
         self.status.add_class("rnx-replay-status")
         self._width = int(width)
@@ -326,16 +328,15 @@ class TrainingReplay:
             self._send_frames()
 
     # ------------------------------------------------------------------ events
-    def _on_play(self, change: dict) -> None:
-        # jslink keeps the browser in sync; this keeps kernels without a frontend in sync too
-        if self.slider.value != change["new"]:
-            self.slider.value = change["new"]
-
     @guarded
     def _on_slider(self, change: dict) -> None:
-        self.state.set_index(self.slider.value)
-        if self.player.index != self.slider.value:
-            self.player.index = self.slider.value
+        self._show(change["new"])
+
+    def _show(self, i: int) -> None:
+        # Only read here, never write the value back to the slider or the player: in the browser
+        # they are linked already, and an echo of a value the browser has moved past makes
+        # playback jump back (that halved the frame rate)
+        self.state.set_index(int(i))
         self._update_status()
 
     @guarded

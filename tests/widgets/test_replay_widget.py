@@ -40,9 +40,10 @@ def test_controls_and_status(view):
         assert cls in w._dom_classes
     view.slider.value = 0
     assert "checkpoint 0/20" in view.status.value
-    view.play.value = 12  # as the Play widget would
-    assert view.slider.value == 12 and view.state.index == 12 and view.player.index == 12
-    assert "epoch 12" in view.status.value
+    view.slider.value = 12  # as the browser would, while playing or scrubbing
+    assert view.state.index == 12 and "epoch 12" in view.status.value
+    assert view.player.index == 0  # the kernel never writes back what the browser links
+    assert view.player.interval == 66 and not view.player.playing and view.play.value is False
 
 
 def test_frames_are_the_states_objects_orbits_and_path(view):
