@@ -29,7 +29,7 @@ import numpy as np
 
 from rnnexplore.dynamics.cycles import Cycle, CycleSet, SearchBudget, find_cycles
 from rnnexplore.dynamics.events import EVENT_KINDS, BifurcationEvent, _check_tol, classify_events
-from rnnexplore.dynamics.models import _PiecewiseLinearModel, model_from_dict
+from rnnexplore.dynamics.models import PiecewiseLinearModel, model_from_dict
 from rnnexplore.dynamics.orbits import simulate_orbits
 from rnnexplore.parallel import parallel_map
 
@@ -40,8 +40,8 @@ __all__ = [
 ]
 
 # =========================================================================== grids
-def _canonical_name(model: _PiecewiseLinearModel, name: str) -> tuple[str, tuple]:
-    field, idx = model._locate(name)
+def _canonical_name(model: PiecewiseLinearModel, name: str) -> tuple[str, tuple]:
+    field, idx = model.param_index(name)
     return name.replace(" ", ""), (field, idx)
 
 
@@ -67,7 +67,7 @@ def check_grid(model: Any, grid: Any) -> tuple[list[str], list[np.ndarray]]:
     ...
     ValueError: grid: unknown parameter name 'B[0]'; valid names: ...
     """
-    if not isinstance(model, _PiecewiseLinearModel):
+    if not isinstance(model, PiecewiseLinearModel):
         raise ValueError(
             f"model must be a PLRNN, ShallowPLRNN, ClippedShallowPLRNN or ALRNN, got {type(model).__name__}"
         )
@@ -348,7 +348,7 @@ class BifurcationMap:
         return self.solves.shape
 
     @property
-    def model(self) -> _PiecewiseLinearModel:
+    def model(self) -> PiecewiseLinearModel:
         """The base model."""
         return model_from_dict(json.loads(self.model_json))
 
@@ -366,7 +366,7 @@ class BifurcationMap:
             out[str(self.names[1])] = float(self.values1[j])
         return out
 
-    def model_at(self, i: int, j: int = 0) -> _PiecewiseLinearModel:
+    def model_at(self, i: int, j: int = 0) -> PiecewiseLinearModel:
         """The model at grid index ``(i, j)``."""
         return self.model.with_params(self.params_at(i, j))
 
@@ -568,7 +568,7 @@ def _str_array(items: list) -> np.ndarray:
 
 # =========================================================================== sweep
 def sweep(
-    model: _PiecewiseLinearModel,
+    model: PiecewiseLinearModel,
     grid: Mapping[str, Any],
     max_order: int,
     *,

@@ -59,7 +59,7 @@ from typing import Any
 
 import numpy as np
 
-from rnnexplore.dynamics.models import _PiecewiseLinearModel
+from rnnexplore.dynamics.models import PiecewiseLinearModel
 from rnnexplore.dynamics.solve import HUGE, RegionSolution, _solve_sequences, check_model, solve_region_sequences
 
 __all__ = [
@@ -147,8 +147,8 @@ class Cycle:
 
     @property
     def n_stable(self) -> int:
-        """Number of eigenvalues with ``|lambda| < 1`` (the stability signature)."""
-        return int(np.sum(np.abs(self.eigenvalues) < 1.0))
+        """Number of eigenvalues with ``|lambda| < 1`` and not marginal (the stability signature)."""
+        return int(np.sum(np.abs(self.eigenvalues) < 1.0 - _MARGINAL_TOL))
 
     @property
     def max_abs_eigenvalue(self) -> float:
@@ -157,9 +157,12 @@ class Cycle:
 
     @property
     def stability(self) -> str:
-        """``"stable"`` (all |lambda| < 1), ``"unstable"`` (all > 1) or ``"saddle"`` (otherwise)."""
+        """``"stable"`` (all |lambda| < 1, none marginal), ``"unstable"`` (all > 1) or ``"saddle"``.
+
+        A marginal eigenvalue (modulus within 1e-9 of 1, :attr:`marginal`) is never stable.
+        """
         mod = np.abs(self.eigenvalues)
-        if np.all(mod < 1.0):
+        if np.all(mod < 1.0 - _MARGINAL_TOL):
             return "stable"
         if np.all(mod > 1.0):
             return "unstable"
@@ -384,7 +387,7 @@ class SearchBudget:
         return self.max_solves if self.max_solves is not None else 20000 + 2000 * M
 
 
-def continue_cycles(model: _PiecewiseLinearModel, cycles: Sequence[Cycle]) -> tuple[list[Cycle], bool]:
+def continue_cycles(model: PiecewiseLinearModel, cycles: Sequence[Cycle]) -> tuple[list[Cycle], bool]:
     """Follow known cycles to new parameters by re-solving their region sequences (no search).
 
     For every cycle, ``(I - P) z = r`` of its (unchanged) region sequence is solved at the new
@@ -424,7 +427,7 @@ def continue_cycles(model: _PiecewiseLinearModel, cycles: Sequence[Cycle]) -> tu
         S = np.stack([np.asarray(c.regions, dtype=bool) for c in group])  # (B, k, nb)
         if S.shape[2] != model.n_bits:
             raise ValueError(f"cycles have {S.shape[2]} region bits but the model has {model.n_bits}")
-        _ok, real, Z, _V, P = _solve_sequences(model, S)
+        _ok, real, Z, _V, P, _c = _solve_sequences(model, S)
         for b, c in enumerate(group):
             if not real[b]:
                 all_ok = False
@@ -543,14 +546,14 @@ def _enumerate_order(model, k: int, collector: _Collector, batch: int = 4096) ->
         codes = _canonical_codes(nb, k, lo, min(n_codes, lo + chunk))
         for s in range(0, len(codes), batch):
             S = _decode(codes[s : s + batch], nb, k)
-            ok, real, Z, V, P = _solve_sequences(model, S)
+            ok, real, Z, V, P, _c = _solve_sequences(model, S)
             solves += len(S)
             for b in np.flatnonzero(real):
                 collector.offer(S[b].tobytes(), Z[b], S[b], P[b])
     return solves
 
 
-def brute_force_cycles(model: _PiecewiseLinearModel, order: int) -> list[Cycle]:
+def brute_force_cycles(model: PiecewiseLinearModel, order: int) -> list[Cycle]:
     """All cycles of minimal period ``order``, by enumerating every region sequence.
 
     Solves one sequence per rotation class of the ``2^(n_bits*order)`` sequences (vectorised,
@@ -625,7 +628,7 @@ def _warm_sequences(warm_start: Any, nb: int) -> dict[int, list[np.ndarray]]:
 # =========================================================================== search modes
 def _solve_one(model, D: np.ndarray):
     """Solve one region sequence (the reference mode's inner step): None when not solvable."""
-    ok, real, Z, V, P = _solve_sequences(model, D[None])
+    ok, real, Z, V, P, _c = _solve_sequences(model, D[None])
     if not ok[0]:
         return None
     return bool(real[0]), Z[0], V[0], P[0]
@@ -906,7 +909,7 @@ def _fast_search(model, searches: list[_FastOrder], bar=None) -> None:
             Sall[pos : pos + len(S), : srch.k] = S
             lengths[pos : pos + len(S)] = srch.k
             pos += len(S)
-        ok, real, Z, V, P = _solve_sequences(model, Sall, lengths)
+        ok, real, Z, V, P, _c = _solve_sequences(model, Sall, lengths)
         pos = 0
         for srch, S in proposals:
             sl = slice(pos, pos + len(S))
@@ -916,7 +919,7 @@ def _fast_search(model, searches: list[_FastOrder], bar=None) -> None:
 
 
 def find_cycles(
-    model: _PiecewiseLinearModel,
+    model: PiecewiseLinearModel,
     max_order: int,
     *,
     seed: int | None = None,
@@ -1025,7 +1028,7 @@ def find_cycles(
 
 # =========================================================================== simulation helper
 def attractor_period(
-    model: _PiecewiseLinearModel, z0: Any, *, n_transient: int = 3000, max_period: int = 60, rtol: float = 1e-9
+    model: PiecewiseLinearModel, z0: Any, *, n_transient: int = 3000, max_period: int = 60, rtol: float = 1e-9
 ) -> int | None:
     """Period of the orbit reached from ``z0`` after a transient (None: not periodic or diverged).
 
