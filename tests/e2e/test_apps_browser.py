@@ -45,7 +45,12 @@ def _smoke_env():
 
 @pytest.fixture(scope="module")
 def smoke_lab(tmp_path_factory):
-    with _smoke_env(), lab_server(tmp_path_factory.mktemp("applab")) as (base, token, _proc):
+    tmp = tmp_path_factory.mktemp("applab")
+    # no autosave: the executed notebooks must not be written back into the repository
+    plugin = tmp / "settings" / "@jupyterlab" / "docmanager-extension" / "plugin.jupyterlab-settings"
+    plugin.parent.mkdir(parents=True)
+    plugin.write_text('{"autosave": false}')
+    with _smoke_env(), lab_server(tmp) as (base, token, _proc):
         yield base, token
 
 
