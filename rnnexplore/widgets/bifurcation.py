@@ -242,7 +242,6 @@ class BifurcationExplorer:
         import ipywidgets as W
         from matplotlib.widgets import RectangleSelector
 
-        from rnnexplore.widgets.clientside import WidthProbe
         from rnnexplore.widgets.portrait import PhasePortrait
 
         if isinstance(result, BifurcationState):
@@ -259,40 +258,8 @@ class BifurcationExplorer:
         self._lock = threading.RLock()
         self._pending: NeedsConfirmation | None = None
         self._last_partial = 0.0
+        self._build_controls(colour)
         lay = W.Layout
-        self.colour = W.Dropdown(options=list(COLOUR_MODES), value=colour, description="colour",
-                                 layout=lay(width="200px"))
-        self.show_curves = W.Checkbox(value=True, description="curves", indent=False, layout=lay(width="90px"))
-        self.line_axis = W.ToggleButtons(options=[("vary x", 0), ("vary y", 1)], value=0,
-                                         style={"button_width": "70px"})
-        self.line_button = W.Button(description="1-D diagram", icon="line-chart", layout=lay(width="120px"),
-                                    tooltip="bifurcation diagram along the line through the selection")
-        self.coord = W.BoundedIntText(value=0, min=0, max=max(0, self.state.result.model.M - 1),
-                                      description="coord", layout=lay(width="140px"))
-        n0, n1 = self.state.zoom_shape
-        self.resolution = W.BoundedIntText(value=max(n0, n1), min=2, max=2000, description="zoom res",
-                                           layout=lay(width="160px"),
-                                           tooltip="points per axis of a zoomed map (drag a rectangle)")
-        self.back_button = W.Button(description="back", icon="undo", layout=lay(width="80px"))
-        self.open_button = W.Button(description="open in cycle explorer", layout=lay(width="190px"))
-        self.status = W.HTML()
-        self.progress = W.FloatProgress(value=0.0, min=0.0, max=1.0, layout=lay(width="260px", display="none"))
-        self.cancel_button = W.Button(description="cancel", icon="stop", button_style="warning",
-                                      layout=lay(width="90px", display="none"))
-        self.confirm_text = W.HTML()
-        self.confirm_button = W.Button(description="compute anyway", button_style="danger", layout=lay(width="150px"))
-        self.confirm_box = W.HBox([self.confirm_text, self.confirm_button], layout=lay(display="none"))
-        self.key = W.HTML()
-        self.info = W.HTML()
-        self.explorer_out = W.Output()
-        self.probe = WidthProbe()
-        for w, cls in [(self.colour, "colour"), (self.show_curves, "curves"), (self.line_axis, "line-axis"),
-                       (self.line_button, "line"), (self.coord, "coord"), (self.resolution, "resolution"),
-                       (self.back_button, "back"), (self.open_button, "open"), (self.status, "status"),
-                       (self.progress, "progress"), (self.cancel_button, "cancel"), (self.confirm_box, "confirm"),
-                       (self.key, "key"), (self.info, "info"), (self.explorer_out, "explorer")]:
-            w.add_class(f"rnx-bif-{cls}")
-
         self._map_panel = _Panel("rnx-bif-figure", footer=True)
         self._phase_panel = _Panel("rnx-bif-phase")
         self._line_panel = _Panel("rnx-bif-line-figure")
@@ -345,6 +312,46 @@ class BifurcationExplorer:
         from IPython.display import display
 
         display(self.widget)
+
+    def _build_controls(self, colour: str) -> None:
+        import ipywidgets as W
+
+        from rnnexplore.widgets.clientside import WidthProbe
+
+        lay = W.Layout
+        self.colour = W.Dropdown(options=list(COLOUR_MODES), value=colour, description="colour",
+                                 layout=lay(width="200px"))
+        self.show_curves = W.Checkbox(value=True, description="curves", indent=False, layout=lay(width="90px"))
+        self.line_axis = W.ToggleButtons(options=[("vary x", 0), ("vary y", 1)], value=0,
+                                         style={"button_width": "70px"})
+        self.line_button = W.Button(description="1-D diagram", icon="line-chart", layout=lay(width="120px"),
+                                    tooltip="bifurcation diagram along the line through the selection")
+        self.coord = W.BoundedIntText(value=0, min=0, max=max(0, self.state.result.model.M - 1),
+                                      description="coord", layout=lay(width="140px"))
+        n0, n1 = self.state.zoom_shape
+        self.resolution = W.BoundedIntText(value=max(n0, n1), min=2, max=2000, description="zoom res",
+                                           layout=lay(width="160px"),
+                                           tooltip="points per axis of a zoomed map (drag a rectangle)")
+        self.back_button = W.Button(description="back", icon="undo", layout=lay(width="80px"))
+        self.open_button = W.Button(description="open in cycle explorer", layout=lay(width="190px"))
+        self.status = W.HTML()
+        self.progress = W.FloatProgress(value=0.0, min=0.0, max=1.0, layout=lay(width="260px", display="none"))
+        self.cancel_button = W.Button(description="cancel", icon="stop", button_style="warning",
+                                      layout=lay(width="90px", display="none"))
+        self.confirm_text = W.HTML()
+        self.confirm_button = W.Button(description="compute anyway", button_style="danger", layout=lay(width="150px"))
+        self.confirm_box = W.HBox([self.confirm_text, self.confirm_button], layout=lay(display="none"))
+        self.key = W.HTML()
+        self.info = W.HTML()
+        self.explorer_out = W.Output()
+        self.probe = WidthProbe()
+        for w, cls in [(self.colour, "colour"), (self.show_curves, "curves"), (self.line_axis, "line-axis"),
+                       (self.line_button, "line"), (self.coord, "coord"), (self.resolution, "resolution"),
+                       (self.back_button, "back"), (self.open_button, "open"), (self.status, "status"),
+                       (self.progress, "progress"), (self.cancel_button, "cancel"), (self.confirm_box, "confirm"),
+                       (self.key, "key"), (self.info, "info"), (self.explorer_out, "explorer")]:
+            w.add_class(f"rnx-bif-{cls}")
+
 
     # ------------------------------------------------------------------ layout
     def _layout(self, width: int, draw: bool = True) -> None:
