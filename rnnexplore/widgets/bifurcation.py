@@ -29,7 +29,7 @@ each one in words ("stable 16-cycle + saddle 16-cycle").
 Every control carries a stable CSS class: ``rnx-bif`` (the app), ``rnx-bif-colour``,
 ``rnx-bif-curves``, ``rnx-bif-line-axis``, ``rnx-bif-line``, ``rnx-bif-coord``,
 ``rnx-bif-resolution``, ``rnx-bif-back``, ``rnx-bif-open``, ``rnx-bif-status``,
-``rnx-bif-progress``, ``rnx-bif-cancel``, ``rnx-bif-confirm``, ``rnx-bif-key``,
+``rnx-bif-progress``, ``rnx-bif-cancel``, ``rnx-bif-confirm``, ``rnx-bif-key``, ``rnx-bif-probe``,
 ``rnx-bif-info``, ``rnx-bif-figure`` (the map; ``rnx-bif-phase`` and ``rnx-bif-line-figure``
 the others), ``rnx-bif-panels``, ``rnx-bif-explorer``. Callbacks never raise into the
 notebook: errors go to the status line.
@@ -150,11 +150,11 @@ def panel_sizes(width: int) -> tuple[int, int, int]:
     Examples
     --------
     >>> panel_sizes(1400), panel_sizes(860), panel_sizes(500)
-    ((3, 448, 358), (2, 416, 332), (1, 488, 390))
+    ((3, 458, 366), (2, 420, 336), (1, 486, 388))
     """
     w = max(int(width), 300) - 8
     cols = 3 if w >= 1180 else 2 if w >= 640 else 1
-    pw = w // cols - 6 * (cols - 1) - 4
+    pw = (w - 6 * cols) // cols  # every panel has a 6 px right margin
     return cols, pw, int(min(max(0.8 * pw, 260), 520))
 
 
@@ -289,8 +289,8 @@ class BifurcationExplorer:
         self.panels = W.Box([self.canvas, self.canvas_phase, self.canvas_line],
                             layout=lay(display="flex", flex_flow="row wrap", width="100%", align_items="flex-start"))
         self.panels.add_class("rnx-bif-panels")
-        self.widget = W.VBox([self.probe, controls, line_controls, self.status, busy, self.confirm_box,
-                              self.panels, self.key, self.info, self.explorer_out], layout=lay(width="100%"))
+        self.widget = W.VBox([controls, line_controls, self.status, busy, self.confirm_box,
+                              self.panels, self.probe, self.key, self.info, self.explorer_out], layout=lay(width="100%"))
         self.widget.add_class("rnx-bif")
         self.colour.observe(self._on_colour, names="value")
         self.show_curves.observe(self._on_curves, names="value")
@@ -345,6 +345,7 @@ class BifurcationExplorer:
         self.info = W.HTML()
         self.explorer_out = W.Output()
         self.probe = WidthProbe()
+        self.probe.add_class("rnx-bif-probe")
         for w, cls in [(self.colour, "colour"), (self.show_curves, "curves"), (self.line_axis, "line-axis"),
                        (self.line_button, "line"), (self.coord, "coord"), (self.resolution, "resolution"),
                        (self.back_button, "back"), (self.open_button, "open"), (self.status, "status"),
