@@ -1,6 +1,6 @@
 """Analysing a training replay with warm starts against cold SCYFI searches.
 
-Workload (the issue's): a 600-checkpoint replay of a 2-D PLRNN - BPTT training of the
+Workload: a 600-checkpoint replay of a 2-D PLRNN - BPTT training of the
 diagonal of A on data of the paper's GT16 system, started at A + (0.05, -0.05), one Adam step
 per checkpoint - analysed for cycles up to order 16 at every checkpoint.
 

@@ -25,6 +25,7 @@ from servers import ROOT, lab_server, voila_server  # noqa: E402
 
 NB03 = "notebooks/03_bifurcation_maps.ipynb"
 REPLAY_APP = "notebooks/app_replay.ipynb"
+BIF_APP = "notebooks/app_bifurcation.ipynb"
 VIEWPORT = {"width": 1280, "height": 800}
 LOAD_MS = 300_000
 
@@ -97,7 +98,11 @@ def _boxes_fit(page, selectors: list[str], where: str) -> None:
     shots = os.environ.get("RNNEXPLORE_SCREENSHOT_DIR")
     if shots:  # for a person to look at
         Path(shots).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(shots) / (where.split()[0] + "-" + selectors[0].strip(".") + ".png")))
+        try:
+            page.screenshot(path=str(Path(shots) / (where.split()[0] + "-" + selectors[0].strip(".") + ".png")),
+                            timeout=10_000)
+        except Exception as exc:  # noqa: BLE001 - a picture for a person, not part of the test
+            print(f"[{where}] no screenshot: {exc}")
     for sel, box, area, win in res:
         assert box is not None, f"{where}: {sel} not found"
         left, right, w, h = box
@@ -195,12 +200,12 @@ def _count_frames(page, seconds: float = 3.0) -> dict:
     return page.evaluate(
         """async (ms) => {
             const cv = document.querySelector('.rnx-frameplayer-canvas');
-            // a cheap fingerprint of the picture: the canvas scaled into 160 x 120 pixels, hashed
-            const small = document.createElement('canvas'); small.width = 160; small.height = 120;
+            // a cheap fingerprint of the picture: the canvas scaled into 320 x 240 pixels, hashed
+            const small = document.createElement('canvas'); small.width = 320; small.height = 240;
             const sctx = small.getContext('2d', {willReadFrequently: true});
             const fingerprint = () => {
-                sctx.clearRect(0, 0, 160, 120); sctx.drawImage(cv, 0, 0, 160, 120);
-                const d = sctx.getImageData(0, 0, 160, 120).data; let h = 2166136261;
+                sctx.clearRect(0, 0, 320, 240); sctx.drawImage(cv, 0, 0, 320, 240);
+                const d = sctx.getImageData(0, 0, 320, 240).data; let h = 2166136261;
                 for (let k = 0; k < d.length; k += 1) { h ^= d[k]; h = Math.imul(h, 16777619); }
                 return h >>> 0;
             };
@@ -248,6 +253,20 @@ def test_replay_fits_and_plays_in_jupyterlab(smoke_lab, small_page):
     # drawn once: the replay's figure is not shown again under a later cell
     out, _ = _kernel_run(page, "import matplotlib.pyplot as plt\nprint(app.fig in [plt.figure(n) for n in plt.get_fignums()])")
     assert out.strip() == "False"
+
+
+def test_bifurcation_app_in_voila(small_page, tmp_path):
+    page = small_page
+    with _smoke_env(), voila_server(ROOT / BIF_APP, tmp_path) as (base, _proc):
+        page.goto(base, timeout=LOAD_MS)
+        page.wait_for_function(
+            """() => { const s = document.querySelector('.rnx-bif-status');
+                       return s && /drag a rectangle/.test(s.innerText); }""", timeout=LOAD_MS, polling=200)
+        page.locator(".rnx-bif-figure canvas").last.wait_for(state="visible", timeout=60_000)
+        page.wait_for_timeout(1500)
+        _boxes_fit(page, [".rnx-bif-figure", ".rnx-bif-phase", ".rnx-bif-line-figure"], "Voila 1280 x 800")
+        assert "stability signature" in page.locator(".rnx-bif-key").first.inner_text()
+        assert "Traceback" not in page.locator("body").inner_text()
 
 
 if __name__ == "__main__":  # pragma: no cover
