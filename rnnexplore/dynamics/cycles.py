@@ -157,7 +157,7 @@ class Cycle:
 
     @property
     def stability(self) -> str:
-        """``"stable"`` (all |lambda| < 1, none marginal), ``"unstable"`` (all > 1) or ``"saddle"``.
+        """``"stable"`` (all ``|lambda| < 1``, none marginal), ``"unstable"`` (all > 1) or ``"saddle"``.
 
         A marginal eigenvalue (modulus within 1e-9 of 1, :attr:`marginal`) is never stable.
         """
