@@ -43,7 +43,10 @@ _NAMES = {
                        "from_torch_module", "model_from_dict", "load_model_json", "save_model_json")},
     # the cycle engine
     **{n: _C for n in ("find_cycles", "brute_force_cycles", "Cycle", "CycleSet", "SearchBudget",
-                       "attractor_period", "continue_cycles")},
+                       "attractor_period")},
+    **{n: "rnnexplore.dynamics.continuation" for n in ("continue_cycles", "continuation_step",
+                                                       "ContinuationOptions")},
+    "ModelStack": "rnnexplore.dynamics.solve",
     "parse_param_name": "rnnexplore.dynamics.params",
     "solve_region_sequences": "rnnexplore.dynamics.solve",
     "simulate_orbits": "rnnexplore.dynamics.orbits",

@@ -489,11 +489,14 @@ class BifurcationState:
         def on_tile(chunk):
             if not stream:
                 return
-            for res in chunk:  # one tile result of the sweep: {"origin": (i0, j0), "state": {p: {...}}}
-                if isinstance(res, dict) and "origin" in res:
-                    oi, oj = res["origin"]
-                    for (i, j), st in res["state"].items():
-                        counts[oj + j, oi + i] = len(st["cycles"])
+            for res in chunk:  # a tile's result: {"state": {"points": ..., "rows": {"pt": ...}, ...}}
+                res = res.get("state") if isinstance(res, dict) else None
+                if isinstance(res, dict) and "points" in res and "rows" in res:
+                    pts = np.asarray(res["points"], dtype=np.int64)
+                    per = np.bincount(np.searchsorted(pts, np.asarray(res["rows"]["pt"], dtype=np.int64)),
+                                      minlength=len(pts))
+                    i, j = np.unravel_index(pts, (n0, n1))
+                    counts[j, i] = per
             if self.partial is not None:
                 self.partial = dict(self.partial, counts=counts.copy())
 
@@ -501,7 +504,22 @@ class BifurcationState:
         submit = self.pool.submit if user is None else user.submit
         ex = _StreamingExecutor(submit, report, on_tile, t0)
         kw = dict(self.sweep_kwargs, executor=ex, chunksize=1)
+        if stream and self.sweep_kwargs.get("continuation", True) is not False:
+            kw["continuation"] = self.stream_options(self.sweep_kwargs.get("continuation", True), (n0, n1))
         return sweep(model, grid, self.result.max_order, **kw)
+
+    @staticmethod
+    def stream_options(continuation: Any, shape: tuple[int, int]) -> Any:
+        """Continuation options of a streamed zoom: tiles of about a sixteenth of the map (at
+        least 16 points a side), so finished tiles come in one after another."""
+        from dataclasses import replace
+
+        from rnnexplore.dynamics.continuation import ContinuationOptions
+
+        opts = ContinuationOptions.coerce(continuation)
+        if opts.tile is not None:
+            return opts
+        return replace(opts, tile=max(16, -(-max(shape) // 4)))
 
     def start_zoom(self, x0: float, x1: float, y0: float, y1: float, shape: tuple[int, int] | None = None, *,
                    confirmed: bool = False, on_progress: Callable | None = None, on_done: Callable | None = None,

@@ -334,11 +334,11 @@ class ExplorerState:
 
     def _compute(self, model, max_order, warm, ics, budget=None, previous=None):
         """Search, classify, simulate; returns ``(cycles, events, trajectories, seconds)``."""
-        from rnnexplore.dynamics.cycles import find_cycles
+        from rnnexplore.dynamics.continuation import continuation_step
 
         t0 = time.perf_counter()
-        cycles = find_cycles(model, max_order, seed=self.seed, warm_start=warm,
-                             budget=self.budget if budget is None else budget)
+        cycles = continuation_step(model, warm, max_order, seed=self.seed,
+                                   budget=self.budget if budget is None else budget)
         events = []
         self._events_skipped = 0
         if warm is not None:

@@ -136,14 +136,14 @@ class ReplayState:
         return [i for i in range(self.n_checkpoints) if i not in self._objects]
 
     def _search(self, i: int) -> Any:
-        """Objects at checkpoint ``i``, warm-started from the nearest checkpoint searched before."""
-        from rnnexplore.dynamics.cycles import find_cycles
+        """Objects at checkpoint ``i``, continued from the nearest checkpoint searched before."""
+        from rnnexplore.dynamics.continuation import continuation_step
 
         warm = None
         if self._objects:
             nearest = min(self._objects, key=lambda j: abs(j - i))
             warm = self._objects[nearest]
-        return find_cycles(self.replay.model_at(i), int(self.max_order), seed=i, warm_start=warm)
+        return continuation_step(self.replay.model_at(i), warm, int(self.max_order), seed=i)
 
     def trajectory(self) -> np.ndarray:
         """Simulated orbit of the current model from the data's first state (or 0.1)."""

@@ -34,13 +34,14 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from rnnexplore._validation import check_int, check_real
 from rnnexplore.dynamics.bifurcation import check_grid, sweep
+from rnnexplore.dynamics.continuation import ContinuationOptions
 from rnnexplore.dynamics.cycles import SearchBudget, find_cycles
 
 __all__ = ["SweepCost", "default_coarse", "n_full_searches", "measure_sweep_cost", "estimate_sweep_seconds",
@@ -48,22 +49,22 @@ __all__ = ["SweepCost", "default_coarse", "n_full_searches", "measure_sweep_cost
 
 # sweep() options that change the work (passed on to the measurement); the others (executor,
 # chunksize, progress, tile) only change where and how it runs
-_WORK_OPTIONS = ("seed", "budget", "continuation", "continuation_budget", "explore", "tol", "orbit",
-                 "orbit_steps", "n_orbits", "max_rounds")
+_WORK_OPTIONS = ("seed", "budget", "continuation", "tol", "orbit", "orbit_steps", "n_orbits")
 
 
 def default_coarse(shape: tuple[int, ...]) -> int:
     """Step of the full-search sub-grid that :func:`sweep` uses when ``coarse`` is not given.
 
-    ``min(16, max(2, n // 5))`` for the smallest grid size ``n`` (a test checks this against
+    ``max(2, n // 5)`` for the smallest grid size ``n`` (the default of
+    :class:`~rnnexplore.dynamics.continuation.ContinuationOptions`; a test checks this against
     the points ``sweep`` really searched from scratch).
 
     Examples
     --------
     >>> default_coarse((81, 81)), default_coarse((12, 40)), default_coarse((200,))
-    (16, 2, 16)
+    (16, 2, 40)
     """
-    return min(16, max(2, min(int(n) for n in shape) // 5))
+    return max(2, min(int(n) for n in shape) // 5)
 
 
 def n_full_searches(shape: tuple[int, ...], coarse: int) -> int:
@@ -164,9 +165,10 @@ def measure_sweep_cost(model: Any, grid: Mapping[str, Any], max_order: int, *, p
     patch = check_int(patch, "patch", minimum=2)
     n_full = check_int(n_full, "n_full", minimum=1)
     shape = tuple(len(v) for v in values)
-    coarse = sweep_kwargs.get("coarse")
-    coarse = default_coarse(shape) if coarse is None else check_int(coarse, "coarse", minimum=1)
     work = {k: v for k, v in sweep_kwargs.items() if k in _WORK_OPTIONS}
+    cont = work.pop("continuation", True)
+    opts = None if cont is False else ContinuationOptions.coerce(cont)
+    coarse = 1 if opts is None else (opts.coarse or default_coarse(shape))
     t_start = time.perf_counter()
 
     # full searches, timed at points spread along the diagonal of the grid
@@ -180,13 +182,15 @@ def measure_sweep_cost(model: Any, grid: Mapping[str, Any], max_order: int, *, p
         find_cycles(m, max_order, seed=n, budget=budget)
         times.append(time.perf_counter() - t)
     full_s = float(np.mean(times))
+    if opts is None:  # no continuation: every point is a full search
+        return SweepCost(shape, 1, full_s, 0.0, time.perf_counter() - t_start)
 
     # a patch of the request at its grid step with one full search (coarse = the patch size)
     sub = {name: _centred(v, min(patch, len(v))) for name, v in zip(names, values)}
     k = max(len(v) for v in sub.values())
     n_patch = math.prod(len(v) for v in sub.values())
     t = time.perf_counter()
-    sweep(model, sub, max_order, coarse=k, **work)
+    sweep(model, sub, max_order, continuation=replace(opts, coarse=k, tile=None), **work)
     patch_s = time.perf_counter() - t
     cont_s = max(patch_s - full_s, 0.0) / max(n_patch - 1, 1)
     return SweepCost(shape, coarse, full_s, cont_s, time.perf_counter() - t_start)

@@ -72,7 +72,8 @@ def test_background_zoom_equals_the_blocking_one_and_streams_tiles(state):
     job = st.start_zoom(*rect, shape=(20, 20), confirmed=True, on_progress=progress)
     assert job.wait(300).state == "done", job.traceback
     # an independent oracle: the same sweep, in-process
-    ref = sweep(st.history[0].model, st.zoom_grid(*rect, (20, 20)), 2)
+    ref = sweep(st.history[0].model, st.zoom_grid(*rect, (20, 20)), 2,
+                continuation=st.stream_options(True, (20, 20)))
     assert st.result.shape == (20, 20) and len(st.history) == 1
     assert np.array_equal(st.result.obj_key, ref.obj_key) and np.array_equal(st.result.solves, ref.solves)
     # tiles arrived one after another (several partial states, growing), and are gone at the end

@@ -25,7 +25,7 @@ def test_full_search_count_is_what_sweep_does(shape):
     grid = {"A[0]": np.linspace(-0.8, 0.8, shape[0]), "W[0,0]": np.linspace(-2.9, 1.9, shape[1])}
     bm = sweep(m, grid, 2)
     assert n_full_searches(shape, default_coarse(shape)) == int(bm.full_search.sum())
-    bm3 = sweep(m, grid, 2, coarse=3)
+    bm3 = sweep(m, grid, 2, continuation={"coarse": 3})
     assert n_full_searches(shape, 3) == int(bm3.full_search.sum())
 
 
@@ -58,7 +58,7 @@ def test_estimate_for_a_skew_tent_map():
 def test_describe_and_format():
     model, grid = _gt_grid(200)
     cost = measure_sweep_cost(model, grid, 4, patch=4, n_full=1)
-    assert cost.shape == (200, 200) and cost.n_full == 13 * 13
+    assert cost.shape == (200, 200) and cost.n_full == 5 * 5  # coarse = 200 // 5 = 40
     assert cost.describe().startswith("200 x 200 points: about ") and cost.describe().endswith("on this machine")
     assert format_seconds(59.4) == "about 59 s" and format_seconds(40 * 60) == "about 40 min"
 
