@@ -161,19 +161,32 @@ def _cmd_lab(args: argparse.Namespace) -> int:
     return _replace_process(cmd, cwd=find_notebooks_dir().parent)
 
 
+VOILA_TEMPLATE = "rnnexplore"
+
+
 def app_command(which: str, port: int, no_browser: bool) -> list[str]:
     """The Voila command line serving the app notebook ``which`` (see :data:`APP_NOTEBOOKS`)."""
     if which not in APP_NOTEBOOKS:
         raise ValueError(f"which must be one of {sorted(APP_NOTEBOOKS)}, got {which!r}")
+    # the package's own Voila template: no icon fonts or loaders from a CDN (offline classrooms)
     cmd = [sys.executable, "-m", "voila", str(find_notebooks_dir() / APP_NOTEBOOKS[which]), f"--port={port}",
-           "--Voila.ip=127.0.0.1"]
+           "--Voila.ip=127.0.0.1", f"--template={VOILA_TEMPLATE}"]
     if no_browser:
         cmd.append("--no-browser")
     return cmd
 
 
+def app_environment(env: dict[str, str] | None = None) -> dict[str, str]:
+    """``env`` (default: os.environ) with the package's share/ folder on JUPYTER_PATH (its Voila template)."""
+    env = dict(os.environ if env is None else env)
+    share = str(Path(__file__).resolve().parent / "share")
+    env["JUPYTER_PATH"] = os.pathsep.join(p for p in (share, env.get("JUPYTER_PATH", "")) if p)
+    return env
+
+
 def _cmd_app(args: argparse.Namespace) -> int:
     cmd = app_command(getattr(args, "which", "explorer"), args.port, args.no_browser)
+    os.environ.update(app_environment())  # exec keeps the environment
     print("starting:", " ".join(cmd), flush=True)
     return _replace_process(cmd)
 
