@@ -131,3 +131,14 @@ def test_cycles_command_states_what_is_proven(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "order 1: 1 object(s), proven complete (enumerated" in out
     assert "order 3: 0 object(s), proven complete in the box [-10.0, 10.0]^M" in out
+
+
+def test_app_uses_the_offline_voila_template():
+    from pathlib import Path
+
+    from rnnexplore.cli import VOILA_TEMPLATE, app_command, app_environment
+
+    cmd = app_command("explorer", 8866, True)
+    assert f"--template={VOILA_TEMPLATE}" in cmd and cmd[-1] == "--no-browser"
+    share = app_environment({})["JUPYTER_PATH"].split(":")[0]
+    assert (Path(share) / "voila" / "templates" / VOILA_TEMPLATE / "conf.json").is_file()
