@@ -6,6 +6,7 @@ Examples
 
     rnnexplore lab                 # JupyterLab on notebooks/00_start_here.ipynb, 127.0.0.1
     rnnexplore app                 # the stand-alone cycle explorer (Voila)
+    rnnexplore app --which bifurcation   # the bifurcation-map app (or: replay)
     rnnexplore doctor              # versions + are the widget front-ends in this environment?
     rnnexplore cycles model.json --max-order 8 --json
 """
@@ -24,6 +25,8 @@ __all__ = ["main", "find_notebooks_dir", "doctor_report"]
 
 START_NOTEBOOK = "00_start_here.ipynb"
 APP_NOTEBOOK = "app_explorer.ipynb"
+#: ``rnnexplore app --which NAME`` -> the Voila notebook it serves
+APP_NOTEBOOKS = {"explorer": APP_NOTEBOOK, "bifurcation": "app_bifurcation.ipynb", "replay": "app_replay.ipynb"}
 
 # (python distribution, lab extension folder name) pairs whose front-end must sit in the
 # kernel's environment, else the notebook shows "Error displaying widget".
@@ -158,21 +161,45 @@ def _cmd_lab(args: argparse.Namespace) -> int:
     return _replace_process(cmd, cwd=find_notebooks_dir().parent)
 
 
-def _cmd_app(args: argparse.Namespace) -> int:
-    nb = find_notebooks_dir() / APP_NOTEBOOK
-    cmd = [sys.executable, "-m", "voila", str(nb), f"--port={args.port}",
-           "--Voila.ip=127.0.0.1"]
-    if args.no_browser:
+VOILA_TEMPLATE = "rnnexplore"
+
+
+def app_command(which: str, port: int, no_browser: bool) -> list[str]:
+    """The Voila command line serving the app notebook ``which`` (see :data:`APP_NOTEBOOKS`)."""
+    if which not in APP_NOTEBOOKS:
+        raise ValueError(f"which must be one of {sorted(APP_NOTEBOOKS)}, got {which!r}")
+    # the package's own Voila template: no icon fonts or loaders from a CDN (offline classrooms)
+    cmd = [sys.executable, "-m", "voila", str(find_notebooks_dir() / APP_NOTEBOOKS[which]), f"--port={port}",
+           "--Voila.ip=127.0.0.1", f"--template={VOILA_TEMPLATE}"]
+    if no_browser:
         cmd.append("--no-browser")
+    return cmd
+
+
+def app_environment(env: dict[str, str] | None = None) -> dict[str, str]:
+    """``env`` (default: os.environ) with the package's share/ folder on JUPYTER_PATH (its Voila template)."""
+    env = dict(os.environ if env is None else env)
+    share = str(Path(__file__).resolve().parent / "share")
+    env["JUPYTER_PATH"] = os.pathsep.join(p for p in (share, env.get("JUPYTER_PATH", "")) if p)
+    return env
+
+
+def _cmd_app(args: argparse.Namespace) -> int:
+    cmd = app_command(getattr(args, "which", "explorer"), args.port, args.no_browser)
+    os.environ.update(app_environment())  # exec keeps the environment
     print("starting:", " ".join(cmd), flush=True)
     return _replace_process(cmd)
 
 
 def _cmd_cycles(argv: list[str]) -> int:
-    """``rnnexplore cycles MODEL.json --max-order K [--json] [--seed S] [--mode M]``.
+    """``rnnexplore cycles MODEL.json --max-order K [--json] [--seed S] [--mode M] [--budget B]
+    [--box B] [--allow-long]``.
 
-    Prints a table (or JSON with ``--json``) of every object up to order K; returns the exit
-    code (2 on a bad model file or argument).
+    Prints a table (or JSON with ``--json``) of every object up to order K and, per order, what
+    is known: proven complete (enumerated / pruned / in a box) or heuristic with the solves
+    spent, and any continuum of periodic points. Returns the exit code: 2 on a bad model file or
+    argument (also for work estimated above about a minute without ``--allow-long``), 130 when
+    interrupted (the objects found so far are printed).
     """
     parser = argparse.ArgumentParser(
         prog="rnnexplore cycles",
@@ -184,31 +211,62 @@ def _cmd_cycles(argv: list[str]) -> int:
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--mode", choices=("fast", "reference"), default="fast")
     parser.add_argument("--budget", choices=("default", "interactive", "thorough"), default="default")
+    parser.add_argument("--box", type=float, default=None,
+                        help="also certify the orders the search could not prove, in [-BOX, BOX]^M")
+    parser.add_argument("--allow-long", action="store_true",
+                        help="run work estimated above about a minute instead of refusing it")
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:
         return int(exc.code or 0)
     import numpy
 
-    from rnnexplore.dynamics.cycles import find_cycles
+    from rnnexplore.dynamics.certify import certify_box
+    from rnnexplore.dynamics.cycles import CycleSet, SearchInterrupted, find_cycles
     from rnnexplore.dynamics.models import load_model_json
 
+    interrupted = False
     try:
         model = load_model_json(args.model)
-        cs = find_cycles(model, args.max_order, seed=args.seed, mode=args.mode, budget=args.budget)
+        try:
+            cs = find_cycles(model, args.max_order, seed=args.seed, mode=args.mode, budget=args.budget,
+                             allow_long=args.allow_long)
+        except SearchInterrupted as exc:
+            cs, interrupted = exc.partial, True
+        if args.box is not None and not interrupted:
+            todo = [k for k, how in cs.proven.items() if how is None]
+            if todo:
+                cert = certify_box(model, max(todo), args.box, cycles=list(cs), min_order=min(todo))
+                keep = [c for c in cs if c.order not in todo or c.key not in cert.keys()]
+                merged = CycleSet(keep + [c for c in cert if c.order in todo], dict(cs.stats))
+                proven = dict(cs.proven)
+                for k in todo:
+                    proven[k] = cert.proven.get(k)
+                merged.stats.update(proven=proven, box=args.box, milp_solves=cert.stats["milp_solves"])
+                cs = merged
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
     if args.json:
         print(json.dumps(cs.to_dict(), indent=1))
-        return 0
+        return 130 if interrupted else 0
     print(f"{len(cs)} object(s) up to order {args.max_order} "
-          f"({cs.stats['total_solves']} solves, {cs.stats['wall_time']:.3f} s)")
+          f"({cs.stats['total_solves']} solves, {cs.stats['wall_time']:.3f} s)"
+          + (" - INTERRUPTED, partial result" if interrupted else ""))
+    for line in cs.summary():
+        print(f"  {line}")
+    heur = [k for k, how in cs.proven.items() if how is None]
+    if heur and not interrupted:
+        print(f"  orders {heur} are heuristic: more objects may exist (try --budget thorough, or --box B "
+              "to certify a box)")
     print(f"{'order':>5}  {'stability':<9}  {'max|lambda|':>11}  {'first point':<30}  regions")
     for c in cs:
         pt = numpy.array2string(c.points[0], precision=4, separator=", ", suppress_small=True)
         print(f"{c.order:>5}  {c.stability:<9}  {c.max_abs_eigenvalue:>11.4g}  {pt:<30}  {c.key}")
-    return 0
+    return 130 if interrupted else 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -220,8 +278,10 @@ def main(argv: list[str] | None = None) -> int:
                        "further --Option=value arguments go to JupyterLab")
     p.add_argument("--port", type=int, default=int(os.environ.get("PORT", 8888)))
     p.add_argument("--no-browser", action="store_true")
-    p = sub.add_parser("app", help="serve the stand-alone cycle explorer with Voila")
+    p = sub.add_parser("app", help="serve a stand-alone app with Voila (default: the cycle explorer)")
     p.add_argument("--port", type=int, default=8866)
+    p.add_argument("--which", choices=sorted(APP_NOTEBOOKS), default="explorer",
+                   help="explorer (cycle explorer), bifurcation (bifurcation maps) or replay (training replay)")
     p.add_argument("--no-browser", action="store_true")
     p = sub.add_parser("doctor", help="check the Jupyter set-up (versions, widget front-ends)")
     p.add_argument("--json", action="store_true")
