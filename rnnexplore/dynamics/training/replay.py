@@ -28,7 +28,6 @@ Examples
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Sequence
@@ -37,7 +36,8 @@ from typing import Any
 
 import numpy as np
 
-from rnnexplore.dynamics.training.data import atomic_savez, safe_load_npz
+from rnnexplore._validation import check_array, check_choice, check_int, check_mapping, check_str
+from rnnexplore.files import atomic_savez, json_text, load_npz, parse_json
 from rnnexplore.dynamics.cycles import continue_cycles
 from rnnexplore.dynamics.solve import solve_region_sequences
 from rnnexplore.dynamics.orbits import diverged, simulate_orbits
@@ -80,13 +80,23 @@ def parse_param_name(name: str) -> tuple[str, tuple[int, ...]]:
         raise ValueError(f"bad index in parameter name {name!r}") from None
 
 
-def _as_1d(x: Any, name: str, n: int | None = None, dtype: Any = np.float64) -> np.ndarray:
-    arr = np.asarray(x, dtype=dtype)
-    if arr.ndim != 1:
-        raise ValueError(f"{name} must be 1-D, got shape {arr.shape}")
+def _as_1d(x: Any, name: str, n: int | None = None, dtype: Any = np.float64, *,
+           allow_nonfinite: bool = True) -> np.ndarray:
+    arr = check_array(x, name, ndim=1, allow_nonfinite=allow_nonfinite and dtype != np.int64)
     if n is not None and arr.shape[0] != n:
         raise ValueError(f"{name} must have length {n}, got {arr.shape[0]}")
+    if dtype == np.int64:
+        if np.any(arr != np.round(arr)) or np.any(np.abs(arr) > 2**53):
+            raise ValueError(f"{name} must hold integers")
+        return arr.astype(np.int64)
     return arr
+
+
+def _read_info(arrays: dict, where: str) -> dict:
+    info = parse_json(check_str(arrays["info"][()], f"{where}: info"), f"{where}: info")
+    if not isinstance(info, dict):
+        raise ValueError(f"{where}: info must be a JSON object, got {type(info).__name__}")
+    return info
 
 
 # --------------------------------------------------------------------------- Replay
@@ -136,8 +146,9 @@ class Replay:
     info: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.kind not in _KINDS:
-            raise ValueError(f"kind must be one of {sorted(_KINDS)}, got {self.kind!r}")
+        check_choice(self.kind, "kind", sorted(_KINDS))
+        self.params = check_mapping(self.params, "params")
+        self.info = check_mapping(self.info, "info")
         self.epochs = _as_1d(self.epochs, "epochs", dtype=np.int64)
         C = self.epochs.shape[0]
         if C < 1:
@@ -145,13 +156,13 @@ class Replay:
         expected = _KINDS[self.kind]
         if sorted(self.params) != sorted(expected):
             raise ValueError(f"params of a {self.kind} replay must be {list(expected)}, got {list(self.params)}")
-        self.params = {k: np.asarray(self.params[k], dtype=np.float64) for k in expected}
+        self.params = {k: check_array(self.params[k], f"params[{k!r}]") for k in expected}
         for k, v in self.params.items():
             if v.ndim < 2 or v.shape[0] != C:
                 raise ValueError(f"params[{k!r}] must have shape (n_checkpoints={C}, ...), got {v.shape}")
         for name in ("loss", "free_loss", "grad_norm", "alpha"):
             setattr(self, name, _as_1d(getattr(self, name), name, C))
-        S = np.asarray(self.step_loss).shape[0]
+        S = _as_1d(self.step_loss, "step_loss").shape[0]
         for name in ("step_loss", "step_grad_norm", "step_alpha"):
             setattr(self, name, _as_1d(getattr(self, name), name, S))
 
@@ -221,13 +232,13 @@ class Replay:
         arrays = {
             "magic": np.array(_REPLAY_MAGIC),
             "kind": np.array(self.kind),
-            "info": np.array(json.dumps(self.info)),
+            "info": np.array(json_text(self.info, "replay info")),
         }
         for name in ("epochs", "loss", "free_loss", "grad_norm", "alpha", "step_loss", "step_grad_norm", "step_alpha"):
             arrays[name] = getattr(self, name)
         for k, v in self.params.items():
             arrays["param_" + k] = v
-        atomic_savez(path, arrays)
+        atomic_savez(path, arrays, "replay")
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "Replay":
@@ -240,12 +251,17 @@ class Replay:
         ...
         ValueError: replay file '/nonexistent.npz' does not exist
         """
-        arrays = safe_load_npz(path, ["kind", "info", "epochs"], "replay", _REPLAY_MAGIC)
+        arrays = load_npz(path, ["kind", "info", "epochs"], "replay", _REPLAY_MAGIC)
+        where = f"replay file {os.fspath(path)!r}"
         kind = str(arrays["kind"])
         if kind not in _KINDS:
-            raise ValueError(f"{os.fspath(path)!r}: unknown model kind {kind!r}")
+            raise ValueError(f"{where}: unknown model kind {kind!r}")
+        missing = [k for k in ["loss", "free_loss", "grad_norm", "alpha", "step_loss", "step_grad_norm",
+                               "step_alpha"] + ["param_" + p for p in _KINDS[kind]] if k not in arrays]
+        if missing:
+            raise ValueError(f"{where}: missing arrays {missing}")
         try:
-            info = json.loads(str(arrays["info"]))
+            info = _read_info(arrays, where)
             return cls(
                 kind=kind,
                 epochs=arrays["epochs"],
@@ -259,8 +275,8 @@ class Replay:
                 step_alpha=arrays["step_alpha"],
                 info=info,
             )
-        except (KeyError, ValueError, TypeError) as exc:
-            raise ValueError(f"{os.fspath(path)!r} is not a valid replay file: {exc}") from None
+        except ValueError as exc:
+            raise ValueError(f"{where} is not a valid replay file: {exc}") from None
 
 
 # --------------------------------------------------------------------------- Landscape
@@ -288,11 +304,14 @@ class Landscape:
     info: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.x_values = _as_1d(self.x_values, "x_values")
-        self.y_values = _as_1d(self.y_values, "y_values")
+        self.x_param = check_str(self.x_param, "x_param")
+        self.y_param = check_str(self.y_param, "y_param")
+        self.info = check_mapping(self.info, "info")
+        self.x_values = _as_1d(self.x_values, "x_values", allow_nonfinite=False)
+        self.y_values = _as_1d(self.y_values, "y_values", allow_nonfinite=False)
         shape = (self.y_values.size, self.x_values.size)
         for name in ("loss", "grad_norm"):
-            arr = np.asarray(getattr(self, name), dtype=np.float64)
+            arr = check_array(getattr(self, name), name, allow_nonfinite=True)
             if arr.shape != shape:
                 raise ValueError(f"{name} must have shape {shape}, got {arr.shape}")
             setattr(self, name, arr)
@@ -309,19 +328,24 @@ class Landscape:
                 "y_values": self.y_values,
                 "loss": self.loss,
                 "grad_norm": self.grad_norm,
-                "info": np.array(json.dumps(self.info)),
+                "info": np.array(json_text(self.info, "landscape info")),
             },
+            "landscape",
         )
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "Landscape":
         """Read a file written by :meth:`save` (``ValueError`` on anything else)."""
         keys = ["x_param", "y_param", "x_values", "y_values", "loss", "grad_norm", "info"]
-        a = safe_load_npz(path, keys, "landscape", _LANDSCAPE_MAGIC)
-        return cls(
-            str(a["x_param"]), str(a["y_param"]), a["x_values"], a["y_values"], a["loss"], a["grad_norm"],
-            json.loads(str(a["info"])),
-        )
+        a = load_npz(path, keys, "landscape", _LANDSCAPE_MAGIC)
+        where = f"landscape file {os.fspath(path)!r}"
+        try:
+            return cls(
+                check_str(a["x_param"][()], "x_param"), check_str(a["y_param"][()], "y_param"), a["x_values"],
+                a["y_values"], a["loss"], a["grad_norm"], _read_info(a, where),
+            )
+        except ValueError as exc:
+            raise ValueError(f"{where}: {exc}") from None
 
 
 # --------------------------------------------------------------------------- jumps
@@ -514,14 +538,36 @@ class ReplayAnalysis:
                 "event_order": self.event_order,
                 "jumps": self.jumps,
             },
+            "replay analysis",
         )
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "ReplayAnalysis":
         """Read a file written by :meth:`save`."""
         keys = ["max_order", "n_objects", "n_stable", "event_checkpoint", "event_kind", "event_order", "jumps"]
-        a = safe_load_npz(path, keys, "replay analysis", _ANALYSIS_MAGIC)
-        return cls(int(a["max_order"]), *(a[k] for k in keys[1:]))
+        a = load_npz(path, keys, "replay analysis", _ANALYSIS_MAGIC)
+        where = f"replay analysis file {os.fspath(path)!r}"
+        try:
+            max_order = check_int(a["max_order"][()] if a["max_order"].shape == () else a["max_order"], "max_order",
+                                  minimum=1)
+            n_objects = _as_1d(a["n_objects"], "n_objects", dtype=np.int64)
+            n_stable = _as_1d(a["n_stable"], "n_stable", n_objects.shape[0], dtype=np.int64)
+            ev_cp = _as_1d(a["event_checkpoint"], "event_checkpoint", dtype=np.int64)
+            E = ev_cp.shape[0]
+            kinds = a["event_kind"]
+            if kinds.dtype.kind != "U" or kinds.shape != (E,):
+                raise ValueError(f"event_kind must be {E} strings, got {kinds.dtype} of shape {kinds.shape}")
+            ev_order = _as_1d(a["event_order"], "event_order", E, dtype=np.int64)
+            jumps = _as_1d(a["jumps"], "jumps", dtype=np.int64)
+            if np.any(n_objects < 0) or np.any(n_stable < 0) or np.any(n_stable > n_objects):
+                raise ValueError("n_stable and n_objects must satisfy 0 <= n_stable <= n_objects")
+            if np.any(ev_cp < 0) or np.any(jumps < 0):
+                raise ValueError("event_checkpoint and jumps must be checkpoint indices (>= 0)")
+            if np.any((ev_order != -1) & (ev_order < 1)):
+                raise ValueError("event_order must be -1 (unknown) or an order >= 1")
+        except ValueError as exc:
+            raise ValueError(f"{where}: {exc}") from None
+        return cls(max_order, n_objects, n_stable, ev_cp, kinds, ev_order, jumps)
 
 
 def _advance_probes(
