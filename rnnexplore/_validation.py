@@ -205,7 +205,7 @@ def check_mapping(value: Any, name: str, *, required: Sequence[str] = (), option
     ValueError: budget has unknown key(s) ['c']; expected some of ['a', 'b']
     """
     if not isinstance(value, Mapping):
-        raise ValueError(f"{name} must be a dict, got {describe(value)}")
+        raise ValueError(f"{name} must be a dict (JSON object), got {describe(value)}")
     bad = [k for k in value if not isinstance(k, str)]
     if bad:
         raise ValueError(f"{name} keys must be strings, got {describe(bad[0])}")
