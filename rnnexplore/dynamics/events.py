@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from rnnexplore._validation import check_real
 from rnnexplore.dynamics.cycles import Cycle
 from rnnexplore.dynamics.orbits import diverged
 
@@ -199,16 +200,6 @@ def _as_cycles(obj: Any, name: str) -> list[Cycle]:
     return out
 
 
-def _check_tol(tol: Any) -> float:
-    try:
-        tol = float(tol)
-    except (TypeError, ValueError):
-        raise ValueError(f"tol must be a positive number, got {tol!r}") from None
-    if not np.isfinite(tol) or tol <= 0:
-        raise ValueError(f"tol must be a positive finite number, got {tol}")
-    return tol
-
-
 def _greedy_pairs(cands: list[tuple[float, int, int]]) -> list[tuple[int, int]]:
     used_a: set[int] = set()
     used_b: set[int] = set()
@@ -285,7 +276,7 @@ def classify_events(
     """
     b = _as_cycles(before, "before")
     a = _as_cycles(after, "after")
-    tol = _check_tol(tol)
+    tol = check_real(tol, "tol", minimum=0.0, exclusive_minimum=True)
     if models is not None:
         if not isinstance(models, (tuple, list)) or len(models) != 2:
             raise ValueError("models must be a pair (model_before, model_after)")
