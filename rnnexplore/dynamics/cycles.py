@@ -148,8 +148,8 @@ class Cycle:
 
     @property
     def n_stable(self) -> int:
-        """Number of eigenvalues with ``|lambda| < 1`` (the stability signature)."""
-        return int(np.sum(np.abs(self.eigenvalues) < 1.0))
+        """Number of eigenvalues with ``|lambda| < 1`` and not marginal (the stability signature)."""
+        return int(np.sum(np.abs(self.eigenvalues) < 1.0 - _MARGINAL_TOL))
 
     @property
     def max_abs_eigenvalue(self) -> float:
@@ -158,9 +158,12 @@ class Cycle:
 
     @property
     def stability(self) -> str:
-        """``"stable"`` (all |lambda| < 1), ``"unstable"`` (all > 1) or ``"saddle"`` (otherwise)."""
+        """``"stable"`` (all |lambda| < 1, none marginal), ``"unstable"`` (all > 1) or ``"saddle"``.
+
+        A marginal eigenvalue (modulus within 1e-9 of 1, :attr:`marginal`) is never stable.
+        """
         mod = np.abs(self.eigenvalues)
-        if np.all(mod < 1.0):
+        if np.all(mod < 1.0 - _MARGINAL_TOL):
             return "stable"
         if np.all(mod > 1.0):
             return "unstable"
@@ -510,7 +513,7 @@ def continue_cycles(model: _PiecewiseLinearModel, cycles: Sequence[Cycle]) -> tu
         S = np.stack([np.asarray(c.regions, dtype=bool) for c in group])  # (B, k, nb)
         if S.shape[2] != model.n_bits:
             raise ValueError(f"cycles have {S.shape[2]} region bits but the model has {model.n_bits}")
-        _ok, real, Z, _V, P = _solve_sequences(model, S)
+        _ok, real, Z, _V, P, _c = _solve_sequences(model, S)
         for b, c in enumerate(group):
             if not real[b]:
                 all_ok = False
@@ -629,7 +632,7 @@ def _enumerate_order(model, k: int, collector: _Collector, batch: int = 4096) ->
         codes = _canonical_codes(nb, k, lo, min(n_codes, lo + chunk))
         for s in range(0, len(codes), batch):
             S = _decode(codes[s : s + batch], nb, k)
-            ok, real, Z, V, P = _solve_sequences(model, S)
+            ok, real, Z, V, P, _c = _solve_sequences(model, S)
             solves += len(S)
             for b in np.flatnonzero(real):
                 collector.offer(S[b].tobytes(), Z[b], S[b], P[b])
@@ -704,7 +707,7 @@ def _warm_sequences(warm_start: Any, nb: int) -> dict[int, list[np.ndarray]]:
 # =========================================================================== search modes
 def _solve_one(model, D: np.ndarray):
     """Solve one region sequence (the reference mode's inner step): None when not solvable."""
-    ok, real, Z, V, P = _solve_sequences(model, D[None])
+    ok, real, Z, V, P, _c = _solve_sequences(model, D[None])
     if not ok[0]:
         return None
     return bool(real[0]), Z[0], V[0], P[0]
@@ -985,7 +988,7 @@ def _fast_search(model, searches: list[_FastOrder], bar=None) -> None:
             Sall[pos : pos + len(S), : srch.k] = S
             lengths[pos : pos + len(S)] = srch.k
             pos += len(S)
-        ok, real, Z, V, P = _solve_sequences(model, Sall, lengths)
+        ok, real, Z, V, P, _c = _solve_sequences(model, Sall, lengths)
         pos = 0
         for srch, S in proposals:
             sl = slice(pos, pos + len(S))
