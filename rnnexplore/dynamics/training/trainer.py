@@ -24,6 +24,15 @@ from typing import Any
 import numpy as np
 import torch
 
+from rnnexplore._validation import (
+    check_callable,
+    check_choice,
+    check_executor,
+    check_int,
+    check_memory,
+    check_real,
+    check_seed,
+)
 from rnnexplore.dynamics.training.replay import Replay
 from rnnexplore.dynamics.training.torch_models import (
     DTYPE,
@@ -145,27 +154,25 @@ def train(
     if N > model.M:
         raise ValueError(f"data has {N} columns but the model only {model.M} latent units")
     adaptive = isinstance(alpha, str)
-    if adaptive and alpha != "adaptive":
-        raise ValueError(f"alpha must be a number in [0, 1] or 'adaptive', got {alpha!r}")
-    if not adaptive and not 0.0 <= float(alpha) <= 1.0:
-        raise ValueError(f"alpha must lie in [0, 1], got {alpha}")
-    for name, val, lo in (
-        ("epochs", epochs, 1),
-        ("batch_size", batch_size, 1),
-        ("batches_per_epoch", batches_per_epoch, 1),
-        ("record_every", record_every, 1),
-        ("n_eval", n_eval, 1),
-        ("alpha_every", alpha_every, 1),
-    ):
-        if int(val) < lo:
-            raise ValueError(f"{name} must be >= {lo}, got {val}")
-    if not 2 <= int(seq_len) <= T:
-        raise ValueError(f"seq_len must lie in [2, {T}] (the training length), got {seq_len}")
-    if not (lr > 0 and math.isfinite(lr)):
-        raise ValueError(f"lr must be a positive number, got {lr}")
-    if optimizer not in _OPTIMISERS:
-        raise ValueError(f"optimizer must be one of {sorted(_OPTIMISERS)}, got {optimizer!r}")
+    if adaptive:
+        check_choice(alpha, "alpha", ("adaptive",))
+    else:
+        alpha = check_real(alpha, "alpha (a number in [0, 1] or 'adaptive')", minimum=0.0, maximum=1.0)
+    epochs, batch_size, batches_per_epoch, record_every, n_eval, alpha_every = (
+        check_int(val, name, minimum=1) for name, val in (
+            ("epochs", epochs), ("batch_size", batch_size), ("batches_per_epoch", batches_per_epoch),
+            ("record_every", record_every), ("n_eval", n_eval), ("alpha_every", alpha_every)))
+    seq_len = check_int(seq_len, "seq_len (at most the training length)", minimum=2, maximum=T)
+    check_memory((batch_size, seq_len, model.M), "batch_size * seq_len")
+    lr = check_real(lr, "lr", minimum=0.0, exclusive_minimum=True)
+    grad_clip = check_real(grad_clip, "grad_clip", minimum=0.0, exclusive_minimum=True, allow_none=True)
+    alpha_init = check_real(alpha_init, "alpha_init", minimum=0.0, maximum=1.0)
+    check_choice(optimizer, "optimizer", sorted(_OPTIMISERS))
+    check_callable(callback, "callback")
+    seed = check_seed(seed)
     named = model.named_trainables()
+    if trainable is not None and (isinstance(trainable, str) or not isinstance(trainable, Sequence)):
+        raise ValueError(f"trainable must be a list of parameter names, got {trainable!r}")
     names = list(named) if trainable is None else list(trainable)
     unknown = [n for n in names if n not in named]
     if unknown or not names:
@@ -344,6 +351,11 @@ def train_runs(
     from rnnexplore.parallel import parallel_map
 
     x_np = trajectory_array(data)
+    if not isinstance(model, (TorchPLRNN, TorchShallowPLRNN)):
+        raise ValueError("model must be a TorchPLRNN or TorchShallowPLRNN")
+    init_noise = check_real(init_noise, "init_noise", minimum=0.0)
+    seeds = [check_seed(s, "seeds entry", allow_none=False) for s in seeds]
+    executor = check_executor(executor)
     base = model.numpy_params()
     items = []
     for s in seeds:
