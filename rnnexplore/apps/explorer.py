@@ -38,7 +38,9 @@ from typing import Any
 
 import numpy as np
 
+from rnnexplore._validation import check_array, check_int, check_seed
 from rnnexplore.dynamics.orbits import simulate_orbits
+from rnnexplore.files import parse_json
 from rnnexplore.dynamics.projection import Projection
 from rnnexplore.dynamics.models import (
     MODEL_TYPES,
@@ -194,18 +196,14 @@ class ExplorerState:
     ) -> None:
         if not isinstance(model, _PiecewiseLinearModel):
             raise ValueError(f"model must be one of {sorted(MODEL_TYPES)}, got {type(model).__name__}")
-        self.max_order = _check_order(max_order)
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-            raise ValueError(f"seed must be an integer, got {seed!r}")
-        self.seed = int(seed)
+        self.max_order = _checked_order(max_order)
+        self.seed = check_seed(seed, allow_none=False)
+        from rnnexplore.dynamics.cycles import SearchBudget
+
+        SearchBudget.coerce(budget)  # refused here, not at the first compute
         self.budget = budget
-        if isinstance(n_steps, bool) or not isinstance(n_steps, (int, np.integer)) or n_steps < 1:
-            raise ValueError(f"n_steps must be a positive integer, got {n_steps!r}")
-        self.n_steps = int(n_steps)
-        if isinstance(max_trajectories, bool) or not isinstance(max_trajectories, (int, np.integer)) \
-                or max_trajectories < 1:
-            raise ValueError(f"max_trajectories must be a positive integer, got {max_trajectories!r}")
-        self.max_trajectories = int(max_trajectories)
+        self.n_steps = check_int(n_steps, "n_steps", minimum=1, maximum=100_000)
+        self.max_trajectories = check_int(max_trajectories, "max_trajectories", minimum=1, maximum=1000)
         self.listeners: list[Callable[["ExplorerState"], None]] = []
         self.preset: str | None = None
         self.n_computes = 0
@@ -411,7 +409,7 @@ class ExplorerState:
     def set_max_order(self, max_order: int) -> bool:
         """Change the highest cycle order (1..30) and recompute."""
         try:
-            k = _check_order(max_order)
+            k = _checked_order(max_order)
         except ValueError as exc:
             return self._refuse(exc)
         if k == self.max_order:
@@ -424,7 +422,7 @@ class ExplorerState:
         try:
             if not isinstance(model, _PiecewiseLinearModel):
                 raise ValueError(f"model must be one of {sorted(MODEL_TYPES)}, got {type(model).__name__}")
-            k = self.max_order if max_order is None else _check_order(max_order)
+            k = self.max_order if max_order is None else _checked_order(max_order)
             keep_ics = model.M == self.model.M and len(self.initial_conditions)
             self._install(model, k, params=params, ics=self.initial_conditions if keep_ics else None,
                           projection=self.projection if keep_ics else None)
@@ -581,15 +579,8 @@ class ExplorerState:
 
 
 # =========================================================================== helpers
-def _check_order(k: Any) -> int:
-    if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)):
-        if isinstance(k, float) and k.is_integer():
-            k = int(k)
-        else:
-            raise ValueError(f"max_order must be an integer, got {k!r}")
-    if not 1 <= k <= MAX_ORDER_LIMIT:
-        raise ValueError(f"max_order must be between 1 and {MAX_ORDER_LIMIT}, got {k}")
-    return int(k)
+def _checked_order(k: Any) -> int:
+    return check_int(k, "max_order", minimum=1, maximum=MAX_ORDER_LIMIT)
 
 
 def _diagonal_and_bias(model) -> list[str]:
@@ -604,10 +595,7 @@ def _diagonal_and_bias(model) -> list[str]:
 
 
 def _check_ics(ics: Any, M: int) -> np.ndarray:
-    try:
-        arr = np.asarray(ics, dtype=float)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"initial conditions must be numeric ({exc})") from None
+    arr = check_array(ics, "initial conditions", allow_nonfinite=True)
     if arr.size == 0:
         return np.zeros((0, M))
     if arr.ndim == 1 and M == 1:
@@ -677,10 +665,7 @@ def _parse_share(text: str) -> dict[str, Any]:
     """Validate a share string; returns model, max_order, params, seed, ics, projection."""
     if not isinstance(text, str) or not text.strip():
         raise ValueError("the share string is empty")
-    try:
-        d = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"the share string is not valid JSON ({exc.msg} at position {exc.pos})") from None
+    d = parse_json(text, "the share string")
     if not isinstance(d, dict) or "model" not in d:
         raise ValueError("the share string must be a JSON object with a 'model'")
     unknown = set(d) - {"v", "model", "max_order", "params", "seed", "ics", "projection"}
@@ -689,12 +674,10 @@ def _parse_share(text: str) -> dict[str, Any]:
     if d.get("v", _SHARE_VERSION) != _SHARE_VERSION:
         raise ValueError(f"share string version {d.get('v')!r} is not supported (expected {_SHARE_VERSION})")
     model = model_from_dict(d["model"])
-    seed = d.get("seed", 0)
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise ValueError(f"seed must be an integer, got {seed!r}")
+    seed = check_seed(d.get("seed", 0), allow_none=False)
     params = d.get("params")
     if params is not None and (not isinstance(params, list) or not all(isinstance(p, str) for p in params)):
         raise ValueError("params must be a list of parameter names")
-    return {"model": model, "max_order": _check_order(d.get("max_order", 8)), "params": params,
+    return {"model": model, "max_order": _checked_order(d.get("max_order", 8)), "params": params,
             "seed": seed, "ics": _check_ics(d["ics"], model.M) if "ics" in d else None,
             "projection": d.get("projection")}
