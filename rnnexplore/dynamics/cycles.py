@@ -271,9 +271,12 @@ class CycleSet(list):
     (1, 'fast')
     """
 
-    def __init__(self, cycles: Iterable[Cycle] = (), stats: dict[str, Any] | None = None) -> None:
+    def __init__(self, cycles: Iterable[Cycle] = (), stats: dict[str, Any] | None = None, model: Any = None) -> None:
         super().__init__(sorted(cycles, key=lambda c: (c.order, c.key)))
         self.stats: dict[str, Any] = dict(stats or {})
+        #: The model the cycles belong to (set by :func:`find_cycles`; saved with the set, so that
+        #: loading can check every orbit), or None.
+        self.model = model
 
     def by_order(self, k: int) -> list[Cycle]:
         """Cycles of minimal period ``k``."""
@@ -284,8 +287,9 @@ class CycleSet(list):
         return {c.key for c in self}
 
     def to_dict(self, model: Any = None) -> dict[str, Any]:
-        """JSON-able dict; with ``model`` the model is stored too (loading then checks every orbit)."""
+        """JSON-able dict; the model (``model``, else :attr:`model`) is stored too, so loading checks every orbit."""
         d: dict[str, Any] = {"cycles": [c.to_dict() for c in self], "stats": _jsonable(self.stats)}
+        model = self.model if model is None else model
         if model is not None:
             check_model(model)
             d["model"] = model.to_dict()
@@ -320,7 +324,7 @@ class CycleSet(list):
         if len(set(keys)) != len(keys):
             raise ValueError("cycle keys must be distinct (each object once)")
         stats = check_mapping(d.get("stats", {}), "cycle set stats")
-        return cls(cycles, stats)
+        return cls(cycles, stats, model)
 
     def save(self, path: str | os.PathLike, model: Any = None) -> None:
         """Write as JSON, atomically (a failed save keeps the previous file); see :meth:`to_dict`."""
@@ -504,6 +508,7 @@ def continue_cycles(model: _PiecewiseLinearModel, cycles: Sequence[Cycle]) -> tu
     (True, 0.3846)
     """
     check_model(model)
+    cycles = _as_cycles(cycles, "cycles")
     out: list[Cycle] = []
     all_ok = True
     by_order: dict[int, list[Cycle]] = {}
@@ -679,6 +684,19 @@ def brute_force_cycles(model: _PiecewiseLinearModel, order: int) -> list[Cycle]:
 
 
 # =========================================================================== validation
+def _as_cycles(obj: Any, name: str) -> list[Cycle]:
+    """A CycleSet or list of Cycle objects as a list (None is empty); anything else is refused."""
+    if obj is None:
+        return []
+    if isinstance(obj, (Cycle, str, bytes, Mapping)) or not isinstance(obj, Iterable):
+        raise ValueError(f"{name} must be a CycleSet or a list of Cycle objects, got {type(obj).__name__}")
+    out = list(obj)
+    for c in out:
+        if not isinstance(c, Cycle):
+            raise ValueError(f"{name} must contain only Cycle objects, got {type(c).__name__}")
+    return out
+
+
 def _warm_sequences(warm_start: Any, nb: int) -> dict[int, list[np.ndarray]]:
     """Group warm-start region sequences by order."""
     out: dict[int, list[np.ndarray]] = {}
@@ -1101,7 +1119,7 @@ def find_cycles(
         "complete": all(s == "complete" for s in stops.values()),
         "wall_time": time.perf_counter() - t0,
     }
-    return CycleSet(cycles, stats)
+    return CycleSet(cycles, stats, model)
 
 
 # =========================================================================== simulation helper

@@ -20,14 +20,14 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 
 from rnnexplore._validation import check_real
-from rnnexplore.dynamics.cycles import Cycle
+from rnnexplore.dynamics.cycles import Cycle, _as_cycles
 from rnnexplore.dynamics.orbits import diverged
 
 __all__ = ["EVENT_KINDS", "BifurcationEvent", "classify_events"]
@@ -186,18 +186,6 @@ def _model_kind(c: Cycle, other_model: Any) -> str:
     if kind in ("degenerate_transcritical", "degenerate_flip"):
         return kind
     return "" if real[0] else "border_collision"
-
-
-def _as_cycles(obj: Any, name: str) -> list[Cycle]:
-    if obj is None:
-        return []
-    if isinstance(obj, Cycle) or not isinstance(obj, Iterable):
-        raise ValueError(f"{name} must be a CycleSet or a list of Cycle objects, got {type(obj).__name__}")
-    out = list(obj)
-    for c in out:
-        if not isinstance(c, Cycle):
-            raise ValueError(f"{name} must contain only Cycle objects, got {type(c).__name__}")
-    return out
 
 
 def _greedy_pairs(cands: list[tuple[float, int, int]]) -> list[tuple[int, int]]:

@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from rnnexplore._validation import check_array, check_choice, check_int, check_mapping, check_str
+from rnnexplore._validation import check_array, check_choice, check_int, check_mapping, check_real, check_str
 from rnnexplore.files import atomic_savez, json_text, load_npz, parse_json
 from rnnexplore.dynamics.cycles import continue_cycles
 from rnnexplore.dynamics.solve import solve_region_sequences
@@ -403,13 +403,12 @@ def detect_jumps(
     >>> detect_jumps(np.linspace(1, 0.1, 50)).tolist()
     []
     """
+    rel_floor = check_real(rel_floor, "rel_floor", minimum=0.0)
     y = _log_loss(loss, rel_floor)
-    if int(window) < 1:
-        raise ValueError(f"window must be >= 1, got {window}")
-    if not min_factor > 1:
-        raise ValueError(f"min_factor must be > 1, got {min_factor}")
-    if direction not in ("up", "down", "both"):
-        raise ValueError(f"direction must be 'up', 'down' or 'both', got {direction!r}")
+    window = check_int(window, "window", minimum=1)
+    k = check_real(k, "k", minimum=0.0)
+    min_factor = check_real(min_factor, "min_factor", minimum=1.0, exclusive_minimum=True)
+    check_choice(direction, "direction", ("up", "down", "both"))
     n = y.size
     if n < 2:
         return np.zeros(0, dtype=np.int64)
