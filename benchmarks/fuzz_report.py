@@ -24,7 +24,6 @@ import signal
 import sys
 import tempfile
 import time
-import zipfile
 
 import numpy as np
 

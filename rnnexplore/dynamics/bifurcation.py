@@ -330,6 +330,11 @@ class BifurcationMap:
     full_search: np.ndarray
     orbit: np.ndarray
 
+    def __post_init__(self) -> None:
+        checked = _checked_map_fields({f.name: np.asarray(getattr(self, f.name)) for f in fields(self)})
+        for name, value in checked.items():
+            object.__setattr__(self, name, value)
+
     # ------------------------------------------------------------------ basics
     @property
     def ndim(self) -> int:
@@ -556,7 +561,7 @@ class BifurcationMap:
         if "magic" in raw and (raw["magic"].shape != () or str(raw["magic"]) != _MAP_MAGIC):
             raise ValueError(f"{os.fspath(path)!r} is not an rnnexplore bifurcation map file (wrong magic)")
         try:
-            return cls(**_checked_map_fields(raw))
+            return cls(**{n: raw[n] for n in names})
         except ValueError as exc:
             raise ValueError(f"bifurcation map file {os.fspath(path)!r}: {exc}") from None
 

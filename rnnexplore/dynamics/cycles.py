@@ -143,6 +143,19 @@ class Cycle:
     key: str
 
     def __post_init__(self) -> None:
+        # cheap type and shape checks only: the engine builds many cycles (from_dict checks content)
+        k = self.order
+        if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)) or k < 1:
+            raise ValueError(f"order must be an integer >= 1, got {k!r}")
+        if not isinstance(self.key, str):
+            raise ValueError(f"key must be a string, got {type(self.key).__name__}")
+        p, ev, r = self.points, self.eigenvalues, self.regions
+        if not (isinstance(p, np.ndarray) and p.dtype == np.float64 and p.ndim == 2 and p.shape[0] == k):
+            raise ValueError(f"points must be a float64 array of shape ({k}, M)")
+        if not (isinstance(ev, np.ndarray) and ev.dtype.kind in "fc" and ev.shape == (p.shape[1],)):
+            raise ValueError(f"eigenvalues must be an array of {p.shape[1]} numbers")
+        if not (isinstance(r, np.ndarray) and r.dtype == bool and r.ndim == 2 and r.shape[0] == k):
+            raise ValueError(f"regions must be a boolean array of shape ({k}, n_bits)")
         for arr in (self.points, self.eigenvalues, self.regions):
             arr.flags.writeable = False
 
@@ -272,8 +285,10 @@ class CycleSet(list):
     """
 
     def __init__(self, cycles: Iterable[Cycle] = (), stats: dict[str, Any] | None = None, model: Any = None) -> None:
-        super().__init__(sorted(cycles, key=lambda c: (c.order, c.key)))
-        self.stats: dict[str, Any] = dict(stats or {})
+        super().__init__(sorted(_as_cycles(cycles, "cycles"), key=lambda c: (c.order, c.key)))
+        self.stats: dict[str, Any] = {} if stats is None else check_mapping(stats, "stats")
+        if model is not None:
+            check_model(model)
         #: The model the cycles belong to (set by :func:`find_cycles`; saved with the set, so that
         #: loading can check every orbit), or None.
         self.model = model

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from rnnexplore._validation import check_real
+from rnnexplore._validation import check_choice, check_int, check_mapping, check_real, check_str
 from rnnexplore.dynamics.cycles import Cycle, _as_cycles
 from rnnexplore.dynamics.orbits import diverged
 
@@ -82,8 +82,15 @@ class BifurcationEvent:
     stability_after: str | None = None
 
     def __post_init__(self) -> None:
-        if self.kind not in EVENT_KINDS:
-            raise ValueError(f"kind must be one of {EVENT_KINDS}, got {self.kind!r}")
+        check_choice(self.kind, "kind", EVENT_KINDS)
+        check_int(self.order, "order", minimum=-1)
+        check_str(self.description, "description")
+        for name in ("key_before", "key_after"):
+            if getattr(self, name) is not None:
+                check_str(getattr(self, name), name)
+        for name in ("stability_before", "stability_after"):
+            if getattr(self, name) is not None:
+                check_choice(getattr(self, name), name, ("stable", "saddle", "unstable"))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able dict (inverse: :meth:`from_dict`)."""
@@ -92,6 +99,8 @@ class BifurcationEvent:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "BifurcationEvent":
         """Rebuild an event from :meth:`to_dict` output."""
+        d = check_mapping(d, "event", required=("kind", "order", "key_before", "key_after", "description"),
+                          optional=("stability_before", "stability_after"))
         try:
             return cls(**d)
         except TypeError as exc:

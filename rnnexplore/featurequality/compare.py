@@ -158,8 +158,9 @@ class FQRecord:
 def _validate_config(cfg: dict) -> dict:
     out = dict(DEFAULT_CONFIG)
     out.update(check_mapping(cfg, "options", optional=sorted(out)))
-    for name in ("depth", "width", "steps", "batch_size", "n_test"):
-        out[name] = check_int(out[name], name, minimum=1)
+    for name, hi in (("depth", 100), ("width", 2**16), ("steps", 10**7), ("batch_size", 2**20), ("n_test", 2**20)):
+        out[name] = check_int(out[name], name, minimum=1, maximum=hi)
+    check_memory((out["depth"], out["width"], out["width"]), "depth * width^2 (weights)")
     for name in ("gamma", "lr"):
         out[name] = check_real(out[name], name, minimum=0.0, exclusive_minimum=True)
     return out

@@ -23,7 +23,16 @@ from typing import Any
 
 import numpy as np
 
-from rnnexplore._validation import check_array, check_bool, check_int, check_memory, check_real, check_seed
+from rnnexplore._validation import (
+    check_array,
+    check_bool,
+    check_int,
+    check_mapping,
+    check_memory,
+    check_real,
+    check_seed,
+    check_str,
+)
 from rnnexplore.files import atomic_savez, json_text, load_npz, parse_json
 
 __all__ = [
@@ -133,8 +142,10 @@ class TrajectoryData:
     info: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        self.name = check_str(self.name, "name")
+        self.info = check_mapping(self.info, "info")
         self.train = validate_trajectory(self.train, "train")
-        test = np.asarray(self.test, dtype=np.float64)
+        test = check_array(self.test, "test", allow_nonfinite=True)
         if test.size == 0:
             test = np.zeros((0, self.train.shape[1]))
         self.test = test if test.shape[0] == 0 else validate_trajectory(test, "test", min_length=1)

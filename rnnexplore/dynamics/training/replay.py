@@ -510,6 +510,29 @@ class ReplayAnalysis:
     cycle_sets: list = field(default_factory=list, repr=False)
     events: list = field(default_factory=list, repr=False)
 
+    def __post_init__(self) -> None:
+        mo = self.max_order
+        self.max_order = check_int(mo[()] if isinstance(mo, np.ndarray) and mo.shape == () else mo, "max_order",
+                                   minimum=1)
+        self.n_objects = _as_1d(self.n_objects, "n_objects", dtype=np.int64)
+        self.n_stable = _as_1d(self.n_stable, "n_stable", self.n_objects.shape[0], dtype=np.int64)
+        self.event_checkpoint = _as_1d(self.event_checkpoint, "event_checkpoint", dtype=np.int64)
+        E = self.event_checkpoint.shape[0]
+        kinds = np.asarray(self.event_kind)
+        if kinds.shape != (E,) or (E and kinds.dtype.kind != "U"):
+            raise ValueError(f"event_kind must be {E} strings, got {kinds.dtype} of shape {kinds.shape}")
+        self.event_kind = kinds.astype(str)
+        self.event_order = _as_1d(self.event_order, "event_order", E, dtype=np.int64)
+        self.jumps = _as_1d(self.jumps, "jumps", dtype=np.int64)
+        if np.any(self.n_objects < 0) or np.any(self.n_stable < 0) or np.any(self.n_stable > self.n_objects):
+            raise ValueError("n_stable and n_objects must satisfy 0 <= n_stable <= n_objects")
+        if np.any(self.event_checkpoint < 0) or np.any(self.jumps < 0):
+            raise ValueError("event_checkpoint and jumps must be checkpoint indices (>= 0)")
+        if np.any((self.event_order != -1) & (self.event_order < 1)):
+            raise ValueError("event_order must be -1 (unknown) or an order >= 1")
+        if not isinstance(self.cycle_sets, list) or not isinstance(self.events, list):
+            raise ValueError("cycle_sets and events must be lists")
+
     def event_checkpoints(self, kinds: Sequence[str] | None = None) -> np.ndarray:
         """Sorted unique checkpoints with at least one event (of the given kinds)."""
         mask = np.ones(self.event_kind.shape, bool) if kinds is None else np.isin(self.event_kind, list(kinds))
@@ -545,28 +568,10 @@ class ReplayAnalysis:
         """Read a file written by :meth:`save`."""
         keys = ["max_order", "n_objects", "n_stable", "event_checkpoint", "event_kind", "event_order", "jumps"]
         a = load_npz(path, keys, "replay analysis", _ANALYSIS_MAGIC)
-        where = f"replay analysis file {os.fspath(path)!r}"
         try:
-            max_order = check_int(a["max_order"][()] if a["max_order"].shape == () else a["max_order"], "max_order",
-                                  minimum=1)
-            n_objects = _as_1d(a["n_objects"], "n_objects", dtype=np.int64)
-            n_stable = _as_1d(a["n_stable"], "n_stable", n_objects.shape[0], dtype=np.int64)
-            ev_cp = _as_1d(a["event_checkpoint"], "event_checkpoint", dtype=np.int64)
-            E = ev_cp.shape[0]
-            kinds = a["event_kind"]
-            if kinds.dtype.kind != "U" or kinds.shape != (E,):
-                raise ValueError(f"event_kind must be {E} strings, got {kinds.dtype} of shape {kinds.shape}")
-            ev_order = _as_1d(a["event_order"], "event_order", E, dtype=np.int64)
-            jumps = _as_1d(a["jumps"], "jumps", dtype=np.int64)
-            if np.any(n_objects < 0) or np.any(n_stable < 0) or np.any(n_stable > n_objects):
-                raise ValueError("n_stable and n_objects must satisfy 0 <= n_stable <= n_objects")
-            if np.any(ev_cp < 0) or np.any(jumps < 0):
-                raise ValueError("event_checkpoint and jumps must be checkpoint indices (>= 0)")
-            if np.any((ev_order != -1) & (ev_order < 1)):
-                raise ValueError("event_order must be -1 (unknown) or an order >= 1")
+            return cls(*(a[k] for k in keys))
         except ValueError as exc:
-            raise ValueError(f"{where}: {exc}") from None
-        return cls(max_order, n_objects, n_stable, ev_cp, kinds, ev_order, jumps)
+            raise ValueError(f"replay analysis file {os.fspath(path)!r}: {exc}") from None
 
 
 def _advance_probes(

@@ -33,6 +33,7 @@ from rnnexplore._validation import (
     check_real,
     check_seed,
 )
+from rnnexplore.dynamics.training.data import MAX_STEPS
 from rnnexplore.dynamics.training.replay import Replay
 from rnnexplore.dynamics.training.torch_models import (
     DTYPE,
@@ -159,11 +160,14 @@ def train(
     else:
         alpha = check_real(alpha, "alpha (a number in [0, 1] or 'adaptive')", minimum=0.0, maximum=1.0)
     epochs, batch_size, batches_per_epoch, record_every, n_eval, alpha_every = (
-        check_int(val, name, minimum=1) for name, val in (
+        check_int(val, name, minimum=1, maximum=MAX_STEPS) for name, val in (
             ("epochs", epochs), ("batch_size", batch_size), ("batches_per_epoch", batches_per_epoch),
             ("record_every", record_every), ("n_eval", n_eval), ("alpha_every", alpha_every)))
+    if epochs * batches_per_epoch > MAX_STEPS:
+        raise ValueError(f"epochs * batches_per_epoch must be <= {MAX_STEPS} optimiser steps, "
+                         f"got {epochs * batches_per_epoch}")
     seq_len = check_int(seq_len, "seq_len (at most the training length)", minimum=2, maximum=T)
-    check_memory((batch_size, seq_len, model.M), "batch_size * seq_len")
+    check_memory((max(batch_size, n_eval), seq_len, model.M, 4), "batch_size / n_eval * seq_len")
     lr = check_real(lr, "lr", minimum=0.0, exclusive_minimum=True)
     grad_clip = check_real(grad_clip, "grad_clip", minimum=0.0, exclusive_minimum=True, allow_none=True)
     alpha_init = check_real(alpha_init, "alpha_init", minimum=0.0, maximum=1.0)
