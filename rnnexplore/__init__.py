@@ -36,12 +36,13 @@ _NAMES = {
     "widgets": "rnnexplore.widgets:",
     "parallel": "rnnexplore.parallel:",
     # models
-    **{n: _M for n in ("PLRNN", "ShallowPLRNN", "ClippedShallowPLRNN", "ALRNN", "paper_gt16",
-                       "skew_tent", "border_collision_normal_form", "random_plrnn", "from_torch_rnn",
+    **{n: _M for n in ("PiecewiseLinearModel", "PLRNN", "ShallowPLRNN", "ClippedShallowPLRNN", "ALRNN",
+                       "paper_gt16", "skew_tent", "border_collision_normal_form", "random_plrnn", "from_torch_rnn",
                        "from_torch_module", "model_from_dict", "load_model_json", "save_model_json")},
     # the cycle engine
     **{n: _C for n in ("find_cycles", "brute_force_cycles", "Cycle", "CycleSet", "SearchBudget",
                        "attractor_period", "continue_cycles")},
+    "parse_param_name": "rnnexplore.dynamics.params",
     "solve_region_sequences": "rnnexplore.dynamics.solve",
     "simulate_orbits": "rnnexplore.dynamics.orbits",
     "Projection": "rnnexplore.dynamics.projection",
@@ -50,8 +51,8 @@ _NAMES = {
     "sweep": "rnnexplore.dynamics.bifurcation",
     "BifurcationMap": "rnnexplore.dynamics.bifurcation",
     # training and replays
-    **{n: _T for n in ("train", "train_runs", "TorchPLRNN", "TorchShallowPLRNN", "Replay",
-                       "ReplayAnalysis", "analyse_replay", "detect_jumps", "loss_landscape",
+    **{n: _T for n in ("train", "TrainConfig", "train_runs", "TorchPLRNN", "TorchShallowPLRNN",
+                       "Replay", "ReplayAnalysis", "analyse_replay", "detect_jumps", "loss_landscape",
                        "Landscape", "TrajectoryData", "gt16_data", "skew_tent_data", "lorenz63_data")},
     # feature quality
     **{n: _FQ for n in ("staircase", "classic_staircase", "paper_staircase", "compare",

@@ -25,13 +25,48 @@ With a process pool or a Dask cluster::
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor
+from contextlib import contextmanager
 from typing import Any
 
 from rnnexplore._validation import check_callable, check_executor, check_int
 
-__all__ = ["parallel_map", "chunked"]
+__all__ = ["parallel_map", "chunked", "progress_bar"]
+
+
+class _NoBar:
+    """Stands in for a tqdm bar when no progress is shown."""
+
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def set_postfix(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+
+@contextmanager
+def progress_bar(progress: bool | str, total: int, desc: str | None = None, **kwargs: Any) -> Iterator[Any]:
+    """A ``tqdm.auto`` bar when ``progress`` is true (a string is its description), else a no-op bar.
+
+    The one progress-bar policy of the kit: tqdm is imported only when a bar is shown, and the
+    bar is closed when the block ends, also on errors.
+
+    Examples
+    --------
+    >>> with progress_bar(False, 10) as bar:
+    ...     bar.update(3)
+    """
+    if not progress:
+        yield _NoBar()
+        return
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=total, desc=progress if isinstance(progress, str) else desc, **kwargs)
+    try:
+        yield bar
+    finally:
+        bar.close()
 
 
 def chunked(items: Sequence[Any], chunksize: int) -> list[list[Any]]:
@@ -93,18 +128,12 @@ def parallel_map(
     executor = check_executor(executor)
     chunksize = check_int(chunksize, "chunksize", minimum=1, allow_none=True)
     items = list(items)
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=len(items), desc=progress if isinstance(progress, str) else None)
-    try:
+    with progress_bar(progress, len(items)) as bar:
         if executor is None:
             out = []
             for item in items:
                 out.append(func(item))
-                if bar is not None:
-                    bar.update(1)
+                bar.update(1)
             return out
         if chunksize is None:
             chunksize = max(1, math.ceil(len(items) / (4 * _n_workers(executor))))
@@ -113,9 +142,5 @@ def parallel_map(
         results: list[Any] = []
         for fut, chunk in zip(futures, chunks):
             results.extend(fut.result())
-            if bar is not None:
-                bar.update(len(chunk))
+            bar.update(len(chunk))
         return results
-    finally:
-        if bar is not None:
-            bar.close()

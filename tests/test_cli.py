@@ -35,6 +35,7 @@ def test_doctor_does_not_import_torch():
     assert out.stdout.strip() == "False"
 
 
+@pytest.mark.slow
 def test_lab_command_serves_the_start_notebook(tmp_path):
     with lab_server(tmp_path) as (base, token, proc):
         url = f"{base}/api/contents/notebooks/00_start_here.ipynb?token={token}&content=0"

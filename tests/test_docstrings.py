@@ -1,4 +1,7 @@
-"""Every Examples section in the package runs (numpydoc examples are promises too)."""
+"""Every Examples section in the package runs (numpydoc examples are promises too).
+
+This is the one place doctests run: other test modules do not call ``doctest.testmod`` again.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +16,9 @@ import rnnexplore
 MODULES = sorted(m.name for m in pkgutil.walk_packages(rnnexplore.__path__, "rnnexplore.")
                  if not m.name.endswith("__main__"))
 
+#: modules whose docstrings have no examples yet (command line, a view drawn only in a kernel)
+WITHOUT_EXAMPLES = {"rnnexplore.cli", "rnnexplore.widgets.bifurcation"}
+
 
 @pytest.mark.parametrize("name", MODULES)
 def test_examples_run(name):
@@ -20,3 +26,4 @@ def test_examples_run(name):
     res = doctest.testmod(mod, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE,
                           verbose=False)
     assert res.failed == 0, f"{res.failed} failing example(s) in {name}"
+    assert res.attempted > 0 or name in WITHOUT_EXAMPLES, f"{name} has no Examples"

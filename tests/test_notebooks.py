@@ -34,6 +34,7 @@ def test_notebook_is_clean_and_parametrised(path):
         assert "assert" in last, f"{path.name}: the last code cell must assert what was shown"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
 def test_notebook_runs_in_smoke_mode(path):
     run_notebook(path, smoke=True)
@@ -50,6 +51,7 @@ def _throwaway(tmp_path, cells):
     return path
 
 
+@pytest.mark.slow
 def test_harness_fails_on_a_broken_cell(tmp_path):
     path = _throwaway(tmp_path, ["x = 1", "assert SMOKE is True", "raise RuntimeError('boom 42')"])
     with pytest.raises(NotebookFailed) as info:
@@ -58,6 +60,7 @@ def test_harness_fails_on_a_broken_cell(tmp_path):
     assert "RuntimeError" in msg and "boom 42" in msg and "raise RuntimeError" in msg
 
 
+@pytest.mark.slow
 def test_harness_passes_smoke_parameter(tmp_path):
     path = _throwaway(tmp_path, ["import os", "assert SMOKE is True",
                                  "assert os.environ['RNNEXPLORE_SMOKE'] == '1'"])

@@ -41,10 +41,11 @@ import numpy as np
 from rnnexplore._validation import check_array, check_int, check_seed
 from rnnexplore.dynamics.orbits import simulate_orbits
 from rnnexplore.files import parse_json
+from rnnexplore.dynamics.params import parse_param_name
 from rnnexplore.dynamics.projection import Projection
 from rnnexplore.dynamics.models import (
     MODEL_TYPES,
-    _PiecewiseLinearModel,
+    PiecewiseLinearModel,
     border_collision_normal_form,
     model_from_dict,
     paper_gt16,
@@ -69,7 +70,7 @@ _SHARE_VERSION = 1
 @dataclass(frozen=True)
 class _Preset:
     label: str
-    build: Callable[[], _PiecewiseLinearModel]
+    build: Callable[[], PiecewiseLinearModel]
     max_order: int
 
 
@@ -83,7 +84,7 @@ PRESETS: dict[str, _Preset] = {
 }
 
 
-def preset_model(name: str) -> tuple[_PiecewiseLinearModel, int]:
+def preset_model(name: str) -> tuple[PiecewiseLinearModel, int]:
     """The model and default cycle order of a preset.
 
     Parameters
@@ -107,7 +108,7 @@ def _nice_step(width: float) -> float:
     return float(10.0 ** math.floor(math.log10(width / 100.0)))
 
 
-def default_ranges(model: _PiecewiseLinearModel, names: Sequence[str]) -> dict[str, tuple[float, float, float]]:
+def default_ranges(model: PiecewiseLinearModel, names: Sequence[str]) -> dict[str, tuple[float, float, float]]:
     """Slider ranges ``(lo, hi, step)`` around the current values: ``v +- max(1, |v|)``.
 
     The step is a round number and the range is ``v +- n * step``, so the current value lies
@@ -182,7 +183,7 @@ class ExplorerState:
 
     def __init__(
         self,
-        model: _PiecewiseLinearModel,
+        model: PiecewiseLinearModel,
         *,
         max_order: int = 8,
         params: Sequence[str] | None = None,
@@ -194,7 +195,7 @@ class ExplorerState:
         projection: Any = None,
         max_trajectories: int = 12,
     ) -> None:
-        if not isinstance(model, _PiecewiseLinearModel):
+        if not isinstance(model, PiecewiseLinearModel):
             raise ValueError(f"model must be one of {sorted(MODEL_TYPES)}, got {type(model).__name__}")
         self.max_order = _checked_order(max_order)
         self.seed = check_seed(seed, allow_none=False)
@@ -416,11 +417,11 @@ class ExplorerState:
             return True
         return self._recompute(self.model, max_order=k)
 
-    def set_model(self, model: _PiecewiseLinearModel, *, max_order: int | None = None,
+    def set_model(self, model: PiecewiseLinearModel, *, max_order: int | None = None,
                   params: Sequence[str] | None = None) -> bool:
         """Load another model (new sliders, new reset target); refused if invalid."""
         try:
-            if not isinstance(model, _PiecewiseLinearModel):
+            if not isinstance(model, PiecewiseLinearModel):
                 raise ValueError(f"model must be one of {sorted(MODEL_TYPES)}, got {type(model).__name__}")
             k = self.max_order if max_order is None else _checked_order(max_order)
             keep_ics = model.M == self.model.M and len(self.initial_conditions)
@@ -587,8 +588,7 @@ def _diagonal_and_bias(model) -> list[str]:
     names = model.param_names()
     keep = []
     for n in names:
-        field = n.split("[")[0]
-        idx = n[n.index("[") + 1:-1].split(",")
+        field, idx = parse_param_name(n)
         if field in ("h", "h1", "h2", "a") or (field == "A" and (len(idx) == 1 or idx[0] == idx[1])):
             keep.append(n)
     return keep or names[:16]

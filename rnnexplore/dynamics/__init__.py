@@ -1,6 +1,7 @@
 """Dynamics of piecewise-linear (ReLU) RNNs: models, the exact cycle engine, events, maps, training.
 
 Modules: :mod:`~rnnexplore.dynamics.models` (PLRNN family, JSON, torch converters),
+:mod:`~rnnexplore.dynamics.params` (the parameter-name grammar ``"W[1,0]"``),
 :mod:`~rnnexplore.dynamics.cycles` (SCYFI: every fixed point and k-cycle, exactly),
 :mod:`~rnnexplore.dynamics.solve` (the one batched solve of region sequences),
 :mod:`~rnnexplore.dynamics.orbits` (simulated orbits, one divergence rule),
@@ -20,13 +21,15 @@ from rnnexplore._lazy import lazy_attributes
 
 _NAMES = {
     **{n: "rnnexplore.dynamics.models" for n in (
-        "PLRNN", "ShallowPLRNN", "ClippedShallowPLRNN", "ALRNN", "MODEL_TYPES", "model_from_dict",
+        "PiecewiseLinearModel", "PLRNN", "ShallowPLRNN", "ClippedShallowPLRNN", "ALRNN", "MODEL_TYPES", "model_from_dict",
         "load_model_json", "save_model_json", "from_torch_rnn", "from_torch_module",
         "hidden_from_preactivation", "skew_tent", "border_collision_normal_form", "paper_gt16",
         "random_plrnn")},
     **{n: "rnnexplore.dynamics.cycles" for n in (
         "continue_cycles", "Cycle", "CycleSet",
         "SearchBudget", "find_cycles", "brute_force_cycles", "reference_loops", "attractor_period")},
+    **{n: "rnnexplore.dynamics.params" for n in (
+        "parse_param_name", "format_param_name", "index_names", "locate_param")},
     **{n: "rnnexplore.dynamics.solve" for n in ("solve_region_sequences", "RegionSolution")},
     **{n: "rnnexplore.dynamics.orbits" for n in ("DIVERGENCE", "diverged", "simulate_orbits")},
     "Projection": "rnnexplore.dynamics.projection",

@@ -30,7 +30,7 @@ import numpy as np
 from rnnexplore._validation import check_array, check_executor, check_int, check_real, check_seed
 from rnnexplore.dynamics.cycles import Cycle, CycleSet, SearchBudget, find_cycles
 from rnnexplore.dynamics.events import EVENT_KINDS, BifurcationEvent, classify_events
-from rnnexplore.dynamics.models import _PiecewiseLinearModel, model_from_dict
+from rnnexplore.dynamics.models import PiecewiseLinearModel, model_from_dict
 from rnnexplore.dynamics.orbits import simulate_orbits
 from rnnexplore.files import atomic_savez, load_npz, parse_json
 from rnnexplore.parallel import parallel_map
@@ -42,8 +42,8 @@ __all__ = [
 ]
 
 # =========================================================================== grids
-def _canonical_name(model: _PiecewiseLinearModel, name: str) -> tuple[str, tuple]:
-    field, idx = model._locate(name)
+def _canonical_name(model: PiecewiseLinearModel, name: str) -> tuple[str, tuple]:
+    field, idx = model.param_index(name)
     return name.replace(" ", ""), (field, idx)
 
 
@@ -69,7 +69,7 @@ def check_grid(model: Any, grid: Any) -> tuple[list[str], list[np.ndarray]]:
     ...
     ValueError: grid: unknown parameter name 'B[0]'; valid names: ...
     """
-    if not isinstance(model, _PiecewiseLinearModel):
+    if not isinstance(model, PiecewiseLinearModel):
         raise ValueError(
             f"model must be a PLRNN, ShallowPLRNN, ClippedShallowPLRNN or ALRNN, got {type(model).__name__}"
         )
@@ -347,7 +347,7 @@ class BifurcationMap:
         return self.solves.shape
 
     @property
-    def model(self) -> _PiecewiseLinearModel:
+    def model(self) -> PiecewiseLinearModel:
         """The base model."""
         return model_from_dict(json.loads(self.model_json))
 
@@ -365,7 +365,7 @@ class BifurcationMap:
             out[str(self.names[1])] = float(self.values1[j])
         return out
 
-    def model_at(self, i: int, j: int = 0) -> _PiecewiseLinearModel:
+    def model_at(self, i: int, j: int = 0) -> PiecewiseLinearModel:
         """The model at grid index ``(i, j)``."""
         return self.model.with_params(self.params_at(i, j))
 
@@ -603,7 +603,7 @@ def _checked_map_fields(raw: dict) -> dict[str, Any]:
     if nm.dtype.kind != "U" or nm.ndim != 1 or nm.shape[0] not in (1, 2):
         raise ValueError(f"names must be 1 or 2 strings, got dtype {nm.dtype} of shape {nm.shape}")
     for n in nm.tolist():
-        model._locate(n)
+        model.param_index(n)
     kw["names"] = nm
     kw["values0"] = check_array(raw["values0"], "values0", ndim=1, min_size=1)
     kw["values1"] = check_array(raw["values1"], "values1", ndim=1, min_size=1 if nm.shape[0] == 2 else 0)
@@ -632,8 +632,6 @@ def _checked_map_fields(raw: dict) -> dict[str, Any]:
     kw["obj_eigenvalues"] = ev.astype(complex)
     if n_obj and not np.allclose(np.abs(ev).max(axis=1), kw["obj_max_abs_eig"], rtol=1e-9, atol=1e-12):
         raise ValueError("obj_max_abs_eig does not match obj_eigenvalues")
-    if n_obj and not np.array_equal((np.abs(ev) < 1.0).sum(axis=1), kw["obj_n_stable"]):
-        raise ValueError("obj_n_stable does not match obj_eigenvalues")
     n_pts = raw["pt_object"].shape[0] if raw["pt_object"].ndim == 1 else -1
     kw["pt_object"] = _int_field(raw, "pt_object", (n_pts,), 0, n_obj - 1)
     kw["pt_coords"] = check_array(raw["pt_coords"], "pt_coords", shape=(n_pts, M))
@@ -668,7 +666,7 @@ def _str_array(items: list) -> np.ndarray:
 
 # =========================================================================== sweep
 def sweep(
-    model: _PiecewiseLinearModel,
+    model: PiecewiseLinearModel,
     grid: Mapping[str, Any],
     max_order: int,
     *,

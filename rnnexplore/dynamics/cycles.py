@@ -59,7 +59,7 @@ from typing import Any
 import numpy as np
 
 from rnnexplore._validation import check_array, check_int, check_mapping, check_real, check_seed, check_str
-from rnnexplore.dynamics.models import _PiecewiseLinearModel
+from rnnexplore.dynamics.models import PiecewiseLinearModel
 from rnnexplore.files import atomic_write_json, read_json
 from rnnexplore.dynamics.solve import HUGE, RegionSolution, _solve_sequences, check_model, solve_region_sequences
 
@@ -492,7 +492,7 @@ class SearchBudget:
         return self.max_solves if self.max_solves is not None else 20000 + 2000 * M
 
 
-def continue_cycles(model: _PiecewiseLinearModel, cycles: Sequence[Cycle]) -> tuple[list[Cycle], bool]:
+def continue_cycles(model: PiecewiseLinearModel, cycles: Sequence[Cycle]) -> tuple[list[Cycle], bool]:
     """Follow known cycles to new parameters by re-solving their region sequences (no search).
 
     For every cycle, ``(I - P) z = r`` of its (unchanged) region sequence is solved at the new
@@ -659,7 +659,7 @@ def _enumerate_order(model, k: int, collector: _Collector, batch: int = 4096) ->
     return solves
 
 
-def brute_force_cycles(model: _PiecewiseLinearModel, order: int) -> list[Cycle]:
+def brute_force_cycles(model: PiecewiseLinearModel, order: int) -> list[Cycle]:
     """All cycles of minimal period ``order``, by enumerating every region sequence.
 
     Solves one sequence per rotation class of the ``2^(n_bits*order)`` sequences (vectorised,
@@ -1031,7 +1031,7 @@ def _fast_search(model, searches: list[_FastOrder], bar=None) -> None:
 
 
 def find_cycles(
-    model: _PiecewiseLinearModel,
+    model: PiecewiseLinearModel,
     max_order: int,
     *,
     seed: int | None = None,
@@ -1139,7 +1139,7 @@ def find_cycles(
 
 # =========================================================================== simulation helper
 def attractor_period(
-    model: _PiecewiseLinearModel, z0: Any, *, n_transient: int = 3000, max_period: int = 60, rtol: float = 1e-9
+    model: PiecewiseLinearModel, z0: Any, *, n_transient: int = 3000, max_period: int = 60, rtol: float = 1e-9
 ) -> int | None:
     """Period of the orbit reached from ``z0`` after a transient (None: not periodic or diverged).
 

@@ -277,92 +277,112 @@ def classify_events(
     if models is not None:
         if not isinstance(models, (tuple, list)) or len(models) != 2:
             raise ValueError("models must be a pair (model_before, model_after)")
-    events: list[BifurcationEvent] = []
+    same, lost, new = _match_by_key(b, a)
+    events, lost, new = _border_collisions(lost, new, tol)
+    changed, flip_orders = _stability_changes(same)
+    events += changed
+    events += _births_and_deaths(lost, "death", tol, None if models is None else models[1], flip_orders)
+    events += _births_and_deaths(new, "birth", tol, None if models is None else models[0], flip_orders)
+    events.sort(key=lambda e: (e.order, e.kind, e.key_before or "", e.key_after or ""))
+    return events
 
-    # 1. matching by key, then by proximity across a border
+
+def _match_by_key(b: list[Cycle], a: list[Cycle]) -> tuple[list[tuple[Cycle, Cycle]], list[Cycle], list[Cycle]]:
+    """Rule 1a: ``(same, lost, new)`` - pairs with equal keys, objects only before, only after."""
     a_by_key = {c.key: c for c in a}
-    same = [(c, a_by_key[c.key]) for c in b if c.key in a_by_key]
-    lost = [c for c in b if c.key not in a_by_key]
     b_keys = {c.key for c in b}
-    new = [c for c in a if c.key not in b_keys]
-    cands = []
-    for i, cb in enumerate(lost):
-        for j, ca in enumerate(new):
-            if cb.order == ca.order:
-                d = _orbit_distance(cb, ca)
-                if d <= tol:
-                    cands.append((d, i, j))
+    same = [(c, a_by_key[c.key]) for c in b if c.key in a_by_key]
+    return same, [c for c in b if c.key not in a_by_key], [c for c in a if c.key not in b_keys]
+
+
+def _border_collisions(lost: list[Cycle], new: list[Cycle], tol: float
+                       ) -> tuple[list[BifurcationEvent], list[Cycle], list[Cycle]]:
+    """Rule 1b: a lost and a new object of one order within ``tol`` are one object that crossed a border.
+
+    Returns the events and the lost / new objects left unmatched.
+    """
+    cands = [(d, i, j) for i, cb in enumerate(lost) for j, ca in enumerate(new)
+             if cb.order == ca.order and (d := _orbit_distance(cb, ca)) <= tol]
     moved = _greedy_pairs(cands)
+    events = []
     for i, j in moved:
         cb, ca = lost[i], new[j]
-        change = ""
-        if cb.n_stable != ca.n_stable:
-            change = f"; stability {cb.stability} -> {ca.stability}"
-        events.append(
-            BifurcationEvent(
-                "border_collision", cb.order, cb.key, ca.key,
-                f"{_name(cb.order)} crossed a switching border (regions {cb.key!r} -> {ca.key!r}){change}",
-                cb.stability, ca.stability,
-            )
-        )
-    moved_b = {i for i, _ in moved}
-    moved_a = {j for _, j in moved}
-    lost = [c for i, c in enumerate(lost) if i not in moved_b]
-    new = [c for j, c in enumerate(new) if j not in moved_a]
+        change = f"; stability {cb.stability} -> {ca.stability}" if cb.n_stable != ca.n_stable else ""
+        events.append(BifurcationEvent(
+            "border_collision", cb.order, cb.key, ca.key,
+            f"{_name(cb.order)} crossed a switching border (regions {cb.key!r} -> {ca.key!r}){change}",
+            cb.stability, ca.stability,
+        ))
+    moved_b, moved_a = {i for i, _ in moved}, {j for _, j in moved}
+    return (events, [c for i, c in enumerate(lost) if i not in moved_b],
+            [c for j, c in enumerate(new) if j not in moved_a])
 
-    # 2. surviving objects that changed stability
-    flip_orders: set[int] = set()
+
+_HOW = {
+    "degenerate_transcritical": "a real eigenvalue passed +1",
+    "degenerate_flip": "a real eigenvalue passed -1 (degenerate flip)",
+    "neimark_sacker": "a complex pair crossed the unit circle (Neimark-Sacker type)",
+    "stability_change": "the stability signature changed",
+}
+
+
+def _stability_changes(same: list[tuple[Cycle, Cycle]]) -> tuple[list[BifurcationEvent], set[int]]:
+    """Rule 2: surviving objects whose stability signature changed; also the orders that flipped."""
+    events, flip_orders = [], set()
     for cb, ca in same:
         if cb.n_stable == ca.n_stable:
             continue
         kind = _crossing_kind(cb.eigenvalues, ca.eigenvalues)
         if kind == "degenerate_flip":
             flip_orders.add(cb.order)
-        how = {
-            "degenerate_transcritical": "a real eigenvalue passed +1",
-            "degenerate_flip": "a real eigenvalue passed -1 (degenerate flip)",
-            "neimark_sacker": "a complex pair crossed the unit circle (Neimark-Sacker type)",
-            "stability_change": "the stability signature changed",
-        }[kind]
-        events.append(
-            BifurcationEvent(
-                kind, cb.order, cb.key, ca.key,
-                f"{_name(cb.order)} {cb.key!r} changed stability {cb.stability} -> {ca.stability}: {how}",
-                cb.stability, ca.stability,
-            )
-        )
+        events.append(BifurcationEvent(
+            kind, cb.order, cb.key, ca.key,
+            f"{_name(cb.order)} {cb.key!r} changed stability {cb.stability} -> {ca.stability}: {_HOW[kind]}",
+            cb.stability, ca.stability,
+        ))
+    return events, flip_orders
 
-    # 3.-5. births and deaths
-    for side, objs in (("death", lost), ("birth", new)):
-        pair_kind = "pair_annihilation" if side == "death" else "pair_creation"
-        cands = []
-        for i, c1 in enumerate(objs):
-            for j in range(i + 1, len(objs)):
-                c2 = objs[j]
-                if c1.order == c2.order and abs(c1.n_stable - c2.n_stable) == 1:
-                    d = _orbit_distance(c1, c2)
-                    if d <= 4 * tol:
-                        cands.append((d, i, j))
-        partner: dict[int, int] = {}
-        for i, j in _greedy_pairs(cands):
+
+def _pair_partners(objs: list[Cycle], tol: float) -> dict[int, int]:
+    """Rule 3: index -> partner index for objects born (or dying) together in a pair.
+
+    Same order, stability signatures differing by one, orbits within ``4 * tol``; closest first.
+    """
+    cands = [(d, i, j) for i, c1 in enumerate(objs) for j in range(i + 1, len(objs))
+             if c1.order == objs[j].order and abs(c1.n_stable - objs[j].n_stable) == 1
+             and (d := _orbit_distance(c1, objs[j])) <= 4 * tol]
+    partner: dict[int, int] = {}
+    for _d, i, j in sorted(cands):  # one object joins at most one pair
+        if i not in partner and j not in partner:
             partner[i], partner[j] = j, i
-        other = None if models is None else (models[1] if side == "death" else models[0])
-        for i, c in enumerate(objs):
-            if i in partner:
-                kind = pair_kind
-            elif other is not None:
-                kind = _model_kind(c, other)
-            else:
-                kind = _heuristic_kind(c)
-            if kind in ("", "neimark_sacker", "stability_change"):
-                kind = side
-            if c.order % 2 == 0 and c.order // 2 in flip_orders and kind not in (
-                "degenerate_transcritical", pair_kind
-            ):
-                kind = "degenerate_flip"
-            events.append(_birth_death_event(kind, side, c, objs[partner[i]] if i in partner else None))
-    events.sort(key=lambda e: (e.order, e.kind, e.key_before or "", e.key_after or ""))
+    return partner
+
+
+def _births_and_deaths(objs: list[Cycle], side: str, tol: float, other_model: Any,
+                       flip_orders: set[int]) -> list[BifurcationEvent]:
+    """Rules 3-5 for the unmatched objects of one side (``side`` is ``"death"`` or ``"birth"``)."""
+    pair_kind = "pair_annihilation" if side == "death" else "pair_creation"
+    partner = _pair_partners(objs, tol)
+    events = []
+    for i, c in enumerate(objs):
+        if i in partner:
+            kind = pair_kind
+        elif other_model is not None:  # rule 4, exact
+            kind = _model_kind(c, other_model)
+        else:  # rule 4, heuristic
+            kind = _heuristic_kind(c)
+        if kind in ("", "neimark_sacker", "stability_change"):
+            kind = side
+        if _is_flip_partner(c, kind, pair_kind, flip_orders):
+            kind = "degenerate_flip"
+        events.append(_birth_death_event(kind, side, c, objs[partner[i]] if i in partner else None))
     return events
+
+
+def _is_flip_partner(c: Cycle, kind: str, pair_kind: str, flip_orders: set[int]) -> bool:
+    """Rule 5: an order-2k birth/death beside an order-k degenerate flip belongs to that flip."""
+    return (c.order % 2 == 0 and c.order // 2 in flip_orders
+            and kind not in ("degenerate_transcritical", pair_kind))
 
 
 def _birth_death_event(kind: str, side: str, c: Cycle, partner: Cycle | None) -> BifurcationEvent:

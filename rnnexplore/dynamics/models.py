@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import math
 import os
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -50,8 +49,10 @@ from rnnexplore._validation import (
     check_seed,
 )
 from rnnexplore.files import atomic_write_json, read_json
+from rnnexplore.dynamics.params import index_names, locate_param, name_forms
 
 __all__ = [
+    "PiecewiseLinearModel",
     "PLRNN",
     "ShallowPLRNN",
     "ClippedShallowPLRNN",
@@ -68,9 +69,6 @@ __all__ = [
     "paper_gt16",
     "random_plrnn",
 ]
-
-_NAME_RE = re.compile(r"^\s*([A-Za-z_]\w*)\s*\[\s*(\d+)\s*(?:,\s*(\d+)\s*)?\]\s*$")
-
 
 # --------------------------------------------------------------------------- validation
 def _as_array(value: Any, name: str, ndim: int | tuple[int, ...]) -> np.ndarray:
@@ -96,11 +94,29 @@ def _relu(x: np.ndarray) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- base class
-class _PiecewiseLinearModel:
-    """Shared machinery: validation of states, simulation, parameter names, dict I/O.
+class PiecewiseLinearModel:
+    """The model protocol: a map that is affine inside each region of its rectifiers.
 
-    Subclasses define ``_fields`` (constructor arguments that are arrays), ``n_bits``,
-    ``_step``, ``_region``, ``jacobians`` and ``offsets``.
+    Every model the cycle engine, the bifurcation sweeps and the apps accept is an instance
+    (:class:`PLRNN`, :class:`ALRNN`, :class:`ShallowPLRNN`, :class:`ClippedShallowPLRNN`);
+    signatures and ``isinstance`` checks across the package use this class. It provides
+
+    - dynamics: ``M`` (state dimension), ``n_bits`` (rectifiers), :meth:`step`,
+      :meth:`simulate`, :meth:`region`, :meth:`switching`;
+    - affine pieces: :meth:`jacobian`, :meth:`offset`, :meth:`affine` and the batched
+      ``jacobians(regions)`` / ``offsets(regions)``, ``random_regions(rng, shape)``;
+    - parameters by name (:mod:`rnnexplore.dynamics.params`): :meth:`param_names`,
+      :meth:`param_index`, :meth:`get_param`, :meth:`with_params` (a new model);
+    - plain-dict I/O: :meth:`to_dict` (inverse :func:`model_from_dict`).
+
+    A subclass defines ``_fields`` (constructor arguments that are arrays), ``M``,
+    ``n_bits``, ``_step``, ``_switching``, ``_region``, ``jacobians`` and ``offsets``.
+
+    Examples
+    --------
+    >>> from rnnexplore.dynamics.models import PiecewiseLinearModel, skew_tent
+    >>> isinstance(skew_tent(0.2, -1.5, 1.0), PiecewiseLinearModel)
+    True
     """
 
     _fields: tuple[str, ...] = ()
@@ -211,41 +227,35 @@ class _PiecewiseLinearModel:
         """
         names = []
         for field, arr in self._arrays().items():
-            names.extend(_index_names(field, arr.shape))
+            names.extend(index_names(field, arr.shape))
         return names
 
     def _name_forms(self) -> str:
-        forms = []
-        for field, arr in self._arrays().items():
-            idx = ",".join("ijk"[: arr.ndim])
-            bounds = " x ".join(str(s) for s in arr.shape)
-            forms.append(f"'{field}[{idx}]' ({bounds})")
-        return ", ".join(forms)
+        return name_forms({f: a.shape for f, a in self._arrays().items()})
 
-    def _locate(self, name: Any) -> tuple[str, tuple[int, ...]]:
-        """Map a parameter name to ``(field, index)``; ValueError listing valid forms."""
-        if not isinstance(name, str):
-            raise ValueError(f"parameter name must be a string, got {name!r}")
-        m = _NAME_RE.match(name)
-        fields = self._arrays()
-        if m is not None and m.group(1) in fields:
-            field = m.group(1)
-            idx = tuple(int(g) for g in m.groups()[1:] if g is not None)
-            shape = fields[field].shape
-            idx = self._normalise_index(field, idx, shape)
-            if idx is not None and len(idx) == len(shape) and all(0 <= i < s for i, s in zip(idx, shape)):
-                return field, idx
-        raise ValueError(f"unknown parameter name {name!r}; valid names: {self._name_forms()}")
+    def param_index(self, name: str) -> tuple[str, tuple[int, ...]]:
+        """``(array name, index)`` of a parameter name (grammar: :mod:`rnnexplore.dynamics.params`).
+
+        Raises ValueError listing the valid forms for an unknown name.
+
+        Examples
+        --------
+        >>> from rnnexplore.dynamics.models import paper_gt16
+        >>> paper_gt16().param_index("A[1]"), paper_gt16().param_index("W[1, 0]")
+        (('A', (1, 1)), ('W', (1, 0)))
+        """
+        return locate_param(name, {f: a.shape for f, a in self._arrays().items()},
+                            alias=self._normalise_index, forms=self._name_forms())
 
     def _normalise_index(self, field: str, idx: tuple[int, ...], shape: tuple[int, ...]):
         return idx
 
     def get_param(self, name: str) -> float:
         """Value of one scalar parameter, e.g. ``model.get_param("W[1,0]")``."""
-        field, idx = self._locate(name)
+        field, idx = self.param_index(name)
         return float(getattr(self, field)[idx])
 
-    def with_params(self, updates: Mapping[str, float]) -> "_PiecewiseLinearModel":
+    def with_params(self, updates: Mapping[str, float]) -> "PiecewiseLinearModel":
         """A NEW model with some scalar parameters replaced (the model itself is unchanged).
 
         Examples
@@ -259,11 +269,11 @@ class _PiecewiseLinearModel:
             raise ValueError("updates must be a mapping {name: value}")
         arrays = {k: v.copy() for k, v in self._arrays().items()}
         for name, value in updates.items():
-            field, idx = self._locate(name)
+            field, idx = self.param_index(name)
             arrays[field][idx] = check_real(value, f"value for {name!r}")
         return self._rebuild(arrays)
 
-    def _rebuild(self, arrays: dict[str, np.ndarray]) -> "_PiecewiseLinearModel":
+    def _rebuild(self, arrays: dict[str, np.ndarray]) -> "PiecewiseLinearModel":
         return type(self)(**arrays)
 
     # -- serialisation --------------------------------------------------------------
@@ -285,12 +295,10 @@ class _PiecewiseLinearModel:
     __hash__ = None  # type: ignore[assignment]
 
 
-def _index_names(field: str, shape: tuple[int, ...]) -> list[str]:
-    return [f"{field}[{','.join(map(str, idx))}]" for idx in np.ndindex(*shape)]
 
 
 # --------------------------------------------------------------------------- PLRNN
-class PLRNN(_PiecewiseLinearModel):
+class PLRNN(PiecewiseLinearModel):
     """Piecewise-linear RNN ``z' = A z + W relu(z) + h``.
 
     Parameters
@@ -365,7 +373,7 @@ class PLRNN(_PiecewiseLinearModel):
     def param_names(self) -> list[str]:
         if not self.diagonal_A:
             return super().param_names()
-        return [f"A[{i}]" for i in range(self.M)] + _index_names("W", self.W.shape) + _index_names("h", self.h.shape)
+        return [f"A[{i}]" for i in range(self.M)] + index_names("W", self.W.shape) + index_names("h", self.h.shape)
 
     def _name_forms(self) -> str:
         return "'A[i]' (= A[i,i]), " + super()._name_forms()
@@ -441,7 +449,7 @@ class ALRNN(PLRNN):
 
 
 # --------------------------------------------------------------------------- shallow PLRNNs
-class ShallowPLRNN(_PiecewiseLinearModel):
+class ShallowPLRNN(PiecewiseLinearModel):
     """Shallow PLRNN ``z' = a*z + W1 relu(W2 z + h2) + h1`` (hidden width H).
 
     Parameters
@@ -583,7 +591,7 @@ _OPTIONAL_KEYS = ("meta", "description", "name")
 
 
 # --------------------------------------------------------------------------- dict / JSON
-def model_from_dict(d: Mapping[str, Any]) -> _PiecewiseLinearModel:
+def model_from_dict(d: Mapping[str, Any]) -> PiecewiseLinearModel:
     """Build a model from a dict such as ``{"type": "PLRNN", "A": [...], "W": [...], "h": [...]}``.
 
     ``"type"`` is one of ``PLRNN`` (default when absent), ``ShallowPLRNN``,
@@ -604,14 +612,14 @@ def model_from_dict(d: Mapping[str, Any]) -> _PiecewiseLinearModel:
     return cls(**{k: d[k] for k in expected})
 
 
-def save_model_json(model: _PiecewiseLinearModel, path: str | os.PathLike) -> None:
+def save_model_json(model: PiecewiseLinearModel, path: str | os.PathLike) -> None:
     """Write ``model.to_dict()`` as JSON to ``path``."""
-    if not isinstance(model, _PiecewiseLinearModel):
+    if not isinstance(model, PiecewiseLinearModel):
         raise ValueError(f"model must be one of {sorted(MODEL_TYPES)}, got {type(model).__name__}")
     atomic_write_json(path, model.to_dict(), "model", indent=1)
 
 
-def load_model_json(path: str | os.PathLike) -> _PiecewiseLinearModel:
+def load_model_json(path: str | os.PathLike) -> PiecewiseLinearModel:
     """Read a model written by :func:`save_model_json` (or by hand; see the README).
 
     Never executes code; malformed files raise ``ValueError`` naming the file.
@@ -700,7 +708,7 @@ def hidden_from_preactivation(z: Any) -> np.ndarray:
     return np.maximum(np.asarray(z, dtype=np.float64), 0.0)
 
 
-def from_torch_module(module: Any, kind: str | None = None) -> _PiecewiseLinearModel:
+def from_torch_module(module: Any, kind: str | None = None) -> PiecewiseLinearModel:
     """Convert a PLRNN-shaped torch module (attributes are tensors or parameters).
 
     Recognised attribute sets: ``A, W, h`` (-> :class:`PLRNN`, or :class:`ALRNN` when the

@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from rnnexplore.dynamics.models import _PiecewiseLinearModel
+from rnnexplore.dynamics.models import PiecewiseLinearModel
 
 __all__ = ["RegionSolution", "solve_region_sequences", "check_model", "HUGE"]
 
@@ -33,14 +33,14 @@ HUGE = 1e150  # entries beyond this are treated as overflow (a diverged or degen
 
 def check_model(model: Any) -> None:
     """Raise ValueError unless ``model`` is one of the piecewise-linear models of the kit."""
-    if not isinstance(model, _PiecewiseLinearModel):
+    if not isinstance(model, PiecewiseLinearModel):
         raise ValueError(
             "model must be a PLRNN, ShallowPLRNN, ClippedShallowPLRNN or ALRNN, "
             f"got {type(model).__name__}"
         )
 
 
-def _solve_sequences(model: _PiecewiseLinearModel, S: np.ndarray, lengths: np.ndarray | None = None,
+def _solve_sequences(model: PiecewiseLinearModel, S: np.ndarray, lengths: np.ndarray | None = None,
                      bits: np.ndarray | None = None):
     """Solve ``(I - P) z = r`` for a stack of region sequences and run the true map.
 
@@ -165,7 +165,7 @@ class RegionSolution(NamedTuple):
     continuum: np.ndarray  # (B,) I - P singular and the system consistent (an affine set of solutions)
 
 
-def solve_region_sequences(model: _PiecewiseLinearModel, regions: np.ndarray) -> RegionSolution:
+def solve_region_sequences(model: PiecewiseLinearModel, regions: np.ndarray) -> RegionSolution:
     """Solve the cycle equations of a stack of region sequences (the SCYFI step, batched).
 
     Parameters

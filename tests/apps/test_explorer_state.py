@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
 import json
 
 import numpy as np
@@ -26,11 +25,6 @@ def _snapshot(st):
 def _same(a, b):
     assert a[0] == b[0] and a[1] == b[1] and a[2] == b[2] and a[4] == b[4]
     assert all(np.array_equal(x, y, equal_nan=True) for x, y in zip(a[3], b[3]))
-
-
-def test_docstring_examples():
-    res = doctest.testmod(explorer_mod)
-    assert res.failed == 0 and res.attempted > 10
 
 
 # ---------------------------------------------------------------- closed forms

@@ -266,8 +266,15 @@ def test_results_do_not_depend_on_executor_or_chunking(small_map):
     with ProcessPoolExecutor(2) as ex:
         _assert_same_map(small_map, sweep(m, grid, 8, executor=ex, **kw))
         _assert_same_map(tent_serial, sweep(skew_tent(A_L, 0.0, 1.0), tent_grid, 2, seed=0, executor=ex))
+
+
+@pytest.mark.slow
+def test_results_do_not_depend_on_a_dask_cluster(small_map):
+    pytest.importorskip("dask.distributed")
     from dask.distributed import Client, LocalCluster
 
+    m, grid = _gt16_grid(10, -0.6, 0.6)
+    kw = dict(seed=3, coarse=3, tile=6)
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
         with Client(cluster) as client:
             _assert_same_map(small_map, sweep(m, grid, 8, executor=client.get_executor(), chunksize=2, **kw))

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from rnnexplore.dynamics.models import PLRNN
-from rnnexplore.dynamics.training.replay import Landscape, Replay, align_jumps, detect_jumps, jump_sizes, parse_param_name
+from rnnexplore.dynamics.params import parse_param_name
+from rnnexplore.dynamics.training.replay import Landscape, Replay, align_jumps, detect_jumps, jump_sizes
 
 
 def _replay(C=5, S=7, seed=0):

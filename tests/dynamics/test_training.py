@@ -274,3 +274,30 @@ def test_shallow_model_trains():
     rep = train(m, x, alpha=0.1, epochs=5, seq_len=15, batch_size=4, lr=0.01, progress=False)
     assert rep.kind == "shplrnn" and rep.params["W1"].shape == (6, 3, 8)
     assert isinstance(rep.model_at(-1), ShallowPLRNN)
+
+
+def test_train_config_equals_keywords_and_names_unknown_options():
+    from rnnexplore.dynamics.training.trainer import TrainConfig
+
+    x = np.sin(0.3 * np.arange(120))[:, None]
+    cfg = TrainConfig(alpha=0.1, epochs=3, seq_len=15, batch_size=4, record_every=2)
+    a = train(TorchPLRNN(2, seed=0), x, cfg, progress=False)
+    b = train(TorchPLRNN(2, seed=0), x, progress=False, alpha=0.1, epochs=3, seq_len=15, batch_size=4, record_every=2)
+    c = train(TorchPLRNN(2, seed=0), x, cfg.replace(epochs=1), progress=False, epochs=3)
+    for r in (b, c):
+        np.testing.assert_array_equal(a.loss, r.loss)
+        np.testing.assert_array_equal(a.params["W"], r.params["W"])
+    assert a.epochs.tolist() == [0, 2, 3] and a.info == b.info
+    with pytest.raises(ValueError, match="unknown training option.*'epoch'"):
+        train(TorchPLRNN(2, seed=0), x, progress=False, epoch=3)
+    with pytest.raises(ValueError, match="record_every"):
+        TrainConfig(record_every=0).check(100)
+
+
+def test_train_resets_requires_grad_after_a_subset_run():
+    x = np.sin(0.3 * np.arange(120))[:, None]
+    m = TorchPLRNN(2, seed=0)
+    rep = train(m, x, trainable=["h"], epochs=2, seq_len=10, batch_size=2, progress=False)
+    assert rep.info["trainable"] == ["h"]
+    assert all(p.requires_grad for p in m.named_trainables().values())
+    np.testing.assert_array_equal(rep.params["A"][0], rep.params["A"][-1])

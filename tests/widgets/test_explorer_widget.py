@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import doctest
 
 import matplotlib
 
@@ -12,8 +11,6 @@ matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-import rnnexplore.widgets.explorer as widget_mod  # noqa: E402
-import rnnexplore.widgets.portrait as portrait_mod  # noqa: E402
 from rnnexplore.apps.explorer import ExplorerState  # noqa: E402
 from rnnexplore.dynamics.projection import Projection  # noqa: E402
 from rnnexplore.dynamics.models import random_plrnn  # noqa: E402
@@ -51,12 +48,6 @@ def _assert_artists_match_state(app):
     for seg, c in zip(segs, cyc):
         np.testing.assert_allclose(seg[:-1], app.state.projection.orbit(c.points, closed=True))
         np.testing.assert_allclose(seg[-1], seg[0])  # closed polygon
-
-
-def test_docstring_examples():
-    for mod in (widget_mod, portrait_mod):
-        res = doctest.testmod(mod)
-        assert res.failed == 0 and res.attempted > 0
 
 
 def test_every_control_has_a_stable_css_class():

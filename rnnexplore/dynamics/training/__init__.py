@@ -20,13 +20,13 @@ _NAMES = {
     **{n: _P + "data" for n in ("TrajectoryData", "validate_trajectory", "train_test_split",
                                  "from_array", "model_trajectory", "gt16_data", "skew_tent_data",
                                  "lorenz63", "lorenz63_data")},
-    **{n: _P + "replay" for n in ("Replay", "Landscape", "ReplayAnalysis", "parse_param_name",
-                                   "detect_jumps", "jump_sizes", "align_jumps", "analyse_replay")},
+    **{n: _P + "replay" for n in ("Replay", "Landscape", "ReplayAnalysis", "detect_jumps",
+                                   "jump_sizes", "align_jumps", "analyse_replay")},
     **{n: _P + "torch_models" for n in ("TorchPLRNN", "TorchShallowPLRNN", "TorchModel",
                                          "from_numpy_model", "plrnn_step", "shplrnn_step",
                                          "forced_rollout", "gtf_loss", "estimate_alpha",
                                          "AdaptiveAlpha")},
-    **{n: _P + "trainer" for n in ("train", "train_runs")},
+    **{n: _P + "trainer" for n in ("TrainConfig", "train", "train_runs")},
     **{n: _P + "landscape" for n in ("loss_landscape", "skew_tent_gradient", "power_law_exponent")},
 }
 

@@ -318,7 +318,7 @@ def gt16_data(
     burn_in: int = 1000,
     seed: int | None = 0,
 ) -> TrajectoryData:
-    """Trajectory of the paper's 2-D ground-truth PLRNN (spec section 5) on its attractor.
+    """Trajectory of the 2-D ground-truth PLRNN of Eisenmann et al. (NeurIPS 2023, Fig. 3) on its attractor.
 
     Parameters
     ----------

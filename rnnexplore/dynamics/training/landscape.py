@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from rnnexplore.dynamics.training.replay import Landscape, parse_param_name
+from rnnexplore.dynamics.params import locate_param
+from rnnexplore.dynamics.training.replay import Landscape
 from rnnexplore.dynamics.training.torch_models import (
     DTYPE,
     TorchPLRNN,
@@ -51,7 +52,7 @@ def _grid_params(
     for k, v in base.items():
         out[k] = np.broadcast_to(v, (G,) + v.shape).copy()
     for name, vals in ((x_name, gx.ravel()), (y_name, gy.ravel())):
-        key, idx = parse_param_name(name)
+        key, idx = locate_param(name, {k: v.shape for k, v in base.items()})
         out[key][(slice(None),) + idx] = vals
     return {k: torch.tensor(v, dtype=DTYPE, requires_grad=True) for k, v in out.items()}
 
@@ -118,13 +119,7 @@ def loss_landscape(
     if xs.size < 1 or ys.size < 1 or not (np.all(np.isfinite(xs)) and np.all(np.isfinite(ys))):
         raise ValueError("x_values and y_values must be non-empty finite 1-D arrays")
     for name in (x_param, y_param):
-        key, idx = parse_param_name(name)
-        if key not in base:
-            raise ValueError(f"unknown parameter {name!r}; the model has {list(base)}")
-        try:
-            base[key][idx]
-        except IndexError:
-            raise ValueError(f"parameter index out of range: {name!r}") from None
+        locate_param(name, {k: v.shape for k, v in base.items()})
     if not 0.0 <= float(alpha) <= 1.0:
         raise ValueError(f"alpha must lie in [0, 1], got {alpha}")
     wrt = list(base) if wrt is None else list(wrt)

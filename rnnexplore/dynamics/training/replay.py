@@ -29,7 +29,6 @@ Examples
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,12 +40,12 @@ from rnnexplore.files import atomic_savez, json_text, load_npz, parse_json
 from rnnexplore.dynamics.cycles import continue_cycles
 from rnnexplore.dynamics.solve import solve_region_sequences
 from rnnexplore.dynamics.orbits import diverged, simulate_orbits
+from rnnexplore.dynamics.params import format_param_name, locate_param
 
 __all__ = [
     "Replay",
     "Landscape",
     "ReplayAnalysis",
-    "parse_param_name",
     "detect_jumps",
     "jump_sizes",
     "align_jumps",
@@ -57,27 +56,6 @@ _REPLAY_MAGIC = "rnnexplore-replay-v1"
 _LANDSCAPE_MAGIC = "rnnexplore-landscape-v1"
 _ANALYSIS_MAGIC = "rnnexplore-replay-analysis-v1"
 _KINDS = {"plrnn": ("A", "W", "h"), "shplrnn": ("a", "W1", "W2", "h1", "h2")}
-_NAME_RE = re.compile(r"^\s*([A-Za-z_]\w*)\s*(?:\[\s*([0-9,\s]*)\])?\s*$")
-
-
-def parse_param_name(name: str) -> tuple[str, tuple[int, ...]]:
-    """Split ``"W[1,0]"`` into ``("W", (1, 0))`` (numpy indexing on the model's arrays).
-
-    Examples
-    --------
-    >>> parse_param_name("A[0]"), parse_param_name("h")
-    (('A', (0,)), ('h', ()))
-    """
-    m = _NAME_RE.match(str(name))
-    if m is None:
-        raise ValueError(f"parameter name must look like 'A[0]' or 'W[1,0]', got {name!r}")
-    idx = m.group(2)
-    if idx is None or not idx.strip():
-        return m.group(1), ()
-    try:
-        return m.group(1), tuple(int(i) for i in idx.split(","))
-    except ValueError:
-        raise ValueError(f"bad index in parameter name {name!r}") from None
 
 
 def _as_1d(x: Any, name: str, n: int | None = None, dtype: Any = np.float64, *,
@@ -204,21 +182,13 @@ class Replay:
             for idx in np.ndindex(*arr.shape[1:]):
                 series = arr[(slice(None),) + idx]
                 if not varying or np.ptp(series) > 0:
-                    names.append(key + "[" + ",".join(str(i) for i in idx) + "]")
+                    names.append(format_param_name(key, idx))
         return names
 
     def param_series(self, name: str) -> np.ndarray:
         """Values of one scalar parameter (``"A[0]"``, ``"W[1,0]"``) over the checkpoints."""
-        key, idx = parse_param_name(name)
-        if key not in self.params:
-            raise ValueError(f"unknown parameter {name!r}; this replay has {list(self.params)}")
-        try:
-            out = self.params[key][(slice(None),) + idx]
-        except IndexError:
-            raise ValueError(f"index out of range in {name!r} (shape {self.params[key].shape[1:]})") from None
-        if out.ndim != 1:
-            raise ValueError(f"{name!r} does not name a scalar parameter")
-        return out.copy()
+        key, idx = locate_param(name, {k: v.shape[1:] for k, v in self.params.items()})
+        return self.params[key][(slice(None),) + idx].copy()
 
     def _check_index(self, i: int) -> int:
         i = int(i)

@@ -17,8 +17,10 @@ Examples
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
@@ -35,6 +37,7 @@ from rnnexplore._validation import (
 )
 from rnnexplore.dynamics.training.data import MAX_STEPS
 from rnnexplore.dynamics.training.replay import Replay
+from rnnexplore.parallel import progress_bar
 from rnnexplore.dynamics.training.torch_models import (
     DTYPE,
     AdaptiveAlpha,
@@ -51,6 +54,7 @@ from rnnexplore.dynamics.training.torch_models import (
 
 
 __all__ = [
+    "TrainConfig",
     "train",
     "train_runs",
 ]
@@ -68,38 +72,15 @@ def _grad_norm(params: Sequence[torch.Tensor]) -> float:
     return math.sqrt(sq)
 
 
-def train(
-    model: TorchModel,
-    data: Any,
-    *,
-    alpha: float | str = 0.0,
-    epochs: int = 100,
-    seq_len: int = 50,
-    batch_size: int = 16,
-    batches_per_epoch: int = 1,
-    lr: float = 1e-3,
-    optimizer: str = "adam",
-    trainable: Sequence[str] | None = None,
-    grad_clip: float | None = None,
-    record_every: int = 1,
-    n_eval: int = 16,
-    alpha_every: int = 5,
-    alpha_init: float = 0.0,
-    seed: int | None = 0,
-    progress: bool | str = True,
-    callback: Callable[[dict], Any] | None = None,
-) -> Replay:
-    """Train ``model`` in place with BPTT (``alpha=0``), fixed-alpha GTF or adaptive GTF.
+@dataclass(frozen=True)
+class TrainConfig:
+    """The options of one training run; every field is also a keyword of :func:`train`.
 
-    Parameters
+    Attributes
     ----------
-    model : TorchPLRNN or TorchShallowPLRNN
-        Trained in place; its ``M`` must be >= the number of data columns (identity
-        observation: the data are the first ``N`` latent units).
-    data : TrajectoryData or array_like of shape (T, N)
-        Training trajectory (``data.train`` for a :class:`~rnnexplore.dynamics.training.data.TrajectoryData`).
     alpha : float in [0, 1] or "adaptive"
-        Forcing strength; ``"adaptive"`` follows the schedule of the module docstring.
+        Forcing strength of generalized teacher forcing (0: BPTT); ``"adaptive"`` follows
+        :class:`~rnnexplore.dynamics.training.torch_models.AdaptiveAlpha`.
     epochs : int
         Number of epochs; one epoch is ``batches_per_epoch`` optimiser steps.
     seq_len : int
@@ -128,11 +109,221 @@ def train(
         Starting alpha of the adaptive schedule.
     seed : int, optional
         Seeds window sampling (and nothing else: initial weights come from the model).
+
+    Examples
+    --------
+    >>> TrainConfig(epochs=10).replace(alpha="adaptive").adaptive
+    True
+    """
+
+    alpha: float | str = 0.0
+    epochs: int = 100
+    seq_len: int = 50
+    batch_size: int = 16
+    batches_per_epoch: int = 1
+    lr: float = 1e-3
+    optimizer: str = "adam"
+    trainable: Sequence[str] | None = None
+    grad_clip: float | None = None
+    record_every: int = 1
+    n_eval: int = 16
+    alpha_every: int = 5
+    alpha_init: float = 0.0
+    seed: int | None = 0
+
+    @property
+    def adaptive(self) -> bool:
+        """Whether alpha follows the adaptive schedule."""
+        return isinstance(self.alpha, str)
+
+    def replace(self, **options: Any) -> "TrainConfig":
+        """A copy with some options changed; ValueError naming unknown options."""
+        unknown = sorted(set(options) - {f.name for f in fields(self)})
+        if unknown:
+            raise ValueError(f"unknown training option(s) {unknown}; options are {[f.name for f in fields(self)]}")
+        return dataclasses.replace(self, **options)
+
+    def check(self, T: int, M: int = 1) -> None:
+        """ValueError naming the first option that is invalid for a training length ``T`` (``M`` units)."""
+        if self.adaptive:
+            check_choice(self.alpha, "alpha", ("adaptive",))
+        else:
+            check_real(self.alpha, "alpha (a number in [0, 1] or 'adaptive')", minimum=0.0, maximum=1.0)
+        for name in ("epochs", "batch_size", "batches_per_epoch", "record_every", "n_eval", "alpha_every"):
+            check_int(getattr(self, name), name, minimum=1, maximum=MAX_STEPS)
+        if self.epochs * self.batches_per_epoch > MAX_STEPS:
+            raise ValueError(f"epochs * batches_per_epoch must be <= {MAX_STEPS} optimiser steps, "
+                             f"got {self.epochs * self.batches_per_epoch}")
+        check_int(self.seq_len, "seq_len (at most the training length)", minimum=2, maximum=T)
+        check_memory((max(self.batch_size, self.n_eval), self.seq_len, M, 4), "batch_size / n_eval * seq_len")
+        check_real(self.lr, "lr", minimum=0.0, exclusive_minimum=True)
+        check_real(self.grad_clip, "grad_clip", minimum=0.0, exclusive_minimum=True, allow_none=True)
+        check_real(self.alpha_init, "alpha_init", minimum=0.0, maximum=1.0)
+        check_choice(self.optimizer, "optimizer", sorted(_OPTIMISERS))
+        check_seed(self.seed)
+        if self.trainable is not None and (isinstance(self.trainable, str)
+                                           or not isinstance(self.trainable, Sequence)):
+            raise ValueError(f"trainable must be a list of parameter names, got {self.trainable!r}")
+
+    def info(self, trainable: list[str], n_obs: int) -> dict[str, Any]:
+        """The ``Replay.info`` record of a run with these options."""
+        return {
+            "alpha": self.alpha if self.adaptive else float(self.alpha),
+            "seq_len": int(self.seq_len),
+            "batch_size": int(self.batch_size),
+            "batches_per_epoch": int(self.batches_per_epoch),
+            "lr": float(self.lr),
+            "optimizer": self.optimizer,
+            "trainable": trainable,
+            "seed": self.seed,
+            "record_every": int(self.record_every),
+            "grad_clip": self.grad_clip,
+            "n_obs": int(n_obs),
+        }
+
+
+def _select_trainables(model: TorchModel, trainable: Sequence[str] | None) -> list[str]:
+    """Names of the parameters to train (the others get ``requires_grad=False``)."""
+    named = model.named_trainables()
+    names = list(named) if trainable is None else list(trainable)
+    unknown = [n for n in names if n not in named]
+    if unknown or not names:
+        raise ValueError(f"trainable must name some of {list(named)}, got {trainable!r}")
+    for key, p in named.items():
+        p.requires_grad_(key in names)
+    return names
+
+
+class _Run:
+    """One training run: optimiser, window sampling, alpha schedule, checkpoint and step records."""
+
+    def __init__(self, model: TorchModel, x_np: np.ndarray, config: TrainConfig,
+                 callback: Callable[[dict], Any] | None) -> None:
+        self.model, self.config, self.callback = model, config, callback
+        self.names = _select_trainables(model, config.trainable)
+        named = model.named_trainables()
+        self.params = [named[n] for n in self.names]
+        self.opt = _OPTIMISERS[config.optimizer](self.params, lr=config.lr)
+        self.gen = torch_generator(config.seed)
+        self.x = torch.tensor(x_np, dtype=DTYPE)
+        self.eval_x = self.windows(int(config.n_eval))
+        self.schedule = AdaptiveAlpha(config.alpha_init) if config.adaptive else None
+        self.alpha = self.schedule.alpha if config.adaptive else float(config.alpha)
+        self.batch_count = 0
+        self.rec: dict[str, list] = {k: [] for k in ("epochs", "loss", "free_loss", "grad_norm", "alpha")}
+        self.rec_params: dict[str, list] = {k: [] for k in model.numpy_params()}
+        self.steps: dict[str, list] = {"loss": [], "grad_norm": [], "alpha": []}
+
+    def windows(self, n: int) -> torch.Tensor:
+        """``n`` training windows with uniformly drawn starts."""
+        seq_len = int(self.config.seq_len)
+        starts = torch.randint(0, self.x.shape[0] - seq_len + 1, (n,), generator=self.gen)
+        return data_windows(self.x, starts, seq_len)
+
+    def checkpoint(self, epoch: int) -> bool:
+        """Record the model on the evaluation windows; True when the callback asks to stop."""
+        self.opt.zero_grad(set_to_none=True)
+        loss = gtf_loss(self.model, self.eval_x, self.alpha)
+        loss.backward()
+        gnorm = _grad_norm(self.params)
+        self.opt.zero_grad(set_to_none=True)
+        with torch.no_grad():
+            free = float(gtf_loss(self.model, self.eval_x, 0.0)) if self.alpha != 0.0 else float(loss.detach())
+        snapshot = self.model.numpy_params()
+        row = {"epoch": epoch, "loss": float(loss.detach()), "free_loss": free, "grad_norm": gnorm,
+               "alpha": self.alpha}
+        self.rec["epochs"].append(epoch)
+        for k in ("loss", "free_loss", "grad_norm", "alpha"):
+            self.rec[k].append(row[k])
+        for k, v in snapshot.items():
+            self.rec_params[k].append(v)
+        if self.callback is None:
+            return False
+        return bool(self.callback({**row, "params": snapshot, "model": self.model}))
+
+    def step(self) -> None:
+        """One optimiser step on a fresh batch (adaptive alpha updated every ``alpha_every`` batches)."""
+        xb = self.windows(int(self.config.batch_size))
+        self.opt.zero_grad(set_to_none=True)
+        if self.schedule is not None and self.batch_count % int(self.config.alpha_every) == 0:
+            with torch.no_grad():
+                _, forced = forced_rollout(self.model.step, xb, self.alpha, self.model.M, return_forced=True)
+            self.alpha = self.schedule.update(estimate_alpha(self.model, forced))
+        loss = gtf_loss(self.model, xb, self.alpha)
+        loss.backward()
+        gnorm = _grad_norm(self.params)
+        if self.config.grad_clip is not None:
+            torch.nn.utils.clip_grad_norm_(self.params, float(self.config.grad_clip))
+        if math.isfinite(float(loss.detach())) and math.isfinite(gnorm):
+            self.opt.step()
+        self.steps["loss"].append(float(loss.detach()))
+        self.steps["grad_norm"].append(gnorm)
+        self.steps["alpha"].append(self.alpha)
+        self.batch_count += 1
+
+    def run(self, bar: Any) -> None:
+        """Checkpoint 0, then epochs until done or the callback stops."""
+        epochs, every = int(self.config.epochs), int(self.config.record_every)
+        stop = self.checkpoint(0)
+        epoch = 0
+        while not stop and epoch < epochs:
+            epoch += 1
+            for _ in range(int(self.config.batches_per_epoch)):
+                self.step()
+            if epoch % every == 0 or epoch == epochs:
+                stop = self.checkpoint(epoch)
+            bar.update(1)
+            bar.set_postfix(loss=f"{self.steps['loss'][-1]:.3g}", alpha=f"{self.alpha:.3f}", refresh=False)
+
+    def replay(self, n_obs: int) -> Replay:
+        """The records as a :class:`Replay`."""
+        info = self.config.info(self.names, n_obs)
+        if isinstance(self.model, TorchPLRNN):
+            info["offdiag_W"] = self.model.offdiag_W
+        steps = {f"step_{k}": np.asarray(v) for k, v in self.steps.items()}
+        return Replay(
+            kind=self.model.kind,
+            epochs=np.asarray(self.rec["epochs"], dtype=np.int64),
+            params={k: np.stack(v) for k, v in self.rec_params.items()},
+            loss=np.asarray(self.rec["loss"]),
+            free_loss=np.asarray(self.rec["free_loss"]),
+            grad_norm=np.asarray(self.rec["grad_norm"]),
+            alpha=np.asarray(self.rec["alpha"]),
+            **steps,
+            info=info,
+        )
+
+
+def train(
+    model: TorchModel,
+    data: Any,
+    config: TrainConfig | None = None,
+    *,
+    progress: bool | str = True,
+    callback: Callable[[dict], Any] | None = None,
+    **options: Any,
+) -> Replay:
+    """Train ``model`` in place with BPTT (``alpha=0``), fixed-alpha GTF or adaptive GTF.
+
+    Parameters
+    ----------
+    model : TorchPLRNN or TorchShallowPLRNN
+        Trained in place; its ``M`` must be >= the number of data columns (identity
+        observation: the data are the first ``N`` latent units).
+    data : TrajectoryData or array_like of shape (T, N)
+        Training trajectory (``data.train`` for a :class:`~rnnexplore.dynamics.training.data.TrajectoryData`).
+    config : TrainConfig, optional
+        The run's options (default ``TrainConfig()``).
     progress : bool or str
         ``tqdm.auto`` progress bar over epochs.
     callback : callable, optional
         Called at every checkpoint with a dict ``{"epoch", "loss", "free_loss",
         "grad_norm", "alpha", "params", "model"}``; returning ``True`` stops training.
+    **options
+        Fields of :class:`TrainConfig` (``alpha``, ``epochs``, ``seq_len``, ``batch_size``,
+        ``batches_per_epoch``, ``lr``, ``optimizer``, ``trainable``, ``grad_clip``,
+        ``record_every``, ``n_eval``, ``alpha_every``, ``alpha_init``, ``seed``) overriding
+        ``config``.
 
     Returns
     -------
@@ -148,152 +339,23 @@ def train(
     >>> rep.epochs.tolist()
     [0, 2, 4]
     """
+    config = (TrainConfig() if config is None else config).replace(**options)
     x_np = trajectory_array(data)
     T, N = x_np.shape
     if not isinstance(model, (TorchPLRNN, TorchShallowPLRNN)):
         raise ValueError("model must be a TorchPLRNN or TorchShallowPLRNN")
     if N > model.M:
         raise ValueError(f"data has {N} columns but the model only {model.M} latent units")
-    adaptive = isinstance(alpha, str)
-    if adaptive:
-        check_choice(alpha, "alpha", ("adaptive",))
-    else:
-        alpha = check_real(alpha, "alpha (a number in [0, 1] or 'adaptive')", minimum=0.0, maximum=1.0)
-    epochs, batch_size, batches_per_epoch, record_every, n_eval, alpha_every = (
-        check_int(val, name, minimum=1, maximum=MAX_STEPS) for name, val in (
-            ("epochs", epochs), ("batch_size", batch_size), ("batches_per_epoch", batches_per_epoch),
-            ("record_every", record_every), ("n_eval", n_eval), ("alpha_every", alpha_every)))
-    if epochs * batches_per_epoch > MAX_STEPS:
-        raise ValueError(f"epochs * batches_per_epoch must be <= {MAX_STEPS} optimiser steps, "
-                         f"got {epochs * batches_per_epoch}")
-    seq_len = check_int(seq_len, "seq_len (at most the training length)", minimum=2, maximum=T)
-    check_memory((max(batch_size, n_eval), seq_len, model.M, 4), "batch_size / n_eval * seq_len")
-    lr = check_real(lr, "lr", minimum=0.0, exclusive_minimum=True)
-    grad_clip = check_real(grad_clip, "grad_clip", minimum=0.0, exclusive_minimum=True, allow_none=True)
-    alpha_init = check_real(alpha_init, "alpha_init", minimum=0.0, maximum=1.0)
-    check_choice(optimizer, "optimizer", sorted(_OPTIMISERS))
+    config.check(T, model.M)
     check_callable(callback, "callback")
-    seed = check_seed(seed)
-    named = model.named_trainables()
-    if trainable is not None and (isinstance(trainable, str) or not isinstance(trainable, Sequence)):
-        raise ValueError(f"trainable must be a list of parameter names, got {trainable!r}")
-    names = list(named) if trainable is None else list(trainable)
-    unknown = [n for n in names if n not in named]
-    if unknown or not names:
-        raise ValueError(f"trainable must name some of {list(named)}, got {trainable!r}")
-    for key, p in named.items():
-        p.requires_grad_(key in names)
-    params = [named[n] for n in names]
-    opt = _OPTIMISERS[optimizer](params, lr=lr)
-
-    gen = torch_generator(seed)
-    x = torch.tensor(x_np, dtype=DTYPE)
-    n_start = T - int(seq_len) + 1
-    eval_x = data_windows(x, torch.randint(0, n_start, (int(n_eval),), generator=gen), int(seq_len))
-    schedule = AdaptiveAlpha(alpha_init) if adaptive else None
-    cur_alpha = schedule.alpha if adaptive else float(alpha)
-
-    rec: dict[str, list] = {k: [] for k in ("epochs", "loss", "free_loss", "grad_norm", "alpha")}
-    rec_params: dict[str, list] = {k: [] for k in model.numpy_params()}
-    steps: dict[str, list] = {"loss": [], "grad_norm": [], "alpha": []}
-
-    def checkpoint(epoch: int) -> bool:
-        opt.zero_grad(set_to_none=True)
-        loss = gtf_loss(model, eval_x, cur_alpha)
-        loss.backward()
-        gnorm = _grad_norm(params)
-        opt.zero_grad(set_to_none=True)
-        with torch.no_grad():
-            free = float(gtf_loss(model, eval_x, 0.0)) if cur_alpha != 0.0 else float(loss.detach())
-        snapshot = model.numpy_params()
-        rec["epochs"].append(epoch)
-        rec["loss"].append(float(loss.detach()))
-        rec["free_loss"].append(free)
-        rec["grad_norm"].append(gnorm)
-        rec["alpha"].append(cur_alpha)
-        for k, v in snapshot.items():
-            rec_params[k].append(v)
-        if callback is not None:
-            info = {
-                "epoch": epoch,
-                "loss": float(loss.detach()),
-                "free_loss": free,
-                "grad_norm": gnorm,
-                "alpha": cur_alpha,
-                "params": snapshot,
-                "model": model,
-            }
-            return bool(callback(info))
-        return False
-
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=int(epochs), desc=progress if isinstance(progress, str) else "training")
-    batch_count = 0
     try:
-        stop = checkpoint(0)
-        epoch = 0
-        while not stop and epoch < int(epochs):
-            epoch += 1
-            for _ in range(int(batches_per_epoch)):
-                xb = data_windows(x, torch.randint(0, n_start, (int(batch_size),), generator=gen), int(seq_len))
-                opt.zero_grad(set_to_none=True)
-                if adaptive and batch_count % int(alpha_every) == 0:
-                    with torch.no_grad():
-                        _, forced = forced_rollout(model.step, xb, cur_alpha, model.M, return_forced=True)
-                    cur_alpha = schedule.update(estimate_alpha(model, forced))
-                loss = gtf_loss(model, xb, cur_alpha)
-                loss.backward()
-                gnorm = _grad_norm(params)
-                if grad_clip is not None:
-                    torch.nn.utils.clip_grad_norm_(params, float(grad_clip))
-                if math.isfinite(float(loss.detach())) and math.isfinite(gnorm):
-                    opt.step()
-                steps["loss"].append(float(loss.detach()))
-                steps["grad_norm"].append(gnorm)
-                steps["alpha"].append(cur_alpha)
-                batch_count += 1
-            if epoch % int(record_every) == 0 or epoch == int(epochs):
-                stop = checkpoint(epoch)
-            if bar is not None:
-                bar.update(1)
-                bar.set_postfix(loss=f"{steps['loss'][-1]:.3g}", alpha=f"{cur_alpha:.3f}", refresh=False)
+        run = _Run(model, x_np, config, callback)
+        with progress_bar(progress, int(config.epochs), "training") as bar:
+            run.run(bar)
     finally:
-        if bar is not None:
-            bar.close()
-        for p in named.values():
+        for p in model.named_trainables().values():
             p.requires_grad_(True)
-
-    info = {
-        "alpha": alpha if adaptive else float(alpha),
-        "seq_len": int(seq_len),
-        "batch_size": int(batch_size),
-        "batches_per_epoch": int(batches_per_epoch),
-        "lr": float(lr),
-        "optimizer": optimizer,
-        "trainable": names,
-        "seed": seed,
-        "record_every": int(record_every),
-        "grad_clip": grad_clip,
-        "n_obs": int(N),
-    }
-    if isinstance(model, TorchPLRNN):
-        info["offdiag_W"] = model.offdiag_W
-    return Replay(
-        kind=model.kind,
-        epochs=np.asarray(rec["epochs"], dtype=np.int64),
-        params={k: np.stack(v) for k, v in rec_params.items()},
-        loss=np.asarray(rec["loss"]),
-        free_loss=np.asarray(rec["free_loss"]),
-        grad_norm=np.asarray(rec["grad_norm"]),
-        alpha=np.asarray(rec["alpha"]),
-        step_loss=np.asarray(steps["loss"]),
-        step_grad_norm=np.asarray(steps["grad_norm"]),
-        step_alpha=np.asarray(steps["alpha"]),
-        info=info,
-    )
+    return run.replay(N)
 
 
 # --------------------------------------------------------------------------- many runs

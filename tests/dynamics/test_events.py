@@ -1,0 +1,57 @@
+"""The rules of classify_events one at a time, on hand-made objects (closed-form expectations)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rnnexplore.dynamics.cycles import Cycle
+from rnnexplore.dynamics import events as ev
+
+
+def _fp(x, lam, key):
+    """A 1-D fixed point at ``x`` with eigenvalue ``lam``."""
+    return Cycle(1, np.array([[float(x)]]), np.array([complex(lam)]), np.array([[x > 0]]), key)
+
+
+def test_match_by_key():
+    b = [_fp(0.1, 0.5, "a"), _fp(0.2, 0.5, "b")]
+    a = [_fp(0.1, 0.5, "b"), _fp(0.3, 0.5, "c")]
+    same, lost, new = ev._match_by_key(b, a)
+    assert [(x.key, y.key) for x, y in same] == [("b", "b")]
+    assert [c.key for c in lost] == ["a"] and [c.key for c in new] == ["c"]
+
+
+def test_border_collisions_pair_the_closest_within_tol():
+    lost = [_fp(1.0, 0.5, "L1"), _fp(5.0, 0.5, "L2")]
+    new = [_fp(1.04, 2.0, "N1"), _fp(1.01, 0.5, "N2")]
+    # distances relative to 1 + max|x|: N2 is 0.005 from L1, N1 0.02; L2 is far from both
+    events, left_lost, left_new = ev._border_collisions(lost, new, tol=0.05)
+    assert [(e.key_before, e.key_after) for e in events] == [("L1", "N2")]
+    assert [c.key for c in left_lost] == ["L2"] and [c.key for c in left_new] == ["N1"]
+    assert ev._border_collisions(lost, new, tol=0.001)[0] == []
+
+
+def test_stability_changes_name_the_crossing_and_collect_flips():
+    same = [(_fp(1, -0.9, "f"), _fp(1, -1.1, "f")),   # real eigenvalue through -1
+            (_fp(1, 0.9, "t"), _fp(1, 1.1, "t")),     # through +1
+            (_fp(1, 0.5, "s"), _fp(1, 0.6, "s"))]     # no change
+    events, flips = ev._stability_changes(same)
+    assert [(e.key_before, e.kind) for e in events] == [("f", "degenerate_flip"), ("t", "degenerate_transcritical")]
+    assert flips == {1}
+
+
+def test_pair_partners_need_neighbouring_signatures_and_proximity():
+    objs = [_fp(1.0, 0.5, "s"), _fp(1.1, 2.0, "u"), _fp(1.05, 0.4, "s2"), _fp(9.0, 2.0, "far")]
+    # s-u (0.048), s2-u (0.024): s2 and u pair first; s has no partner left; far is too far
+    assert ev._pair_partners(objs, tol=0.05) == {2: 1, 1: 2}
+    assert ev._pair_partners(objs, tol=0.001) == {}
+
+
+@pytest.mark.parametrize("order, kind, flips, want", [
+    (2, "birth", {1}, True), (2, "border_collision", {1}, True), (2, "degenerate_transcritical", {1}, False),
+    (2, "pair_creation", {1}, False), (3, "birth", {1}, False), (4, "death", {1}, False), (4, "death", {2}, True),
+])
+def test_flip_partner_rule(order, kind, flips, want):
+    c = Cycle(order, np.ones((order, 1)), np.array([0.5 + 0j]), np.ones((order, 1), bool), "k")
+    assert ev._is_flip_partner(c, kind, "pair_creation", flips) is want
