@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from rnnexplore._validation import check_array, check_int, check_seed
+from rnnexplore._validation import check_array, check_int, check_mapping, check_seed
 from rnnexplore.dynamics.orbits import simulate_orbits
 from rnnexplore.files import parse_json
 from rnnexplore.dynamics.params import parse_param_name
@@ -240,6 +240,9 @@ class ExplorerState:
         names = model.param_names()
         if params is None:
             params = names if len(names) <= 16 else _diagonal_and_bias(model)
+        if isinstance(params, (str, bytes)) or not isinstance(params, Sequence) or \
+                not all(isinstance(p, str) for p in params):
+            raise ValueError(f"params must be a list of parameter names, got {params!r}"[:200])
         params = list(params)
         bad = [p for p in params if p not in names]
         for p in bad:  # accept equivalent spellings such as "A[0,0]" for "A[0]"
@@ -248,10 +251,10 @@ class ExplorerState:
             except ValueError:
                 raise ValueError(f"params: unknown parameter {p!r}; valid names: {names}") from None
         rng = default_ranges(model, params)
-        for name, r in (ranges or {}).items():
+        for name, r in check_mapping({} if ranges is None else ranges, "ranges").items():
             if name not in rng:
                 raise ValueError(f"ranges: {name!r} is not one of the slider parameters {params}")
-            r = tuple(float(x) for x in r)
+            r = tuple(check_array(r, f"ranges[{name!r}]", ndim=1).tolist())
             if len(r) not in (2, 3) or not all(math.isfinite(x) for x in r) or r[0] >= r[1]:
                 raise ValueError(f"ranges[{name!r}] must be (lo, hi[, step]) with lo < hi, got {r}")
             rng[name] = r if len(r) == 3 else (r[0], r[1], _nice_step(r[1] - r[0]))
