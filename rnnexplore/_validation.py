@@ -101,7 +101,7 @@ def check_real(value: Any, name: str, *, minimum: float | None = None, maximum: 
     try:
         value = float(value)
     except OverflowError:  # an int beyond the float range
-        value = math.copysign(math.inf, value)
+        value = math.inf if value > 0 else -math.inf
     if math.isnan(value) or (math.isinf(value) and not allow_inf):
         raise ValueError(f"{name} must be finite, got {value!r}")
     if exclusive_minimum and minimum is not None and value <= minimum:

@@ -49,6 +49,29 @@ def time_limit(seconds: float = TIME_LIMIT):
         signal.signal(signal.SIGALRM, old)
 
 
+MEMORY_LIMIT = 3 * 2**30  # bytes of address space one call may add (a runaway allocation -> MemoryError)
+
+
+@contextlib.contextmanager
+def memory_limit(extra: int = MEMORY_LIMIT):
+    """Cap the address space at its current size plus ``extra`` during the block (Linux), then restore it."""
+    try:
+        import resource
+
+        with open("/proc/self/statm") as fh:
+            used = int(fh.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    except (ImportError, OSError, ValueError):
+        yield
+        return
+    cap = used + extra if hard == resource.RLIM_INFINITY else min(hard, used + extra)
+    resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+
+
 def deep(n: int = 100_000) -> list:
     out: list = []
     for _ in range(n):
@@ -229,7 +252,7 @@ SPECS = {
 
 
 def _call(fn, kwargs):
-    with time_limit():
+    with time_limit(), memory_limit():
         try:
             return fn(**kwargs), None
         except ValueError as exc:
