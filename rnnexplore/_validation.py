@@ -65,7 +65,10 @@ MAX_ARRAY_BYTES = 2**31
 
 def describe(value: Any) -> str:
     """Short ``repr (type)`` of a value for error messages (long reprs are cut)."""
-    r = repr(value)
+    try:
+        r = repr(value)
+    except Exception:  # noqa: BLE001 - deeply nested or broken objects: name the type only
+        r = f"<{type(value).__name__}>"
     if len(r) > 60:
         r = r[:57] + "..."
     return f"{r} ({type(value).__name__})"

@@ -717,7 +717,8 @@ def _warm_sequences(warm_start: Any, nb: int) -> dict[int, list[np.ndarray]]:
     out: dict[int, list[np.ndarray]] = {}
     if warm_start is None:
         return out
-    if isinstance(warm_start, Cycle) or not isinstance(warm_start, (Sequence, np.ndarray)):
+    if isinstance(warm_start, (Cycle, str, bytes)) or not isinstance(warm_start, (Sequence, np.ndarray)) or \
+            (isinstance(warm_start, np.ndarray) and warm_start.ndim == 0):
         raise ValueError("warm_start must be a CycleSet, a list of Cycles or a list of region sequences")
     for item in warm_start:
         seq = item.regions if isinstance(item, Cycle) else item

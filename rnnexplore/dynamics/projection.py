@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from rnnexplore._validation import check_array, check_choice, check_int
+from rnnexplore._validation import check_array, check_choice, check_int, check_memory
 
 from rnnexplore.dynamics.orbits import diverged
 
@@ -68,6 +68,7 @@ class Projection:
                  basis: Any = None) -> None:
         check_choice(kind, "kind", ("units", "pca", "return"))
         self.kind, self.M = kind, check_int(M, "M", minimum=1)
+        check_memory((2, self.M), "M")
         self.origin = np.zeros(self.M) if origin is None else check_array(origin, "origin", shape=(self.M,))
         if kind == "return" and self.M != 1:
             raise ValueError(f"the return-map projection needs M = 1, got M = {self.M}")

@@ -56,7 +56,7 @@ def _check_matrix(X, name: str, d: int | None = None) -> np.ndarray:
 
 
 def _check_arch(depth, width, gamma) -> tuple[int, int, float]:
-    return (check_int(depth, "depth", minimum=1), check_int(width, "width", minimum=1),
+    return (check_int(depth, "depth", minimum=1, maximum=1000), check_int(width, "width", minimum=1),
             check_real(gamma, "gamma", minimum=0.0, exclusive_minimum=True))
 
 

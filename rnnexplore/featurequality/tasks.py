@@ -247,7 +247,7 @@ def classic_staircase(k: int, d: int) -> Staircase:
     >>> classic_staircase(3, 10).terms
     ((0,), (0, 1), (0, 1, 2))
     """
-    k = check_int(k, "k", minimum=1)
+    k = check_int(k, "k", minimum=1, maximum=10**4)  # k terms of up to k indices
     return staircase(d, [tuple(range(j + 1)) for j in range(k)], name=f"S{k}")
 
 

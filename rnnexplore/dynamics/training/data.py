@@ -146,6 +146,8 @@ class TrajectoryData:
         self.info = check_mapping(self.info, "info")
         self.train = validate_trajectory(self.train, "train")
         test = check_array(self.test, "test", allow_nonfinite=True)
+        if test.ndim == 0:
+            raise ValueError("test must be an array of shape (T, N), got a scalar")
         if test.size == 0:
             test = np.zeros((0, self.train.shape[1]))
         self.test = test if test.shape[0] == 0 else validate_trajectory(test, "test", min_length=1)
@@ -239,6 +241,7 @@ def from_array(
     True
     """
     arr = validate_trajectory(x, "x")
+    test_fraction = check_real(test_fraction, "test_fraction", minimum=0.0, maximum=1.0)
     noise = check_real(noise, "noise", minimum=0.0)
     seed = check_seed(seed)
     info: dict[str, Any] = {"noise": noise, "seed": seed, "standardised": check_bool(standardise, "standardise")}

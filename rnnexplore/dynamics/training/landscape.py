@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from rnnexplore._validation import check_array, check_int, check_memory, check_real, check_seed, check_str
 from rnnexplore.dynamics.params import locate_param
 from rnnexplore.dynamics.training.replay import Landscape
 from rnnexplore.dynamics.training.torch_models import (
@@ -112,16 +113,29 @@ def loss_landscape(
     >>> L.loss.shape
     (2, 3)
     """
+    from rnnexplore.dynamics.models import PLRNN, ShallowPLRNN
+
+    if not isinstance(model, (TorchPLRNN, TorchShallowPLRNN, PLRNN, ShallowPLRNN)):
+        raise ValueError(f"model must be a torch or numpy PLRNN / ShallowPLRNN, got {type(model).__name__}")
+    alpha = check_real(alpha, "alpha", minimum=0.0, maximum=1.0)
+    seq_len = check_int(seq_len, "seq_len", minimum=2)
+    n_windows = check_int(n_windows, "n_windows", minimum=1, maximum=10**5)
+    chunk = check_int(chunk, "chunk", minimum=1)
+    seed = check_seed(seed)
+    check_str(x_param, "x_param"), check_str(y_param, "y_param")
     tmodel = model if isinstance(model, (TorchPLRNN, TorchShallowPLRNN)) else from_numpy_model(model)
     base = tmodel.numpy_params()
-    xs = np.asarray(x_values, dtype=np.float64).ravel()
-    ys = np.asarray(y_values, dtype=np.float64).ravel()
+    xs = check_array(x_values, "x_values", ndim=1, min_size=1)
+    ys = check_array(y_values, "y_values", ndim=1, min_size=1)
+    check_memory((xs.size, ys.size, n_windows, seq_len), "x_values * y_values * n_windows * seq_len")
     if xs.size < 1 or ys.size < 1 or not (np.all(np.isfinite(xs)) and np.all(np.isfinite(ys))):
         raise ValueError("x_values and y_values must be non-empty finite 1-D arrays")
     for name in (x_param, y_param):
         locate_param(name, {k: v.shape for k, v in base.items()})
     if not 0.0 <= float(alpha) <= 1.0:
         raise ValueError(f"alpha must lie in [0, 1], got {alpha}")
+    if wrt is not None and (isinstance(wrt, str) or not isinstance(wrt, Sequence)):
+        raise ValueError(f"wrt must be a list of parameter names, got {wrt!r}")
     wrt = list(base) if wrt is None else list(wrt)
     if not wrt or any(k not in base for k in wrt):
         raise ValueError(f"wrt must name some of {list(base)}, got {wrt!r}")

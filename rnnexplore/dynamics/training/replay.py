@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from rnnexplore._validation import check_array, check_choice, check_int, check_mapping, check_real, check_str
+from rnnexplore._validation import check_array, check_choice, check_int, check_mapping, check_real, check_seed, check_str
 from rnnexplore.files import atomic_savez, json_text, load_npz, parse_json
 from rnnexplore.dynamics.cycles import continue_cycles
 from rnnexplore.dynamics.solve import solve_region_sequences
@@ -713,11 +713,15 @@ def analyse_replay(
 
     if not isinstance(replay, Replay):
         raise ValueError("replay must be a Replay")
-    if isinstance(max_order, bool) or int(max_order) < 1:
-        raise ValueError(f"max_order must be >= 1, got {max_order}")
-    if int(full_every) < 1:
-        raise ValueError(f"full_every must be >= 1, got {full_every}")
-    idx = list(range(replay.n_checkpoints)) if checkpoints is None else [replay._check_index(i) for i in checkpoints]
+    max_order = check_int(max_order, "max_order", minimum=1)
+    full_every = check_int(full_every, "full_every", minimum=1)
+    n_probes = check_int(n_probes, "n_probes", minimum=0, maximum=10**4)
+    probe_steps = check_int(probe_steps, "probe_steps", minimum=0, maximum=10**5)
+    seed = check_seed(seed)
+    if checkpoints is not None and (isinstance(checkpoints, (str, bytes)) or not isinstance(checkpoints, Sequence)):
+        raise ValueError(f"checkpoints must be a list of checkpoint indices, got {type(checkpoints).__name__}")
+    idx = (list(range(replay.n_checkpoints)) if checkpoints is None
+           else [replay._check_index(check_int(i, "checkpoints entry")) for i in checkpoints])
     if not idx or any(b <= a for a, b in zip(idx, idx[1:])):
         raise ValueError("checkpoints must be non-empty and strictly ascending")
     item = {

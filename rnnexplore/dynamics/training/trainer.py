@@ -420,6 +420,9 @@ def train_runs(
     if not isinstance(model, (TorchPLRNN, TorchShallowPLRNN)):
         raise ValueError("model must be a TorchPLRNN or TorchShallowPLRNN")
     init_noise = check_real(init_noise, "init_noise", minimum=0.0)
+    if isinstance(seeds, (str, bytes)) or not isinstance(seeds, Sequence) or \
+            isinstance(alphas, (str, bytes)) or not isinstance(alphas, Sequence):
+        raise ValueError("seeds and alphas must be lists")
     seeds = [check_seed(s, "seeds entry", allow_none=False) for s in seeds]
     executor = check_executor(executor)
     base = model.numpy_params()
