@@ -132,9 +132,9 @@ def argument_cases():
     bad("solve_region_sequences(regions=)", lambda v: rx.solve_region_sequences(m, v),
         [np.full((1, 1, 2), np.nan), [[["x", "y"]]], np.ones((1, 1, 3)), "x", np.full((1, 1, 2), 0.5), None])
     cases.append(("solve_region_sequences", "ok", lambda: rx.solve_region_sequences(m, regs), "ok"))
-    bad("continue_cycles(cycles=)", lambda v: rx.continue_cycles(m, v), ["x", 5, [1, 2], None])
+    bad("continue_cycles(cycles=)", lambda v: rx.continue_cycles(m, v), ["x", 5, [1, 2]])  # None: no cycles
     bad("classify_events(tol=)", lambda v: rx.classify_events([], [], tol=v), BAD_REAL + [-0.1])
-    bad("classify_events(before=)", lambda v: rx.classify_events(v, []), ["x", 5, None])
+    bad("classify_events(before=)", lambda v: rx.classify_events(v, []), ["x", 5])  # None: no cycles
     # sweep
     grid = {"A[0]": np.linspace(0.1, 0.5, 3)}
     bad("sweep(max_order=)", lambda v: rx.sweep(m, grid, v, orbit=False), BAD_INT + [0, 2**64])
@@ -321,8 +321,8 @@ def file_cases(tmp: str):
     csd = cs.to_dict()
     c0 = csd["cycles"][0]
 
-    def with_cycle(**kw):
-        return {"cycles": [{**c0, **kw}], "stats": {}}
+    def with_cycle(**kw):  # a saved set carries its model (older files without one cannot be checked)
+        return {"cycles": [{**c0, **kw}], "stats": {}, "model": m.to_dict()}
 
     for label, obj in [("nan point", with_cycle(points=[[float("nan"), 0.0]])),
                        ("not a cycle", with_cycle(points=[[123.0, -45.0]])),
