@@ -9,7 +9,8 @@ Two research threads, one kit:
   against kernel methods on staircase functions (Göring et al., 2025).
 
 :mod:`rnnexplore.apps` holds the widget-free state of each interactive app and
-:mod:`rnnexplore.widgets` their thin views. The most used names are re-exported here and loaded
+:mod:`rnnexplore.widgets` their thin views; :mod:`rnnexplore.plotting` draws the static figures
+that notebooks and benchmarks share. The most used names are re-exported here and loaded
 on first use, so ``import rnnexplore`` never imports torch, matplotlib, ipywidgets or dask.
 
 Examples
@@ -35,13 +36,17 @@ _NAMES = {
     "apps": "rnnexplore.apps:",
     "widgets": "rnnexplore.widgets:",
     "parallel": "rnnexplore.parallel:",
+    "plotting": "rnnexplore.plotting:",
     # models
     **{n: _M for n in ("PiecewiseLinearModel", "PLRNN", "ShallowPLRNN", "ClippedShallowPLRNN", "ALRNN",
                        "paper_gt16", "skew_tent", "border_collision_normal_form", "random_plrnn", "from_torch_rnn",
                        "from_torch_module", "model_from_dict", "load_model_json", "save_model_json")},
     # the cycle engine
     **{n: _C for n in ("find_cycles", "brute_force_cycles", "Cycle", "CycleSet", "SearchBudget",
-                       "attractor_period", "continue_cycles")},
+                       "attractor_period")},
+    **{n: "rnnexplore.dynamics.continuation" for n in ("continue_cycles", "continuation_step",
+                                                       "ContinuationOptions")},
+    "ModelStack": "rnnexplore.dynamics.solve",
     "parse_param_name": "rnnexplore.dynamics.params",
     "solve_region_sequences": "rnnexplore.dynamics.solve",
     "simulate_orbits": "rnnexplore.dynamics.orbits",
@@ -57,6 +62,8 @@ _NAMES = {
     # feature quality
     **{n: _FQ for n in ("staircase", "classic_staircase", "paper_staircase", "compare",
                         "feature_quality", "analytic_ntk", "analytic_nngp", "SweepResult")},
+    # static figures
+    **{n: "rnnexplore.plotting" for n in ("plot_map", "plot_curves", "plot_diagram", "plot_objects")},
     # app states
     "ExplorerState": "rnnexplore.apps.explorer",
     "BifurcationState": "rnnexplore.apps.bifurcation",

@@ -134,7 +134,8 @@ def _lab_command(port: int, no_browser: bool, extra: list[str] = ()) -> list[str
     cmd = [sys.executable, "-m", "jupyterlab", "--ServerApp.ip=127.0.0.1",
            f"--ServerApp.port={port}", f"--ServerApp.root_dir={nb_dir.parent}",
            "--ServerApp.port_retries=50",  # a busy port moves on to the next free one
-           f"notebooks/{START_NOTEBOOK}"]
+           # the URL the server prints (and opens) is the start notebook, not the Launcher
+           f"--LabApp.default_url=/lab/tree/notebooks/{START_NOTEBOOK}"]
     if no_browser:
         cmd.append("--no-browser")
     if hasattr(os, "geteuid") and os.geteuid() == 0:

@@ -81,12 +81,16 @@ def lab_server(tmp_path: Path, *, via_cli: bool = True):
 
 
 @contextlib.contextmanager
-def voila_server(notebook: Path, tmp_path: Path):
-    """Yield the base URL of Voila rendering ``notebook``."""
+def voila_server(notebook: Path, tmp_path: Path, template: str | None = None):
+    """Yield the base URL of Voila rendering ``notebook`` (``template``: one of the package's
+    Voila templates under rnnexplore/share, e.g. ``"rnnexplore"``)."""
     port = free_port()
     env = _server_env(tmp_path)
     cmd = [sys.executable, "-m", "voila", str(notebook), f"--port={port}", "--no-browser",
            "--Voila.ip=127.0.0.1"]
+    if template is not None:
+        env["JUPYTER_PATH"] = os.pathsep.join([str(ROOT / "rnnexplore" / "share"), env.get("JUPYTER_PATH", "")])
+        cmd.append(f"--template={template}")
     proc = subprocess.Popen(cmd, cwd=notebook.parent, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"

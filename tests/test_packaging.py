@@ -1,4 +1,5 @@
-"""pyproject.toml, environment.yml and binder/ describe one environment; importing is light."""
+"""pyproject.toml, requirements.lock, environment.yml and binder/ describe one environment;
+importing is light."""
 
 from __future__ import annotations
 
@@ -10,6 +11,10 @@ from pathlib import Path
 
 import pytest
 import yaml
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.utils import canonicalize_name
+from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNTIME_GROUPS = ["jupyter", "torch", "parallel", "app"]
@@ -51,6 +56,89 @@ def test_environment_files_agree_with_pyproject():
     want = _pyproject_runtime()
     for path in (ROOT / "environment.yml", ROOT / "binder" / "environment.yml"):
         assert _conda(path) == want, f"{path.relative_to(ROOT)} disagrees with pyproject.toml"
+
+
+def _lock() -> tuple[dict[str, Version], dict[str, set[str]]]:
+    """``(pins, via)``: pinned version and the "# via" sources of every package in the lock."""
+    pins: dict[str, Version] = {}
+    via: dict[str, set[str]] = {}
+    current = None
+    for line in (ROOT / "requirements.lock").read_text().splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        if not line.startswith(" "):
+            assert "==" in line and ";" not in line, f"requirements.lock: not an exact pin: {line}"
+            name, version = line.split("==")
+            current = canonicalize_name(name)
+            assert current not in pins, f"requirements.lock pins {current} twice"
+            pins[current], via[current] = Version(version), set()
+        else:
+            src = line.strip().lstrip("#").strip()
+            src = src[len("via"):].strip() if src.startswith("via") else src
+            if src:
+                via[current].add(src)
+    return pins, via
+
+
+def _pyproject_all() -> list[Requirement]:
+    """Every requirement that ``pip install .[all]`` asks for directly."""
+    proj = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    extras = proj["optional-dependencies"]
+    (self_ref,) = extras["all"]
+    groups = Requirement(self_ref).extras
+    assert groups == set(extras) - {"all"}, "the extra 'all' must include every other extra"
+    reqs = [Requirement(r) for r in proj["dependencies"]]
+    for g in sorted(groups):
+        reqs += [Requirement(r) for r in extras[g]]
+    return reqs
+
+
+def test_lock_pins_every_requirement_within_its_range():
+    pins, _ = _lock()
+    for req in _pyproject_all():
+        name = canonicalize_name(req.name)
+        assert name in pins, f"requirements.lock lacks {name}: run `make lock`"
+        assert req.specifier.contains(pins[name], prereleases=True), (
+            f"requirements.lock pins {name}=={pins[name]} outside pyproject's {req}: run `make lock`")
+
+
+def test_lock_was_made_from_this_pyproject():
+    # uv records which pyproject requirement pulled each package in; a requirement added to or
+    # removed from pyproject.toml since the last `make lock` shows up here (no network needed)
+    _, via = _lock()
+    direct = {n for n, srcs in via.items() if "rnnexplore (pyproject.toml)" in srcs}
+    want = {canonicalize_name(r.name) for r in _pyproject_all()}
+    assert direct == want, (f"requirements.lock is stale (only in lock: {sorted(direct - want)}, "
+                            f"only in pyproject: {sorted(want - direct)}): run `make lock`")
+
+
+def test_lock_has_cpu_torch_and_satisfies_binder():
+    pins, _ = _lock()
+    makefile = (ROOT / "Makefile").read_text()
+    m = re.search(r"^TORCH_CPU\s*:=\s*torch==(\S+)$", makefile, re.M)
+    assert m, "Makefile: TORCH_CPU := torch==<version>+cpu"
+    assert str(pins["torch"]) == m.group(1) and pins["torch"].local == "cpu", (
+        f"requirements.lock pins torch {pins['torch']}, the Makefile installs {m.group(1)} first")
+    # Binder and conda users resolve the same ranges from conda-forge: the locked versions must be
+    # admissible there too
+    for path in (ROOT / "environment.yml", ROOT / "binder" / "environment.yml"):
+        for name, spec in _conda(path).items():
+            pip_name = {v: k for k, v in CONDA_NAME.items()}.get(name, name)
+            pinned = pins[canonicalize_name(pip_name)]
+            assert SpecifierSet(spec).contains(pinned, prereleases=True), (
+                f"{path.relative_to(ROOT)}: {name}{spec} excludes the locked {pinned}")
+
+
+def test_every_install_path_uses_the_lock():
+    makefile = (ROOT / "Makefile").read_text()
+    stamp = makefile[makefile.index("$(STAMP):"):makefile.index("\n\n", makefile.index("$(STAMP):"))]
+    assert "$(LOCK)" in stamp.splitlines()[0], "the install stamp must depend on the lock"
+    assert "-r $(LOCK)" in stamp and "--no-deps -e ." in stamp, (
+        "the stamp rule must install the locked versions, then the package without resolving")
+    for target in ("lab", "test", "test-fast", "docs"):
+        m = re.search(rf"^{re.escape(target)}:([^\n]*)$", makefile, re.M)
+        assert m and "$(STAMP)" in m.group(1), f"make {target} must depend on the locked install"
+    assert re.search(r"^lock:", makefile, re.M), "make lock refreshes requirements.lock"
 
 
 def test_binder_uses_python_311_and_cpu_torch():

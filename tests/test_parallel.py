@@ -30,3 +30,18 @@ def test_chunked_and_errors():
         chunked([1], 0)
     with pytest.raises(ValueError, match="callable"):
         parallel_map(3, [1])
+
+
+def test_progress_bar_is_closed_on_errors_and_a_no_op_when_off():
+    from rnnexplore.parallel import progress_bar
+
+    with progress_bar(False, 5) as bar:
+        bar.update(2)
+        bar.set_postfix(loss="1")
+    pytest.importorskip("tqdm")
+    with pytest.raises(RuntimeError):
+        with progress_bar("work", 5, leave=False) as bar:
+            bar.update(1)
+            raise RuntimeError("boom")
+    assert bar.n == 1 and bar.desc.startswith("work")
+    assert bar not in type(bar)._instances  # closed when the block raised

@@ -135,13 +135,13 @@ class ReplayState:
             return self._objects[self.index]
         if self.max_order is None:
             return None
-        from rnnexplore.dynamics.cycles import find_cycles
+        from rnnexplore.dynamics.continuation import continuation_step
 
         warm = None
         if self._objects:
             nearest = min(self._objects, key=lambda j: abs(j - self.index))
             warm = self._objects[nearest]
-        cs = find_cycles(self.model(), int(self.max_order), seed=self.index, warm_start=warm)
+        cs = continuation_step(self.model(), warm, int(self.max_order), seed=self.index)
         self._objects[self.index] = cs
         return cs
 

@@ -3,7 +3,8 @@
 Modules: :mod:`~rnnexplore.dynamics.models` (PLRNN family, JSON, torch converters),
 :mod:`~rnnexplore.dynamics.params` (the parameter-name grammar ``"W[1,0]"``),
 :mod:`~rnnexplore.dynamics.cycles` (SCYFI: every fixed point and k-cycle, exactly),
-:mod:`~rnnexplore.dynamics.solve` (the one batched solve of region sequences),
+:mod:`~rnnexplore.dynamics.solve` (the one batched solve of region sequences, over stacks of models),
+:mod:`~rnnexplore.dynamics.continuation` (one continuation step, batched over parameter points),
 :mod:`~rnnexplore.dynamics.orbits` (simulated orbits, one divergence rule),
 :mod:`~rnnexplore.dynamics.projection` (orbits onto a plane),
 :mod:`~rnnexplore.dynamics.events` (naming bifurcations between two object sets),
@@ -26,11 +27,13 @@ _NAMES = {
         "hidden_from_preactivation", "skew_tent", "border_collision_normal_form", "paper_gt16",
         "random_plrnn")},
     **{n: "rnnexplore.dynamics.cycles" for n in (
-        "continue_cycles", "Cycle", "CycleSet",
+        "Cycle", "CycleSet",
         "SearchBudget", "find_cycles", "brute_force_cycles", "reference_loops", "attractor_period")},
     **{n: "rnnexplore.dynamics.params" for n in (
         "parse_param_name", "format_param_name", "index_names", "locate_param")},
-    **{n: "rnnexplore.dynamics.solve" for n in ("solve_region_sequences", "RegionSolution")},
+    **{n: "rnnexplore.dynamics.solve" for n in ("solve_region_sequences", "RegionSolution", "ModelStack")},
+    **{n: "rnnexplore.dynamics.continuation" for n in (
+        "continue_cycles", "continuation_step", "Continuation", "ContinuationOptions")},
     **{n: "rnnexplore.dynamics.orbits" for n in ("DIVERGENCE", "diverged", "simulate_orbits")},
     "Projection": "rnnexplore.dynamics.projection",
     **{n: "rnnexplore.dynamics.events" for n in ("EVENT_KINDS", "BifurcationEvent", "classify_events")},

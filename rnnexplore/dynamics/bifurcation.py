@@ -28,9 +28,11 @@ from typing import Any
 import numpy as np
 
 from rnnexplore._validation import check_array, check_executor, check_int, check_real, check_seed
-from rnnexplore.dynamics.cycles import Cycle, CycleSet, SearchBudget, find_cycles
+from rnnexplore.dynamics.continuation import Continuation, ContinuationOptions, _parse_key, probe_scale
+from rnnexplore.dynamics.cycles import Cycle, CycleSet, SearchBudget
 from rnnexplore.dynamics.events import EVENT_KINDS, BifurcationEvent, classify_events
 from rnnexplore.dynamics.models import PiecewiseLinearModel, model_from_dict
+from rnnexplore.dynamics.solve import ModelStack
 from rnnexplore.dynamics.orbits import simulate_orbits
 from rnnexplore.files import atomic_savez, load_npz, parse_json
 from rnnexplore.parallel import parallel_map
@@ -107,130 +109,139 @@ def check_grid(model: Any, grid: Any) -> tuple[list[str], list[np.ndarray]]:
     return names, values
 
 
-def _point_seed(seed: int, flat: int, attempt: int) -> int:
-    return int(np.random.SeedSequence([seed, flat, attempt]).generate_state(1)[0])
+# =========================================================================== tiles
+@dataclass
+class _Rows:
+    """Objects as flat arrays: one row per (grid point, object); orbits concatenated."""
+
+    pt: np.ndarray  # (n,) global flat point index
+    key: np.ndarray  # (n,) str
+    order: np.ndarray  # (n,) int
+    Z: np.ndarray  # (sum of orders, M)
+    eig: np.ndarray  # (n, M) complex
+
+    @classmethod
+    def empty(cls, M: int) -> "_Rows":
+        return cls(np.zeros(0, np.int64), np.zeros(0, "<U1"), np.zeros(0, np.int64), np.zeros((0, M)),
+                   np.zeros((0, M), complex))
+
+    @classmethod
+    def concat(cls, parts: list["_Rows"], M: int) -> "_Rows":
+        parts = [r for r in parts if len(r.pt)]
+        if not parts:
+            return cls.empty(M)
+        return cls(*(np.concatenate([getattr(r, f) for r in parts]) for f in ("pt", "key", "order", "Z", "eig")))
+
+    def select(self, mask: np.ndarray) -> "_Rows":
+        zmask = np.repeat(mask, self.order)
+        return _Rows(self.pt[mask], self.key[mask], self.order[mask], self.Z[zmask], self.eig[mask])
+
+    def span(self, a: int, b: int, starts: np.ndarray) -> "_Rows":
+        """Rows ``a:b`` (``starts``: cumulative orders with a leading 0)."""
+        return _Rows(self.pt[a:b], self.key[a:b], self.order[a:b], self.Z[starts[a] : starts[b]], self.eig[a:b])
+
+    def sorted(self) -> "_Rows":
+        idx = np.lexsort((self.key, self.order, self.pt))
+        start = np.concatenate([[0], np.cumsum(self.order)])
+        zidx = np.concatenate([np.arange(start[i], start[i + 1]) for i in idx]) if len(idx) else np.zeros(0, int)
+        return _Rows(self.pt[idx], self.key[idx], self.order[idx], self.Z[zidx], self.eig[idx])
+
+    def cycles(self) -> list[Cycle]:
+        out, pos = [], 0
+        for n in range(len(self.pt)):
+            k = int(self.order[n])
+            key = str(self.key[n])
+            out.append(Cycle(k, self.Z[pos : pos + k].copy(), self.eig[n].copy(), _parse_key(key), key))
+            pos += k
+        return out
 
 
-_CONTINUATION_DEFAULTS = {"restarts": 1, "chain_length": 4, "exhaustive_limit": 16}
-# continuation spreads to all 8 neighbours, so thin diagonal existence regions stay connected
-_NEIGHBOURS = ((-1, 0), (1, 0), (0, -1), (0, 1), (-1, -1), (-1, 1), (1, -1), (1, 1))
+def _engine_rows(eng: Continuation, global_index: np.ndarray, keep: np.ndarray) -> _Rows:
+    """The engine's objects at the points ``keep`` (local mask) as global rows."""
+    pt, kid, Z, eig = eng.table(keep)
+    if len(pt) == 0:
+        return _Rows.empty(eng.M)
+    return _Rows(global_index[pt].astype(np.int64), np.array([eng.reg.key(k) for k in kid], dtype=str),
+                 eng.reg.order[kid].astype(np.int64), np.concatenate(Z), np.stack(eig))
 
 
-# =========================================================================== tile worker
 def _tile_work(item: dict) -> dict:
-    """Search every point of one tile of the grid (top-level: runs on any executor).
+    """Run the batched continuation on one tile of the grid (top-level: runs on any executor).
 
-    Coarse points (global indices multiples of ``coarse``) get a full search; every other
-    point is searched warm-started from the objects of its already-searched neighbours (and
-    of the ``halo``: objects at neighbours outside the tile). Whenever a point has an object
-    that a neighbour neither has nor tried, the neighbour is searched again with it as a warm
-    start, until nothing changes. All seeds come from the global point index and the attempt
-    number, so the result does not depend on the executor or the chunking.
+    The tile's domain is its points plus a ring of neighbouring points whose objects (the
+    ``halo``, from other tiles) are given and only spread from. The first round runs the
+    full searches at the tile's coarse points and the probe orbits; later rounds restore the
+    tile's state and spread the new halo objects. Seeds derive from the global point index
+    and the tiling is fixed by the grid, so the final map does not depend on the executor.
     """
     base = model_from_dict(item["model"])
-    names, v0, v1 = item["names"], item["values0"], item["values1"]
-    n0, n1 = len(v0), len(v1)
-    i0, j0 = item["origin"]
-    N1, coarse, max_order, seed = item["grid_n1"], item["coarse"], item["max_order"], item["seed"]
-    explore = item["explore"]
-    full_budget = SearchBudget(**item["budget"])
-    cont = item["continuation_budget"]
-    found: dict[tuple, dict[str, Cycle]] = {}
-    tried: dict[tuple, set] = {}
-    solves: dict[tuple, int] = {}
-    full: dict[tuple, bool] = {}
-    attempts: dict[tuple, int] = {}
-    for p, st in item["state"].items():
-        found[p] = {d["key"]: Cycle.from_dict(d, check=False) for d in st["cycles"]}
-        tried[p] = set(st["tried"])
-        solves[p], full[p], attempts[p] = st["solves"], st["full"], st["attempts"]
-    halo = {p: [Cycle.from_dict(d, check=False) for d in ds] for p, ds in item["halo"].items()}
-
-    def model_at(p):
-        upd = {names[0]: v0[p[0]]}
-        if len(names) > 1:
-            upd[names[1]] = v1[p[1]]
-        return base.with_params(upd)
-
-    def compute(p, warm: list[Cycle], is_full: bool, retry: bool = False) -> None:
-        a = attempts.get(p, 0)
-        attempts[p] = a + 1
-        s = _point_seed(seed, (i0 + p[0]) * N1 + (j0 + p[1]), a)
-        m = model_at(p)
-        if is_full:
-            cs = find_cycles(m, max_order, seed=s, budget=full_budget)
-            found_now, n_solves = list(cs), int(cs.stats["total_solves"])
-        else:
-            per_order: dict[int, int] = {}
-            for c in warm:
-                per_order[c.order] = per_order.get(c.order, 0) + 1
-            bud = dict(cont)
-            bud.setdefault("batch", max(1, min(32, max(per_order.values(), default=1))))
-            budget = SearchBudget(**bud)
-            explore_here = not retry and (i0 + p[0]) % explore == 0 and (j0 + p[1]) % explore == 0
-            if explore_here:  # warm starts plus a small random search over every order
-                ranges = [(1, max_order)]
-            else:  # warm starts only: one search per order present among them
-                ranges = [(k, k) for k in sorted(per_order)]
-            found_now, n_solves = [], 0
-            for lo, hi in ranges:
-                cs = find_cycles(m, hi, min_order=lo, seed=s, warm_start=[c.regions for c in warm], budget=budget)
-                found_now.extend(cs)
-                n_solves += int(cs.stats["total_solves"])
-        solves[p] = solves.get(p, 0) + n_solves
-        full[p] = full.get(p, False) or is_full
-        tried.setdefault(p, set()).update(c.key for c in warm)
-        objs = found.setdefault(p, {})
-        for c in found_now:
-            objs.setdefault(c.key, c)
-
-    points = [(i, j) for i in range(n0) for j in range(n1)]
-    if not item["propagate"]:
-        for p in points:
-            if p not in found:
-                compute(p, [], True)
+    names, grid_shape = item["names"], tuple(item["grid_shape"])
+    (a0, b0), (a1, b1) = item["bounds"]
+    lo0, hi0 = max(a0 - 1, 0), min(b0 + 1, grid_shape[0])
+    lo1, hi1 = max(a1 - 1, 0), min(b1 + 1, grid_shape[1])
+    I, J = np.meshgrid(np.arange(lo0, hi0), np.arange(lo1, hi1), indexing="ij")
+    gidx = np.ravel_multi_index((I.ravel(), J.ravel()), grid_shape)
+    inside = ((I >= a0) & (I < b0) & (J >= a1) & (J < b1)).ravel()
+    params = {names[0]: np.asarray(item["values0"])[I.ravel()]}
+    if len(names) > 1:
+        params[names[1]] = np.asarray(item["values1"])[J.ravel()]
+    shape = I.shape if len(names) > 1 else (I.shape[0],)
+    opt = ContinuationOptions(**item["options"])
+    eng = Continuation(ModelStack.from_params(base, params), shape, item["max_order"], opt,
+                       frozen=~inside, point_seeds=gidx)
+    local = {int(g): n for n, g in enumerate(gidx)}
+    st = item["state"]
+    if st is None:
+        coarse = item["coarse"]
+        pts = [n for n in np.flatnonzero(inside) if I.ravel()[n] % coarse == 0 and J.ravel()[n] % coarse == 0]
+        if not item["propagate"]:
+            pts = list(np.flatnonzero(inside))
+        eng.full_search(pts, item["seed"], item["budget"])
+        if item["propagate"]:
+            eng.probe(item["seed"])
+            eng.run()
     else:
-        for p in points:
-            if p not in found and (i0 + p[0]) % coarse == 0 and (j0 + p[1]) % coarse == 0:
-                compute(p, [], True)
-        sweep_no = 0
-        changed = True
-        while changed:
-            changed = False
-            for p in points if sweep_no % 2 == 0 else points[::-1]:
-                near: dict[str, Cycle] = {}
-                has_neighbour = False
-                for di, dj in _NEIGHBOURS:
-                    q = (p[0] + di, p[1] + dj)
-                    if q in found:
-                        has_neighbour = True
-                        for key, c in found[q].items():
-                            near.setdefault(key, c)
-                for c in halo.get(p, ()):
-                    has_neighbour = True
-                    near.setdefault(c.key, c)
-                if p not in found:
-                    if has_neighbour:
-                        compute(p, [near[k] for k in sorted(near)], False)
-                        changed = True
-                    continue
-                have = found[p].keys() | tried[p]
-                warm = [near[k] for k in sorted(near) if k not in have]
-                if warm:
-                    compute(p, warm, False, retry=True)
-                    changed = True
-            sweep_no += 1
-    state = {}
-    for p in points:
-        cyc = sorted(found.get(p, {}).values(), key=lambda c: (c.order, c.key))
-        state[p] = {
-            "cycles": [c.to_dict() for c in cyc],
-            "tried": sorted(tried.get(p, ())),
-            "solves": solves.get(p, 0),
-            "full": full.get(p, False),
-            "attempts": attempts.get(p, 0),
-        }
-    return {"origin": (i0, j0), "state": state}
+        _restore(eng, st, local)
+        eng.run(*_add_rows(eng, _Rows(**item["halo"]), local))
+    return {"bounds": item["bounds"], "state": _snapshot(eng, gidx, inside)}
+
+
+def _snapshot(eng: Continuation, gidx: np.ndarray, inside: np.ndarray) -> dict:
+    """The tile's own points: objects, per-sequence work record, full searches."""
+    codes, done = eng.pairs.export(inside)
+    kid, p = codes // eng.n, codes % eng.n
+    return {
+        "rows": asdict(_engine_rows(eng, gidx, inside)),
+        "work_key": np.array([eng.reg.key(k) for k in kid], dtype=str) if len(kid) else np.zeros(0, "<U1"),
+        "work_point": gidx[p].astype(np.int64),
+        "work_done": done.astype(np.int8),
+        "points": gidx[inside],
+        "full": eng.full[inside].copy(),
+        "full_solves": eng.full_solves[inside].copy(),
+    }
+
+
+def _restore(eng: Continuation, st: dict, local: dict) -> None:
+    kid = np.array([eng.reg.add_key(k) for k in st["work_key"].tolist()], dtype=np.int64)
+    pts = np.array([local[g] for g in st["work_point"].tolist()], dtype=np.int64)
+    eng.pairs.done.update(zip((kid * eng.n + pts).tolist(), st["work_done"].tolist()))
+    cols = np.array([local[int(g)] for g in st["points"]], dtype=np.int64)
+    eng.full[cols] = st["full"]
+    eng.full_solves[cols] = st["full_solves"]
+    _add_rows(eng, _Rows(**st["rows"]), local)
+
+
+def _add_rows(eng: Continuation, rows: _Rows, local: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Record rows in the engine; returns the (local point, key id) pairs that were new."""
+    ends = np.cumsum(rows.order)
+    new_p, new_k = [], []
+    for n in range(len(rows.pt)):
+        p = local[int(rows.pt[n])]
+        kid = eng.reg.add_key(str(rows.key[n]))
+        if eng.record(p, kid, rows.Z[ends[n] - rows.order[n] : ends[n]], rows.eig[n]):
+            new_p.append(p)
+            new_k.append(kid)
+    return np.asarray(new_p, np.int64), np.asarray(new_k, np.int64)
 
 
 def _orbit_work(item: dict) -> np.ndarray:
@@ -670,33 +681,28 @@ def sweep(
     grid: Mapping[str, Any],
     max_order: int,
     *,
-    executor: Any = None,
-    chunksize: int | None = None,
-    progress: bool = False,
     seed: int = 0,
     budget: Any = None,
-    continuation: bool = True,
-    continuation_budget: Mapping[str, Any] | None = None,
-    coarse: int | None = None,
-    explore: int = 1,
-    tile: int | None = None,
+    continuation: Any = True,
     tol: float = 0.05,
     orbit: bool = True,
     orbit_steps: tuple[int, int] = (300, 100),
     n_orbits: int = 4,
-    max_rounds: int = 1000,
+    executor: Any = None,
+    chunksize: int | None = None,
+    progress: bool = False,
 ) -> BifurcationMap:
     """Objects (fixed points and cycles up to ``max_order``) over a 1-D or 2-D parameter grid.
 
-    The grid is cut into square tiles of ``tile`` x ``tile`` points, one work item each
-    (:func:`rnnexplore.parallel.parallel_map`). Inside a tile, points of the coarse sub-grid
-    (indices multiples of ``coarse``) get a full search; every other point is searched with
-    the objects of its already-searched neighbours as warm starts (plus, on the ``explore``
-    sub-grid, a small random search over every order), and any object a point has but a neighbour neither has nor
-    tried is tried there, until nothing changes (a flood fill in both grid directions). Tiles
-    then exchange their border objects in rounds until no point has an untried neighbour
-    object (neighbours include the diagonal ones, so thin diagonal regions stay connected), so an object that lives anywhere in a connected region and is found once is
-    found at every point of that region. Finally, every pair of neighbouring points with
+    Continuation (default): points of a coarse sub-grid get an independent full search
+    (:func:`~rnnexplore.dynamics.cycles.find_cycles`); then the batched continuation
+    (:class:`~rnnexplore.dynamics.continuation.Continuation`) tries every object found at a
+    point at all its neighbours (8 in a map, so thin diagonal existence regions stay
+    connected) in one stacked solve per wave, searches what changed where a continued object
+    turned virtual (its visited regions and bit flips), and probes every point with a few
+    orbits for attractors born away from every known object. The grid is cut into tiles (the
+    unit of parallel work, :func:`rnnexplore.parallel.parallel_map`) that exchange their border
+    objects in rounds until nothing changes. Finally, every pair of neighbouring points with
     different object sets is classified with :func:`classify_events` (with both models, so
     exactly) and objects are linked into tracks.
 
@@ -709,34 +715,13 @@ def sweep(
         like ``"A[0]"``, ``"W[1,0]"``, ``"h[1]"``.
     max_order : int
         Highest cycle order.
-    executor : concurrent.futures.Executor, optional
-        ``None`` runs in-process; a ``ProcessPoolExecutor`` or a Dask client's
-        ``get_executor()`` spread the tiles. The result does not depend on it.
-    chunksize : int, optional
-        Tiles per submitted task (see :func:`~rnnexplore.parallel.parallel_map`).
-    progress : bool
-        tqdm progress bars (one per round).
     seed : int
-        Seeds of every search derive from it, the grid index and the attempt number.
+        Seeds of every search derive from it and the grid index.
     budget : optional
         Budget of the full searches (``find_cycles(budget=...)``).
-    continuation : bool
-        False: an independent full search at every point (the baseline).
-    continuation_budget : dict, optional
-        :class:`~rnnexplore.dynamics.cycles.SearchBudget` fields of the warm-started searches (default
-        ``restarts=1, chain_length=4, exhaustive_limit=16``; ``batch`` defaults to the largest
-        number of warm starts of one order).
-    coarse : int, optional
-        Step of the full-search sub-grid (default ``min(16, max(2, n // 5))`` for the
-        smallest grid size ``n``).
-    explore : int
-        Step of the sub-grid whose warm-started searches also run a small random search over
-        every order (``continuation_budget``); elsewhere only the orders of the warm starts are
-        searched. 1 (default) explores everywhere; 2 is faster (about 1.5x on the paper's
-        system) but may miss objects whose existence region is thinner than the grid step.
-    tile : int, optional
-        Tile size (rounded up to a multiple of ``coarse``; default ``max(coarse, 8)``: many
-        tiles keep all workers busy, and the tiling never depends on the executor).
+    continuation : bool, dict or ContinuationOptions
+        ``False``: an independent full search at every point (the baseline); ``True``
+        (default options), a dict of :class:`ContinuationOptions` fields or an instance.
     tol : float
         Border-collision matching tolerance of :func:`classify_events`.
     orbit : bool
@@ -744,8 +729,13 @@ def sweep(
     orbit_steps : (int, int)
         Transient steps dropped and steps kept.
     n_orbits : int
-    max_rounds : int
-        Safety cap on tile-exchange rounds.
+    executor : concurrent.futures.Executor, optional
+        ``None`` runs in-process; a ``ProcessPoolExecutor`` or a Dask client's
+        ``get_executor()`` spread the tiles. The result does not depend on it.
+    chunksize : int, optional
+        Tiles per submitted task (see :func:`~rnnexplore.parallel.parallel_map`).
+    progress : bool
+        tqdm progress bars (one per round).
 
     Returns
     -------
@@ -763,188 +753,206 @@ def sweep(
     seed = check_seed(seed, allow_none=False)
     tol = check_real(tol, "tol", minimum=0.0, exclusive_minimum=True)
     executor = check_executor(executor)
-    max_rounds = check_int(max_rounds, "max_rounds", minimum=1)
     n_orbits = check_int(n_orbits, "n_orbits", minimum=1)
     if not isinstance(orbit_steps, (tuple, list)) or len(orbit_steps) != 2:
         raise ValueError(f"orbit_steps must be a pair (transient, kept), got {orbit_steps!r}")
     orbit_steps = (check_int(orbit_steps[0], "orbit_steps[0]", minimum=0),
                    check_int(orbit_steps[1], "orbit_steps[1]", minimum=1))
-    bud = asdict(SearchBudget.coerce(budget))
-    cont = dict(_CONTINUATION_DEFAULTS)
-    if continuation_budget is not None:
-        if not isinstance(continuation_budget, Mapping):
-            raise ValueError("continuation_budget must be a dict of SearchBudget fields")
-        try:
-            SearchBudget.coerce(continuation_budget)  # validates the fields
-        except ValueError as exc:
-            raise ValueError(f"continuation_budget: {exc}") from None
-        cont.update(continuation_budget)
-    n0 = len(values[0])
-    n1 = len(values[1]) if len(values) == 2 else 1
-    nmin = min(n0, n1) if len(values) == 2 else n0
-    coarse = min(16, max(2, nmin // 5)) if coarse is None else check_int(coarse, "coarse", minimum=1)
-    explore = check_int(explore, "explore", minimum=1)
-    tile = max(coarse, 8) if tile is None else check_int(tile, "tile", minimum=1)
-    tile = -(-tile // coarse) * coarse
-    t1 = tile if len(values) == 2 else 1
-    tiles = [(i, j) for i in range(0, n0, tile) for j in range(0, n1, t1)]
-    model_dict = model.to_dict()
-    v1 = values[1] if len(values) == 2 else np.zeros(1)
-    state: dict[tuple[int, int], dict] = {}
-
-    def tile_points(t):
-        return [(i, j) for i in range(t[0], min(t[0] + tile, n0)) for j in range(t[1], min(t[1] + t1, n1))]
-
-    def make_item(t, halo):
-        pts = tile_points(t)
-        local = {(p[0] - t[0], p[1] - t[1]): state[p] for p in pts if p in state}
-        return {
-            "model": model_dict, "names": names,
-            "values0": values[0][t[0] : t[0] + tile].tolist(),
-            "values1": v1[t[1] : t[1] + t1].tolist(),
-            "origin": t, "grid_n1": n1, "coarse": coarse, "explore": explore, "max_order": max_order, "seed": seed,
-            "budget": bud, "continuation_budget": cont, "propagate": bool(continuation),
-            "state": local, "halo": halo,
-        }
-
-    keys = {}  # point -> set of keys found
-
-    def halo_of(t):
-        out: dict[tuple, list] = {}
-        inside = set(tile_points(t))
-        for p in inside:
-            have = keys[p] | set(state[p]["tried"])
-            extra: dict[str, dict] = {}
-            for di, dj in _NEIGHBOURS:
-                q = (p[0] + di, p[1] + dj)
-                if q in inside or q not in state:
-                    continue
-                for d in state[q]["cycles"]:
-                    if d["key"] not in have:
-                        extra.setdefault(d["key"], d)
-            if extra:
-                out[(p[0] - t[0], p[1] - t[1])] = [extra[k] for k in sorted(extra)]
-        return out
-
-    items = [make_item(t, {}) for t in tiles]
-    rounds = 0
-    while items and rounds < max_rounds:
-        desc = (f"tiles, round {rounds + 1}" if rounds else "tiles") if progress else False
-        results = parallel_map(_tile_work, items, executor=executor, chunksize=chunksize, progress=desc)
-        for res in results:
-            oi, oj = res["origin"]
-            for p, st in res["state"].items():
-                g = (p[0] + oi, p[1] + oj)
-                state[g] = st
-                keys[g] = {d["key"] for d in st["cycles"]}
-        rounds += 1
-        if not continuation:
-            break
-        items = []
-        for t in tiles:
-            h = halo_of(t)
-            if h:
-                items.append(make_item(t, h))
-    return _build_map(model, names, values, v1, state, max_order, seed, tol, orbit, orbit_steps, n_orbits,
-                      executor, chunksize, progress)
+    job, tiles, opt = _job(model, names, values, max_order, seed, budget, continuation)
+    states = _run_tiles(job, tiles, opt.max_rounds, executor, chunksize, progress)
+    orbit_args = (orbit and len(values) == 1, n_orbits, orbit_steps, executor, chunksize, progress)
+    return _assemble_map(model, names, values, job, states, tol, orbit_args)
 
 
-def _build_map(model, names, values, v1, state, max_order, seed, tol, orbit, orbit_steps, n_orbits,
-               executor, chunksize, progress) -> BifurcationMap:
-    n0 = len(values[0])
-    n1 = len(v1) if len(values) == 2 else 1
-    cycles = {p: CycleSet([Cycle.from_dict(d, check=False) for d in st["cycles"]]) for p, st in state.items()}
-
-    def model_at(p):
-        upd = {names[0]: values[0][p[0]]}
-        if len(names) > 1:
-            upd[names[1]] = v1[p[1]]
-        return model.with_params(upd)
-
-    def signature(p):
-        return {(c.key, c.n_stable) for c in cycles[p]}
-
-    # events between neighbours (index increasing) and tracks (union-find on (point, key))
-    parent: dict[tuple, tuple] = {}
-
-    def find(x):
-        while parent.setdefault(x, x) != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    def union(x, y):
-        rx, ry = find(x), find(y)
-        if rx != ry:
-            parent[max(rx, ry)] = min(rx, ry)
-
-    ev_rows = []
-    points = [(i, j) for i in range(n0) for j in range(n1)]
-    for p in points:
-        for c in cycles[p]:
-            find((p, c.key))
-        for q in ((p[0] + 1, p[1]), (p[0], p[1] + 1)):
-            if q not in cycles:
-                continue
-            for c in cycles[p]:
-                if c.key in cycles[q].keys():
-                    union((p, c.key), (q, c.key))
-            if signature(p) == signature(q):
-                continue
-            for e in classify_events(cycles[p], cycles[q], tol=tol, models=(model_at(p), model_at(q))):
-                ev_rows.append((p, q, e))
-                if e.kind == "border_collision" and e.key_before and e.key_after:
-                    union((p, e.key_before), (q, e.key_after))
-    track_id: dict[tuple, int] = {}
-    obj_rows = []
-    pt_obj, pt_coords = [], []
-    for p in points:
-        for c in cycles[p]:
-            root = find((p, c.key))
-            tid = track_id.setdefault(root, len(track_id))
-            r = len(obj_rows)
-            obj_rows.append((p, c, tid))
-            pt_obj.extend([r] * c.order)
-            pt_coords.append(c.points)
-    M = model.M
-    orbit_arr = np.zeros((0, 0, M))
-    if orbit and len(values) == 1:
-        n_transient, n_keep = orbit_steps
-        finite = [np.max(np.abs(c.points)) for _, c, _ in obj_rows]
-        scale = float(min(1e3, 1.0 + (np.median(finite) if finite else 1.0)))
-        idx = list(range(n0))
-        chunk = max(1, -(-n0 // 8))
-        items = [
-            {"model": model.to_dict(), "name": names[0], "seed": seed, "n_init": int(n_orbits),
-             "n_transient": n_transient, "n_keep": n_keep, "scale": scale,
-             "indices": idx[s : s + chunk], "values": values[0][s : s + chunk].tolist()}
-            for s in range(0, n0, chunk)
-        ]
-        parts = parallel_map(_orbit_work, items, executor=executor, chunksize=chunksize,
-                             progress="orbit diagram" if progress else False)
-        orbit_arr = np.concatenate(parts, axis=0)
-    solves = np.zeros((n0, n1), dtype=np.int64)
-    full = np.zeros((n0, n1), dtype=bool)
-    for p, st in state.items():
-        solves[p] = st["solves"]
-        full[p] = st["full"]
+def _assemble_map(model, names, values, job, states, tol, orbit_args) -> BifurcationMap:
+    """The map from the tiles' records: objects, work per point, events, tracks, orbits."""
+    shape, seed = tuple(job["grid_shape"]), job["seed"]
+    v1 = np.asarray(job["values1"])
+    rows = _Rows.concat([_Rows(**st["rows"]) for st in states], model.M).sorted()
+    solves = np.zeros(shape, dtype=np.int64)
+    full = np.zeros(shape, dtype=bool)
+    for st in states:
+        idx = np.unravel_index(st["points"], shape)
+        per = np.bincount(np.searchsorted(st["points"], st["work_point"]), minlength=len(st["points"]))
+        solves[idx] = per + st["full_solves"]
+        full[idx] = st["full"]
+    arrays = _events_and_tracks(model, names, values, v1, rows, shape, tol)
+    do_orbit, n_orbits, orbit_steps, executor, chunksize, progress = orbit_args
+    orbit_arr = np.zeros((0, 0, model.M))
+    if do_orbit:
+        orbit_arr = _orbit_diagram(model, names[0], values[0], rows, seed, n_orbits, orbit_steps,
+                                   executor, chunksize, progress)
     return BifurcationMap(
         names=_str_array(names),
         values0=np.asarray(values[0], dtype=np.float64),
         values1=np.asarray(v1 if len(values) == 2 else np.zeros(0), dtype=np.float64),
-        model_json=json.dumps(model.to_dict()),
-        max_order=max_order,
-        seed=seed,
-        obj_index=np.array([p for p, _, _ in obj_rows], dtype=np.int64).reshape(-1, 2),
-        obj_order=np.array([c.order for _, c, _ in obj_rows], dtype=np.int64),
-        obj_key=_str_array([c.key for _, c, _ in obj_rows]),
-        obj_n_stable=np.array([c.n_stable for _, c, _ in obj_rows], dtype=np.int64),
-        obj_stability=_str_array([c.stability for _, c, _ in obj_rows]),
-        obj_max_abs_eig=np.array([c.max_abs_eigenvalue for _, c, _ in obj_rows], dtype=np.float64),
-        obj_track=np.array([t for _, _, t in obj_rows], dtype=np.int64),
-        obj_eigenvalues=np.array([c.eigenvalues for _, c, _ in obj_rows], dtype=complex).reshape(-1, M),
-        pt_object=np.array(pt_obj, dtype=np.int64),
-        pt_coords=np.concatenate(pt_coords) if pt_coords else np.zeros((0, M)),
+        model_json=json.dumps(model.to_dict()), max_order=job["max_order"], seed=seed,
+        solves=solves, full_search=full, orbit=orbit_arr, **arrays,
+    )
+
+
+def _job(model, names, values, max_order, seed, budget, continuation):
+    """The tiles' shared work description, the tiles, and the continuation options."""
+    propagate = continuation is not False
+    opt = ContinuationOptions.coerce(True if continuation is False else continuation)
+    v1 = values[1] if len(values) == 2 else np.zeros(1)
+    shape = (len(values[0]), len(v1))
+    nmin = min(shape) if len(values) == 2 else shape[0]
+    coarse = opt.coarse or max(2, nmin // 5)
+    # the tiling never depends on the executor (so neither does the result); a few large
+    # tiles keep the batched solves large and two workers busy
+    tile = opt.tile or max(64, -(-max(shape) // 2))
+    job = {"model": model.to_dict(), "names": names, "values0": values[0].tolist(), "values1": v1.tolist(),
+           "grid_shape": shape, "coarse": coarse, "max_order": max_order, "seed": seed,
+           "budget": asdict(SearchBudget.coerce(budget)), "propagate": propagate,
+           "options": {**asdict(opt), "coarse": coarse, "tile": tile,
+                       "probe_scale": opt.probe_scale or probe_scale(model)}}
+    return job, _tiles(shape, tile, len(values)), opt
+
+
+def _tiles(shape: tuple[int, int], tile: int, ndim: int) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    t1 = tile if ndim == 2 else 1
+    return [((i, min(i + tile, shape[0])), (j, min(j + t1, shape[1])))
+            for i in range(0, shape[0], tile) for j in range(0, shape[1], t1)]
+
+
+def _ring(bounds, shape) -> np.ndarray:
+    """Global indices of the points next to a tile (outside it)."""
+    (a0, b0), (a1, b1) = bounds
+    I, J = np.meshgrid(np.arange(max(a0 - 1, 0), min(b0 + 1, shape[0])),
+                       np.arange(max(a1 - 1, 0), min(b1 + 1, shape[1])), indexing="ij")
+    out = ~((I >= a0) & (I < b0) & (J >= a1) & (J < b1))
+    return np.ravel_multi_index((I[out], J[out]), shape)
+
+
+def _run_tiles(job: dict, tiles: list, max_rounds: int, executor, chunksize, progress) -> list[dict]:
+    """Rounds of tile work: every tile once, then tiles whose ring gained objects, until none."""
+    shape = tuple(job["grid_shape"])
+    M = len(job["model"].get("h", job["model"].get("a", [])))
+    states: list[dict | None] = [None] * len(tiles)
+    sent: list[set] = [set() for _ in tiles]
+    rings = [_ring(t, shape) for t in tiles]
+    todo = [(n, {**job, "bounds": t, "state": None, "halo": None}) for n, t in enumerate(tiles)]
+    rounds = 0
+    while todo and rounds < max_rounds:
+        desc = (f"tiles, round {rounds + 1}" if rounds else "tiles") if progress else False
+        results = parallel_map(_tile_work, [it for _, it in todo], executor=executor, chunksize=chunksize,
+                               progress=desc)
+        for (n, _), res in zip(todo, results):
+            states[n] = res["state"]
+        rounds += 1
+        if not job["propagate"]:
+            break
+        rows = _Rows.concat([_Rows(**st["rows"]) for st in states], M)
+        todo = []
+        for n, t in enumerate(tiles):
+            mask = np.isin(rows.pt, rings[n])
+            pairs = list(zip(rows.pt[mask].tolist(), rows.key[mask].tolist()))
+            new = np.array([pair not in sent[n] for pair in pairs], dtype=bool)
+            if new.any():
+                sent[n].update(pairs)
+                halo = rows.select(_mask_of(mask, new))
+                todo.append((n, {**job, "bounds": t, "state": states[n], "halo": asdict(halo)}))
+    return states
+
+
+def _mask_of(mask: np.ndarray, sub: np.ndarray) -> np.ndarray:
+    out = np.zeros_like(mask)
+    out[np.flatnonzero(mask)[sub]] = True
+    return out
+
+
+def _row_stability(eig: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``n_stable``, stability label and spectral radius of every row (as :class:`Cycle`)."""
+    mod = np.abs(eig)
+    n_stable = np.sum(mod < 1.0, axis=1)
+    label = np.where(np.all(mod < 1.0, axis=1), "stable", np.where(np.all(mod > 1.0, axis=1), "unstable", "saddle"))
+    return n_stable.astype(np.int64), label, np.max(mod, axis=1, initial=0.0)
+
+
+def _events_and_tracks(model, names, values, v1, rows: _Rows, shape, tol) -> dict:
+    """Events between neighbouring points with different object sets, and track ids."""
+    n0, n1 = shape
+    n_stable, _, _ = _row_stability(rows.eig)
+    _, code = np.unique(np.char.add(rows.key, np.char.mod("#%d", n_stable)), return_inverse=True)
+    first = np.searchsorted(rows.pt, np.arange(n0 * n1 + 1))
+    sig = [tuple(code[first[p] : first[p + 1]].tolist()) for p in range(n0 * n1)]
+    pairs = [(p, q) for p in range(n0 * n1)
+             for q in (p + n1 if p // n1 + 1 < n0 else -1, p + 1 if p % n1 + 1 < n1 else -1)
+             if q >= 0 and sig[p] != sig[q]]
+    sets: dict[int, CycleSet] = {}
+    models: dict[int, PiecewiseLinearModel] = {}
+
+    starts = np.concatenate([[0], np.cumsum(rows.order)])
+
+    def at(p):
+        if p not in sets:
+            sets[p] = CycleSet(rows.span(first[p], first[p + 1], starts).cycles())
+            i, j = divmod(p, n1)
+            upd = {names[0]: values[0][i]}
+            if len(names) > 1:
+                upd[names[1]] = v1[j]
+            models[p] = model.with_params(upd)
+        return sets[p], models[p]
+
+    ev_rows, links = [], []
+    for p, q in pairs:
+        (cp, mp), (cq, mq) = at(p), at(q)
+        for e in classify_events(cp, cq, tol=tol, models=(mp, mq)):
+            ev_rows.append((divmod(p, n1), divmod(q, n1), e))
+            if e.kind == "border_collision" and e.key_before and e.key_after:
+                links.append((p, e.key_before, q, e.key_after))
+    tracks = _track_ids(rows, shape, links)
+    return _table_arrays(rows, tracks, ev_rows, shape, model.M)
+
+
+def _track_ids(rows: _Rows, shape, links) -> np.ndarray:
+    """Connected components of (same key at neighbouring points) plus border-collision links."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    n = len(rows.pt)
+    if n == 0:
+        return np.zeros(0, np.int64)
+    n0, n1 = shape
+    keys, kcode = np.unique(rows.key, return_inverse=True)
+    code = rows.pt * len(keys) + kcode
+    order = np.argsort(code)
+    a, b = [], []
+    for step, ok in ((n1, rows.pt // n1 + 1 < n0), (1, rows.pt % n1 + 1 < n1)):
+        target = (rows.pt + step) * len(keys) + kcode
+        pos = np.clip(np.searchsorted(code[order], target), 0, n - 1)
+        hit = ok & (code[order][pos] == target)
+        a.append(np.flatnonzero(hit))
+        b.append(order[pos[hit]])
+    lookup = {(p, k): r for r, (p, k) in enumerate(zip(rows.pt.tolist(), rows.key.tolist()))}
+    for p, kb, q, ka in links:
+        a.append(np.array([lookup[(p, kb)]]))
+        b.append(np.array([lookup[(q, ka)]]))
+    a, b = np.concatenate(a), np.concatenate(b)
+    g = coo_matrix((np.ones(len(a)), (a, b)), shape=(n, n))
+    _, labels = connected_components(g, directed=False)
+    # number tracks by first appearance (row order), a deterministic id
+    _, first = np.unique(labels, return_index=True)
+    rank = np.empty(len(first), np.int64)
+    rank[np.argsort(first)] = np.arange(len(first))
+    return rank[labels]
+
+
+def _table_arrays(rows: _Rows, tracks, ev_rows, shape, M) -> dict:
+    n1 = shape[1]
+    n_stable, label, radius = _row_stability(rows.eig)
+    return dict(
+        obj_index=np.stack([rows.pt // n1, rows.pt % n1], axis=1).astype(np.int64).reshape(-1, 2),
+        obj_order=rows.order.astype(np.int64),
+        obj_key=_str_array(rows.key.tolist()),
+        obj_n_stable=n_stable,
+        obj_stability=_str_array(label.tolist()),
+        obj_max_abs_eig=radius.astype(np.float64),
+        obj_track=np.asarray(tracks, dtype=np.int64),
+        obj_eigenvalues=np.asarray(rows.eig, dtype=complex).reshape(-1, M),
+        pt_object=np.repeat(np.arange(len(rows.pt)), rows.order).astype(np.int64),
+        pt_coords=np.asarray(rows.Z, dtype=np.float64).reshape(-1, M),
         ev_a=np.array([a for a, _, _ in ev_rows], dtype=np.int64).reshape(-1, 2),
         ev_b=np.array([b for _, b, _ in ev_rows], dtype=np.int64).reshape(-1, 2),
         ev_kind=_str_array([e.kind for _, _, e in ev_rows]),
@@ -952,7 +960,23 @@ def _build_map(model, names, values, v1, state, max_order, seed, tol, orbit, orb
         ev_key_before=_str_array([e.key_before or "" for _, _, e in ev_rows]),
         ev_key_after=_str_array([e.key_after or "" for _, _, e in ev_rows]),
         ev_description=_str_array([e.description for _, _, e in ev_rows]),
-        solves=solves,
-        full_search=full,
-        orbit=orbit_arr,
     )
+
+
+def _orbit_diagram(model, name, values, rows: _Rows, seed, n_orbits, orbit_steps, executor, chunksize,
+                   progress) -> np.ndarray:
+    n0 = len(values)
+    n_transient, n_keep = orbit_steps
+    finite = [float(np.max(np.abs(z))) for z in np.split(rows.Z, np.cumsum(rows.order)[:-1])] if len(rows.pt) else []
+    scale = float(min(1e3, 1.0 + (np.median(finite) if finite else 1.0)))
+    idx = list(range(n0))
+    chunk = max(1, -(-n0 // 8))
+    items = [
+        {"model": model.to_dict(), "name": name, "seed": seed, "n_init": int(n_orbits),
+         "n_transient": n_transient, "n_keep": n_keep, "scale": scale,
+         "indices": idx[s : s + chunk], "values": values[s : s + chunk].tolist()}
+        for s in range(0, n0, chunk)
+    ]
+    parts = parallel_map(_orbit_work, items, executor=executor, chunksize=chunksize,
+                         progress="orbit diagram" if progress else False)
+    return np.concatenate(parts, axis=0)

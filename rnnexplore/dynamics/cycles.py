@@ -64,7 +64,6 @@ from rnnexplore.files import atomic_write_json, read_json
 from rnnexplore.dynamics.solve import HUGE, RegionSolution, _solve_sequences, check_model, solve_region_sequences
 
 __all__ = [
-    "continue_cycles",
     "Cycle",
     "CycleSet",
     "SearchBudget",
@@ -171,7 +170,7 @@ class Cycle:
 
     @property
     def stability(self) -> str:
-        """``"stable"`` (all |lambda| < 1, none marginal), ``"unstable"`` (all > 1) or ``"saddle"``.
+        """``"stable"`` (all ``|lambda| < 1``, none marginal), ``"unstable"`` (all > 1) or ``"saddle"``.
 
         A marginal eigenvalue (modulus within 1e-9 of 1, :attr:`marginal`) is never stable.
         """
@@ -490,59 +489,6 @@ class SearchBudget:
 
     def fast_max_solves(self, M: int) -> int:
         return self.max_solves if self.max_solves is not None else 20000 + 2000 * M
-
-
-def continue_cycles(model: PiecewiseLinearModel, cycles: Sequence[Cycle]) -> tuple[list[Cycle], bool]:
-    """Follow known cycles to new parameters by re-solving their region sequences (no search).
-
-    For every cycle, ``(I - P) z = r`` of its (unchanged) region sequence is solved at the new
-    parameters in one stacked solve and the true map is run from the solution: the cycle
-    *persists* if that orbit visits the same regions and closes. Exact, and one small linear
-    solve per object: what training replays and parameter continuation call between
-    neighbouring parameter settings before deciding whether a full search is needed.
-
-    Parameters
-    ----------
-    model : a model of :mod:`rnnexplore.dynamics.models` (the new parameters)
-    cycles : sequence of Cycle
-        Objects found at nearby parameters.
-
-    Returns
-    -------
-    continued : list of Cycle
-        The persisting cycles (same ``key``, new points and eigenvalues), sorted by order and key.
-    all_persist : bool
-        True when every input cycle persisted.
-
-    Examples
-    --------
-    >>> from rnnexplore.dynamics.models import skew_tent
-    >>> cs = find_cycles(skew_tent(0.2, -1.5, 1.0), 2, seed=0)
-    >>> new, ok = continue_cycles(skew_tent(0.2, -1.6, 1.0), cs)
-    >>> ok, round(float(new[0].points[0, 0]), 4)
-    (True, 0.3846)
-    """
-    check_model(model)
-    cycles = _as_cycles(cycles, "cycles")
-    out: list[Cycle] = []
-    all_ok = True
-    by_order: dict[int, list[Cycle]] = {}
-    for c in cycles:
-        by_order.setdefault(int(c.order), []).append(c)
-    for k, group in by_order.items():
-        S = np.stack([np.asarray(c.regions, dtype=bool) for c in group])  # (B, k, nb)
-        if S.shape[2] != model.n_bits:
-            raise ValueError(f"cycles have {S.shape[2]} region bits but the model has {model.n_bits}")
-        _ok, real, Z, _V, P, _c = _solve_sequences(model, S)
-        for b, c in enumerate(group):
-            if not real[b]:
-                all_ok = False
-                continue
-            with np.errstate(all="ignore"):
-                ev = _sort_eigenvalues(np.linalg.eigvals(P[b]))
-            out.append(Cycle(k, Z[b].copy(), ev, S[b].copy(), c.key))
-    out.sort(key=lambda c: (c.order, c.key))
-    return out, all_ok
 
 
 class _Collector:

@@ -240,7 +240,7 @@ def staircase(d: int, terms: Sequence[Sequence[int]], *, check: bool = True, nam
 
 
 def classic_staircase(k: int, d: int) -> Staircase:
-    """The classic staircase ``S_k = x0 + x0 x1 + ... + x0 x1 ... x(k-1)``.
+    """The classic staircase ``S_k = x0 + x0 x1 + … + x0 x1 … x(k-1)``.
 
     Examples
     --------

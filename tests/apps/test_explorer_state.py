@@ -102,7 +102,10 @@ def test_gt16_preset_has_the_stable_16_cycle():
     (lambda st: st.set_param("A[0]", float("nan")), "finite"),
     (lambda st: st.set_param("A[0]", float("inf")), "finite"),
     (lambda st: st.set_param("Q[0]", 1.0), "unknown parameter"),
-    (lambda st: st.set_params({"A[0]": "abc"}), "real number"),
+    (lambda st: st.set_params({"A[0]": "abc"}), "must be a number such as"),
+    (lambda st: st.set_params({"A[0]": "3,5"}), "use a point, not a comma"),
+    (lambda st: st.set_max_order("3.5"), "max order must be a whole number, got 3.5"),
+    (lambda st: st.set_max_order("1e308"), "max order must be at most 30, got 1e+308"),
     (lambda st: st.set_array("W", [[0.0, 1.0]]), "W must have shape (2, 2)"),
     (lambda st: st.set_array("W", [[np.nan, 0.0], [0.0, 0.0]]), "NaN"),
     (lambda st: st.set_array("A", np.zeros((3, 3))), "A must have shape"),
@@ -305,3 +308,82 @@ def test_set_model_and_failed_import_keep_the_seed():
     assert st.model == m and st.max_order == 3 and st.preset is None
     assert set(st.params) == set(m.param_names()) and len(st.initial_conditions) == 3
     assert st.set_model("not a model") is False and st.model == m
+
+
+# ---------------------------------------------------------------- events located by bisection
+def _admissibility_crossing(model, name, cycle, lo, hi):
+    """Oracle: where the cycle's region sequence stops being admissible (brentq on the closed form)."""
+    from scipy.optimize import brentq
+
+    R = cycle.regions
+
+    def margin(v):
+        m = model.with_params({name: v})
+        J, h = m.jacobians(R), m.offsets(R)
+        P, q = np.eye(m.M), np.zeros(m.M)
+        for j in range(len(R)):
+            P, q = J[j] @ P, J[j] @ q + h[j]
+        z = np.linalg.solve(np.eye(m.M) - P, q)
+        worst = np.inf
+        for j in range(len(R)):
+            worst = min(worst, float(np.min(np.where(R[j], 1, -1) * m.switching(z))))
+            z = J[j] @ z + h[j]
+        return worst
+
+    return brentq(margin, lo, hi, xtol=1e-14)
+
+
+def test_pair_event_is_located_within_1e_6_and_listed_once():
+    st = ExplorerState.from_preset("paper_gt16")
+    stable16 = [c for c in st.cycles if c.stability == "stable"][0]
+    truth = _admissibility_crossing(st.model, "A[0]", stable16, 0.8377689, 0.85)
+    assert st.set_param("A[0]", 0.8577689)  # two slider steps at once, across the annihilation
+    assert st.wait()
+    assert len(st.log) == 1 and st.log[0].kind == "pair_annihilation" and st.log[0].located
+    assert abs(st.log[0].values["A[0]"] - truth) < 1e-6
+    lo, hi = st.log[0].interval["A[0]"]
+    assert lo <= truth <= hi and hi - lo <= 1e-6
+    assert st.log[0].objects == ["stable 16-cycle", "saddle 16-cycle"]
+    assert st.event_lines() == [f"A[0] = {st.log[0].values['A[0]']:.6g}: pair annihilated - stable 16-cycle and saddle 16-cycle"]
+
+
+def test_two_parameters_moved_together_are_bisected_along_the_segment():
+    st = ExplorerState.from_preset("skew_tent")  # a_r = a_l + W = -1.3: stable 2-cycle
+    # the 2-cycle disappears where a_r = -1, i.e. W = -1.2 at a_l = 0.2 (closed form)
+    assert st.set_params({"W[0,0]": -1.0, "h[0]": 1.5})
+    assert st.wait()
+    flips = [e for e in st.log if e.order in (1, 2)]
+    assert flips and all(e.located for e in flips)
+    w = flips[0].values["W[0,0]"]
+    assert abs(w - (-1.2)) < 1e-6
+    t = (w - (-1.7)) / (-1.0 - (-1.7))
+    assert abs(flips[0].values["h[0]"] - (1.0 + t * 0.5)) < 1e-6  # on the straight path
+
+
+def test_input_parameters_move_the_bias_along_the_input_matrix():
+    from rnnexplore.dynamics.models import PLRNN
+
+    m = PLRNN([0.5, 0.2], [[0.0, 0.1], [0.3, 0.0]], [1.0, -1.0])
+    B = np.array([[1.0, 0.0], [2.0, -1.0]])
+    st = ExplorerState(m, max_order=2, inputs=B, input_values=[0.5, 0.0])
+    assert st.params[:2] == ["u[0]", "u[1]"] and st.get_param("u[0]") == 0.5
+    assert st.set_params({"u[0]": 1.5, "u[1]": "2"})
+    np.testing.assert_allclose(st.model.h, np.array([1.0, -1.0]) + B @ np.array([1.0, 2.0]))
+    assert st.reset() and st.get_param("u[0]") == 0.5 and st.model == m
+    assert st.set_param("u[2]", 1.0) is False and "unknown parameter" in st.status
+    with pytest.raises(ValueError, match="inputs must have shape"):
+        ExplorerState(m, inputs=np.zeros((3, 1)))
+    with pytest.raises(ValueError, match="PLRNN or ALRNN"):
+        from rnnexplore.dynamics.models import ShallowPLRNN
+        ExplorerState(ShallowPLRNN([0.5], [[1.0]], [[1.0]], [0.0], [0.0]), inputs=[[1.0]])
+
+
+def test_a_jump_over_a_short_lived_pair_still_lists_its_creation_and_annihilation():
+    """Coalesced drags jump: the 16-cycle pair lives on [0.83639, 0.84499] only, inside the jump."""
+    st = ExplorerState.from_preset("paper_gt16")
+    assert st.set_param("A[0]", 0.8577689) and st.wait()
+    st.clear_log()
+    assert st.set_param("A[0]", 0.7577689) and st.wait()  # ten slider steps at once
+    kinds = [(e.kind, round(e.values["A[0]"], 5)) for e in st.log]
+    assert ("pair_creation", 0.84499) in kinds and ("pair_annihilation", 0.83639) in kinds, kinds
+    assert sum(k == "pair_creation" for k, _ in kinds) == 1

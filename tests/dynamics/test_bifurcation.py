@@ -213,7 +213,7 @@ def _gt16_grid(n, lo=-1.0, hi=1.0):
 
 def test_continuation_misses_nothing_a_full_search_finds():
     m, grid = _gt16_grid(13)
-    bm = sweep(m, grid, 16, seed=0, coarse=4)
+    bm = sweep(m, grid, 16, seed=0, continuation={"coarse": 4})
     assert bm.full_search.sum() == 16  # the coarse sub-grid only
     assert np.all(bm.n_objects() >= 1)
     rng = np.random.default_rng(7)
@@ -240,7 +240,7 @@ def _assert_same_map(a: BifurcationMap, b: BifurcationMap) -> None:
 @pytest.fixture(scope="module")
 def small_map():
     m, grid = _gt16_grid(10, -0.6, 0.6)
-    return sweep(m, grid, 8, seed=3, coarse=3, tile=6)
+    return sweep(m, grid, 8, seed=3, continuation={"coarse": 3, "tile": 6})
 
 
 def test_save_load_roundtrip(small_map, tmp_path):
@@ -259,7 +259,7 @@ def test_results_do_not_depend_on_executor_or_chunking(small_map):
     from concurrent.futures import ProcessPoolExecutor
 
     m, grid = _gt16_grid(10, -0.6, 0.6)
-    kw = dict(seed=3, coarse=3, tile=6)
+    kw = dict(seed=3, continuation={"coarse": 3, "tile": 6})
     _assert_same_map(small_map, sweep(m, grid, 8, chunksize=1, **kw))
     tent_grid = {"W[0,0]": AR_1D - A_L}
     tent_serial = sweep(skew_tent(A_L, 0.0, 1.0), tent_grid, 2, seed=0)
@@ -274,7 +274,7 @@ def test_results_do_not_depend_on_a_dask_cluster(small_map):
     from dask.distributed import Client, LocalCluster
 
     m, grid = _gt16_grid(10, -0.6, 0.6)
-    kw = dict(seed=3, coarse=3, tile=6)
+    kw = dict(seed=3, continuation={"coarse": 3, "tile": 6})
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
         with Client(cluster) as client:
             _assert_same_map(small_map, sweep(m, grid, 8, executor=client.get_executor(), chunksize=2, **kw))
@@ -312,8 +312,8 @@ def test_grid_validation_errors():
         sweep(m, {"A[0]": [0.1]}, 0)
     with pytest.raises(ValueError, match="model"):
         sweep("gt16", {"A[0]": [0.1]}, 2)
-    with pytest.raises(ValueError, match="continuation_budget"):
-        sweep(m, {"A[0]": [0.1]}, 2, continuation_budget={"bogus": 1})
+    with pytest.raises(ValueError, match="continuation options"):
+        sweep(m, {"A[0]": [0.1]}, 2, continuation={"bogus": 1})
 
 
 # --------------------------------------------------------------------------- widget
@@ -400,9 +400,12 @@ def test_curve_formats_and_option_errors(small_map):
     for (x, y), s in zip(lines, segs.values()):
         assert len(x) == 3 * len(s) and np.isnan(x[2::3]).all()
     m = paper_gt16()
-    for kw in ({"tol": 0}, {"max_rounds": 0}, {"n_orbits": 0}, {"orbit_steps": (1,)}, {"explore": 0}, {"seed": -1}):
+    for kw in ({"tol": 0}, {"n_orbits": 0}, {"orbit_steps": (1,)}, {"seed": -1}):
         with pytest.raises(ValueError, match=next(iter(kw))):
             sweep(m, {"A[0]": [0.1]}, 1, **kw)
+    for opt in ({"max_rounds": 0}, {"chain_length": -1}, {"probes": -1}, {"coarse": 0}):
+        with pytest.raises(ValueError, match=next(iter(opt))):
+            sweep(m, {"A[0]": [0.1]}, 1, continuation=opt)
     with pytest.raises(ValueError, match="2-D"):
         sweep(m, {"A[0]": [0.1, 0.2]}, 1).curves()
 

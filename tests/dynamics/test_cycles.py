@@ -173,13 +173,13 @@ def test_heuristic_on_chaotic_systems_finds_most_and_nothing_false():
     assert found >= 0.8 * total
 
 
-def test_reference_mode_equals_brute_force_on_small_systems():
-    for i in range(12):
-        model = random_plrnn(1 + i % 2, seed=4000 + i)
-        bf = [c for k in range(1, 5) for c in brute_force_cycles(model, k)]
-        cs = find_cycles(model, 4, seed=i, mode="reference")
-        assert _keys(cs) == _keys(bf)
-        assert cs.stats["mode"] == "reference"
+@pytest.mark.parametrize("i", range(12))
+def test_reference_mode_equals_brute_force_on_small_systems(i):
+    model = random_plrnn(1 + i % 2, seed=4000 + i)
+    bf = [c for k in range(1, 5) for c in brute_force_cycles(model, k)]
+    cs = find_cycles(model, 4, seed=i, mode="reference")
+    assert _keys(cs) == _keys(bf)
+    assert cs.stats["mode"] == "reference"
 
 
 def test_fast_equals_reference_on_gt16_low_orders():
@@ -249,15 +249,15 @@ def test_points_start_at_canonical_phase_and_key_is_rotation_invariant():
         assert c.key == min(rotations)
 
 
-def test_plrnn_and_equivalent_shallow_plrnn_agree():
-    for i in range(4):
-        p = random_plrnn(2, seed=5000 + i, rich=i % 2 == 1)
-        s = ShallowPLRNN(np.diag(p.A), p.W, np.eye(2), p.h, np.zeros(2))
-        cp, cs = find_cycles(p, 4, seed=0), find_cycles(s, 4, seed=0)
-        assert _keys(cp) == _keys(cs)
-        for a, b in zip(cp, cs):
-            np.testing.assert_allclose(a.points, b.points, atol=1e-10)
-            np.testing.assert_allclose(a.eigenvalues, b.eigenvalues, atol=1e-10)
+@pytest.mark.parametrize("i", range(4))
+def test_plrnn_and_equivalent_shallow_plrnn_agree(i):
+    p = random_plrnn(2, seed=5000 + i, rich=i % 2 == 1)
+    s = ShallowPLRNN(np.diag(p.A), p.W, np.eye(2), p.h, np.zeros(2))
+    cp, cs = find_cycles(p, 4, seed=0), find_cycles(s, 4, seed=0)
+    assert _keys(cp) == _keys(cs)
+    for a, b in zip(cp, cs):
+        np.testing.assert_allclose(a.points, b.points, atol=1e-10)
+        np.testing.assert_allclose(a.eigenvalues, b.eigenvalues, atol=1e-10)
 
 
 def test_other_model_classes_against_naive_oracle():

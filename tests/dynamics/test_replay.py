@@ -193,7 +193,7 @@ def _skew_tent_replay(C=21):
 def test_continue_cycles_matches_fresh_search():
     from rnnexplore.dynamics.cycles import find_cycles
     from rnnexplore.dynamics.models import paper_gt16
-    from rnnexplore.dynamics.cycles import continue_cycles
+    from rnnexplore.dynamics.continuation import continue_cycles
 
     m0 = paper_gt16()
     m1 = m0.with_params({"A[0]": 0.8380})

@@ -9,15 +9,16 @@ Examples
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 import torch
 
-from rnnexplore._validation import check_array, check_int, check_memory, check_real, check_seed, check_str
+from rnnexplore._validation import check_int, check_memory, check_real, check_seed, check_str
 from rnnexplore.dynamics.params import locate_param
 from rnnexplore.dynamics.training.replay import Landscape
+from rnnexplore.parallel import progress_bar
 from rnnexplore.dynamics.training.torch_models import (
     DTYPE,
     TorchPLRNN,
@@ -125,69 +126,23 @@ def loss_landscape(
     check_str(x_param, "x_param"), check_str(y_param, "y_param")
     tmodel = model if isinstance(model, (TorchPLRNN, TorchShallowPLRNN)) else from_numpy_model(model)
     base = tmodel.numpy_params()
-    xs = check_array(x_values, "x_values", ndim=1, min_size=1)
-    ys = check_array(y_values, "y_values", ndim=1, min_size=1)
+    xs, ys = _grid_values(x_values, y_values)
+    _check_params_and_alpha(base, (x_param, y_param), alpha)
     check_memory((xs.size, ys.size, n_windows, seq_len), "x_values * y_values * n_windows * seq_len")
-    if xs.size < 1 or ys.size < 1 or not (np.all(np.isfinite(xs)) and np.all(np.isfinite(ys))):
-        raise ValueError("x_values and y_values must be non-empty finite 1-D arrays")
-    for name in (x_param, y_param):
-        locate_param(name, {k: v.shape for k, v in base.items()})
-    if not 0.0 <= float(alpha) <= 1.0:
-        raise ValueError(f"alpha must lie in [0, 1], got {alpha}")
     if wrt is not None and (isinstance(wrt, str) or not isinstance(wrt, Sequence)):
         raise ValueError(f"wrt must be a list of parameter names, got {wrt!r}")
     wrt = list(base) if wrt is None else list(wrt)
-    if not wrt or any(k not in base for k in wrt):
-        raise ValueError(f"wrt must name some of {list(base)}, got {wrt!r}")
-    grad_mask = {k: torch.ones(base[k].shape, dtype=DTYPE) for k in wrt}
-    if isinstance(tmodel, TorchPLRNN) and "W" in grad_mask:
-        grad_mask["W"] = tmodel.W_mask.clone()
-    x_np = trajectory_array(data)
-    T, N = x_np.shape
-    if not 2 <= int(seq_len) <= T:
-        raise ValueError(f"seq_len must lie in [2, {T}], got {seq_len}")
-    gen = torch_generator(seed)
-    x = torch.tensor(x_np, dtype=DTYPE)
-    win = data_windows(x, torch.randint(0, T - int(seq_len) + 1, (int(n_windows),), generator=gen), int(seq_len))
-    M = tmodel.M
-    loss_out = np.empty(ys.size * xs.size)
-    grad_out = np.empty(ys.size * xs.size)
+    grad_mask = _grad_masks(tmodel, base, wrt)
+    win = _eval_windows(data, seq_len, n_windows, seed)
     grid = _grid_params(base, x_param, y_param, xs, ys)
     G = ys.size * xs.size
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=G, desc=progress if isinstance(progress, str) else "landscape")
-    try:
+    loss_out, grad_out = np.empty(G), np.empty(G)
+    with progress_bar(progress, G, "landscape") as bar:
         for lo in range(0, G, int(chunk)):
             hi = min(G, lo + int(chunk))
             p = {k: v[lo:hi].detach().clone().requires_grad_(True) for k, v in grid.items()}
-            if tmodel.kind == "plrnn":
-                W = p["W"]
-
-                def step(z: torch.Tensor) -> torch.Tensor:
-                    return plrnn_step(z, p["A"][:, None, :], W, p["h"][:, None, :])
-
-            else:
-
-                def step(z: torch.Tensor) -> torch.Tensor:
-                    return shplrnn_step(
-                        z, p["a"][:, None, :], p["W1"], p["W2"], p["h1"][:, None, :], p["h2"][:, None, :]
-                    )
-
-            xb = win.expand(hi - lo, *win.shape)
-            preds = forced_rollout(step, xb, float(alpha), M)
-            per_point = torch.mean((preds[..., :N] - xb[..., 1:, :]) ** 2, dim=(-1, -2, -3))
-            per_point.sum().backward()
-            sq = sum(torch.sum((p[k].grad * grad_mask[k]).reshape(hi - lo, -1) ** 2, dim=1) for k in wrt)
-            loss_out[lo:hi] = per_point.detach().numpy()
-            grad_out[lo:hi] = torch.sqrt(sq).numpy()
-            if bar is not None:
-                bar.update(hi - lo)
-    finally:
-        if bar is not None:
-            bar.close()
+            loss_out[lo:hi], grad_out[lo:hi] = _loss_and_grad_norm(tmodel, p, win, float(alpha), wrt, grad_mask)
+            bar.update(hi - lo)
     return Landscape(
         x_param=x_param,
         y_param=y_param,
@@ -197,6 +152,63 @@ def loss_landscape(
         grad_norm=grad_out.reshape(ys.size, xs.size),
         info={"alpha": float(alpha), "seq_len": int(seq_len), "n_windows": int(n_windows), "seed": seed, "wrt": wrt},
     )
+
+
+def _check_params_and_alpha(base: dict[str, np.ndarray], names: Sequence[str], alpha: float) -> None:
+    shapes = {k: v.shape for k, v in base.items()}
+    for name in names:
+        locate_param(name, shapes)
+    if not 0.0 <= float(alpha) <= 1.0:
+        raise ValueError(f"alpha must lie in [0, 1], got {alpha}")
+
+
+def _grad_masks(tmodel: Any, base: dict[str, np.ndarray], wrt: list[str]) -> dict[str, torch.Tensor]:
+    """0/1 masks of the gradient entries that enter the norm (a PLRNN's fixed zero diagonal of W excluded)."""
+    if not wrt or any(k not in base for k in wrt):
+        raise ValueError(f"wrt must name some of {list(base)}, got {wrt!r}")
+    grad_mask = {k: torch.ones(base[k].shape, dtype=DTYPE) for k in wrt}
+    if isinstance(tmodel, TorchPLRNN) and "W" in grad_mask:
+        grad_mask["W"] = tmodel.W_mask.clone()
+    return grad_mask
+
+
+def _grid_values(x_values: Any, y_values: Any) -> tuple[np.ndarray, np.ndarray]:
+    xs = np.asarray(x_values, dtype=np.float64).ravel()
+    ys = np.asarray(y_values, dtype=np.float64).ravel()
+    if xs.size < 1 or ys.size < 1 or not (np.all(np.isfinite(xs)) and np.all(np.isfinite(ys))):
+        raise ValueError("x_values and y_values must be non-empty finite 1-D arrays")
+    return xs, ys
+
+
+def _eval_windows(data: Any, seq_len: int, n_windows: int, seed: int | None) -> torch.Tensor:
+    """The ``n_windows`` fixed evaluation windows of length ``seq_len``, drawn from ``seed``."""
+    x_np = trajectory_array(data)
+    T = x_np.shape[0]
+    if not 2 <= int(seq_len) <= T:
+        raise ValueError(f"seq_len must lie in [2, {T}], got {seq_len}")
+    gen = torch_generator(seed)
+    x = torch.tensor(x_np, dtype=DTYPE)
+    return data_windows(x, torch.randint(0, T - int(seq_len) + 1, (int(n_windows),), generator=gen), int(seq_len))
+
+
+def _grid_step(kind: str, p: dict[str, torch.Tensor]) -> Callable[[torch.Tensor], torch.Tensor]:
+    """One step of the model at every grid point at once (parameters carry a leading grid axis)."""
+    if kind == "plrnn":
+        return lambda z: plrnn_step(z, p["A"][:, None, :], p["W"], p["h"][:, None, :])
+    return lambda z: shplrnn_step(z, p["a"][:, None, :], p["W1"], p["W2"], p["h1"][:, None, :], p["h2"][:, None, :])
+
+
+def _loss_and_grad_norm(tmodel: Any, p: dict[str, torch.Tensor], win: torch.Tensor, alpha: float,
+                        wrt: list[str], grad_mask: dict[str, torch.Tensor]) -> tuple[np.ndarray, np.ndarray]:
+    """GTF loss and masked gradient norm at a chunk of grid points (``p`` requires grad)."""
+    n = next(iter(p.values())).shape[0]
+    N = win.shape[-1]
+    xb = win.expand(n, *win.shape)
+    preds = forced_rollout(_grid_step(tmodel.kind, p), xb, alpha, tmodel.M)
+    per_point = torch.mean((preds[..., :N] - xb[..., 1:, :]) ** 2, dim=(-1, -2, -3))
+    per_point.sum().backward()
+    sq = sum(torch.sum((p[k].grad * grad_mask[k]).reshape(n, -1) ** 2, dim=1) for k in wrt)
+    return per_point.detach().numpy(), torch.sqrt(sq).numpy()
 
 
 # --------------------------------------------------------------------------- the theorem

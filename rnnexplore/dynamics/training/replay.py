@@ -37,9 +37,6 @@ import numpy as np
 
 from rnnexplore._validation import check_array, check_choice, check_int, check_mapping, check_real, check_seed, check_str
 from rnnexplore.files import atomic_savez, json_text, load_npz, parse_json
-from rnnexplore.dynamics.cycles import continue_cycles
-from rnnexplore.dynamics.solve import solve_region_sequences
-from rnnexplore.dynamics.orbits import diverged, simulate_orbits
 from rnnexplore.dynamics.params import format_param_name, locate_param
 
 __all__ = [
@@ -544,104 +541,70 @@ class ReplayAnalysis:
             raise ValueError(f"replay analysis file {os.fspath(path)!r}: {exc}") from None
 
 
-def _advance_probes(
-    model: Any, cycles: Sequence[Any], probes: np.ndarray, n_steps: int, max_order: int
-) -> tuple[np.ndarray, bool]:
-    """Run the probe orbits ``n_steps`` further; report whether they reveal an unknown cycle.
+def _full_search_work(item: dict) -> list:
+    """Top-level work function: independent full searches at some checkpoints (plain data in)."""
+    from rnnexplore.dynamics.cycles import find_cycles
 
-    The probes carry over from checkpoint to checkpoint (parameters change little), so
-    they keep following the attractors. For every probe, the period ``p <= max_order`` with
-    the closest near-return ``|z_T - z_{T-p}|`` gives a guess: the regions of its last ``p``
-    states. That sequence is solved exactly (the SCYFI step); a real cycle that is not among
-    the known ones (by its points) means an object was born. Diverged probes are returned
-    as NaN (re-drawn by the caller).
+    replay, seed = item["replay"], item["seed"]
+    return [find_cycles(replay.model_at(i), item["max_order"], seed=None if seed is None else int(seed) + int(i),
+                        **item["find_kwargs"]) for i in item["indices"]]
+
+
+def _full_searches(replay, idx, max_order, seed, find_kwargs, executor, progress) -> list:
+    """``find_cycles`` at the checkpoints ``idx`` (checkpoint i uses ``seed + i``)."""
+    item = {"replay": replay, "max_order": int(max_order), "seed": seed, "find_kwargs": find_kwargs}
+    if executor is None:
+        bar = None
+        if progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=len(idx), desc=progress if isinstance(progress, str) else "SCYFI per checkpoint")
+        out = []
+        try:
+            for i in idx:
+                out.extend(_full_search_work({**item, "indices": [i]}))
+                if bar is not None:
+                    bar.update(1)
+        finally:
+            if bar is not None:
+                bar.close()
+        return out
+    from rnnexplore.parallel import _n_workers, parallel_map
+
+    n_blocks = max(1, min(len(idx), 4 * _n_workers(executor)))
+    bounds = np.linspace(0, len(idx), n_blocks + 1).astype(int)
+    items = [{**item, "indices": idx[a:b]} for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+    return [cs for part in parallel_map(_full_search_work, items, executor=executor, chunksize=1,
+                                        progress=progress) for cs in part]
+
+
+def _continued_sets(replay, idx, max_order, seed, full_every, options, find_kwargs, executor, progress) -> list:
+    """Objects at every checkpoint from the batched continuation along the replay.
+
+    Full searches at every ``full_every``-th analysed checkpoint (and the last); every object
+    found anywhere is continued to all checkpoints where it persists, in both directions, and
+    what changed is searched where a continued object turns virtual
+    (:class:`~rnnexplore.dynamics.continuation.Continuation` on the chain of checkpoints).
     """
-    traj = simulate_orbits(model, probes, max(int(n_steps), max_order + 1))
-    z = traj[-1]
-    bad = diverged(z)
-    z = z.copy()
-    z[bad] = np.nan
-    good = np.flatnonzero(~bad)
-    if good.size == 0:
-        return z, False
-    M = z.shape[1]
-    known = np.concatenate([np.asarray(c.points).reshape(-1, M) for c in cycles] or [np.zeros((0, M))])
-    stable = np.concatenate([np.asarray(c.points).reshape(-1, M) for c in cycles if _is_stable(c)]
-                            or [np.zeros((0, M))])
-    if stable.shape[0]:
-        # probes sitting on a known attractor need no further check
-        d_st = np.max(np.abs(z[good][:, None, :] - stable[None]), axis=-1).min(axis=1)
-        good = good[d_st > 1e-4 * (1.0 + np.max(np.abs(z[good]), axis=1))]
-    if good.size == 0:
-        return z, False
-    tail = traj[-max_order - 1 : -1][::-1][:, good]  # z_{T-1}, z_{T-2}, ... for the other probes
-    d = np.max(np.abs(tail - z[good][None]), axis=-1)  # (max_order, G)
-    period = d.argmin(axis=0) + 1
-    for p in np.unique(period):
-        sel = good[period == p]
-        seqs = model.region(np.swapaxes(traj[-p:, sel], 0, 1))  # (B, p, nb): z_{T-p+1} .. z_T
-        seqs = np.unique(seqs, axis=0)
-        sol = solve_region_sequences(model, np.ascontiguousarray(seqs))
-        real, orbit = sol.real, sol.points
-        if not np.any(real):
-            continue
-        pts = orbit[real, 0]  # (R, M)
-        if known.shape[0] == 0:
-            return z, True
-        dist = np.max(np.abs(pts[:, None, :] - known[None]), axis=-1).min(axis=1)
-        if np.any(dist > 1e-7 * (1.0 + np.max(np.abs(pts), axis=1))):
-            return z, True
-    return z, False
+    from rnnexplore.dynamics.continuation import Continuation, ContinuationOptions
+    from rnnexplore.dynamics.solve import ModelStack
 
-
-def _probe_points(cycles: Sequence[Any], M: int, n: int, rng: np.random.Generator) -> np.ndarray:
-    pts = [np.asarray(c.points) for c in cycles]
-    allp = np.concatenate(pts) if pts else np.zeros((1, M))
-    lo, hi = allp.min(axis=0) - 1.0, allp.max(axis=0) + 1.0
-    return rng.uniform(lo, hi, size=(n, M))
-
-
-def _analyse_segment(item: dict, on_step: Any = None) -> list:
-    """Top-level work function: SCYFI along a contiguous block of checkpoints (plain data in)."""
-    from rnnexplore.dynamics.cycles import CycleSet, find_cycles
-
-    replay = item["replay"]
-    idx = item["indices"]
-    max_order, seed = item["max_order"], item["seed"]
-    warm, full_every = item["warm"], item["full_every"]
-    n_probes, probe_steps = item["n_probes"], item["probe_steps"]
-    find_kwargs = item["find_kwargs"]
-    sets: list = []
-    prev = None
-    probes = None
-    since_full = 0
-    for i in idx:
-        model = replay.model_at(i)
-        base_seed = None if seed is None else int(seed) + int(i)
-        cs = None
-        if warm and prev is not None and since_full + 1 < full_every:
-            cont, persisted = continue_cycles(model, prev)
-            if persisted and [c.n_stable for c in cont] == [c.n_stable for c in prev]:
-                probes, new = _advance_probes(model, cont, probes, probe_steps, int(max_order))
-                if not new:
-                    cs = CycleSet(cont, {**prev.stats, "continued": True})
-                    since_full += 1
-        if cs is None:
-            cs = find_cycles(model, int(max_order), seed=base_seed, warm_start=prev if warm else None, **find_kwargs)
-            since_full = 0
-            if warm:
-                rng = np.random.default_rng(base_seed)
-                if probes is None:
-                    probes = _probe_points(cs, model.M, n_probes, rng)
-                    probes, _ = _advance_probes(model, cs, probes, 8 * probe_steps, int(max_order))
-                lost = np.isnan(probes).any(axis=1)
-                if lost.any():
-                    probes[lost] = _probe_points(cs, model.M, int(lost.sum()), rng)
-        sets.append(cs)
-        prev = cs
-        if on_step is not None:
-            on_step(1)
-    return sets
+    opt = options if options is not None else ContinuationOptions()
+    stack = ModelStack.from_models([replay.model_at(i) for i in idx])
+    eng = Continuation(stack, (len(idx),), max_order, opt, point_seeds=np.asarray(idx))
+    coarse = sorted(set(range(0, len(idx), full_every)) | {len(idx) - 1})
+    sets = _full_searches(replay, [idx[n] for n in coarse], max_order, seed, find_kwargs, executor, progress)
+    for n, cs in zip(coarse, sets):
+        eng.full[n] = True
+        eng.full_solves[n] = int(cs.stats["total_solves"])
+        eng.add_cycles(n, list(cs))
+    eng.probe(0 if seed is None else int(seed))
+    eng.run()
+    out = eng.all_cycles()
+    for n, cs in enumerate(out):
+        cs.stats["continued"] = not eng.full[n]
+        cs.stats["total_solves"] = int(eng.solves[n])
+    return out
 
 
 def analyse_replay(
@@ -649,9 +612,8 @@ def analyse_replay(
     max_order: int,
     *,
     warm: bool = True,
-    full_every: int = 50,
-    n_probes: int = 8,
-    probe_steps: int = 50,
+    full_every: int = 100,
+    options: Any = None,
     seed: int | None = 0,
     checkpoints: Sequence[int] | None = None,
     jump_kwargs: dict | None = None,
@@ -661,18 +623,16 @@ def analyse_replay(
 ) -> ReplayAnalysis:
     """Run SCYFI along a replay, classify the events between neighbours, find the loss jumps.
 
-    Warm mode (default) exploits that consecutive checkpoints are close. At every checkpoint
-    the previous objects are first *continued* (:func:`rnnexplore.dynamics.cycles.continue_cycles`: their region
-    sequences re-solved exactly at the new parameters) and ``n_probes`` probe orbits (drawn
-    once in a box around the objects and run ``probe_steps`` further at every checkpoint)
-    are checked not to have settled on a cycle of order <= ``max_order`` that is not known. If every object persists with the
-    same stability signature and no probe found an unknown attracting cycle, the continued
-    objects are taken as they are; otherwise (an object became virtual, changed stability,
-    or a new attractor appeared) a full
-    :func:`rnnexplore.dynamics.cycles.find_cycles` search runs, warm-started from the previous
-    objects. A full search also runs every ``full_every`` checkpoints, so a non-attracting
-    object (saddle or repeller) born without an attracting partner is reported at most
-    ``full_every`` checkpoints late. ``warm=False`` runs a cold full search at every checkpoint.
+    Warm mode (default) exploits that consecutive checkpoints are close, with no lag: a full
+    :func:`~rnnexplore.dynamics.cycles.find_cycles` search runs at every ``full_every``-th
+    checkpoint (and the last); every object found at any checkpoint is then *continued*
+    (its region sequence re-solved exactly) to every checkpoint where it persists, backwards
+    as well as forwards, in one batched solve per step along the replay; where a continued
+    object turns virtual, the regions its virtual orbit visits and its bit flips are tried
+    (border collisions create the new objects there), and probe orbits at every checkpoint
+    catch attractors born away from the known objects
+    (:class:`~rnnexplore.dynamics.continuation.Continuation`). ``warm=False`` runs an
+    independent cold search at every checkpoint (the baseline).
 
     Parameters
     ----------
@@ -681,21 +641,20 @@ def analyse_replay(
         Highest cycle order searched (>= 1).
     warm : bool
     full_every : int
-        Checkpoints between forced full searches in warm mode (>= 1; 1 = always full).
-    n_probes, probe_steps : int
-        Probe orbits of the warm-mode attractor check and their steps per checkpoint.
+        Checkpoints between full searches in warm mode (>= 1; 1 = a full search everywhere).
+    options : ContinuationOptions or dict, optional
+        Continuation knobs (chain length, bit flips, probe orbits).
     seed : int, optional
-        Checkpoint ``i`` uses ``seed + i`` (searches and probes).
+        Checkpoint ``i`` uses ``seed + i`` for its full search.
     checkpoints : sequence of int, optional
         Analyse only these checkpoints (ascending); default all.
     jump_kwargs : dict, optional
         Passed to :func:`detect_jumps` (default: ``direction="both"``).
     executor : concurrent.futures.Executor, optional
-        Split the checkpoints into one contiguous block per worker and analyse the blocks
-        in parallel through :func:`rnnexplore.parallel.parallel_map` (each block is warm
-        inside; only its first checkpoint starts cold).
+        Runs the full searches in parallel (:func:`rnnexplore.parallel.parallel_map`); the
+        result does not depend on it.
     progress : bool or str
-        ``tqdm.auto`` progress bar (over checkpoints, or over blocks with an executor).
+        ``tqdm.auto`` progress bar over the full searches.
     **find_kwargs
         Passed to :func:`rnnexplore.dynamics.cycles.find_cycles` (``budget``, ``mode``, ...).
 
@@ -709,55 +668,36 @@ def analyse_replay(
     >>> res.alignment(window=3)                                # doctest: +SKIP
     [(27, [24]), (43, [44])]
     """
-    from rnnexplore.dynamics.events import classify_events
+    from rnnexplore._validation import check_int
+    from rnnexplore.dynamics.continuation import ContinuationOptions
 
     if not isinstance(replay, Replay):
         raise ValueError("replay must be a Replay")
     max_order = check_int(max_order, "max_order", minimum=1)
     full_every = check_int(full_every, "full_every", minimum=1)
-    n_probes = check_int(n_probes, "n_probes", minimum=0, maximum=10**4)
-    probe_steps = check_int(probe_steps, "probe_steps", minimum=0, maximum=10**5)
     seed = check_seed(seed)
     if checkpoints is not None and (isinstance(checkpoints, (str, bytes)) or not isinstance(checkpoints, Sequence)):
         raise ValueError(f"checkpoints must be a list of checkpoint indices, got {type(checkpoints).__name__}")
+    opt = None if options is None else ContinuationOptions.coerce(options)
     idx = (list(range(replay.n_checkpoints)) if checkpoints is None
            else [replay._check_index(check_int(i, "checkpoints entry")) for i in checkpoints])
     if not idx or any(b <= a for a, b in zip(idx, idx[1:])):
         raise ValueError("checkpoints must be non-empty and strictly ascending")
-    item = {
-        "replay": replay,
-        "max_order": int(max_order),
-        "seed": seed,
-        "warm": bool(warm),
-        "full_every": int(full_every),
-        "n_probes": int(n_probes),
-        "probe_steps": int(probe_steps),
-        "find_kwargs": find_kwargs,
-    }
-    if executor is None:
-        bar = None
-        if progress:
-            from tqdm.auto import tqdm
-
-            bar = tqdm(total=len(idx), desc=progress if isinstance(progress, str) else "SCYFI per checkpoint")
-        try:
-            sets = _analyse_segment({**item, "indices": idx}, on_step=None if bar is None else bar.update)
-        finally:
-            if bar is not None:
-                bar.close()
+    if warm:
+        sets = _continued_sets(replay, idx, max_order, seed, full_every, opt, find_kwargs, executor, progress)
     else:
-        from rnnexplore.parallel import _n_workers, parallel_map
+        sets = _full_searches(replay, idx, max_order, seed, find_kwargs, executor, progress)
+    return _analysis(replay, idx, max_order, sets, jump_kwargs)
 
-        n_blocks = max(1, min(len(idx), _n_workers(executor)))
-        bounds = np.linspace(0, len(idx), n_blocks + 1).astype(int)
-        items = [{**item, "indices": idx[a:b]} for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
-        sets = [cs for part in parallel_map(_analyse_segment, items, executor=executor, chunksize=1,
-                                            progress=progress) for cs in part]
+
+def _analysis(replay, idx, max_order, sets, jump_kwargs) -> ReplayAnalysis:
+    """Events between consecutive checkpoints with different object sets, jumps, counts."""
+    from rnnexplore.dynamics.events import classify_events
+
     events, ev_ck, ev_kind, ev_order = [], [], [], []
     for j in range(1, len(sets)):
-        if sets[j].stats.get("continued"):
-            # same keys and stability signatures as the previous checkpoint: no event
-            events.append([])
+        if {(c.key, c.n_stable) for c in sets[j - 1]} == {(c.key, c.n_stable) for c in sets[j]}:
+            events.append([])  # same keys and stability signatures: no event
             continue
         models = (replay.model_at(idx[j - 1]), replay.model_at(idx[j]))
         evs = list(classify_events(sets[j - 1], sets[j], models=models))

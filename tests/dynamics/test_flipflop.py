@@ -1,0 +1,53 @@
+"""The flip-flop task and the shipped trained network (loaded without pickle)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+
+from rnnexplore.dynamics.cycles import brute_force_cycles  # noqa: E402
+from rnnexplore.dynamics.models import from_torch_rnn  # noqa: E402
+from rnnexplore.dynamics.training.flipflop import (cached_flipflop, flipflop_batch, load_flipflop,  # noqa: E402
+                                                   save_flipflop)
+
+
+def test_targets_hold_the_last_pulse():
+    u, y = flipflop_batch(3, 300, seed=5)
+    for b in range(3):
+        for k in range(3):
+            last = 0.0
+            for t in range(300):
+                if u[t, b, k] != 0:
+                    last = u[t, b, k]
+                assert y[t, b, k] == last
+
+
+def test_shipped_network_has_the_cube_of_27_fixed_points():
+    rnn, _ = cached_flipflop()
+    model = from_torch_rnn(rnn, u=[0.0, 0.0, 0.0])
+    fixed = brute_force_cycles(model, 1)
+    assert len(fixed) == 27
+    n_unstable = sorted(int(np.sum(np.abs(c.eigenvalues) > 1)) for c in fixed)
+    assert [n_unstable.count(k) for k in range(4)] == [8, 12, 6, 1]
+    for c in fixed:  # each one checked by the map itself
+        p = c.points[0]
+        assert np.max(np.abs(model.step(p) - p)) < 1e-9
+
+
+def test_save_load_round_trip_and_foreign_files_refused(tmp_path):
+    rnn, ro = cached_flipflop()
+    path = tmp_path / "net.npz"
+    save_flipflop(path, rnn, ro)
+    r2, o2 = load_flipflop(path)
+    for a, b in zip(rnn.parameters(), r2.parameters()):
+        assert np.array_equal(a.detach().numpy(), b.detach().numpy())
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, weight_ih_l0=np.zeros((2, 2)))
+    with pytest.raises(ValueError, match="missing arrays"):
+        load_flipflop(bad)
+    evil = tmp_path / "evil.npz"
+    np.savez(evil, weight_ih_l0=np.array([object()], dtype=object))
+    with pytest.raises(ValueError):
+        load_flipflop(evil)
