@@ -150,6 +150,18 @@ def _map_kwargs():
     return {f.name: getattr(bm, f.name) for f in dataclasses.fields(bm)}
 
 
+def _plot(fn, **kw):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    try:
+        return fn(**kw)
+    finally:
+        plt.close("all")
+
+
 TINY_FQ = dict(width=8, steps=5, n_test=16)
 TINY_TRAIN = dict(epochs=2, seq_len=10, progress=False)
 
@@ -192,8 +204,23 @@ SPECS = {
                                                            description="x"),
                          ["kind", "order", "key_before", "key_after", "description", "stability_before"], 30),
     "sweep": (rx.sweep, lambda: dict(model=_tent(), grid={"A[0]": [0.1, 0.2]}, max_order=2, orbit=False),
-              ["model", "grid", "max_order", "seed", "executor", "budget", "tol", "coarse", "tile", "explore",
-               "continuation_budget", "max_rounds"], 30),
+              ["model", "grid", "max_order", "seed", "executor", "budget", "tol", "continuation", "orbit_steps",
+               "n_orbits", "chunksize"], 30),
+    "ContinuationOptions": (rx.ContinuationOptions, lambda: {}, ["coarse", "chain_length", "flips", "probes",
+                                                                "probe_steps", "probe_scale", "tile", "max_rounds"], 30),
+    "continuation_step": (rx.continuation_step, lambda: dict(model=_tent(), previous=None, max_order=2, seed=0),
+                          ["model", "previous", "max_order", "seed", "budget", "options"], 20),
+    "ModelStack": (lambda **kw: rx.ModelStack.from_models(**kw), lambda: dict(models=[_tent(), _tent()]), ["models"],
+                   20),
+    "plot_map": (lambda **kw: _plot(rx.plot_map, **kw), lambda: dict(result=_map2()),
+                 ["result", "colour", "curves", "kinds", "orders", "alpha"], 10),
+    "plot_curves": (lambda **kw: _plot(rx.plot_curves, **kw), lambda: dict(result=_map2()),
+                    ["result", "kinds", "orders", "lw"], 10),
+    "plot_diagram": (lambda **kw: _plot(rx.plot_diagram, **kw),
+                     lambda: dict(result=rx.sweep(_tent(), {"A[0]": [0.1, 0.2]}, 2)),
+                     ["result", "coord", "orbit", "objects", "ms"], 10),
+    "plot_objects": (lambda **kw: _plot(rx.plot_objects, **kw), lambda: dict(cycles=rx.find_cycles(_tent(), 2, seed=0)),
+                     ["cycles", "trajectories", "project", "ms"], 10),
     "BifurcationMap": (rx.BifurcationMap, _map_kwargs, ["names", "values0", "model_json", "max_order", "seed",
                                                         "obj_index", "obj_order", "pt_object", "pt_coords", "ev_kind",
                                                         "solves", "orbit"], 30),
@@ -211,7 +238,7 @@ SPECS = {
                                                        event_checkpoint=[], event_kind=[], event_order=[], jumps=[]),
                        ["max_order", "n_objects", "n_stable", "event_checkpoint", "event_kind", "jumps"], 30),
     "analyse_replay": (rx.analyse_replay, lambda: dict(replay=_replay(), max_order=2),
-                       ["replay", "max_order", "full_every", "n_probes", "probe_steps", "seed", "checkpoints"], 20),
+                       ["replay", "max_order", "full_every", "options", "seed", "checkpoints", "jump_kwargs", "mode"], 20),
     "detect_jumps": (rx.detect_jumps, lambda: dict(loss=np.ones(20)), ["loss", "window", "k", "min_factor",
                                                                         "direction", "rel_floor"], 30),
     "loss_landscape": (rx.loss_landscape, lambda: dict(model=rx.TorchPLRNN(2, seed=0), data=rx.gt16_data(100, seed=0),
@@ -434,7 +461,7 @@ def test_cli_refuses_hostile_model_files_with_one_line(tmp_path):
 
 
 # --------------------------------------------------------------------------- completeness
-NAMESPACES = {"dynamics", "featurequality", "apps", "widgets", "parallel", "__version__",
+NAMESPACES = {"dynamics", "featurequality", "apps", "widgets", "parallel", "plotting", "__version__",
               "PiecewiseLinearModel"}  # a protocol (typing), not something to construct
 LOADERS = {"load_model_json", "save_model_json"}  # covered by the file tests above
 

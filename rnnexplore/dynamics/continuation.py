@@ -779,6 +779,7 @@ def continuation_step(
     >>> step.keys() == cs.keys(), step.stats["continued"]
     (True, 3)
     """
+    previous = _as_cycles(previous, "previous")
     check_model(model)
     max_order = check_int(max_order, "max_order", minimum=1)
     prev = [c for c in (previous or []) if c.order <= max_order and np.asarray(c.regions).shape[1] == model.n_bits]

@@ -675,6 +675,9 @@ def analyse_replay(
         raise ValueError("replay must be a Replay")
     max_order = check_int(max_order, "max_order", minimum=1)
     full_every = check_int(full_every, "full_every", minimum=1)
+    check_mapping(find_kwargs, "find_cycles options", optional=("mode", "budget"))
+    if jump_kwargs is not None:
+        check_mapping(jump_kwargs, "jump_kwargs", optional=("window", "k", "min_factor", "direction", "rel_floor"))
     seed = check_seed(seed)
     if checkpoints is not None and (isinstance(checkpoints, (str, bytes)) or not isinstance(checkpoints, Sequence)):
         raise ValueError(f"checkpoints must be a list of checkpoint indices, got {type(checkpoints).__name__}")
