@@ -51,7 +51,7 @@ lab: $(STAMP)
 	$(VENV)/bin/rnnexplore lab --port $(PORT)
 
 app: $(STAMP)
-	$(VENV)/bin/voila notebooks/app_explorer.ipynb --port=$(PORT) --no-browser --Voila.ip=127.0.0.1
+	$(VENV)/bin/rnnexplore app --port $(PORT) --no-browser
 
 browser:
 	@bash .ci/ensure-chromium

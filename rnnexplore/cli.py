@@ -6,6 +6,7 @@ Examples
 
     rnnexplore lab                 # JupyterLab on notebooks/00_start_here.ipynb, 127.0.0.1
     rnnexplore app                 # the stand-alone cycle explorer (Voila)
+    rnnexplore app --which bifurcation   # the bifurcation-map app (or: replay)
     rnnexplore doctor              # versions + are the widget front-ends in this environment?
     rnnexplore cycles model.json --max-order 8 --json
 """
@@ -24,6 +25,8 @@ __all__ = ["main", "find_notebooks_dir", "doctor_report"]
 
 START_NOTEBOOK = "00_start_here.ipynb"
 APP_NOTEBOOK = "app_explorer.ipynb"
+#: ``rnnexplore app --which NAME`` -> the Voila notebook it serves
+APP_NOTEBOOKS = {"explorer": APP_NOTEBOOK, "bifurcation": "app_bifurcation.ipynb", "replay": "app_replay.ipynb"}
 
 # (python distribution, lab extension folder name) pairs whose front-end must sit in the
 # kernel's environment, else the notebook shows "Error displaying widget".
@@ -158,12 +161,32 @@ def _cmd_lab(args: argparse.Namespace) -> int:
     return _replace_process(cmd, cwd=find_notebooks_dir().parent)
 
 
-def _cmd_app(args: argparse.Namespace) -> int:
-    nb = find_notebooks_dir() / APP_NOTEBOOK
-    cmd = [sys.executable, "-m", "voila", str(nb), f"--port={args.port}",
-           "--Voila.ip=127.0.0.1"]
-    if args.no_browser:
+VOILA_TEMPLATE = "rnnexplore"
+
+
+def app_command(which: str, port: int, no_browser: bool) -> list[str]:
+    """The Voila command line serving the app notebook ``which`` (see :data:`APP_NOTEBOOKS`)."""
+    if which not in APP_NOTEBOOKS:
+        raise ValueError(f"which must be one of {sorted(APP_NOTEBOOKS)}, got {which!r}")
+    # the package's own Voila template: no icon fonts or loaders from a CDN (offline classrooms)
+    cmd = [sys.executable, "-m", "voila", str(find_notebooks_dir() / APP_NOTEBOOKS[which]), f"--port={port}",
+           "--Voila.ip=127.0.0.1", f"--template={VOILA_TEMPLATE}"]
+    if no_browser:
         cmd.append("--no-browser")
+    return cmd
+
+
+def app_environment(env: dict[str, str] | None = None) -> dict[str, str]:
+    """``env`` (default: os.environ) with the package's share/ folder on JUPYTER_PATH (its Voila template)."""
+    env = dict(os.environ if env is None else env)
+    share = str(Path(__file__).resolve().parent / "share")
+    env["JUPYTER_PATH"] = os.pathsep.join(p for p in (share, env.get("JUPYTER_PATH", "")) if p)
+    return env
+
+
+def _cmd_app(args: argparse.Namespace) -> int:
+    cmd = app_command(getattr(args, "which", "explorer"), args.port, args.no_browser)
+    os.environ.update(app_environment())  # exec keeps the environment
     print("starting:", " ".join(cmd), flush=True)
     return _replace_process(cmd)
 
@@ -227,8 +250,10 @@ def main(argv: list[str] | None = None) -> int:
                        "further --Option=value arguments go to JupyterLab")
     p.add_argument("--port", type=int, default=int(os.environ.get("PORT", 8888)))
     p.add_argument("--no-browser", action="store_true")
-    p = sub.add_parser("app", help="serve the stand-alone cycle explorer with Voila")
+    p = sub.add_parser("app", help="serve a stand-alone app with Voila (default: the cycle explorer)")
     p.add_argument("--port", type=int, default=8866)
+    p.add_argument("--which", choices=sorted(APP_NOTEBOOKS), default="explorer",
+                   help="explorer (cycle explorer), bifurcation (bifurcation maps) or replay (training replay)")
     p.add_argument("--no-browser", action="store_true")
     p = sub.add_parser("doctor", help="check the Jupyter set-up (versions, widget front-ends)")
     p.add_argument("--json", action="store_true")

@@ -89,7 +89,9 @@ def voila_server(notebook: Path, tmp_path: Path, template: str | None = None):
     cmd = [sys.executable, "-m", "voila", str(notebook), f"--port={port}", "--no-browser",
            "--Voila.ip=127.0.0.1"]
     if template is not None:
-        env["JUPYTER_PATH"] = os.pathsep.join([str(ROOT / "rnnexplore" / "share"), env.get("JUPYTER_PATH", "")])
+        from rnnexplore.cli import app_environment
+
+        env = app_environment(env)
         cmd.append(f"--template={template}")
     proc = subprocess.Popen(cmd, cwd=notebook.parent, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT)

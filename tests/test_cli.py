@@ -98,3 +98,14 @@ def test_cycles_command(tmp_path, capsys):
     assert "not valid JSON" in capsys.readouterr().err
     assert main(["cycles", str(path), "--max-order", "0"]) == 2
     assert main(["cycles", str(path)]) == 2  # argparse: missing --max-order
+
+
+def test_app_uses_the_offline_voila_template():
+    from pathlib import Path
+
+    from rnnexplore.cli import VOILA_TEMPLATE, app_command, app_environment
+
+    cmd = app_command("explorer", 8866, True)
+    assert f"--template={VOILA_TEMPLATE}" in cmd and cmd[-1] == "--no-browser"
+    share = app_environment({})["JUPYTER_PATH"].split(":")[0]
+    assert (Path(share) / "voila" / "templates" / VOILA_TEMPLATE / "conf.json").is_file()

@@ -4,6 +4,15 @@
 the selected grid point (its model and objects), the zoom history, and a 1-D diagram along a
 line through the selection; :class:`rnnexplore.widgets.bifurcation.BifurcationExplorer` draws it.
 
+Long work (a zoomed map, a 1-D diagram) runs in the background: :meth:`BifurcationState.start_zoom`
+and :meth:`BifurcationState.start_line` return a :class:`~rnnexplore.apps.jobs.Job` whose work
+goes to a worker process, so the kernel stays free and a cancel stops it at once (the process
+is ended). A zoom first measures its cost (:mod:`rnnexplore.dynamics.cost`); above
+``confirm_above`` seconds the job ends with a :class:`NeedsConfirmation` instead of a map.
+While the map is computed, finished tiles stream into :attr:`BifurcationState.partial`; the
+shown map changes only when the whole new map is there (a cancelled or failed job leaves
+everything as it was).
+
 Examples
 --------
 >>> import numpy as np
@@ -16,21 +25,189 @@ Examples
 (4, 2)
 >>> sorted(c.order for c in st.cycles)
 [1, 2]
+>>> signature_words("1u 2s")
+'unstable fixed point + stable 2-cycle'
 """
 
 from __future__ import annotations
 
+import multiprocessing
+import sys
+import threading
+import time
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from rnnexplore._validation import check_int
+from rnnexplore._validation import check_int, check_real
+from rnnexplore.apps.jobs import Cancelled, Job
 from rnnexplore.dynamics.bifurcation import BifurcationMap, sweep
+from rnnexplore.dynamics.cost import SweepCost, measure_sweep_cost
+from rnnexplore.dynamics.models import model_from_dict
 from rnnexplore.dynamics.orbits import simulate_orbits
 
-__all__ = ["BifurcationState", "COLOUR_MODES"]
+__all__ = ["BifurcationState", "COLOUR_MODES", "NeedsConfirmation", "WorkerPool", "signature_words"]
 
 COLOUR_MODES = ("count", "signature", "stable")
+_STABILITY_WORD = {"s": "stable", "d": "saddle", "u": "unstable"}
+
+
+def _object_words(order: int, letter: str, n: int = 1) -> str:
+    kind = "fixed point" if order == 1 else f"{order}-cycle"
+    stab = _STABILITY_WORD[letter]
+    return f"{stab} {kind}" if n == 1 else f"{n} {stab} {kind}s"
+
+
+def signature_words(text: str) -> str:
+    """A stability signature (``"16d 16s"``: order + s/d/u per object) in words.
+
+    Examples
+    --------
+    >>> signature_words("16d 16s")
+    'stable 16-cycle + saddle 16-cycle'
+    >>> signature_words("1s 1s 1d"), signature_words("")
+    ('2 stable fixed points + saddle fixed point', 'no object')
+    """
+    items = [(int(tok[:-1]), tok[-1]) for tok in str(text).split()]
+    if not items:
+        return "no object"
+    counts: dict[tuple[int, str], int] = {}
+    for it in items:
+        counts[it] = counts.get(it, 0) + 1
+    rank = {"s": 0, "d": 1, "u": 2}
+    keys = sorted(counts, key=lambda k: (k[0], rank[k[1]]))
+    return " + ".join(_object_words(k, s, counts[(k, s)]) for k, s in keys)
+
+
+@dataclass(frozen=True)
+class NeedsConfirmation:
+    """What a zoom job returns instead of a map when it would take longer than allowed.
+
+    Attributes
+    ----------
+    cost : SweepCost
+        The measured estimate (``cost.seconds``, ``cost.describe()``).
+    rect : (x0, x1, y0, y1)
+    shape : (int, int)
+    """
+
+    cost: SweepCost
+    rect: tuple[float, float, float, float]
+    shape: tuple[int, int]
+
+    def message(self) -> str:
+        return f"this zoom would take {self.cost.describe()} - compute anyway?"
+
+
+# =========================================================================== worker process
+def _measure_work(model_dict: dict, grid: dict, max_order: int, kwargs: dict) -> SweepCost:
+    return measure_sweep_cost(model_from_dict(model_dict), grid, max_order, **kwargs)
+
+
+class WorkerPool:
+    """One worker process for an app's long work; :meth:`terminate` ends it at once.
+
+    ``submit(fn, *args)`` returns a handle with ``ready()``, ``wait(timeout)`` and ``get()``
+    (a :class:`multiprocessing.pool.AsyncResult`). The process starts on first use (fork
+    server on Linux, spawn elsewhere: nothing of the kernel's threads is copied into it).
+    """
+
+    def __init__(self, processes: int = 1) -> None:
+        self.processes = int(processes)
+        self._pool = None
+        self._lock = threading.Lock()
+
+    def _get(self):
+        with self._lock:
+            if self._pool is None:
+                method = "forkserver" if sys.platform.startswith("linux") else "spawn"
+                self._pool = multiprocessing.get_context(method).Pool(self.processes)
+                self._finalizer = weakref.finalize(self, self._pool.terminate)
+            return self._pool
+
+    def submit(self, fn: Callable, *args: Any) -> Any:
+        return self._get().apply_async(fn, args)
+
+    def terminate(self) -> None:
+        """End the worker process now (running work is lost); the next submit starts a new one."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            self._finalizer.detach()
+            pool.terminate()
+
+    @property
+    def alive(self) -> bool:
+        return self._pool is not None
+
+
+def _wait(handle: Any, report: Callable, fraction: Callable[[], float], message: Callable[[], str]) -> Any:
+    """Wait for a pool or executor handle, reporting (the cancellation point) every 0.1 s."""
+    while True:
+        if hasattr(handle, "ready"):  # multiprocessing AsyncResult
+            handle.wait(0.1)
+            if handle.ready():
+                return handle.get()
+        else:  # concurrent.futures.Future
+            try:
+                return handle.result(timeout=0.1)
+            except TimeoutError:
+                pass
+        report(fraction(), message())
+
+
+class _Handle:
+    def __init__(self, inner: Any, owner: "_StreamingExecutor") -> None:
+        self._inner, self._owner = inner, owner
+
+    def result(self, timeout: float | None = None) -> Any:
+        return self._owner._result(self._inner)
+
+
+class _StreamingExecutor:
+    """The executor handed to ``sweep``: tiles go to the worker pool (or the user's executor);
+    waiting for them reports progress and hands every finished tile to ``on_tile``."""
+
+    def __init__(self, submit: Callable, report: Callable, on_tile: Callable, t0_fraction: float = 0.0) -> None:
+        self._submit, self._report, self._on_tile = submit, report, on_tile
+        self._t0 = t0_fraction
+        self.round = 0
+        self._in_round = 0
+        self._done_in_round = 0
+        self._collecting = True
+
+    def submit(self, fn: Callable, *args: Any, **kwargs: Any) -> _Handle:
+        if not self._collecting:  # the first submit after results: a new exchange round
+            self._collecting = True
+            self._in_round = self._done_in_round = 0
+        if self._in_round == 0:
+            self.round += 1
+        self._in_round += 1
+        return _Handle(self._submit(fn, *args), self)
+
+    def fraction(self) -> float:
+        span = 1.0 - self._t0
+        done = self._done_in_round / max(self._in_round, 1)
+        if self.round <= 1:
+            return self._t0 + 0.85 * span * done
+        # exchange rounds: each fills half of what is left of the last 15 %
+        base = 0.85 + 0.15 * (1 - 0.5 ** (self.round - 2))
+        return self._t0 + span * (base + 0.15 * 0.5 ** (self.round - 1) * done)
+
+    def message(self) -> str:
+        what = "tile" if self.round <= 1 else f"border exchange {self.round - 1}, tile"
+        return f"{what} {min(self._done_in_round + 1, self._in_round)} of {self._in_round}"
+
+    def _result(self, inner: Any) -> Any:
+        self._collecting = False
+        out = _wait(inner, self._report, self.fraction, self.message)
+        self._done_in_round += 1
+        self._on_tile(out)
+        self._report(self.fraction(), self.message())
+        return out
 
 
 class BifurcationState:
@@ -48,6 +225,11 @@ class BifurcationState:
         Number of values of the 1-D diagram along a line.
     n_trajectories, n_steps : int
         Trajectories simulated for the phase portrait of the selection.
+    confirm_above : float
+        Seconds: a zoom whose measured estimate is longer asks for confirmation first.
+    workers : int
+        Worker processes of the background jobs (ignored when ``executor`` is given: then the
+        tiles go to that executor and a cancel stops at the next finished tile).
     **sweep_kwargs
         Passed to every :func:`~rnnexplore.dynamics.bifurcation.sweep` (``executor``, ``seed``, ...).
 
@@ -61,12 +243,19 @@ class BifurcationState:
         0: the 1-D diagram varies the x parameter (y fixed at the selection), 1: the y one.
     line_map : BifurcationMap or None
         The 1-D sweep along the line.
+    job : Job or None
+        The background job running or finished last.
+    partial : dict or None
+        While a zoom job computes: ``{"rect": (x0, x1, y0, y1), "shape": (n0, n1), "counts":
+        (n1, n0) float array}`` - objects found so far per point, NaN where no tile finished yet.
+    timings : dict
+        Wall times of the last jobs (``"zoom"``, ``"line"``, ``"estimate"``).
     """
 
     def __init__(self, result: BifurcationMap | None = None, *, model: Any = None, grid: Any = None,
                  max_order: int | None = None, zoom_shape: tuple[int, int] | None = None,
                  line_points: int = 81, n_trajectories: int = 3, n_steps: int = 300,
-                 **sweep_kwargs: Any) -> None:
+                 confirm_above: float = 60.0, workers: int = 1, **sweep_kwargs: Any) -> None:
         if result is None:
             if model is None or grid is None or max_order is None:
                 raise ValueError("pass a 2-D BifurcationMap, or model, grid and max_order to compute one")
@@ -91,6 +280,12 @@ class BifurcationState:
         self.selected: tuple[int, int] | None = None
         self.line_axis = 0
         self.line_map: BifurcationMap | None = None
+        self.confirm_above = check_real(confirm_above, "confirm_above", minimum=0.0)
+        self.pool = WorkerPool(workers)
+        self.job: Job | None = None
+        self.partial: dict | None = None
+        self.timings: dict[str, float] = {}
+        self.last_cost: SweepCost | None = None
 
     # ------------------------------------------------------------------ map
     @property
@@ -110,7 +305,8 @@ class BifurcationState:
         """Image ``(n1, n0)`` (rows = y) for ``imshow(origin="lower")`` and its labels.
 
         ``colour``: "count" (objects per point), "signature" (label index of the stability
-        signature; labels are the signature texts) or "stable" (stable objects per point).
+        signature; labels name it in words, e.g. "stable 16-cycle + saddle 16-cycle") or
+        "stable" (stable objects per point).
         """
         if colour == "count":
             img = self.result.n_objects()
@@ -119,10 +315,21 @@ class BifurcationState:
             img = self.result.counts("stable").sum(axis=2)
             labels = [str(v) for v in range(int(img.max()) + 1)]
         elif colour == "signature":
-            img, labels = self.result.signatures()
+            img, texts = self.result.signatures()
+            labels = [signature_words(t) for t in texts]
         else:
             raise ValueError(f"colour must be one of {COLOUR_MODES}, got {colour!r}")
         return np.asarray(img).T, labels
+
+    def title(self, colour: str = "count") -> str:
+        """What the map shows, for its title: the colour, the ranges, the resolution, the orders."""
+        what = {"count": "objects per point", "stable": "stable objects per point",
+                "signature": "stability signature"}[colour]
+        r = self.result
+        n0, n1 = r.shape
+        (a, b), (c, d) = (r.values0[[0, -1]], r.values1[[0, -1]])
+        return (f"{what} (orders <= {r.max_order}), {n0} x {n1} points\n"
+                f"{self.names[0]} in [{a:.4g}, {b:.4g}], {self.names[1]} in [{c:.4g}, {d:.4g}]")
 
     def curves(self) -> dict[str, np.ndarray]:
         """Bifurcation curves of the current map (kind -> segments; cached per map)."""
@@ -204,9 +411,9 @@ class BifurcationState:
         return text
 
     # ------------------------------------------------------------------ zoom
-    def zoom(self, x0: float, x1: float, y0: float, y1: float, shape: tuple[int, int] | None = None
-             ) -> "BifurcationState":
-        """Recompute the map over the rectangle ``[x0, x1] x [y0, y1]`` at ``shape`` resolution."""
+    def zoom_grid(self, x0: float, x1: float, y0: float, y1: float, shape: tuple[int, int] | None = None
+                  ) -> dict[str, np.ndarray]:
+        """The grid of a zoom into ``[x0, x1] x [y0, y1]`` (validated; corners in any order)."""
         vals = np.array([x0, x1, y0, y1], dtype=float)
         if not np.all(np.isfinite(vals)):
             raise ValueError("the rectangle must have finite corners")
@@ -216,14 +423,155 @@ class BifurcationState:
         n0, n1 = shape if shape is not None else self.zoom_shape
         if min(n0, n1) < 2:
             raise ValueError(f"the zoom resolution must be >= 2 points per axis, got {(n0, n1)}")
-        r = self.result
-        grid = {self.names[0]: np.linspace(x0, x1, int(n0)), self.names[1]: np.linspace(y0, y1, int(n1))}
-        new = sweep(r.model, grid, r.max_order, **self.sweep_kwargs)
-        self.history.append(r)
+        return {self.names[0]: np.linspace(x0, x1, int(n0)), self.names[1]: np.linspace(y0, y1, int(n1))}
+
+    def _commit_zoom(self, new: BifurcationMap) -> None:
+        self.history.append(self.result)
         self.result = new
         self.selected = None
         self.line_map = None
+
+    def zoom(self, x0: float, x1: float, y0: float, y1: float, shape: tuple[int, int] | None = None
+             ) -> "BifurcationState":
+        """Recompute the map over the rectangle ``[x0, x1] x [y0, y1]`` at ``shape`` resolution (blocking)."""
+        grid = self.zoom_grid(x0, x1, y0, y1, shape)
+        self._commit_zoom(sweep(self.result.model, grid, self.result.max_order, **self.sweep_kwargs))
         return self
+
+    def estimate_zoom(self, x0: float, x1: float, y0: float, y1: float,
+                      shape: tuple[int, int] | None = None) -> SweepCost:
+        """Measured cost of a zoom (blocking; :meth:`start_zoom` measures in the background)."""
+        grid = self.zoom_grid(x0, x1, y0, y1, shape)
+        return measure_sweep_cost(self.result.model, grid, self.result.max_order, **self.sweep_kwargs)
+
+    def _start(self, work: Callable, kind: str, on_progress, on_done, on_error, on_cancel) -> Job:
+        self.cancel()
+
+        def done(result):
+            if not isinstance(result, NeedsConfirmation):
+                if kind == "zoom":
+                    self._commit_zoom(result)
+                else:
+                    self.line_map = result
+            self.timings[kind] = job.elapsed
+            self.partial = None
+            if on_done is not None:
+                on_done(result)
+
+        def error(exc, tb):
+            self.partial = None
+            if on_error is not None:
+                on_error(exc, tb)
+
+        def run(report):
+            try:
+                return work(report)
+            except Cancelled:
+                self.partial = None
+                if self.sweep_kwargs.get("executor") is None:
+                    self.pool.terminate()  # the tile in the worker stops now, not when it ends
+                if on_cancel is not None:
+                    on_cancel()
+                raise
+
+        job = Job(run, on_progress=on_progress, on_done=done, on_error=error, name=f"rnnexplore-bif-{kind}")
+        self.job = job
+        return job.start()
+
+    def _sweep_in_background(self, report: Callable, grid: dict, model: Any, t0: float,
+                             stream: bool) -> BifurcationMap:
+        n0 = len(next(iter(grid.values())))
+        n1 = len(list(grid.values())[1]) if len(grid) > 1 else 1
+        if stream:
+            counts = np.full((n1, n0), np.nan)
+            vals = list(grid.values())
+            self.partial = {"rect": (float(vals[0][0]), float(vals[0][-1]), float(vals[1][0]), float(vals[1][-1])),
+                            "shape": (n0, n1), "counts": counts}
+
+        def on_tile(chunk):
+            if not stream:
+                return
+            for res in chunk:  # a tile's result: {"state": {"points": ..., "rows": {"pt": ...}, ...}}
+                res = res.get("state") if isinstance(res, dict) else None
+                if isinstance(res, dict) and "points" in res and "rows" in res:
+                    pts = np.asarray(res["points"], dtype=np.int64)
+                    per = np.bincount(np.searchsorted(pts, np.asarray(res["rows"]["pt"], dtype=np.int64)),
+                                      minlength=len(pts))
+                    i, j = np.unravel_index(pts, (n0, n1))
+                    counts[j, i] = per
+            if self.partial is not None:
+                self.partial = dict(self.partial, counts=counts.copy())
+
+        user = self.sweep_kwargs.get("executor")
+        submit = self.pool.submit if user is None else user.submit
+        ex = _StreamingExecutor(submit, report, on_tile, t0)
+        kw = dict(self.sweep_kwargs, executor=ex, chunksize=1)
+        if stream and self.sweep_kwargs.get("continuation", True) is not False:
+            kw["continuation"] = self.stream_options(self.sweep_kwargs.get("continuation", True), (n0, n1))
+        return sweep(model, grid, self.result.max_order, **kw)
+
+    @staticmethod
+    def stream_options(continuation: Any, shape: tuple[int, int]) -> Any:
+        """Continuation options of a streamed zoom: tiles of about a sixteenth of the map (at
+        least 16 points a side), so finished tiles come in one after another."""
+        from dataclasses import replace
+
+        from rnnexplore.dynamics.continuation import ContinuationOptions
+
+        opts = ContinuationOptions.coerce(continuation)
+        if opts.tile is not None:
+            return opts
+        return replace(opts, tile=max(16, -(-max(shape) // 4)))
+
+    def start_zoom(self, x0: float, x1: float, y0: float, y1: float, shape: tuple[int, int] | None = None, *,
+                   confirmed: bool = False, on_progress: Callable | None = None, on_done: Callable | None = None,
+                   on_error: Callable | None = None, on_cancel: Callable | None = None) -> Job:
+        """Zoom in the background; returns the running :class:`~rnnexplore.apps.jobs.Job`.
+
+        The job first measures the cost (unless ``confirmed``); if the estimate is above
+        ``confirm_above`` it ends with a :class:`NeedsConfirmation` (start again with
+        ``confirmed=True``). Otherwise the tiles are computed in the worker process and stream
+        into :attr:`partial`; the new map replaces the shown one when it is complete
+        (``on_done(map)``). Callbacks run in the job's thread. Starting a job cancels the
+        running one.
+        """
+        grid = self.zoom_grid(x0, x1, y0, y1, shape)
+        rect = tuple(float(v) for v in (*grid[self.names[0]][[0, -1]], *grid[self.names[1]][[0, -1]]))
+        n = (len(grid[self.names[0]]), len(grid[self.names[1]]))
+        model = self.result.model
+        work_kw = {k: v for k, v in self.sweep_kwargs.items() if k not in ("executor", "progress", "chunksize")}
+
+        def work(report):
+            t0 = 0.0
+            if not confirmed:
+                report(0.0, "estimating the cost ...")
+                t = time.perf_counter()
+                handle = self.pool.submit(_measure_work, model.to_dict(), grid, self.result.max_order, work_kw)
+                cost = _wait(handle, report, lambda: 0.0, lambda: "estimating the cost ...")
+                self.timings["estimate"] = time.perf_counter() - t
+                self.last_cost = cost
+                if cost.seconds > self.confirm_above:
+                    return NeedsConfirmation(cost, rect, n)
+                t0 = 0.05
+            report(t0, f"computing a {n[0]} x {n[1]} map ...")
+            return self._sweep_in_background(report, grid, model, t0, stream=True)
+
+        return self._start(work, "zoom", on_progress, on_done, on_error, on_cancel)
+
+    def cancel(self) -> None:
+        """Cancel the running job (if any): the worker process is ended, nothing is committed."""
+        job = self.job
+        if job is not None and job.running:
+            job.cancel()
+            if self.sweep_kwargs.get("executor") is None:
+                self.pool.terminate()
+            job.wait(5.0)
+        self.partial = None
+
+    def close(self) -> None:
+        """Cancel any job and end the worker process."""
+        self.cancel()
+        self.pool.terminate()
 
     def back(self) -> "BifurcationState":
         """Return to the map before the last zoom (no-op at the first map)."""
@@ -234,8 +582,8 @@ class BifurcationState:
         return self
 
     # ------------------------------------------------------------------ 1-D line
-    def compute_line(self, axis: int | None = None) -> BifurcationMap:
-        """1-D diagram along the line through the selection that varies parameter ``axis``."""
+    def line_grid(self, axis: int | None = None) -> tuple[Any, dict[str, np.ndarray]]:
+        """Base model and grid of the 1-D diagram through the selection varying parameter ``axis``."""
         if axis is not None:
             if axis not in (0, 1):
                 raise ValueError(f"axis must be 0 (x) or 1 (y), got {axis!r}")
@@ -247,6 +595,22 @@ class BifurcationState:
         fixed = self.names[1 - self.line_axis]
         vals = r.values0 if self.line_axis == 0 else r.values1
         base = r.model.with_params({fixed: self.params[fixed]})
-        grid = {vary: np.linspace(float(vals[0]), float(vals[-1]), self.line_points)}
-        self.line_map = sweep(base, grid, r.max_order, **self.sweep_kwargs)
+        return base, {vary: np.linspace(float(vals[0]), float(vals[-1]), self.line_points)}
+
+    def compute_line(self, axis: int | None = None) -> BifurcationMap:
+        """1-D diagram along the line through the selection that varies parameter ``axis`` (blocking)."""
+        base, grid = self.line_grid(axis)
+        self.line_map = sweep(base, grid, self.result.max_order, **self.sweep_kwargs)
         return self.line_map
+
+    def start_line(self, axis: int | None = None, *, on_progress: Callable | None = None,
+                   on_done: Callable | None = None, on_error: Callable | None = None,
+                   on_cancel: Callable | None = None) -> Job:
+        """:meth:`compute_line` in the background (the worker process); ``on_done(line_map)``."""
+        base, grid = self.line_grid(axis)
+
+        def work(report):
+            report(0.0, f"computing the 1-D diagram ({self.line_points} values) ...")
+            return self._sweep_in_background(report, grid, base, 0.0, stream=False)
+
+        return self._start(work, "line", on_progress, on_done, on_error, on_cancel)

@@ -131,23 +131,44 @@ class ReplayState:
 
     def objects(self) -> Any:
         """The CycleSet at the current checkpoint (``None`` if unavailable)."""
-        if self.index in self._objects:
-            return self._objects[self.index]
+        return self.objects_at(self.index)
+
+    def objects_at(self, i: int) -> Any:
+        """The CycleSet at checkpoint ``i``: from the analysis, or searched on demand (cached)."""
+        i = self.replay._check_index(i)
+        if i in self._objects:
+            return self._objects[i]
         if self.max_order is None:
             return None
+        cs = self._search(i)
+        self._objects[i] = cs
+        return cs
+
+    def known_objects(self, i: int) -> Any:
+        """The CycleSet at checkpoint ``i`` if known already (analysis or an earlier search), else None."""
+        return self._objects.get(int(i))
+
+    def missing_checkpoints(self) -> list[int]:
+        """Checkpoints whose objects are not known yet."""
+        return [i for i in range(self.n_checkpoints) if i not in self._objects]
+
+    def _search(self, i: int) -> Any:
+        """Objects at checkpoint ``i``, continued from the nearest checkpoint searched before."""
         from rnnexplore.dynamics.continuation import continuation_step
 
         warm = None
         if self._objects:
-            nearest = min(self._objects, key=lambda j: abs(j - self.index))
+            nearest = min(self._objects, key=lambda j: abs(j - i))
             warm = self._objects[nearest]
-        cs = continuation_step(self.model(), warm, int(self.max_order), seed=self.index)
-        self._objects[self.index] = cs
-        return cs
+        return continuation_step(self.replay.model_at(i), warm, int(self.max_order), seed=i)
 
     def trajectory(self) -> np.ndarray:
         """Simulated orbit of the current model from the data's first state (or 0.1)."""
-        model = self.model()
+        return self.trajectory_at(self.index)
+
+    def trajectory_at(self, i: int) -> np.ndarray:
+        """Simulated orbit (``n_steps + 1``, M) of the model at checkpoint ``i``, NaN once diverged."""
+        model = self.replay.model_at(i)
         z0 = np.full(model.M, 0.1)
         if self.data is not None:
             z0[: self.data.shape[1]] = self.data[0, : model.M]

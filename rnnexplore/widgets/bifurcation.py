@@ -15,10 +15,23 @@ three panels:
 - the 1-D bifurcation diagram along the line through the selection (vary the x or the y
   parameter): objects by stability, the orbit diagram in grey and the event locations.
 
+Zooms and 1-D diagrams run in the background (:meth:`BifurcationState.start_zoom`): a progress
+bar and a Cancel button appear, the map shown stays until the new one is complete, finished
+tiles appear in grey inside the dragged rectangle as they come in, and the kernel stays free.
+A zoom that would take longer than ``confirm_above`` seconds says how long ("about 40 min on
+this machine") and waits for "compute anyway".
+
+The three panels are three figures in a wrapping row, sized to the width the page reports
+(:class:`~rnnexplore.widgets.clientside.WidthProbe`): side by side when there is room, else
+below each other; never clipped. Counts use integer colour keys; signatures a key that names
+each one in words ("stable 16-cycle + saddle 16-cycle").
+
 Every control carries a stable CSS class: ``rnx-bif`` (the app), ``rnx-bif-colour``,
 ``rnx-bif-curves``, ``rnx-bif-line-axis``, ``rnx-bif-line``, ``rnx-bif-coord``,
 ``rnx-bif-resolution``, ``rnx-bif-back``, ``rnx-bif-open``, ``rnx-bif-status``,
-``rnx-bif-info``, ``rnx-bif-figure``, ``rnx-bif-explorer``. Callbacks never raise into the
+``rnx-bif-progress``, ``rnx-bif-cancel``, ``rnx-bif-confirm``, ``rnx-bif-key``, ``rnx-bif-probe``,
+``rnx-bif-info``, ``rnx-bif-figure`` (the map; ``rnx-bif-phase`` and ``rnx-bif-line-figure``
+the others), ``rnx-bif-panels``, ``rnx-bif-explorer``. Callbacks never raise into the
 notebook: errors go to the status line.
 
 """
@@ -26,18 +39,166 @@ notebook: errors go to the status line.
 from __future__ import annotations
 
 import html
+import io
+import threading
 import time
 from typing import Any
 
 import numpy as np
 
-from rnnexplore.apps.bifurcation import COLOUR_MODES, BifurcationState
+from rnnexplore.apps.bifurcation import COLOUR_MODES, BifurcationState, NeedsConfirmation
 from rnnexplore.dynamics.events import EVENT_KINDS
 from rnnexplore.widgets.base import EVENT_COLOURS, STABILITY_STYLE, guarded, status_html
-from rnnexplore.widgets.figure import figure_canvas, in_ipython
+from rnnexplore.widgets.figure import in_ipython
 
-__all__ = ["BifurcationExplorer"]
+__all__ = ["BifurcationExplorer", "draw_map", "map_colours", "panel_sizes"]
 
+
+# =========================================================================== colours and keys
+def _signature_palette(n: int) -> list:
+    import matplotlib
+
+    cols = []
+    for name in ("tab20", "tab20b", "tab20c"):
+        cmap = matplotlib.colormaps[name]
+        cols.extend(cmap(k) for k in range(cmap.N))
+    return [cols[k % len(cols)] for k in range(max(n, 1))]
+
+
+def map_colours(img: np.ndarray, labels: list, colour: str) -> tuple[Any, Any, list]:
+    """Colormap, norm and integer ticks for a map image: one colour per count or per signature.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> cmap, norm, ticks = map_colours(np.array([[0, 3]]), ["0", "1", "2", "3"], "count")
+    >>> cmap.N, ticks
+    (4, [0, 1, 2, 3])
+    """
+    from matplotlib.colors import BoundaryNorm, ListedColormap
+
+    import matplotlib
+
+    n = max(len(labels), int(np.max(img)) + 1 if np.size(img) else 1)
+    if colour == "signature":
+        cmap = ListedColormap(_signature_palette(n))
+    else:
+        base = matplotlib.colormaps["viridis"]
+        cmap = ListedColormap([base(v) for v in (np.linspace(0, 1, n) if n > 1 else [0.0])])
+    norm = BoundaryNorm(np.arange(-0.5, n + 0.5), cmap.N)
+    step = max(1, n // 12)
+    return cmap, norm, list(range(0, n, step))
+
+
+def _hex(c) -> str:
+    from matplotlib.colors import to_hex
+
+    return to_hex(c)
+
+
+def signature_key_html(labels: list) -> str:
+    """HTML key: a colour swatch and the words of each signature (CSS class ``rnx-bif-key-item``)."""
+    cols = _signature_palette(len(labels))
+    items = "".join(
+        f"<span class='rnx-bif-key-item' style='display:inline-block;margin:1px 10px 1px 0'>"
+        f"<span style='display:inline-block;width:12px;height:12px;background:{_hex(c)};"
+        f"border:1px solid #888;vertical-align:middle;margin-right:4px'></span>{html.escape(t)}</span>"
+        for t, c in zip(labels, cols))
+    return f"<div style='font-size:12px;line-height:1.5'><b>stability signature</b>: {items}</div>"
+
+
+def draw_map(ax: Any, result: Any, colour: str = "signature", *, curves: bool = True,
+             offset: tuple[float, float] = (0.0, 0.0), legend: bool = True, curve_legend: bool = True) -> Any:
+    """Draw a 2-D :class:`BifurcationMap` on ``ax`` with its colour key (static figures, notebooks).
+
+    ``colour``: "count" or "stable" get an integer colour bar; "signature" a legend naming each
+    signature in words, outside the axes on the right. ``offset`` is subtracted from the
+    coordinates (e.g. plot ``Delta a11`` instead of ``a11``). Returns the image artist.
+    """
+    from matplotlib.patches import Patch
+
+    st = BifurcationState(result)
+    img, labels = st.image(colour)
+    cmap, norm, ticks = map_colours(img, labels, colour)
+    x0, x1, y0, y1 = st.extent
+    ext = (x0 - offset[0], x1 - offset[0], y0 - offset[1], y1 - offset[1])
+    im = ax.imshow(img, origin="lower", extent=ext, aspect="auto", interpolation="nearest", cmap=cmap, norm=norm)
+    handles = []
+    if curves:
+        for kind, segs in st.curves().items():
+            for seg in segs:
+                ax.plot(seg[:, 0] - offset[0], seg[:, 1] - offset[1], "-", color=EVENT_COLOURS[kind], lw=1.2)
+            handles.append(ax.plot([], [], "-", color=EVENT_COLOURS[kind], lw=2, label=kind.replace("_", " "))[0])
+    if colour == "signature":
+        if legend:
+            cols = _signature_palette(len(labels))
+            patches = [Patch(facecolor=c, edgecolor="0.5", label=t) for t, c in zip(labels, cols)]
+            ax.legend(handles=patches + handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0),
+                      borderaxespad=0, title="stability signature / curves", title_fontsize=7)
+    else:
+        cb = ax.figure.colorbar(im, ax=ax, ticks=ticks)
+        cb.set_label(st.title(colour).split(" (")[0], fontsize=8)
+        if handles and curve_legend:
+            ax.legend(handles=handles, fontsize=7, loc="lower left", framealpha=0.7)
+    ax.set_title(st.title(colour), fontsize=9)
+    return im
+
+
+def panel_sizes(width: int) -> tuple[int, int, int]:
+    """``(columns, panel width, panel height)`` in CSS pixels for a page width (three panels).
+
+    Examples
+    --------
+    >>> panel_sizes(1400), panel_sizes(860), panel_sizes(500)
+    ((3, 458, 366), (2, 420, 336), (1, 486, 388))
+    """
+    w = max(int(width), 300) - 8
+    cols = 3 if w >= 1180 else 2 if w >= 640 else 1
+    pw = (w - 6 * cols) // cols  # every panel has a 6 px right margin
+    return cols, pw, int(min(max(0.8 * pw, 260), 520))
+
+
+class _Panel:
+    """One figure of the view: an ipympl canvas (interactive) or an Image widget (static backends)."""
+
+    def __init__(self, css: str, footer: bool = False) -> None:
+        import ipywidgets as W
+        import matplotlib.pyplot as plt
+        from matplotlib.figure import Figure
+
+        with plt.ioff():
+            fig = plt.figure(layout="constrained")
+        if isinstance(fig.canvas, W.DOMWidget):  # ipympl: updated in place
+            self.static = False
+            canvas = fig.canvas
+            canvas.header_visible = False
+            canvas.toolbar_visible = False  # no floating toolbar over the ticks; zoom = drag
+            canvas.footer_visible = footer
+            canvas.resizable = False
+            self.widget = canvas
+        else:
+            plt.close(fig)
+            fig = Figure(layout="constrained")
+            self.static = True
+            self.widget = W.Image(format="png")
+        self.fig = fig
+        self.widget.add_class(css)
+
+    def resize(self, w: int, h: int) -> None:
+        ratio = float(getattr(self.fig.canvas, "device_pixel_ratio", 1.0) or 1.0)
+        self.fig.set_size_inches(w * ratio / self.fig.dpi, h * ratio / self.fig.dpi, forward=True)
+        if self.static:
+            self.widget.layout.max_width = f"{w}px"
+
+    def draw(self) -> None:
+        if self.static:
+            from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+            buf = io.BytesIO()
+            FigureCanvasAgg(self.fig).print_png(buf)
+            self.widget.value = buf.getvalue()
+        else:
+            self.fig.canvas.draw()  # renders and pushes the image now (also from a job's thread)
 
 
 # =========================================================================== the view
@@ -50,16 +211,20 @@ class BifurcationExplorer:
         The map (or a prepared state); otherwise pass ``model``, ``grid``, ``max_order`` and
         sweep options as keyword arguments (see :class:`BifurcationState`).
     colour : {"count", "signature", "stable"}
-    figsize : (float, float)
+    width : int
+        Width in CSS pixels until the page reports the width it has.
     **kwargs
-        Passed to :class:`BifurcationState`.
+        Passed to :class:`BifurcationState` (``confirm_above``, ``zoom_shape``, ...).
 
     Attributes
     ----------
     state : BifurcationState
     widget : ipywidgets.VBox
     colour, show_curves, line_axis, line_button, coord, resolution, back_button, open_button,
-    status, info, canvas, explorer_out : the controls
+    status, progress, cancel_button, confirm_button, confirm_box, key, info, explorer_out :
+        the controls
+    fig_map, fig_phase, fig_line : matplotlib figures of the three panels
+    canvas : the widget showing the map (``canvas_phase``, ``canvas_line``: the others)
     portrait : PhasePortrait
     selector : matplotlib.widgets.RectangleSelector
     explorer : CycleExplorer or None
@@ -68,14 +233,13 @@ class BifurcationExplorer:
     Notes
     -----
     Headless use (tests): set ``.value`` of the controls, call :meth:`click` (what a mouse
-    click on the map does) and :meth:`drag` (what a rectangle drag does). ``last_error`` holds
-    the traceback of the last callback that failed (None after a successful one).
+    click on the map does) and :meth:`drag` (what a rectangle drag does; it starts a job:
+    :meth:`wait` waits for it). ``last_error`` holds the traceback of the last callback that
+    failed (None after a successful one).
     """
 
-    def __init__(self, result: Any = None, *, colour: str = "count", figsize: tuple[float, float] = (13.0, 4.3),
-                 **kwargs: Any) -> None:
+    def __init__(self, result: Any = None, *, colour: str = "count", width: int = 860, **kwargs: Any) -> None:
         import ipywidgets as W
-        import matplotlib.pyplot as plt
         from matplotlib.widgets import RectangleSelector
 
         from rnnexplore.widgets.portrait import PhasePortrait
@@ -91,6 +255,69 @@ class BifurcationExplorer:
         self.last_error: str | None = None
         self.explorer = None
         self.timings = {"last_redraw": 0.0}
+        self._lock = threading.RLock()
+        self._pending: NeedsConfirmation | None = None
+        self._last_partial = 0.0
+        self._build_controls(colour)
+        lay = W.Layout
+        self._map_panel = _Panel("rnx-bif-figure", footer=True)
+        self._phase_panel = _Panel("rnx-bif-phase")
+        self._line_panel = _Panel("rnx-bif-line-figure")
+        self.fig_map, self.fig_phase, self.fig_line = (p.fig for p in (self._map_panel, self._phase_panel,
+                                                                       self._line_panel))
+        self.canvas, self.canvas_phase, self.canvas_line = (p.widget for p in (self._map_panel, self._phase_panel,
+                                                                              self._line_panel))
+        self._static = self._map_panel.static
+        self.ax_map = self.fig_map.add_subplot()
+        self.ax_phase = self.fig_phase.add_subplot()
+        self.ax_line = self.fig_line.add_subplot()
+        self._build_map_artists()
+        self.portrait = PhasePortrait(self.ax_phase, shade=True, grid=80)
+        self.ax_phase.set_title("phase portrait (click the map)", fontsize=9)
+        self._build_line_artists()
+        self.selector = RectangleSelector(self.ax_map, self._on_rectangle, useblit=False, button=[1],
+                                          minspanx=5, minspany=5, spancoords="pixels", interactive=False)
+        self._press: tuple[float, float] | None = None
+        self.fig_map.canvas.mpl_connect("button_press_event", self._on_press)
+        self.fig_map.canvas.mpl_connect("button_release_event", self._on_release)
+
+        controls = W.HBox([self.colour, self.show_curves, self.resolution, self.back_button],
+                          layout=lay(flex_flow="row wrap"))
+        line_controls = W.HBox([self.line_axis, self.line_button, self.coord, self.open_button],
+                               layout=lay(flex_flow="row wrap"))
+        busy = W.HBox([self.progress, self.cancel_button], layout=lay(align_items="center"))
+        self.panels = W.Box([self.canvas, self.canvas_phase, self.canvas_line],
+                            layout=lay(display="flex", flex_flow="row wrap", width="100%", align_items="flex-start"))
+        self.panels.add_class("rnx-bif-panels")
+        self.widget = W.VBox([controls, line_controls, self.status, busy, self.confirm_box,
+                              self.panels, self.probe, self.key, self.info, self.explorer_out], layout=lay(width="100%"))
+        self.widget.add_class("rnx-bif")
+        self.colour.observe(self._on_colour, names="value")
+        self.show_curves.observe(self._on_curves, names="value")
+        self.line_axis.observe(self._on_line_axis, names="value")
+        self.coord.observe(self._on_coord, names="value")
+        self.line_button.on_click(self._on_line_button)
+        self.back_button.on_click(self._on_back)
+        self.open_button.on_click(self._on_open)
+        self.cancel_button.on_click(self._on_cancel)
+        self.confirm_button.on_click(self._on_confirm)
+        self.probe.observe(self._on_width, names="width")
+        self._width = 0
+        self._layout(int(width), draw=False)
+        self._redraw_map(draw=False)
+        self._draw_all()
+        self._status("ok", self.state.summary() + " - click a point, drag a rectangle to zoom")
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)
+
+    def _build_controls(self, colour: str) -> None:
+        import ipywidgets as W
+
+        from rnnexplore.widgets.clientside import WidthProbe
+
         lay = W.Layout
         self.colour = W.Dropdown(options=list(COLOUR_MODES), value=colour, description="colour",
                                  layout=lay(width="200px"))
@@ -102,70 +329,61 @@ class BifurcationExplorer:
         self.coord = W.BoundedIntText(value=0, min=0, max=max(0, self.state.result.model.M - 1),
                                       description="coord", layout=lay(width="140px"))
         n0, n1 = self.state.zoom_shape
-        self.resolution = W.BoundedIntText(value=max(n0, n1), min=2, max=1000, description="zoom res",
-                                           layout=lay(width="160px"))
+        self.resolution = W.BoundedIntText(value=max(n0, n1), min=2, max=2000, description="zoom res",
+                                           layout=lay(width="160px"),
+                                           tooltip="points per axis of a zoomed map (drag a rectangle)")
         self.back_button = W.Button(description="back", icon="undo", layout=lay(width="80px"))
         self.open_button = W.Button(description="open in cycle explorer", layout=lay(width="190px"))
         self.status = W.HTML()
+        self.progress = W.FloatProgress(value=0.0, min=0.0, max=1.0, layout=lay(width="260px", display="none"))
+        self.cancel_button = W.Button(description="cancel", icon="stop", button_style="warning",
+                                      layout=lay(width="90px", display="none"))
+        self.confirm_text = W.HTML()
+        self.confirm_button = W.Button(description="compute anyway", button_style="danger", layout=lay(width="150px"))
+        self.confirm_box = W.HBox([self.confirm_text, self.confirm_button], layout=lay(display="none"))
+        self.key = W.HTML()
         self.info = W.HTML()
         self.explorer_out = W.Output()
+        self.probe = WidthProbe()
+        self.probe.add_class("rnx-bif-probe")
         for w, cls in [(self.colour, "colour"), (self.show_curves, "curves"), (self.line_axis, "line-axis"),
                        (self.line_button, "line"), (self.coord, "coord"), (self.resolution, "resolution"),
                        (self.back_button, "back"), (self.open_button, "open"), (self.status, "status"),
-                       (self.info, "info"), (self.explorer_out, "explorer")]:
+                       (self.progress, "progress"), (self.cancel_button, "cancel"), (self.confirm_box, "confirm"),
+                       (self.key, "key"), (self.info, "info"), (self.explorer_out, "explorer")]:
             w.add_class(f"rnx-bif-{cls}")
 
-        with plt.ioff():
-            self.fig = plt.figure(figsize=figsize)
-        gs = self.fig.add_gridspec(1, 3, width_ratios=[1.2, 1.0, 1.0])
-        self.ax_map = self.fig.add_subplot(gs[0, 0])
-        self.ax_phase = self.fig.add_subplot(gs[0, 1])
-        self.ax_line = self.fig.add_subplot(gs[0, 2])
-        self._build_map_artists()
-        self.portrait = PhasePortrait(self.ax_phase, shade=True, grid=80)
-        self.ax_phase.set_title("phase portrait (click the map)", fontsize=9)
-        self._build_line_artists()
-        self.fig.subplots_adjust(left=0.05, right=0.98, top=0.92, bottom=0.13, wspace=0.3)
-        self.canvas, self._static = figure_canvas(self.fig, "rnx-bif-figure", footer=False)
-        self.selector = RectangleSelector(self.ax_map, self._on_rectangle, useblit=False, button=[1],
-                                          minspanx=5, minspany=5, spancoords="pixels", interactive=False)
-        self._press: tuple[float, float] | None = None
-        self.fig.canvas.mpl_connect("button_press_event", self._on_press)
-        self.fig.canvas.mpl_connect("button_release_event", self._on_release)
 
-        controls = W.HBox([self.colour, self.show_curves, self.resolution, self.back_button])
-        line_controls = W.HBox([self.line_axis, self.line_button, self.coord, self.open_button])
-        self.widget = W.VBox([controls, line_controls, self.status, self.canvas, self.info, self.explorer_out])
-        self.widget.add_class("rnx-bif")
-        self.colour.observe(self._on_colour, names="value")
-        self.show_curves.observe(self._on_curves, names="value")
-        self.line_axis.observe(self._on_line_axis, names="value")
-        self.coord.observe(self._on_coord, names="value")
-        self.line_button.on_click(self._on_line_button)
-        self.back_button.on_click(self._on_back)
-        self.open_button.on_click(self._on_open)
-        self._redraw_map()
-        self._status("ok", self.state.summary() + " - click a point, drag a rectangle to zoom")
-        if self._static and in_ipython():
-            from IPython.display import display
+    # ------------------------------------------------------------------ layout
+    def _layout(self, width: int, draw: bool = True) -> None:
+        cols, pw, ph = panel_sizes(width)
+        if (cols, pw) == getattr(self, "_sizes", None):
+            return
+        self._sizes = (cols, pw)
+        self._width = width
+        with self._lock:
+            for p in (self._map_panel, self._phase_panel, self._line_panel):
+                p.resize(pw, ph)
+                p.widget.layout.width = f"{pw}px"  # a flex item of its own width: panels sit side by side
+                p.widget.layout.flex = "0 0 auto"
+                p.widget.layout.margin = "0 6px 6px 0"
+            if draw:
+                self._draw_all()
 
-            with self.canvas:
-                display(self.fig)
-
-    def _ipython_display_(self) -> None:
-        from IPython.display import display
-
-        display(self.widget)
+    @guarded
+    def _on_width(self, change: dict) -> None:
+        self._layout(int(change["new"]))
 
     # ------------------------------------------------------------------ artists
     def _build_map_artists(self) -> None:
         from matplotlib.collections import LineCollection
         from matplotlib.lines import Line2D
+        from matplotlib.patches import Rectangle
 
         ax = self.ax_map
         self.map_image = ax.imshow(np.zeros((2, 2)), origin="lower", aspect="auto", interpolation="nearest",
                                    cmap="viridis")
-        self.colorbar = self.fig.colorbar(self.map_image, ax=ax, fraction=0.046, pad=0.02)
+        self.colorbar = self.fig_map.colorbar(self.map_image, ax=ax, fraction=0.05, pad=0.02)
         self.curve_lines = {}
         for kind in EVENT_KINDS:
             lc = LineCollection([], colors=EVENT_COLOURS[kind], linewidths=1.4, label=kind.replace("_", " "))
@@ -175,12 +393,15 @@ class BifurcationExplorer:
         ax.add_line(self.sel_marker)
         self.line_marker = Line2D([], [], ls="--", lw=1, color="red", zorder=5)
         ax.add_line(self.line_marker)
+        self.partial_image = ax.imshow(np.full((2, 2), np.nan), origin="lower", aspect="auto",
+                                       interpolation="nearest", cmap="Greys", alpha=0.85, zorder=4, visible=False)
+        self.partial_box = Rectangle((0, 0), 0, 0, fill=False, ec="red", lw=1.2, ls="--", zorder=7, visible=False)
+        ax.add_patch(self.partial_box)
         self.map_legend = None
 
     def _build_line_artists(self) -> None:
         from matplotlib.collections import LineCollection
         from matplotlib.lines import Line2D
-
 
         ax = self.ax_line
         self.orbit_points = Line2D([], [], ls="none", marker=".", ms=1.0, color="0.6", zorder=1,
@@ -198,40 +419,44 @@ class BifurcationExplorer:
         ax.set_title("1-D diagram (select a point, then '1-D diagram')", fontsize=9)
 
     # ------------------------------------------------------------------ drawing
-    def _redraw_map(self) -> None:
-        st = self.state
-        img, labels = st.image(self.colour.value)
-        self.map_image.set_data(img)
-        self.map_image.set_extent(st.extent)
-        hi = max(1, int(img.max()))
-        self.map_image.set_cmap("tab20" if self.colour.value == "signature" else "viridis")
-        self.map_image.set_clim(-0.5, hi + 0.5)
-        self.colorbar.set_ticks(range(0, hi + 1, max(1, (hi + 1) // 10)))
-        self.colorbar.set_label({"count": "objects", "stable": "stable objects",
-                                 "signature": "signature (see info)"}[self.colour.value], fontsize=8)
-        curves = st.curves() if self.show_curves.value else {}
-        for kind, lc in self.curve_lines.items():
-            lc.set_segments(list(curves.get(kind, [])))
-        present = [lc for kind, lc in self.curve_lines.items() if kind in curves]
-        if self.map_legend is not None:
-            self.map_legend.remove()
-            self.map_legend = None
-        if present:
-            self.map_legend = self.ax_map.legend(handles=present, loc="lower left", fontsize=6, framealpha=0.7)
-        x0, x1, y0, y1 = st.extent
-        self.ax_map.set_xlim(x0, x1)
-        self.ax_map.set_ylim(y0, y1)
-        self.ax_map.set_xlabel(st.names[0])
-        self.ax_map.set_ylabel(st.names[1])
-        self.ax_map.set_title(f"bifurcation map ({self.colour.value})", fontsize=9)
-        self._redraw_selection()
-        if self.colour.value == "signature":
-            items = "".join(f"<li>{n}: {html.escape(t) or '(none)'}</li>" for n, t in enumerate(labels))
-            self._signature_html = f"<b>signatures</b> (order + s/d/u = stable/saddle/unstable)<ul>{items}</ul>"
-        else:
-            self._signature_html = ""
-        self._update_info()
-        self._draw()
+    def _redraw_map(self, draw: bool = True) -> None:
+        with self._lock:
+            st = self.state
+            mode = self.colour.value
+            img, labels = st.image(mode)
+            cmap, norm, ticks = map_colours(img, labels, mode)
+            self.map_image.set_data(img)
+            self.map_image.set_extent(st.extent)
+            self.map_image.set_cmap(cmap)
+            self.map_image.set_norm(norm)
+            cb = self.colorbar
+            cb.update_normal(self.map_image)
+            cb.ax.set_visible(mode != "signature")
+            if mode != "signature":
+                cb.set_ticks(ticks)
+                cb.set_ticklabels([str(t) for t in ticks])
+                cb.set_label({"count": "objects per point", "stable": "stable objects per point"}[mode], fontsize=8)
+            curves = st.curves() if self.show_curves.value else {}
+            for kind, lc in self.curve_lines.items():
+                lc.set_segments(list(curves.get(kind, [])))
+            present = [lc for kind, lc in self.curve_lines.items() if kind in curves]
+            if self.map_legend is not None:
+                self.map_legend.remove()
+                self.map_legend = None
+            if present:
+                self.map_legend = self.ax_map.legend(handles=present, loc="lower left", fontsize=6, framealpha=0.7,
+                                                     title="bifurcation curves", title_fontsize=6)
+            x0, x1, y0, y1 = st.extent
+            self.ax_map.set_xlim(x0, x1)
+            self.ax_map.set_ylim(y0, y1)
+            self.ax_map.set_xlabel(st.names[0])
+            self.ax_map.set_ylabel(st.names[1])
+            self.ax_map.set_title(st.title(mode), fontsize=8)
+            self.key.value = signature_key_html(labels) if mode == "signature" else ""
+            self._redraw_selection()
+            self._update_info()
+            if draw:
+                self._map_panel.draw()
 
     def _redraw_selection(self) -> None:
         st = self.state
@@ -250,9 +475,14 @@ class BifurcationExplorer:
 
     def _redraw_portrait(self) -> None:
         st = self.state
+        if st.selected is None:
+            self.portrait.update(cycles=[], trajectories=[])
+            self.ax_phase.set_title("phase portrait (click the map)", fontsize=9)
+            return
         self.portrait.update(model=st.model, cycles=st.cycles, trajectories=st.trajectories())
-        where = ", ".join(f"{k}={v:.3g}" for k, v in st.params.items())
-        self.ax_phase.set_title(f"phase portrait at {where}", fontsize=9)
+        where = ", ".join(f"{k}={v:.4g}" for k, v in st.params.items())
+        self.ax_phase.set_title(f"phase portrait at {where}\n{len(st.cycles)} object(s) up to order "
+                                f"{st.result.max_order}", fontsize=8)
 
     def _redraw_line(self) -> None:
         st = self.state
@@ -262,6 +492,7 @@ class BifurcationExplorer:
                 ln.set_data([], [])
             self.orbit_points.set_data([], [])
             self.line_events.set_segments([])
+            self.ax_line.set_title("1-D diagram (select a point, then '1-D diagram')", fontsize=9)
             return
         coord = int(self.coord.value)
         d = lm.diagram(coord)
@@ -287,8 +518,10 @@ class BifurcationExplorer:
         self.ax_line.set_ylim(lo, hi)
         self.ax_line.set_xlabel(str(lm.names[0]))
         self.ax_line.set_ylabel(f"z{coord + 1}")
-        fixed = st.names[1 - st.line_axis]
-        self.ax_line.set_title(f"1-D diagram at {fixed} = {st.params[fixed]:.3g}", fontsize=9)
+        fixed = [k for k in st.names if k != str(lm.names[0])][0]
+        value = lm.model.get_param(fixed)
+        self.ax_line.set_title(f"1-D diagram at {fixed} = {value:.4g}\nobjects up to order {lm.max_order}, "
+                               "dotted: bifurcations", fontsize=8)
 
     def _update_info(self) -> None:
         st = self.state
@@ -304,15 +537,78 @@ class BifurcationExplorer:
             if evs:
                 parts.append("<b>bifurcations next to this point</b><ul style='margin:0'>"
                              + "".join(f"<li>{html.escape(e)}</li>" for e in evs[:20]) + "</ul>")
-        parts.append(self._signature_html)
         self.info.value = "".join(parts)
 
-    def _draw(self) -> None:
-        if not self._static:
-            self.fig.canvas.draw_idle()
+    def _draw_all(self) -> None:
+        with self._lock:
+            for p in (self._map_panel, self._phase_panel, self._line_panel):
+                p.draw()
 
     def _status(self, level: str, text: str) -> None:
         self.status.value = status_html(level, text)
+
+    # ------------------------------------------------------------------ jobs
+    def _busy(self, on: bool) -> None:
+        self.progress.layout.display = "" if on else "none"
+        self.cancel_button.layout.display = "" if on else "none"
+        if on:
+            self.progress.value = 0.0
+            self.confirm_box.layout.display = "none"
+
+    def _show_partial(self, force: bool = False) -> None:
+        part = self.state.partial
+        now = time.perf_counter()
+        if not force and now - self._last_partial < 0.3:
+            return
+        self._last_partial = now
+        with self._lock:
+            if part is None:
+                self.partial_image.set_visible(False)
+                self.partial_box.set_visible(False)
+            else:
+                x0, x1, y0, y1 = part["rect"]
+                n0, n1 = part["shape"]
+                hx = 0.5 * (x1 - x0) / max(n0 - 1, 1)
+                hy = 0.5 * (y1 - y0) / max(n1 - 1, 1)
+                counts = part["counts"]
+                self.partial_image.set_data(np.ma.masked_invalid(counts))
+                self.partial_image.set_extent((x0 - hx, x1 + hx, y0 - hy, y1 + hy))
+                hi = np.nanmax(counts) if np.isfinite(counts).any() else 1.0
+                self.partial_image.set_clim(-0.5, max(hi, 1.0) + 0.5)
+                self.partial_image.set_visible(True)
+                self.partial_box.set_bounds(x0 - hx, y0 - hy, x1 - x0 + 2 * hx, y1 - y0 + 2 * hy)
+                self.partial_box.set_visible(True)
+            self._map_panel.draw()
+
+    def _job_callbacks(self, what: str) -> dict:
+        def progress(f, msg):
+            self.progress.value = f
+            self._status("busy", f"{what}: {msg} ({100 * f:.0f} %) - the map shown stays until the new one is ready")
+            if self.state.partial is not None:
+                self._show_partial()
+
+        def cancelled():
+            self._after_job()
+            self._status("ok", f"{what} cancelled - nothing changed")
+
+        def failed(exc, tb):
+            self.last_error = tb
+            self._after_job()
+            self._status("error", f"{what} failed: {type(exc).__name__}: {exc}")
+
+        return {"on_progress": progress, "on_cancel": cancelled, "on_error": failed}
+
+    def _after_job(self) -> None:
+        self._busy(False)
+        self.state.partial = None
+        self._show_partial(force=True)
+
+    def wait(self, timeout: float | None = 300.0) -> "BifurcationExplorer":
+        """Wait for the running job (scripts and tests); returns the view."""
+        if self.state.job is not None:
+            self.state.job.wait(timeout)
+            time.sleep(0.05)  # the done callback runs right after the job's end is recorded
+        return self
 
     # ------------------------------------------------------------------ scripted gestures
     @guarded
@@ -320,31 +616,61 @@ class BifurcationExplorer:
         """Select the grid point nearest to ``(x, y)``: portrait, info and (if shown) the line."""
         t0 = time.perf_counter()
         st = self.state
-        st.select(x, y)
-        self._redraw_selection()
-        self._redraw_portrait()
-        if st.line_map is not None:
-            st.compute_line()
-            self._redraw_line()
-        self._update_info()
-        self._draw()
+        with self._lock:
+            st.select(x, y)
+            self._redraw_selection()
+            self._redraw_portrait()
+            self._update_info()
+            self._map_panel.draw()
+            self._phase_panel.draw()
         self.timings["last_redraw"] = time.perf_counter() - t0
         self._status("ok", st.summary())
+        if st.line_map is not None:
+            self._start_line()
 
     @guarded
-    def drag(self, x0: float, y0: float, x1: float, y1: float) -> None:
-        """Recompute the map over the rectangle at the resolution in ``zoom res``."""
+    def drag(self, x0: float, y0: float, x1: float, y1: float, *, confirmed: bool = False) -> None:
+        """Start recomputing the map over the rectangle at the resolution in ``zoom res`` (a job)."""
         n = int(self.resolution.value)
-        self._status("busy", f"computing a {n} x {n} map of the rectangle ...")
-        self.state.zoom(x0, x1, y0, y1, shape=(n, n))
-        self._after_map_change()
-        self._status("ok", self.state.summary())
+        cb = self._job_callbacks(f"{n} x {n} zoom")
+
+        def done(result):
+            if isinstance(result, NeedsConfirmation):
+                self._busy(False)
+                self._pending = result
+                self.confirm_text.value = status_html("warning", result.message())
+                self.confirm_box.layout.display = ""
+                self._status("warning", result.message())
+                return
+            self._after_job()
+            self._after_map_change()
+            self._status("ok", f"{self.state.summary()} (computed in {self.state.timings['zoom']:.1f} s)")
+
+        self._busy(True)
+        self._status("busy", f"{n} x {n} zoom: starting ...")
+        self.state.start_zoom(x0, x1, y0, y1, shape=(n, n), confirmed=confirmed, on_done=done, **cb)
 
     def _after_map_change(self) -> None:
-        self._redraw_map()
-        self._redraw_line()
-        self.portrait.update(cycles=[], trajectories=[])
-        self._draw()
+        with self._lock:
+            self._redraw_map(draw=False)
+            self._redraw_line()
+            self._redraw_portrait()
+            self._draw_all()
+
+    def _start_line(self) -> None:
+        cb = self._job_callbacks("1-D diagram")
+
+        def done(result):
+            self._after_job()
+            with self._lock:
+                self._redraw_selection()
+                self._redraw_line()
+                self._map_panel.draw()
+                self._line_panel.draw()
+            self._status("ok", self.state.summary())
+
+        self._busy(True)
+        self.state.start_line(int(self.line_axis.value), on_done=done, **cb)
 
     # ------------------------------------------------------------------ callbacks
     def _on_press(self, event: Any) -> None:
@@ -365,6 +691,24 @@ class BifurcationExplorer:
         self.drag(eclick.xdata, eclick.ydata, erelease.xdata, erelease.ydata)
 
     @guarded
+    def _on_cancel(self, _button: Any = None) -> None:
+        self.state.cancel()
+        self._pending = None
+        self.confirm_box.layout.display = "none"
+        self._after_job()
+        self._status("ok", "cancelled - the map is unchanged")
+
+    @guarded
+    def _on_confirm(self, _button: Any = None) -> None:
+        p, self._pending = self._pending, None
+        self.confirm_box.layout.display = "none"
+        if p is None:
+            return
+        x0, x1, y0, y1 = p.rect
+        self.resolution.value = max(p.shape)
+        self.drag(x0, y0, x1, y1, confirmed=True)
+
+    @guarded
     def _on_colour(self, change: dict) -> None:
         self._redraw_map()
 
@@ -375,28 +719,24 @@ class BifurcationExplorer:
     @guarded
     def _on_line_axis(self, change: dict) -> None:
         self.state.line_axis = int(change["new"])
-        self._redraw_selection()
+        with self._lock:
+            self._redraw_selection()
+            self._map_panel.draw()
         if self.state.line_map is not None and self.state.selected is not None:
-            self.state.compute_line()
-            self._redraw_line()
-        self._draw()
+            self._start_line()
 
     @guarded
     def _on_coord(self, change: dict) -> None:
-        self._redraw_line()
-        self._draw()
+        with self._lock:
+            self._redraw_line()
+            self._line_panel.draw()
 
     @guarded
     def _on_line_button(self, _button: Any = None) -> None:
         if self.state.selected is None:
             self._status("error", "select a point on the map first (the line passes through it)")
             return
-        self._status("busy", "computing the 1-D diagram ...")
-        self.state.compute_line(int(self.line_axis.value))
-        self._redraw_selection()
-        self._redraw_line()
-        self._draw()
-        self._status("ok", self.state.summary())
+        self._start_line()
 
     @guarded
     def _on_back(self, _button: Any = None) -> None:
@@ -423,4 +763,3 @@ class BifurcationExplorer:
                 display(self.explorer.widget)
         self._status("ok", "cycle explorer opened below at " + ", ".join(
             f"{k} = {v:.4g}" for k, v in self.state.params.items()))
-

@@ -264,56 +264,6 @@ def test_analysis_roundtrip_and_validation(tmp_path):
         analyse_replay(rep, 2, full_every=0)
 
 
-# --------------------------------------------------------------------------- widget (headless)
-def test_training_replay_widget_headless():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    pytest.importorskip("ipywidgets")
-    from rnnexplore.dynamics.training.replay import Landscape, analyse_replay
-    from rnnexplore.apps.replay import ReplayState
-    from rnnexplore.widgets.replay import TrainingReplay
-
-    rep, a_r = _skew_tent_replay()
-    res = analyse_replay(rep, 2, seed=0)
-    xs, ys = np.linspace(0.1, 0.3, 4), np.linspace(-1.6, -0.8, 5)
-    land = Landscape("A[0]", "W[0,0]", xs, ys, np.ones((5, 4)), np.ones((5, 4)), {"alpha": 0.0})
-    view = TrainingReplay(rep, analysis=res, landscape=land)
-    for w, cls in ((view.play, "rnx-replay-play"), (view.slider, "rnx-replay-slider"),
-                   (view.status, "rnx-replay-status"), (view.widget, "rnx-replay")):
-        assert cls in w._dom_classes
-    assert "checkpoint 0/20" in view.status.value
-    view.play.value = 12  # as the Play widget would
-    assert view.slider.value == 12 and view.state.index == 12
-    assert "epoch 12" in view.status.value
-    # the path so far is drawn up to the current checkpoint
-    x, y = view.path_line.get_data()
-    np.testing.assert_allclose(x, rep.param_series("A[0]")[:13])
-    np.testing.assert_allclose(y, rep.param_series("W[0,0]")[:13])
-    assert float(view.cur_loss.get_xdata()[0]) == 12
-    # objects of the current checkpoint in the portrait: only the fixed point after the flip
-    drawn = view.portrait.artist_data()
-    n_pts = sum(len(drawn[s]) for s in ("stable", "saddle", "unstable"))
-    assert n_pts == 1
-    view.slider.value = 3  # a_r < -1: fixed point and 2-cycle
-    drawn = view.portrait.artist_data()
-    assert sum(len(drawn[s]) for s in ("stable", "saddle", "unstable")) == 3
-    assert "degenerate_flip" in ReplayState(rep, analysis=res).set_index(10).summary()
-    assert "LOSS JUMP" in view.state.set_index(10).summary()
-
-
-def test_replay_state_without_analysis_searches_on_demand():
-    from rnnexplore.apps.replay import ReplayState
-
-    rep, _ = _skew_tent_replay(5)
-    st = ReplayState(rep, max_order=2)
-    assert st.path_params == ("W[0,0]", "A[0]")  # the varying one first
-    assert len(st.set_index(0).objects()) == 2 and len(st.set_index(4).objects()) == 1
-    assert ReplayState(rep).objects() is None
-    with pytest.raises(ValueError, match="out of range"):
-        st.set_index(7)
-
-
 def test_live_loss_callback_with_training():
     import matplotlib
 
