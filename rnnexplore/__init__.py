@@ -49,6 +49,7 @@ _NAMES = {
     "ModelStack": "rnnexplore.dynamics.solve",
     "parse_param_name": "rnnexplore.dynamics.params",
     "solve_region_sequences": "rnnexplore.dynamics.solve",
+    "certify_box": "rnnexplore.dynamics.certify",
     "simulate_orbits": "rnnexplore.dynamics.orbits",
     "Projection": "rnnexplore.dynamics.projection",
     "classify_events": "rnnexplore.dynamics.events",

@@ -199,10 +199,14 @@ class _OneLineParser(argparse.ArgumentParser):
 
 
 def _cmd_cycles(argv: list[str]) -> int:
-    """``rnnexplore cycles MODEL.json --max-order K [--json] [--seed S] [--mode M]``.
+    """``rnnexplore cycles MODEL.json --max-order K [--json] [--seed S] [--mode M] [--budget B]
+    [--box B] [--allow-long]``.
 
-    Prints a table (or JSON with ``--json``) of every object up to order K; returns the exit
-    code (2 on a bad model file or argument).
+    Prints a table (or JSON with ``--json``) of every object up to order K and, per order, what
+    is known: proven complete (enumerated / pruned / in a box) or heuristic with the solves
+    spent, and any continuum of periodic points. Returns the exit code: 2 on a bad model file or
+    argument (also for work estimated above about a minute without ``--allow-long``), 130 when
+    interrupted (the objects found so far are printed).
     """
     parser = _OneLineParser(
         prog="rnnexplore cycles",
@@ -214,31 +218,62 @@ def _cmd_cycles(argv: list[str]) -> int:
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--mode", choices=("fast", "reference"), default="fast")
     parser.add_argument("--budget", choices=("default", "interactive", "thorough"), default="default")
+    parser.add_argument("--box", type=float, default=None,
+                        help="also certify the orders the search could not prove, in [-BOX, BOX]^M")
+    parser.add_argument("--allow-long", action="store_true",
+                        help="run work estimated above about a minute instead of refusing it")
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:
         return int(exc.code or 0)
     import numpy
 
-    from rnnexplore.dynamics.cycles import find_cycles
+    from rnnexplore.dynamics.certify import certify_box
+    from rnnexplore.dynamics.cycles import CycleSet, SearchInterrupted, find_cycles
     from rnnexplore.dynamics.models import load_model_json
 
+    interrupted = False
     try:
         model = load_model_json(args.model)
-        cs = find_cycles(model, args.max_order, seed=args.seed, mode=args.mode, budget=args.budget)
+        try:
+            cs = find_cycles(model, args.max_order, seed=args.seed, mode=args.mode, budget=args.budget,
+                             allow_long=args.allow_long)
+        except SearchInterrupted as exc:
+            cs, interrupted = exc.partial, True
+        if args.box is not None and not interrupted:
+            todo = [k for k, how in cs.proven.items() if how is None]
+            if todo:
+                cert = certify_box(model, max(todo), args.box, cycles=list(cs), min_order=min(todo))
+                keep = [c for c in cs if c.order not in todo or c.key not in cert.keys()]
+                merged = CycleSet(keep + [c for c in cert if c.order in todo], dict(cs.stats))
+                proven = dict(cs.proven)
+                for k in todo:
+                    proven[k] = cert.proven.get(k)
+                merged.stats.update(proven=proven, box=args.box, milp_solves=cert.stats["milp_solves"])
+                cs = merged
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
     if args.json:
         print(json.dumps(cs.to_dict(), indent=1))
-        return 0
+        return 130 if interrupted else 0
     print(f"{len(cs)} object(s) up to order {args.max_order} "
-          f"({cs.stats['total_solves']} solves, {cs.stats['wall_time']:.3f} s)")
+          f"({cs.stats['total_solves']} solves, {cs.stats['wall_time']:.3f} s)"
+          + (" - INTERRUPTED, partial result" if interrupted else ""))
+    for line in cs.summary():
+        print(f"  {line}")
+    heur = [k for k, how in cs.proven.items() if how is None]
+    if heur and not interrupted:
+        print(f"  orders {heur} are heuristic: more objects may exist (try --budget thorough, or --box B "
+              "to certify a box)")
     print(f"{'order':>5}  {'stability':<9}  {'max|lambda|':>11}  {'first point':<30}  regions")
     for c in cs:
         pt = numpy.array2string(c.points[0], precision=4, separator=", ", suppress_small=True)
         print(f"{c.order:>5}  {c.stability:<9}  {c.max_abs_eigenvalue:>11.4g}  {pt:<30}  {c.key}")
-    return 0
+    return 130 if interrupted else 0
 
 
 def main(argv: list[str] | None = None) -> int:

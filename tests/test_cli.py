@@ -100,6 +100,39 @@ def test_cycles_command(tmp_path, capsys):
     assert main(["cycles", str(path)]) == 2  # argparse: missing --max-order
 
 
+def test_cycles_command_states_what_is_proven(tmp_path, capsys):
+    from rnnexplore.dynamics.models import PLRNN, paper_gt16, random_plrnn, save_model_json
+
+    path = tmp_path / "rich.json"
+    save_model_json(random_plrnn(2, seed=1, rich=True), path)
+    assert main(["cycles", str(path), "--max-order", "12"]) == 0
+    out = capsys.readouterr().out
+    assert "order 1: 4 object(s), proven complete (enumerated" in out
+    assert "order 12:" in out and "NOT proven: heuristic" in out and "--budget thorough" in out
+    # the identity map: a continuum, not "no objects, complete"
+    ident = tmp_path / "identity.json"
+    save_model_json(PLRNN([1.0, 1.0], [[0.0, 0.0], [0.0, 0.0]], [0.0, 0.0]), ident)
+    assert main(["cycles", str(ident), "--max-order", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "continuum of dimension 2" in out
+    # unbounded work is refused with its estimate; --box certifies the heuristic orders
+    gt = tmp_path / "gt16.json"
+    save_model_json(paper_gt16(), gt)
+    assert main(["cycles", str(gt), "--max-order", "100000"]) == 2
+    assert "max_order" in capsys.readouterr().err
+    assert main(["cycles", str(gt), "--max-order", "1000"]) == 2
+    assert "estimated" in capsys.readouterr().err
+    assert main(["cycles", str(gt), "--max-order", "11", "--box", "20"]) == 0
+    out = capsys.readouterr().out
+    assert "order 11: 0 object(s), proven complete" in out and "heuristic" not in out
+    small = tmp_path / "small4.json"
+    save_model_json(random_plrnn(6, seed=1), small)
+    assert main(["cycles", str(small), "--max-order", "3", "--budget", "interactive", "--box", "10"]) == 0
+    out = capsys.readouterr().out
+    assert "order 1: 1 object(s), proven complete (enumerated" in out
+    assert "order 3: 0 object(s), proven complete in the box [-10.0, 10.0]^M" in out
+
+
 def test_app_uses_the_offline_voila_template():
     from pathlib import Path
 

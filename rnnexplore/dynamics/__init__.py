@@ -3,6 +3,8 @@
 Modules: :mod:`~rnnexplore.dynamics.models` (PLRNN family, JSON, torch converters),
 :mod:`~rnnexplore.dynamics.params` (the parameter-name grammar ``"W[1,0]"``),
 :mod:`~rnnexplore.dynamics.cycles` (SCYFI: every fixed point and k-cycle, exactly),
+:mod:`~rnnexplore.dynamics.enumeration` (effective alphabet, Lyndon words, LP-pruned itineraries),
+:mod:`~rnnexplore.dynamics.certify` (box certificates by mixed-integer programs),
 :mod:`~rnnexplore.dynamics.solve` (the one batched solve of region sequences, over stacks of models),
 :mod:`~rnnexplore.dynamics.continuation` (one continuation step, batched over parameter points),
 :mod:`~rnnexplore.dynamics.orbits` (simulated orbits, one divergence rule),
@@ -27,8 +29,11 @@ _NAMES = {
         "hidden_from_preactivation", "skew_tent", "border_collision_normal_form", "paper_gt16",
         "random_plrnn")},
     **{n: "rnnexplore.dynamics.cycles" for n in (
-        "Cycle", "CycleSet",
-        "SearchBudget", "find_cycles", "brute_force_cycles", "reference_loops", "attractor_period")},
+        "Cycle", "CycleSet", "SearchBudget", "SearchInterrupted", "find_cycles", "brute_force_cycles",
+        "reference_loops", "attractor_period")},
+    **{n: "rnnexplore.dynamics.certify" for n in ("certify_box", "propagate_bounds", "relu_form")},
+    **{n: "rnnexplore.dynamics.enumeration" for n in ("effective_bits", "region_letters", "n_lyndon",
+                                                      "NecklaceTree")},
     **{n: "rnnexplore.dynamics.params" for n in (
         "parse_param_name", "format_param_name", "index_names", "locate_param")},
     **{n: "rnnexplore.dynamics.solve" for n in ("solve_region_sequences", "RegionSolution", "ModelStack")},

@@ -15,6 +15,18 @@ repetition of a shorter one); both facts are also checked on the points.
 Search modes of :func:`find_cycles`:
 
 ``"fast"`` (default)
+    A cost model first decides per order how the order is made complete (module
+    :mod:`rnnexplore.dynamics.enumeration`): every Lyndon word over the model's *effective*
+    letters (region bits that change no Jacobian or offset are left out) is solved, vectorised,
+    whenever that is estimated to cost no more than the heuristic's budget for the order
+    (or ``SearchBudget.enumerate_seconds``); above that, an LP-pruned prenecklace tree (a
+    prefix is dropped once no state follows it) is grown while its measured cost fits; the
+    orders neither reaches go to the heuristic below. :attr:`CycleSet.proven` says which.
+    Work estimated above ``SearchBudget.max_seconds`` (60 s) is refused unless
+    ``allow_long=True``; Ctrl-C raises :class:`SearchInterrupted` carrying the partial result.
+    Box certificates for what remains: :func:`rnnexplore.dynamics.certify.certify_box`.
+
+    The heuristic:
     Many chains of region guesses advance together as one stacked solve per iteration; every
     region sequence (up to rotation) is solved at most once per order; a chain that reaches an
     already-solved sequence ends and a new chain starts from a fresh sequence: ``warm_start``
@@ -58,8 +70,18 @@ from typing import Any
 
 import numpy as np
 
-from rnnexplore._validation import check_array, check_int, check_mapping, check_real, check_seed, check_str
-from rnnexplore.dynamics.models import PiecewiseLinearModel
+from rnnexplore._validation import check_array, check_bool, check_int, check_mapping, check_real, check_seed, check_str
+from rnnexplore.dynamics.enumeration import (
+    PRUNE_TOL,
+    NecklaceTree,
+    effective_bits,
+    n_lyndon,
+    prefix_margin,
+    prefix_margins,
+    region_letters,
+    switching_affine,
+)
+from rnnexplore.dynamics.models import PiecewiseLinearModel, ShallowPLRNN
 from rnnexplore.files import atomic_write_json, read_json
 from rnnexplore.dynamics.solve import HUGE, RegionSolution, _solve_sequences, check_model, solve_region_sequences
 
@@ -68,6 +90,7 @@ __all__ = [
     "CycleSet",
     "SearchBudget",
     "find_cycles",
+    "SearchInterrupted",
     "brute_force_cycles",
     "reference_loops",
     "attractor_period",
@@ -292,6 +315,57 @@ class CycleSet(list):
         #: loading can check every orbit), or None.
         self.model = model
 
+    @property
+    def proven(self) -> dict[int, str | None]:
+        """How completeness is known, per order: ``"enumerated"`` (every Lyndon word over the
+        effective letters solved), ``"pruned"`` (the LP-pruned tree), ``"box"`` (a mixed-integer
+        certificate for the box ``stats["box"]``) or ``None`` (heuristic: ``stats["solves"][k]``
+        solves were spent and more objects may exist)."""
+        return {int(k): v for k, v in dict(self.stats.get("proven", {})).items()}
+
+    @property
+    def continua(self) -> list[dict[str, Any]]:
+        """Sets of non-isolated periodic points (singular ``I - P``, consistent, meeting its
+        regions): ``{"order", "regions" (``*`` = any), "dimension", "point"}`` each."""
+        return list(self.stats.get("continua", []))
+
+    def summary(self) -> list[str]:
+        """One line per order: count, how completeness is known, the work spent.
+
+        Examples
+        --------
+        >>> from rnnexplore.dynamics.models import skew_tent
+        >>> for line in find_cycles(skew_tent(0.2, -1.5, 1.0), 2, seed=0).summary():
+        ...     print(line)
+        order 1: 1 object(s), proven complete (enumerated, 2 solves)
+        order 2: 1 object(s), proven complete (enumerated, 1 solves)
+        """
+        lines = []
+        proven = self.proven
+        solves = {int(k): v for k, v in dict(self.stats.get("solves", {})).items()}
+        lps = {int(k): v for k, v in dict(self.stats.get("lps", {})).items()}
+        milps = {int(k): v for k, v in dict(self.stats.get("milp_solves", {})).items()}
+        stop = {int(k): v for k, v in dict(self.stats.get("stop", {})).items()}
+        conts: dict[int, list[dict]] = {}
+        for c in self.continua:
+            conts.setdefault(int(c["order"]), []).append(c)
+        for k in sorted(set(proven) | set(solves)):
+            n = len(self.by_order(k))
+            how = proven.get(k)
+            if how == "box":
+                txt = f"proven complete in the box [-{self.stats.get('box')}, {self.stats.get('box')}]^M ({milps.get(k, 0)} MILPs)"
+            elif how == "pruned":
+                txt = f"proven complete (pruned, {lps.get(k, 0)} LPs, {solves.get(k, 0)} solves)"
+            elif how is not None:
+                txt = f"proven complete ({how}, {solves.get(k, 0)} solves)"
+            else:
+                txt = f"NOT proven: heuristic, {solves.get(k, 0)} solves, stopped {stop.get(k, '?')}"
+            line = f"order {k}: {n} object(s), {txt}"
+            for c in conts.get(k, []):
+                line += f"; a continuum of dimension {c['dimension']} in regions {c['regions']}"
+            lines.append(line)
+        return lines
+
     def by_order(self, k: int) -> list[Cycle]:
         """Cycles of minimal period ``k``."""
         return [c for c in self if c.order == k]
@@ -417,8 +491,21 @@ class SearchBudget:
     batch : int
         Fast mode: chains advanced together in one stacked solve.
     exhaustive_limit : int
-        Fast mode: enumerate every region sequence (up to rotation) when there are at most
-        this many; the order is then provably complete. 0 disables it.
+        Fast mode: enumerate every Lyndon word over the effective letters when there are at
+        most this many, whatever the cost model says; the order is then provably complete.
+        0 disables enumeration and pruning altogether (pure SCYFI heuristic).
+    enumerate_seconds : float
+        Fast mode: an order is enumerated when the cost model estimates that at most the
+        heuristic's budget for the order (:meth:`fast_expected_solves` solves) or at most this
+        many seconds, whichever is larger (default 0: never dearer than the heuristic).
+    prune : bool
+        Fast mode: orders too large to enumerate are first tried with the pruned tree (LP
+        emptiness tests), within the heuristic's budget of those orders (default False: each
+        LP batch costs milliseconds, too dear for every point of a sweep; ``"thorough"`` prunes).
+    prune_seconds : float, optional
+        Time the pruned tree may take (default: the heuristic's budget of the orders it would prove).
+    max_seconds : float
+        Searches estimated above this are refused (``find_cycles(..., allow_long=True)`` runs them).
     restart_scale : float
         Multiplies the default ``restarts`` (fast) or ``N_out`` (reference), e.g. 4.0 for a
         thorough search.
@@ -431,8 +518,9 @@ class SearchBudget:
 
     Presets (strings accepted by ``find_cycles(budget=...)``): ``"default"``;
     ``"interactive"`` (for one slider event with a warm start: ``restarts=4``, ``batch=8``,
-    ``exhaustive_limit=64``, ``max_solves=400``, 8 orbits of 60 steps); ``"thorough"`` (``restart_scale=4``,
-    ``exhaustive_limit=20000``).
+    ``exhaustive_limit=64``, ``max_solves=400``, 8 orbits of 60 steps); ``"thorough"``
+    (``restart_scale=4``, ``exhaustive_limit=20000``, ``enumerate_seconds=1``, ``prune=True``,
+    ``max_seconds=600``).
 
     Examples
     --------
@@ -445,6 +533,10 @@ class SearchBudget:
     max_solves: int | None = None
     batch: int = 32
     exhaustive_limit: int = 2048
+    enumerate_seconds: float = 0.0
+    prune: bool = False
+    prune_seconds: float | None = None
+    max_seconds: float = 60.0
     restart_scale: float = 1.0
     trajectories: int = 32
     trajectory_length: int = 200
@@ -467,7 +559,8 @@ class SearchBudget:
         if budget == "interactive":
             return cls(restarts=4, batch=8, exhaustive_limit=64, max_solves=400, trajectories=8, trajectory_length=60)
         if budget == "thorough":
-            return cls(restart_scale=4.0, exhaustive_limit=20000)
+            return cls(restart_scale=4.0, exhaustive_limit=20000, enumerate_seconds=1.0, prune=True,
+                       max_seconds=600.0)
         if isinstance(budget, (int, np.integer)) and not isinstance(budget, bool):
             return cls(restarts=check_int(budget, "budget (restarts)", minimum=1))
         if isinstance(budget, Mapping):
@@ -489,6 +582,11 @@ class SearchBudget:
 
     def fast_max_solves(self, M: int) -> int:
         return self.max_solves if self.max_solves is not None else 20000 + 2000 * M
+
+    def fast_expected_solves(self, M: int, k: int) -> int:
+        """The heuristic's budget for order k in the cost model: its restarts times the chain
+        length, twice (chains that find objects reset the count), capped by ``max_solves``."""
+        return min(self.fast_max_solves(M), 2 * self.fast_restarts(M) * self.fast_chain_length(k))
 
 
 class _Collector:
@@ -525,6 +623,59 @@ class _Collector:
         if near:
             self._near_border.append(cyc)
         return True
+
+
+def _offer_many(col: "_Collector", V: np.ndarray, Z: np.ndarray, P: np.ndarray) -> int:
+    """Vectorised :meth:`_Collector.offer` for many real solutions of one order (enumeration
+    results); rows near a border go through the scalar path (tolerance dedup). Returns the count
+    recorded."""
+    N, k, nb = V.shape
+    if N == 0:
+        return 0
+    L = k * nb
+    flat = np.ascontiguousarray(V.reshape(N, L)).view(np.uint8)
+    best = flat.copy()
+    shift = np.zeros(N, dtype=np.int64)
+    for sft in range(1, k):
+        rot = np.roll(flat, -sft * nb, axis=1)
+        diff = rot != best
+        first = np.argmax(diff, axis=1)
+        rows = np.arange(N)
+        less = diff.any(axis=1) & (rot[rows, first] < best[rows, first])
+        best[less] = rot[less]
+        shift[less] = sft
+    prim = np.ones(N, dtype=bool)
+    scale = 1.0 + np.max(np.abs(Z), axis=(1, 2))
+    for d in range(1, k):
+        if k % d == 0:
+            prim &= np.any(np.roll(flat, -d * nb, axis=1) != flat, axis=1)
+            prim &= np.max(np.abs(Z[:, d] - Z[:, 0]), axis=1) > 1e-10 * scale
+    near = np.zeros(N, dtype=bool)
+    if nb > 0:
+        near = np.min(np.abs(col.model._switching(Z)), axis=(1, 2)) <= 1e-9 * scale
+    idx = np.arange(k)[None, :] + shift[:, None]
+    idx %= k
+    pts = np.take_along_axis(Z, idx[:, :, None], axis=1)
+    regs = np.take_along_axis(V, idx[:, :, None], axis=1)
+    with np.errstate(all="ignore"):
+        ev = np.linalg.eigvals(P).astype(complex)
+    order = np.lexsort((ev.imag, ev.real, -np.abs(ev)), axis=-1)
+    ev = np.take_along_axis(ev, order, axis=1)
+    chars = np.where(regs, ord("1"), ord("0")).astype(np.uint8)
+    chars = np.concatenate([chars, np.full((N, k, 1), ord("|"), dtype=np.uint8)], axis=2).reshape(N, -1)[:, :-1]
+    n_new = 0
+    for b in range(N):
+        if not prim[b]:
+            continue
+        if near[b]:
+            n_new += col.offer(flat[b].tobytes(), Z[b], V[b], P[b])
+            continue
+        canon = best[b].tobytes()
+        if canon in col.cycles:
+            continue
+        col.cycles[canon] = Cycle(k, pts[b].copy(), ev[b].copy(), regs[b].copy(), chars[b].tobytes().decode())
+        n_new += 1
+    return n_new
 
 
 def _same_orbit(a: np.ndarray, b: np.ndarray, rtol: float = 1e-9) -> bool:
@@ -567,27 +718,6 @@ def _decode(codes: np.ndarray, nb: int, k: int) -> np.ndarray:
     return bits.astype(bool).reshape(len(codes), k, nb)
 
 
-def _lyndon(n_letters: int, k: int) -> int:
-    """Number of primitive necklaces (aperiodic region sequences up to rotation)."""
-    total = 0
-    for d in range(1, k + 1):
-        if k % d == 0:
-            total += _mobius(d) * n_letters ** (k // d)
-    return total // k
-
-
-def _mobius(n: int) -> int:
-    result, p = 1, 2
-    while p * p <= n:
-        if n % p == 0:
-            n //= p
-            if n % p == 0:
-                return 0
-            result = -result
-        p += 1
-    return -result if n > 1 else result
-
-
 def _enumerate_order(model, k: int, collector: _Collector, batch: int = 4096) -> int:
     """Solve every primitive region sequence of order k (one per rotation class)."""
     nb = model.n_bits
@@ -603,6 +733,192 @@ def _enumerate_order(model, k: int, collector: _Collector, batch: int = 4096) ->
             for b in np.flatnonzero(real):
                 collector.offer(S[b].tobytes(), Z[b], S[b], P[b])
     return solves
+
+
+def _solve_seconds(M: int, k: int) -> float:
+    """Rough single-core time of one vectorised solve of an order-k sequence (measured on the
+    2-core development machine under load: ~2 us + 0.4 us * k + 0.06 us * k * M^2)."""
+    return (2.0 + 0.4 * k + 0.06 * k * M * M) * 1e-6
+
+
+def _heuristic_seconds_per_solve(M: int, k: int) -> float:
+    """The SCYFI chains pay Python bookkeeping per solve on top of the stacked solve."""
+    return 12e-6 + 2.0 * _solve_seconds(M, k)
+
+
+class _Alphabet:
+    """Effective letters of a model: patterns of the bits that matter, and a state -> letter map."""
+
+    def __init__(self, model) -> None:
+        self.model = model
+        self.bits = effective_bits(model)
+        self.letters = region_letters(model)
+        self.n = len(self.letters)
+        self.G, self.g = switching_affine(model)
+        self._index = {row.tobytes(): i for i, row in enumerate(self.letters[:, self.bits])}
+
+    def letter_of(self, z: np.ndarray) -> np.ndarray:
+        """Letter index of each state (-1 for a pattern outside the alphabet)."""
+        regs = self.model._region(z)[..., self.bits]
+        return np.array([self._index.get(r.tobytes(), -1) for r in regs.reshape(-1, regs.shape[-1])],
+                        dtype=np.int64).reshape(regs.shape[:-1])
+
+    def star_key(self, regions: np.ndarray) -> str:
+        """Region sequence with ineffective bits written ``*`` (they do not matter there)."""
+        return "|".join("".join(("1" if b else "0") if e else "*" for b, e in zip(row, self.bits)) for row in regions)
+
+
+class _ExactOrders:
+    """Orders made complete by enumeration: plain Lyndon words over the effective letters, or
+    a pruned prenecklace tree whose prefixes are kept only when some state follows them."""
+
+    def __init__(self, model, alphabet: _Alphabet, collectors: dict, bar=None) -> None:
+        self.model, self.alpha = model, alphabet
+        self.collectors = collectors
+        self.bar = bar
+        self.completed: dict[int, str] = {}  # order -> "enumerated" / "pruned", as each finishes
+        self.solves: dict[int, int] = {}
+        self.lps: dict[int, int] = {}
+        self.continua: dict[bytes, dict] = {}
+        self.lp_seconds = 5e-3  # first guess; measured as the tree grows
+        self._lp_total = 0.0
+        self._lp_count = 0
+
+    # -- exact solve of Lyndon words
+    def solve_words(self, k: int, words: np.ndarray, batch: int = 8192) -> None:
+        model, alpha = self.model, self.alpha
+        col = self.collectors[k]
+        self.solves[k] = self.solves.get(k, 0) + len(words)
+        for s in range(0, len(words), batch):
+            S = alpha.letters[words[s : s + batch]]
+            ok, real, Z, V, P, cont = _solve_sequences(model, S, bits=alpha.bits)
+            rows = np.flatnonzero(real)
+            _offer_many(col, V[rows], Z[rows], P[rows])
+            for b in np.flatnonzero(cont):
+                self._continuum(k, S[b], P[b])
+
+    def _continuum(self, k: int, seq: np.ndarray, P: np.ndarray) -> None:
+        key = _canonical_shift(np.ascontiguousarray(seq).tobytes(), k, seq.shape[1])[0]
+        if key in self.continua:
+            return
+        tau, z = prefix_margin(self.model, seq, self.alpha.bits, self.alpha.G, self.alpha.g, closed=True)
+        if tau > 0.0 and z is not None:
+            with np.errstate(all="ignore"):
+                sv = np.linalg.svd(np.eye(self.model.M) - P, compute_uv=False)
+            dim = int(np.sum(sv <= 1e-9 * (1.0 + float(np.max(np.abs(P))))))
+            self.continua[key] = {"order": k, "regions": self.alpha.star_key(seq), "dimension": max(dim, 1),
+                                  "point": [float(v) for v in z]}
+
+    # -- plain enumeration (orders up to k_plain)
+    def _complete(self, k: int, how: str) -> None:
+        self.completed[k] = how
+        if self.bar is not None:
+            self.bar.update(1)
+
+    def plain(self, orders: list[int]) -> None:
+        if not orders:
+            return
+        tree = NecklaceTree(self.alpha.n)
+        want = set(orders)
+        for t in range(1, max(orders) + 1):
+            _parents, lyn = tree.grow()
+            if t in want:
+                self.solve_words(t, lyn)
+                self._complete(t, "enumerated")
+
+    # -- pruned tree
+    def pruned(self, orders: list[int], seconds: float, skip: set[int], report: set[int] | None = None) -> list[int]:
+        """Grow a pruned tree while its estimated cost fits in ``seconds``; returns the orders
+        it made complete (those in ``orders``; the ones in ``report`` are marked ``"pruned"``)."""
+        report = set(orders) if report is None else report
+        import scipy.optimize  # noqa: F401 - imported before the clock starts (the LP cost model)
+
+        model, alpha = self.model, self.alpha
+        M = model.M
+        state = {"w_z": np.zeros((1, M)), "w_cur": np.full((1, M), np.nan), "w_ok": np.zeros(1, dtype=bool)}
+        t0 = time.perf_counter()
+        done: list[int] = []
+        counter = {"lps": 0}
+
+        def admissible(parents, words, letters):
+            t = words.shape[1]
+            n = len(words)
+            keep = np.zeros(n, dtype=bool)
+            w_z = np.zeros((n, M))
+            w_cur = np.full((n, M), np.nan)
+            w_ok = np.zeros(n, dtype=bool)
+            p_ok = state["w_ok"][parents]
+            if t == 1:
+                nxt_letter = np.full(n, -2)
+                nxt_state = np.full((n, M), np.nan)
+            else:
+                with np.errstate(all="ignore"):
+                    nxt_state = model._step(state["w_cur"][parents])
+                nxt_letter = np.where(p_ok, alpha.letter_of(np.nan_to_num(nxt_state)), -2)
+            inherit = p_ok & (nxt_letter == letters)
+            keep[inherit] = True
+            w_z[inherit] = state["w_z"][parents[inherit]]
+            w_cur[inherit] = nxt_state[inherit]
+            w_ok[inherit] = True
+            todo = np.flatnonzero(~inherit)
+            if len(todo):
+                a = time.perf_counter()
+                taus, zs = prefix_margins(model, alpha.letters[words[todo]], alpha.bits, alpha.G, alpha.g)
+                self._lp_total += time.perf_counter() - a
+                self._lp_count += len(todo)
+                counter["lps"] += len(todo)
+                keep[todo] = ~(taus < -PRUNE_TOL)  # NaN (undecided) is kept
+                good = todo[taus > 0.0]
+                if len(good):
+                    with np.errstate(all="ignore"):
+                        orbit = model.simulate(zs[taus > 0.0], t - 1)  # (t, n, M)
+                    lets = alpha.letter_of(np.nan_to_num(orbit)).T  # (n, t)
+                    fine = np.all(lets == words[good], axis=1) & np.all(np.isfinite(orbit), axis=(0, 2))
+                    g_ok = good[fine]
+                    w_z[g_ok] = zs[taus > 0.0][fine]
+                    w_cur[g_ok] = orbit[-1][fine]
+                    w_ok[g_ok] = True
+            state["w_z"], state["w_cur"], state["w_ok"] = w_z[keep], w_cur[keep], w_ok[keep]
+            return keep
+
+        tree = NecklaceTree(alpha.n, admissible)
+        want = set(orders)
+        first = min(report) if report else max(orders)
+        sizes: list[int] = []
+        for t in range(1, max(orders) + 1):
+            est = tree.expected_children() * self.lp_seconds
+            spent = time.perf_counter() - t0
+            if spent + est > seconds:
+                break
+            if len(sizes) >= 2 and t < first and sizes[-2] > 0:
+                # geometric growth of the admissible levels: the cost of reaching the first
+                # order this tree would prove; give up at once if that does not fit
+                ratio = max(1.0, sizes[-1] / sizes[-2])
+                ahead = est * sum(ratio**j for j in range(first - t + 1))
+                if spent + ahead > seconds:
+                    break
+            counter["lps"] = 0
+            _parents, lyn = tree.grow()
+            sizes.append(len(tree.words))
+            if self._lp_count:
+                self.lp_seconds = self._lp_total / self._lp_count
+            if t in want:
+                self.lps[t] = counter["lps"]
+                if t not in skip:
+                    self.solve_words(t, lyn)
+                done.append(t)
+                if t in report:
+                    self._complete(t, "pruned")
+            if len(tree.words) == 0:  # nothing admissible any more: every higher order is empty
+                for k in orders:
+                    if k > t:
+                        done.append(k)
+                        self.solves.setdefault(k, 0)
+                        self.lps.setdefault(k, 0)
+                        if k in report:
+                            self._complete(k, "pruned")
+                break
+        return done
 
 
 def brute_force_cycles(model: PiecewiseLinearModel, order: int) -> list[Cycle]:
@@ -863,15 +1179,16 @@ class _Proposals:
 class _FastOrder:
     """Search state of one order in fast mode; many orders share each stacked solve."""
 
-    def __init__(self, model, k: int, rng, budget: SearchBudget, warm, trajectories=None, found=None) -> None:
+    def __init__(self, model, k: int, rng, budget: SearchBudget, warm, trajectories=None, found=None,
+                 exhaustive: bool = False) -> None:
         self.model, self.k, self.nb = model, k, model.n_bits
         nb, M = self.nb, model.M
         self.collector = _Collector(model, k)
         if found is not None:
             found[k] = self.collector
         finite = nb * k <= 62
-        self.n_lyndon = _lyndon(2**nb, k) if finite else None
-        self.exhaustive = self.n_lyndon is not None and self.n_lyndon <= budget.exhaustive_limit
+        self.n_lyndon = n_lyndon(2**nb, k) if finite else None
+        self.exhaustive = exhaustive and self.n_lyndon is not None and self.n_lyndon <= budget.exhaustive_limit
         self.restarts = budget.fast_restarts(M)
         self.max_solves = budget.fast_max_solves(M)
         self.n_in = budget.fast_chain_length(k)
@@ -977,6 +1294,54 @@ def _fast_search(model, searches: list[_FastOrder], bar=None) -> None:
             pos += len(S)
 
 
+class SearchInterrupted(KeyboardInterrupt):
+    """Raised by :func:`find_cycles` on Ctrl-C; ``partial`` holds the cycles found so far."""
+
+    def __init__(self, partial: "CycleSet") -> None:
+        super().__init__("cycle search interrupted; the objects found so far are in .partial")
+        self.partial = partial
+
+
+MAX_ORDER = 10_000  # hard bound on max_order (beyond the cost model's refusal)
+
+
+def _plan(model, orders: range, bud: SearchBudget, mode: str, alpha: "_Alphabet | None"):
+    """Cost model: per order the method (``"enumerated"``, ``"heuristic"``, or ``"pruned?"``:
+    pruning will be tried first) and the estimated seconds of the whole search."""
+    M = model.M
+    plan: dict[int, str] = {}
+    est = 0.0
+    prune_budget = 0.0
+    for k in orders:
+        if mode == "reference":
+            n_out, n_in = reference_loops(k)
+            n_out = bud.restarts or max(1, int(math.ceil(n_out * bud.restart_scale)))
+            n_in = bud.chain_length or n_in
+            solves = bud.max_solves or 4 * n_out * n_in
+            plan[k] = "heuristic"
+            est += solves * _heuristic_seconds_per_solve(M, k)
+            continue
+        heur = bud.fast_expected_solves(M, k) * _heuristic_seconds_per_solve(M, k)
+        if alpha is not None:
+            L = n_lyndon(alpha.n, k) if k * math.log2(max(alpha.n, 1)) < 900 else math.inf
+            plain = float(L) * _solve_seconds(M, k)
+            if L <= bud.exhaustive_limit or plain <= max(bud.enumerate_seconds, heur):
+                plan[k] = "enumerated"
+                est += plain
+                continue
+            if bud.prune:
+                plan[k] = "pruned?"
+                prune_budget += heur
+                est += 2 * heur
+                continue
+        plan[k] = "heuristic"
+        est += heur
+    if bud.prune_seconds is not None and prune_budget > 0:
+        est += bud.prune_seconds - prune_budget
+        prune_budget = bud.prune_seconds
+    return plan, est, prune_budget
+
+
 def find_cycles(
     model: PiecewiseLinearModel,
     max_order: int,
@@ -987,18 +1352,33 @@ def find_cycles(
     budget: Any = None,
     min_order: int = 1,
     progress: bool = False,
+    allow_long: bool = False,
 ) -> CycleSet:
-    """All fixed points and cycles of orders ``min_order..max_order`` (SCYFI search).
+    """All fixed points and cycles of orders ``min_order..max_order``, proven complete where affordable.
+
+    In fast mode a cost model chooses per order how completeness is reached:
+
+    - ``"enumerated"``: every Lyndon word over the model's effective letters
+      (:mod:`rnnexplore.dynamics.enumeration`) is solved, vectorised - whenever that costs no
+      more than the heuristic's budget for the order (or ``SearchBudget.enumerate_seconds``);
+    - ``"pruned"``: a prenecklace tree whose prefixes are dropped by exact LP emptiness tests,
+      grown while its measured cost fits the heuristic's budget of the orders it would prove;
+    - otherwise the SCYFI heuristic (chains of region updates, see the module docstring).
+
+    Every returned object passes the exact real/virtual check. :attr:`CycleSet.proven` says per
+    order how completeness is known (``None``: heuristic, with ``stats["solves"]`` spent);
+    :attr:`CycleSet.continua` lists sets of non-isolated periodic points (a singular
+    ``I - P`` with a consistent solution set that meets its regions, e.g. the identity map).
 
     Parameters
     ----------
     model : PLRNN, ShallowPLRNN, ClippedShallowPLRNN or ALRNN
     max_order : int
-        Highest cycle order k (>= 1).
+        Highest cycle order k (1 <= k <= 10000).
     seed : int, optional
         Seed for the random region draws; the same seed gives the same result.
     mode : {"fast", "reference"}
-        See the module docstring.
+        See the module docstring (reference mode never enumerates).
     warm_start : CycleSet, list of Cycle, or list of (k, n_bits) bool arrays, optional
         Region sequences tried first (typically the objects found at nearby parameters).
     budget : None, "default", "interactive", "thorough", int, dict or SearchBudget
@@ -1007,11 +1387,19 @@ def find_cycles(
         Lowest order searched (default 1).
     progress : bool
         Show a ``tqdm.auto`` bar over orders.
+    allow_long : bool
+        Work the cost model estimates above ``SearchBudget.max_seconds`` (default 60 s) is
+        refused with a ValueError giving the estimate, unless this is True.
 
     Returns
     -------
     CycleSet
-        Cycles sorted by order then key, with ``.stats``.
+        Cycles sorted by order then key, with ``.stats``, ``.proven`` and ``.continua``.
+
+    Raises
+    ------
+    SearchInterrupted
+        On KeyboardInterrupt (a subclass of it); ``.partial`` holds what was found.
 
     Examples
     --------
@@ -1019,24 +1407,42 @@ def find_cycles(
     >>> cs = find_cycles(paper_gt16(), 16, seed=0)
     >>> [c.order for c in cs if c.stability == "stable"]
     [16]
+    >>> cs.proven[1], cs.proven[16]  # order 16 has ~2.7e8 Lyndon words: heuristic
+    ('enumerated', None)
     >>> cs2 = find_cycles(paper_gt16().with_params({"A[0]": 0.84}), 16, warm_start=cs, seed=0)
     """
     t0 = time.perf_counter()
     check_model(model)
     max_order = check_int(max_order, "max_order", minimum=1)
     min_order = check_int(min_order, "min_order", minimum=1)
+    if max_order > MAX_ORDER:
+        raise ValueError(f"max_order must be <= {MAX_ORDER}, got {max_order}")
     if min_order > max_order:
         raise ValueError(f"min_order ({min_order}) must be <= max_order ({max_order})")
     if mode not in ("fast", "reference"):
         raise ValueError(f"mode must be 'fast' or 'reference', got {mode!r}")
     seed = check_seed(seed)
+    allow_long = check_bool(allow_long, "allow_long")
     bud = SearchBudget.coerce(budget)
     warm = _warm_sequences(warm_start, model.n_bits)
+    orders = range(min_order, max_order + 1)
+    alpha = None
+    if mode == "fast" and bud.exhaustive_limit > 0 and _alphabet_affordable(model):
+        alpha = _Alphabet(model)
+    plan, estimate, prune_budget = _plan(model, orders, bud, mode, alpha)
+    if estimate > bud.max_seconds and not allow_long:
+        raise ValueError(
+            f"max_order={max_order}: the search is estimated at about {estimate:.3g} s "
+            f"(limit {bud.max_seconds:g} s: SearchBudget.max_seconds); lower max_order or the budget, "
+            "or pass allow_long=True"
+        )
     cycles: list[Cycle] = []
     solves: dict[int, int] = {}
     stops: dict[int, str] = {}
     last_find: dict[int, int] = {}
-    orders = range(min_order, max_order + 1)
+    proven: dict[int, str | None] = {k: None for k in orders}
+    lps: dict[int, int] = {}
+    continua: list[dict] = []
     bar = None
     if progress:
         from tqdm.auto import tqdm
@@ -1046,42 +1452,99 @@ def find_cycles(
     def rng_for(k: int) -> np.random.Generator:
         return np.random.default_rng(None if seed is None else [int(seed), k])
 
+    found: dict[int, _Collector] = {}
+    searches: list[_FastOrder] = []
+    exact = None
+    interrupted = False
     try:
         if mode == "fast":
+            if alpha is not None:
+                for k in orders:
+                    found[k] = _Collector(model, k)
+                exact = _ExactOrders(model, alpha, found, bar)
+                plain = [k for k in orders if plan[k] == "enumerated"]
+                exact.plain(plain)
+                rest = [k for k in orders if plan[k] == "pruned?"]
+                if rest:
+                    exact.pruned(list(range(1, max(rest) + 1)), prune_budget,
+                                 skip=set(plain) | set(range(1, min_order)), report=set(rest))
+            done = exact.completed if exact is not None else {}
+            heur = [k for k in orders if k not in done]
             traj = _TrajectoryRegions(model, bud.trajectories, bud.trajectory_length, seed)
-            found: dict[int, _Collector] = {}
-            searches = [_FastOrder(model, k, rng_for(k), bud, warm.get(k, []), traj, found) for k in orders]
+            for k in heur:
+                found.pop(k, None)
+            searches = [_FastOrder(model, k, rng_for(k), bud, warm.get(k, []), traj, found, exhaustive=alpha is None)
+                        for k in heur]
             _fast_search(model, searches, bar)
-            for srch in searches:
-                cycles.extend(srch.collector.cycles.values())
-                solves[srch.k], stops[srch.k] = srch.solves, srch.stop or "converged"
-                last_find[srch.k] = srch.last_find
         else:
             for k in orders:
                 col = _Collector(model, k)
+                found[k] = col
                 solves[k], stops[k], last_find[k] = _reference_order(
                     model, k, rng_for(k), bud, col, warm.get(k, [])
                 )
-                cycles.extend(col.cycles.values())
                 if bar is not None:
                     bar.update(1)
+    except KeyboardInterrupt:
+        interrupted = True
     finally:
         if bar is not None:
             bar.close()
+    if exact is not None:
+        for k, how in exact.completed.items():
+            if k in proven:
+                proven[k] = how
+                stops[k] = "complete"
+                solves[k] = exact.solves.get(k, 0)
+                last_find[k] = solves[k]
+        lps = {k: n for k, n in exact.lps.items() if proven.get(k) == "pruned"}
+        continua = sorted(exact.continua.values(), key=lambda d: (d["order"], d["regions"]))
+    for srch in searches:
+        found[srch.k] = srch.collector
+        solves[srch.k] = srch.solves
+        stops[srch.k] = srch.stop or ("interrupted" if interrupted else "converged")
+        last_find[srch.k] = srch.last_find
+        if srch.stop == "complete":
+            proven[srch.k] = "enumerated"  # the chains happened to solve every region sequence
+    for k in orders:
+        if k not in stops:
+            stops[k] = "interrupted"
+            solves[k] = exact.solves.get(k, 0) if exact is not None else 0
+        if k in found:
+            cycles.extend(found[k].cycles.values())
+    if mode == "reference":
+        proven = {k: None for k in orders}
     stats = {
         "mode": mode,
         "max_order": max_order,
         "min_order": min_order,
         "seed": None if seed is None else int(seed),
-        "solves": solves,
+        "solves": {k: int(solves.get(k, 0)) for k in orders},
         "total_solves": int(sum(solves.values())),
-        "stop": stops,
+        "lps": lps,
+        "stop": {k: stops.get(k, "interrupted") for k in orders},
         "solves_at_last_find": last_find,
         "budget_exhausted": any(s == "max_solves" for s in stops.values()),
-        "complete": all(s == "complete" for s in stops.values()),
+        "complete": all(p is not None for p in proven.values()),
+        "proven": proven,
+        "continua": continua,
+        "estimated_seconds": float(estimate),
+        "interrupted": interrupted,
         "wall_time": time.perf_counter() - t0,
     }
-    return CycleSet(cycles, stats, model)
+    if alpha is not None:
+        stats["letters"] = int(alpha.n)
+    result = CycleSet(cycles, stats, model)
+    if interrupted:
+        raise SearchInterrupted(result)
+    return result
+
+
+def _alphabet_affordable(model) -> bool:
+    """Effective letters are cheap for PLRNN/ALRNN; shallow models need LPs over the arrangement."""
+    if not isinstance(model, ShallowPLRNN):  # a table of 2^n_eff letters (beyond 2^20 none is affordable)
+        return int(np.sum(effective_bits(model))) <= 20
+    return model.n_bits <= 16
 
 
 # =========================================================================== simulation helper

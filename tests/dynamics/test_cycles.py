@@ -307,9 +307,12 @@ def test_stats_and_serialisation(tmp_path):
     st = cs.stats
     assert st["total_solves"] == sum(st["solves"].values()) > 0
     assert set(st["stop"]) == set(range(1, 9)) and st["wall_time"] > 0
-    assert st["stop"][1] == "complete" and st["complete"] is False
+    # 4 letters: every order up to 8 has at most L(4, 8) = 8160 Lyndon words, all enumerated
+    assert st["stop"][1] == "complete" and st["complete"] is True
+    assert cs.proven == {k: "enumerated" for k in range(1, 9)}
     cs.save(tmp_path / "c.json")
     back = CycleSet.load(tmp_path / "c.json")
+    assert back.proven == cs.proven
     assert [c.key for c in back] == [c.key for c in cs]
     for a, b in zip(back, cs):
         np.testing.assert_array_equal(a.points, b.points)
@@ -328,7 +331,7 @@ def test_overflow_and_singular_cases_never_raise_or_return_nan():
     ]
     for m, K in wild:
         for mode, budget in (("fast", None), ("fast", HEURISTIC), ("reference", {"restarts": 2, "chain_length": 30})):
-            cs = find_cycles(m, K if mode == "fast" else 8, seed=0, mode=mode, budget=budget)
+            cs = find_cycles(m, K if mode == "fast" else 8, seed=0, mode=mode, budget=budget, allow_long=True)
             for c in cs:
                 assert np.all(np.isfinite(c.points)) and np.all(np.isfinite(c.eigenvalues))
     # the tent map with slope 3 has (2^k - 2)/k cycles of order k (k prime)

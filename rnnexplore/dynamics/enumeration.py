@@ -1,0 +1,390 @@
+"""Exact enumeration of region sequences: effective alphabet, Lyndon words, pruned itineraries.
+
+A k-cycle of a piecewise-linear map is determined by its region sequence up to rotation, and
+only the region bits that change a Jacobian or an offset matter (:func:`effective_bits`): a
+unit whose column of ``W`` is zero, a hidden unit of a shallow model whose column of ``W1`` is
+zero. The *letters* of a model (:func:`region_letters`) are the distinct patterns of effective
+bits that some state realises - every pattern for a PLRNN/ALRNN, the cells of the hyperplane
+arrangement for shallow models (found exactly by linear programs). Cycles of order k are then
+found by solving one region sequence per Lyndon word of length k over the letters (aperiodic
+words up to rotation): ``L(n, k) ~ n^k / k`` solves instead of ``2^(n_bits k)``.
+
+:class:`NecklaceTree` grows the prenecklaces (prefixes of Lyndon words) level by level, all of
+one level at once in numpy (the FKM successor rule); its level ``k`` contains every Lyndon word
+of length k. With pruning, a prefix is dropped as soon as no state follows it: the states whose
+orbit visits a given sequence of regions form a convex polyhedron (every piece is affine), and
+its emptiness is decided by a linear program (``scipy.optimize.linprog``, HiGHS) that maximises
+the smallest margin of the strict "on" inequalities. Every surviving Lyndon word is still solved
+and checked exactly on the true map, so pruning can only save work, never add an object; a
+prefix is dropped only when the LP says it is empty by more than its tolerance.
+
+Examples
+--------
+>>> from rnnexplore.dynamics.models import PLRNN
+>>> m = PLRNN([0.5, 0.5], [[0.0, 1.0], [0.0, -1.0]], [0.1, 0.2])  # column 0 of W is zero
+>>> effective_bits(m).tolist()
+[False, True]
+>>> region_letters(m).astype(int).tolist()
+[[0, 0], [0, 1]]
+>>> tree = NecklaceTree(2)
+>>> [tree.grow()[1].shape[0] for _ in range(6)]  # Lyndon words over 2 letters, lengths 1..6
+[2, 1, 2, 3, 6, 9]
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from rnnexplore.dynamics.models import ShallowPLRNN, PiecewiseLinearModel
+
+__all__ = [
+    "effective_bits",
+    "region_letters",
+    "switching_affine",
+    "n_lyndon",
+    "NecklaceTree",
+    "prefix_margin",
+    "prefix_margins",
+    "PRUNE_TOL",
+]
+
+PRUNE_TOL = 1e-7  # a prefix is empty when its best margin is below -PRUNE_TOL (HiGHS tolerance 1e-7)
+
+
+# --------------------------------------------------------------------------- alphabet
+def switching_affine(model: PiecewiseLinearModel) -> tuple[np.ndarray, np.ndarray]:
+    """``(G, g)`` with ``switching(z) = G z + g`` (region bit j is ``(G z + g)_j > 0``).
+
+    Examples
+    --------
+    >>> from rnnexplore.dynamics.models import skew_tent
+    >>> G, g = switching_affine(skew_tent(0.2, -1.5, 1.0))
+    >>> G.tolist(), g.tolist()
+    ([[1.0]], [0.0])
+    """
+    M = model.M
+    g = model._switching(np.zeros((1, M)))[0]
+    G = (model._switching(np.eye(M)) - g).T
+    return np.ascontiguousarray(G), np.ascontiguousarray(g)
+
+
+def effective_bits(model: PiecewiseLinearModel) -> np.ndarray:
+    """Region bits that change some Jacobian or offset (bool, shape ``(n_bits,)``).
+
+    A bit whose flip leaves every affine piece unchanged (e.g. a PLRNN unit whose column of
+    ``W`` is zero) does not multiply the number of region sequences worth solving.
+    """
+    nb = model.n_bits
+    base = np.zeros((1, nb), dtype=bool)
+    flips = np.eye(nb, dtype=bool)
+    J0, c0 = model.jacobians(base)[0], model.offsets(base)[0]
+    J1, c1 = model.jacobians(flips), model.offsets(flips)
+    return np.any(J1 != J0, axis=(1, 2)) | np.any(c1 != c0, axis=1)
+
+
+def _cell_margin(G: np.ndarray, g: np.ndarray, bits: np.ndarray, on: np.ndarray) -> tuple[float, np.ndarray | None]:
+    """Best margin of one cell ``{z: (Gz+g)_j > 0 for on bits, <= 0 for off bits}`` (j in bits)."""
+    return _max_margin(G[bits], g[bits], on[bits])
+
+
+def region_letters(model: PiecewiseLinearModel) -> np.ndarray:
+    """The distinct patterns of effective bits realised by some state (ineffective bits False).
+
+    PLRNN / ALRNN: every pattern (each orthant of the rectified units is nonempty). Shallow
+    models: the cells of the hyperplane arrangement ``W2 z + h2`` (and ``W2 z`` for the clipped
+    form), found exactly by splitting cells one hyperplane at a time with linear programs.
+
+    Returns
+    -------
+    bool array (n_letters, n_bits)
+    """
+    eff = effective_bits(model)
+    nb = model.n_bits
+    idx = np.flatnonzero(eff)
+    if not isinstance(model, ShallowPLRNN):
+        n = len(idx)
+        codes = np.arange(2**n, dtype=np.int64)
+        out = np.zeros((2**n, nb), dtype=bool)
+        out[:, idx] = (codes[:, None] >> np.arange(n)) & 1
+        return out
+    G, g = switching_affine(model)
+    cells = [np.zeros(nb, dtype=bool)]
+    used = np.zeros(nb, dtype=bool)
+    for j in idx:
+        used[j] = True
+        nxt = []
+        for cell in cells:
+            for val in (False, True):
+                c = cell.copy()
+                c[j] = val
+                tau, _ = _cell_margin(G, g, used, c)
+                if tau > 0.0:
+                    nxt.append(c)
+        cells = nxt
+    return np.array(cells, dtype=bool).reshape(len(cells), nb)
+
+
+# --------------------------------------------------------------------------- Lyndon words
+def _mobius(n: int) -> int:
+    result, p = 1, 2
+    while p * p <= n:
+        if n % p == 0:
+            n //= p
+            if n % p == 0:
+                return 0
+            result = -result
+        p += 1
+    return -result if n > 1 else result
+
+
+def n_lyndon(n_letters: int, k: int) -> int:
+    """Number of Lyndon words (aperiodic words up to rotation) of length k over n letters.
+
+    Examples
+    --------
+    >>> [n_lyndon(2, k) for k in range(1, 9)]
+    [2, 1, 2, 3, 6, 9, 18, 30]
+    """
+    total = 0
+    for d in range(1, k + 1):
+        if k % d == 0:
+            total += _mobius(d) * n_letters ** (k // d)
+    return total // k
+
+
+class NecklaceTree:
+    """Prenecklaces over ``n_letters`` letters, grown one length at a time (all at once in numpy).
+
+    A word ``w_1..w_t`` with longest-Lyndon-prefix period ``p`` extends by any letter
+    ``a >= w_{t+1-p}`` (Fredricksen-Kessler-Maiorana); the new period is ``p`` when
+    ``a == w_{t+1-p}`` and ``t + 1`` otherwise. Words with ``p == t`` are the Lyndon words.
+
+    Parameters
+    ----------
+    n_letters : int
+    admissible : callable, optional
+        ``admissible(parents, words, letters) -> bool mask``: which children (the words of the
+        new level, each from parent index ``parents[i]`` of the previous level by appending
+        ``letters[i]``) to keep. Pruning never changes which Lyndon words are *real*, only how
+        many are generated.
+
+    Attributes
+    ----------
+    words : int array (N, t) - the current level
+    period : int array (N,)
+    """
+
+    def __init__(self, n_letters: int, admissible: Any = None) -> None:
+        self.n = int(n_letters)
+        self.admissible = admissible
+        self.words = np.zeros((1, 0), dtype=np.int16)
+        self.period = np.ones(1, dtype=np.int64)
+        self.depth = 0
+
+    def expected_children(self) -> int:
+        """Number of children the next :meth:`grow` will consider (before pruning)."""
+        if self.depth == 0:
+            return self.n
+        lo = self.words[np.arange(len(self.words)), self.depth - self.period]
+        return int(np.sum(self.n - lo.astype(np.int64)))
+
+    def grow(self) -> tuple[np.ndarray, np.ndarray]:
+        """Extend every word by one letter; returns ``(parents, lyndon)`` of the new level:
+        the parent index of every new word and the Lyndon words (int array (L, t+1))."""
+        t, n = self.depth, self.n
+        N = len(self.words)
+        if t == 0:
+            parents = np.zeros(n, dtype=np.int64)
+            letters = np.arange(n, dtype=np.int16)
+            period = np.ones(n, dtype=np.int64)
+        else:
+            lo = self.words[np.arange(N), t - self.period].astype(np.int64)
+            counts = n - lo
+            parents = np.repeat(np.arange(N), counts)
+            start = np.repeat(np.cumsum(counts) - counts, counts)
+            letters = (lo[parents] + np.arange(len(parents)) - start).astype(np.int16)
+            period = np.where(letters == lo[parents], self.period[parents], t + 1)
+        words = np.concatenate([self.words[parents], letters[:, None]], axis=1)
+        if self.admissible is not None and len(words):
+            keep = np.asarray(self.admissible(parents, words, letters), dtype=bool)
+            parents, words, period = parents[keep], words[keep], period[keep]
+        self.words, self.period, self.depth = words, period, t + 1
+        return parents, words[period == t + 1]
+
+
+# --------------------------------------------------------------------------- LP emptiness
+def _max_margin(rows: np.ndarray, offs: np.ndarray, on: np.ndarray,
+                eq: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[float, np.ndarray | None]:
+    """max tau s.t. (rows z + offs)_j >= tau (on), <= 0 (off), tau <= 1 (and ``E z = e``).
+
+    Returns ``(tau, z)``; tau > 0 means the set with strict on-inequalities is nonempty.
+    """
+    from scipy.optimize import linprog
+
+    M = rows.shape[1]
+    if rows.shape[0] == 0 and eq is None:
+        return 1.0, np.zeros(M)
+    sign = np.where(on, -1.0, 1.0)  # on: -(a z + b) + tau <= 0 ; off: a z + b <= 0
+    A = np.concatenate([sign[:, None] * rows, on[:, None].astype(np.float64)], axis=1)
+    b = -sign * offs
+    c = np.zeros(M + 1)
+    c[-1] = -1.0
+    bounds = [(None, None)] * M + [(None, 1.0)]
+    A_eq = b_eq = None
+    if eq is not None:
+        A_eq = np.concatenate([eq[0], np.zeros((eq[0].shape[0], 1))], axis=1)
+        b_eq = eq[1]
+    if A.shape[0] == 0:
+        A = b = None
+    res = linprog(c, A_ub=A, b_ub=b, A_eq=A_eq, b_eq=b_eq, bounds=bounds, method="highs")
+    if res.status == 0:
+        return float(res.x[-1]), np.asarray(res.x[:M])
+    if res.status == 2:  # infeasible: only possible through off rows that contradict each other
+        return -math.inf, None
+    return 0.0, None  # numerical trouble: neither proven empty nor a witness
+
+
+def prefix_margin(model: PiecewiseLinearModel, seq: np.ndarray, bits: np.ndarray | None = None,
+                  G: np.ndarray | None = None, g: np.ndarray | None = None,
+                  closed: bool = False) -> tuple[float, np.ndarray | None]:
+    """Best margin of the set of initial states whose orbit visits the regions ``seq`` in turn.
+
+    The states ``z_i = P_i z_1 + r_i`` are affine in ``z_1``; region i asks
+    ``(G z_i + g)_j > 0`` for its on bits and ``<= 0`` for its off bits (only ``bits``). Each
+    inequality is scaled by ``1 / |G_j|``, so the margin is measured in the switching units of
+    its own step. Returns ``(tau, z_1)``: ``tau > 0`` proves the prefix admissible (``z_1`` a
+    witness), ``tau < -PRUNE_TOL`` proves it empty. With ``closed=True`` the orbit must also
+    return, ``z_{k+1} = z_1`` (the set of k-periodic points through ``seq``: used to decide
+    whether a continuum of solutions of a singular cycle equation meets its regions).
+
+    Examples
+    --------
+    >>> from rnnexplore.dynamics.models import skew_tent
+    >>> m = skew_tent(0.2, 2.0, 1.0)  # z > 0 maps to 2 z + 1 > 0: "on" is never left
+    >>> prefix_margin(m, np.array([[True], [False]]))[0] < -PRUNE_TOL
+    True
+    >>> prefix_margin(m, np.array([[False], [True]]))[0] > 0
+    True
+    """
+    if G is None or g is None:
+        G, g = switching_affine(model)
+    seq = np.asarray(seq, dtype=bool)
+    if bits is None:
+        bits = np.ones(model.n_bits, dtype=bool)
+    Gb, gb = G[bits], g[bits]
+    norm = np.linalg.norm(Gb, axis=1)
+    norm[norm == 0] = 1.0
+    J = model.jacobians(seq)
+    c = model.offsets(seq)
+    M = model.M
+    P, r = np.eye(M), np.zeros(M)
+    rows, offs, on = [], [], []
+    with np.errstate(all="ignore"):
+        for i in range(len(seq)):
+            rows.append(Gb @ P / norm[:, None])
+            offs.append((Gb @ r + gb) / norm)
+            on.append(seq[i][bits])
+            if i + 1 < len(seq) or closed:
+                P, r = J[i] @ P, J[i] @ r + c[i]
+    R = np.concatenate(rows)
+    o = np.concatenate(offs)
+    eq = (np.eye(M) - P, r) if closed else None
+    if not (np.all(np.isfinite(R)) and np.all(np.isfinite(o)) and np.all(np.isfinite(P))):
+        return 0.0, None  # overflow: keep the prefix (undecided)
+    return _max_margin(R, o, np.concatenate(on), eq)
+
+
+def prefix_margins(model: PiecewiseLinearModel, seqs: np.ndarray, bits: np.ndarray | None = None,
+                   G: np.ndarray | None = None, g: np.ndarray | None = None,
+                   chunk: int = 100) -> tuple[np.ndarray, np.ndarray]:
+    """Emptiness of many prefixes at once: one block-diagonal linear program per ``chunk``
+    (about 100 blocks per HiGHS call is fastest: the solver's cost grows faster than linearly).
+
+    For each sequence b of ``seqs`` (B, t, n_bits): the largest ``tau_b <= 1`` such that some
+    ``z_1`` has ``(G z_i + g)_j >= tau_b`` for the on bits and ``<= -tau_b`` for the off bits
+    of every step i (rows scaled by ``1 / |G_j|``). The blocks share no variable, so maximising
+    the sum maximises every ``tau_b``, and every block is feasible (small enough tau). A
+    nonempty prefix has ``tau_b >= 0``; ``tau_b < -PRUNE_TOL`` proves it empty; ``tau_b > 0``
+    gives an interior witness ``z_1`` (all inequalities strict).
+
+    Returns
+    -------
+    tau : (B,) float (NaN where the LP failed: undecided)
+    z : (B, M) witnesses (meaningful where ``tau > 0``)
+
+    Examples
+    --------
+    >>> from rnnexplore.dynamics.models import skew_tent
+    >>> tau, z = prefix_margins(skew_tent(0.2, 2.0, 1.0), np.array([[[True], [False]], [[False], [True]]]))
+    >>> bool(tau[0] < -PRUNE_TOL), bool(tau[1] > 0)
+    (True, True)
+    """
+    from scipy.optimize import linprog
+    from scipy.sparse import coo_matrix
+
+    if G is None or g is None:
+        G, g = switching_affine(model)
+    seqs = np.asarray(seqs, dtype=bool)
+    B, t, _ = seqs.shape
+    M = model.M
+    if bits is None:
+        bits = np.ones(model.n_bits, dtype=bool)
+    Gb, gb = G[bits], g[bits]
+    nr = Gb.shape[0]
+    norm = np.linalg.norm(Gb, axis=1)
+    norm[norm == 0] = 1.0
+    tau = np.full(B, np.nan)
+    Z = np.zeros((B, M))
+    if nr == 0:
+        return np.ones(B), Z
+    for s0 in range(0, B, chunk):
+        S = seqs[s0 : s0 + chunk]
+        n = len(S)
+        J = model.jacobians(S)
+        c = model.offsets(S)
+        P = np.broadcast_to(np.eye(M), (n, M, M)).copy()
+        r = np.zeros((n, M))
+        R = np.empty((n, t, nr, M))
+        O = np.empty((n, t, nr))
+        with np.errstate(all="ignore"):
+            for i in range(t):
+                R[:, i] = (Gb @ P) / norm[:, None]
+                O[:, i] = ((r @ Gb.T) + gb) / norm
+                if i + 1 < t:
+                    P = J[:, i] @ P
+                    r = (J[:, i] @ r[:, :, None])[:, :, 0] + c[:, i]
+        on = S[:, :, bits]  # (n, t, nr)
+        sign = np.where(on, -1.0, 1.0)
+        finite = np.all(np.isfinite(R), axis=(1, 2, 3)) & np.all(np.isfinite(O), axis=(1, 2))
+        R = np.where(finite[:, None, None, None], R, 0.0)
+        O = np.where(finite[:, None, None], O, 0.0)
+        # block b: variables [z_b (M), tau_b]; rows sign*(R z + O) + tau <= 0
+        nrow = t * nr
+        rows = np.arange(n * nrow).reshape(n, nrow)
+        coef = (sign.reshape(n, nrow)[:, :, None] * R.reshape(n, nrow, M))
+        vz = (np.arange(n) * (M + 1))[:, None, None] + np.arange(M)[None, None, :]
+        ri = np.broadcast_to(rows[:, :, None], (n, nrow, M))
+        vi = np.broadcast_to(vz, (n, nrow, M))
+        vt = np.broadcast_to((np.arange(n) * (M + 1) + M)[:, None], (n, nrow))
+        data = np.concatenate([coef.ravel(), np.ones(n * nrow)])
+        ii = np.concatenate([ri.ravel(), rows.ravel()])
+        jj = np.concatenate([vi.ravel(), vt.ravel()])
+        keep = data != 0
+        A = coo_matrix((data[keep], (ii[keep], jj[keep])), shape=(n * nrow, n * (M + 1))).tocsr()
+        b = (-sign * O).ravel()
+        cost = np.zeros(n * (M + 1))
+        cost[M :: M + 1] = -1.0
+        lo = np.full(n * (M + 1), -np.inf)
+        hi = np.full(n * (M + 1), np.inf)
+        hi[M :: M + 1] = 1.0
+        res = linprog(cost, A_ub=A, b_ub=b, bounds=np.stack([lo, hi], axis=1), method="highs")
+        if res.status == 0:
+            x = res.x.reshape(n, M + 1)
+            tb = x[:, M].copy()
+            tb[~finite] = np.nan
+            tau[s0 : s0 + n] = tb
+            Z[s0 : s0 + n] = x[:, :M]
+    return tau, Z
