@@ -183,6 +183,8 @@ SPECS = {
     "from_torch_module": (rx.from_torch_module, lambda: dict(module=_torch_module()), ["module", "kind"], 20),
     "find_cycles": (rx.find_cycles, lambda: dict(model=_tent(), max_order=2, seed=0),
                     ["model", "max_order", "seed", "mode", "warm_start", "budget", "min_order"], 40),
+    "certify_box": (rx.certify_box, lambda: dict(model=_tent(), max_order=2, box=5.0),
+                    ["model", "max_order", "box", "cycles", "min_order", "time_limit"], 15),
     "brute_force_cycles": (rx.brute_force_cycles, lambda: dict(model=_tent(), order=2), ["model", "order"], 20),
     "Cycle": (rx.Cycle, _cycle_kwargs, ["order", "points", "eigenvalues", "regions", "key"], 30),
     "CycleSet": (rx.CycleSet, lambda: dict(cycles=[], stats={}), ["cycles", "stats", "model"], 20),
