@@ -29,6 +29,7 @@ from rnnexplore.featurequality import (
     compare,
     paper_staircase,
 )
+from rnnexplore._validation import check_bool, check_choice, check_int, check_real, check_seed
 from rnnexplore.featurequality.saved import saved_sweep_path
 
 __all__ = ["FeatureQualityState", "TASKS", "STRENGTH_MEASURES", "LEARNERS", "DEFAULT_SWEEP_FILE"]
@@ -89,14 +90,19 @@ class FeatureQualityState:
                  width: int = 256, gamma: float = 1.0, steps: int = 8000, n_test: int = 2000, n_train: int = 1000,
                  seed: int = 0, shuffled: bool = False, strength: str = "one_minus_cka"):
         self.result = SweepResult([])
-        if task not in TASKS:
-            raise ValueError(f"task must be one of {list(TASKS)}, got {task!r}")
-        if strength not in STRENGTH_MEASURES:
-            raise ValueError(f"strength must be one of {list(STRENGTH_MEASURES)}, got {strength!r}")
+        check_choice(task, "task", list(TASKS))
+        check_choice(strength, "strength", list(STRENGTH_MEASURES))
+        depth, width, steps = check_int(depth, "depth", minimum=1), check_int(width, "width", minimum=1), \
+            check_int(steps, "steps", minimum=1)
+        n_test, n_train = check_int(n_test, "n_test", minimum=1), check_int(n_train, "n_train", minimum=1)
+        gamma = check_real(gamma, "gamma", minimum=0.0, exclusive_minimum=True)
+        seed, shuffled = check_seed(seed, allow_none=False), check_bool(shuffled, "shuffled")
         self.task, self.depth, self.width, self.gamma = task, depth, width, gamma
         self.steps, self.n_test, self.n_train, self.seed, self.shuffled = steps, n_test, n_train, seed, shuffled
         self.strength = strength
         if result is not None:
+            if not isinstance(result, (str, Path, SweepResult)):
+                raise ValueError(f"result must be a SweepResult or a path, got {type(result).__name__}")
             self.load(result) if isinstance(result, (str, Path)) else self.set_result(result)
 
     def set_result(self, result: SweepResult, adopt: bool = True) -> None:

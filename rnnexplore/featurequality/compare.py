@@ -33,8 +33,9 @@ import dataclasses
 import io
 import json
 import math
+import os
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,7 +55,16 @@ from .measures import (
     relative_weight_change,
     spectral_quality,
 )
-from .tasks import Staircase, _check_count, shuffle_labels
+from .._validation import (
+    check_bool,
+    check_int,
+    check_mapping,
+    check_memory,
+    check_real,
+    check_seed,
+)
+from ..files import atomic_write, json_text, parse_json, read_bytes
+from .tasks import Staircase, shuffle_labels
 
 __all__ = ["FQRecord", "compare", "sweep", "SweepResult", "DEFAULT_CONFIG"]
 
@@ -147,17 +157,12 @@ class FQRecord:
 
 def _validate_config(cfg: dict) -> dict:
     out = dict(DEFAULT_CONFIG)
-    unknown = set(cfg) - set(out)
-    if unknown:
-        raise ValueError(f"unknown option(s) {sorted(unknown)}; known: {sorted(out)}")
-    out.update(cfg)
-    for name in ("depth", "width", "steps", "batch_size", "n_test"):
-        out[name] = _check_count(out[name], name)
+    out.update(check_mapping(cfg, "options", optional=sorted(out)))
+    for name, hi in (("depth", 100), ("width", 2**16), ("steps", 10**7), ("batch_size", 2**20), ("n_test", 2**20)):
+        out[name] = check_int(out[name], name, minimum=1, maximum=hi)
+    check_memory((out["depth"], out["width"], out["width"]), "depth * width^2 (weights)")
     for name in ("gamma", "lr"):
-        v = out[name]
-        if isinstance(v, bool) or not isinstance(v, (int, float, np.floating, np.integer)) or not math.isfinite(v) or v <= 0:
-            raise ValueError(f"{name} must be finite and > 0, got {v!r}")
-        out[name] = float(v)
+        out[name] = check_real(out[name], name, minimum=0.0, exclusive_minimum=True)
     return out
 
 
@@ -227,10 +232,14 @@ def compare(
 
     if not isinstance(task, Staircase):
         raise ValueError(f"task must be a Staircase, got {type(task).__name__}")
-    n_train = _check_count(n_train, "n_train")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    n_train = check_int(n_train, "n_train", minimum=1)
+    seed = check_seed(seed, allow_none=False)
+    shuffle_labels = check_bool(shuffle_labels, "shuffle_labels")
+    ridge = check_real(ridge, "ridge", minimum=0.0, allow_none=True)
+    relative_ridge = check_real(relative_ridge, "relative_ridge", minimum=0.0)
+    threads = check_int(threads, "threads", minimum=1, maximum=os.cpu_count() or 1)
     cfg = _validate_config(config)
+    check_memory((max(n_train, cfg["n_test"]), max(n_train, cfg["n_test"])), "n_train / n_test (kernel matrices)")
     set_torch_threads(threads)
     t0 = time.perf_counter()
     s = _seeds(seed)
@@ -361,7 +370,7 @@ def sweep(
     """
     if not isinstance(task, Staircase):
         raise ValueError(f"task must be a Staircase, got {type(task).__name__}")
-    n_trains = [_check_count(n, "n_trains") for n in n_trains]
+    n_trains = [check_int(n, "n_trains entry", minimum=1) for n in n_trains]
     seeds = [int(s) for s in seeds]
     if not n_trains or not seeds:
         raise ValueError("n_trains and seeds must not be empty")
@@ -370,7 +379,7 @@ def sweep(
     elif shuffled is False or shuffled is None:
         shuffled_ns = []
     else:
-        shuffled_ns = [_check_count(n, "shuffled") for n in shuffled]
+        shuffled_ns = [check_int(n, "shuffled entry", minimum=1) for n in shuffled]
     cfg = _validate_config(config)
     base = dict(task=task.to_dict(), config=cfg, threads=threads, ridge=ridge, relative_ridge=relative_ridge)
     items = [dict(base, n_train=n, seed=s, shuffled=False) for n in n_trains for s in seeds]
@@ -402,8 +411,10 @@ def _unclean(v):
 
 
 def _parse_cell(s: str):
+    if not isinstance(s, str):  # a row longer or shorter than the header
+        raise ValueError(f"row length does not match the header (cell {s!r})")
     if s.startswith("["):
-        return _unclean(json.loads(s))
+        return _unclean(parse_json(s, "list cell"))
     if s in ("True", "False"):
         return s == "True"
     for conv in (int, float):
@@ -431,7 +442,9 @@ class SweepResult:
     """
 
     def __init__(self, records: Sequence[dict]):
-        self.records = [dict(r) for r in records]
+        if isinstance(records, (str, bytes, Mapping)) or not isinstance(records, Iterable):
+            raise ValueError(f"records must be a list of dicts, got {type(records).__name__}")
+        self.records = [check_mapping(r, f"records[{i}]") for i, r in enumerate(records)]
 
     def __len__(self) -> int:
         return len(self.records)
@@ -479,10 +492,11 @@ class SweepResult:
     # ------------------------------------------------------------------ IO (no pickle)
     def to_json(self, path=None) -> str:
         """JSON text (non-finite floats as null / "inf"); written to ``path`` if given."""
-        rows = ",\n".join(json.dumps(_clean_dict(r), separators=(",", ":")) for r in self.records)
+        rows = ",\n".join(json_text(_clean_dict(r), "feature-quality sweep record", separators=(",", ":"))
+                           for r in self.records)
         text = f'{{"format": "{_FORMAT}", "records": [\n{rows}\n]}}\n'  # one run per line
         if path is not None:
-            Path(path).write_text(text)
+            atomic_write(path, text, "feature-quality sweep")
         return text
 
     def to_csv(self, path=None) -> str:
@@ -493,7 +507,7 @@ class SweepResult:
         for r in self.records:
             w.writerow({k: json.dumps(_clean(v)) if isinstance(v, list) else v for k, v in r.items()})
         if path is not None:
-            Path(path).write_text(buf.getvalue())
+            atomic_write(path, buf.getvalue(), "feature-quality sweep")
         return buf.getvalue()
 
     def save(self, path) -> Path:
@@ -510,16 +524,32 @@ class SweepResult:
     @classmethod
     def load(cls, path) -> SweepResult:
         """Load a ``.json`` or ``.csv`` file written by :meth:`save` (plain parsing, no code)."""
+        if not isinstance(path, (str, os.PathLike)):
+            raise ValueError(f"path must be a str or os.PathLike, got {type(path).__name__}")
         path = Path(path)
+        if path.suffix not in (".json", ".csv"):
+            raise ValueError(f"path must end in .json or .csv, got {path.name!r}")
+        raw = read_bytes(path, "feature-quality sweep")
+        where = f"feature-quality sweep file {str(path)!r}"
         if path.suffix == ".json":
-            data = json.loads(path.read_text())
+            data = parse_json(raw, where)
             if not isinstance(data, dict) or data.get("format") != _FORMAT:
-                raise ValueError(f"{path} is not a feature-quality sweep (format {_FORMAT})")
-            return cls([{k: _unclean(v) for k, v in r.items()} for r in data["records"]])
-        if path.suffix == ".csv":
-            with path.open(newline="") as fh:
-                return cls([{k: _parse_cell(v) for k, v in row.items()} for row in csv.DictReader(fh)])
-        raise ValueError(f"path must end in .json or .csv, got {path.name!r}")
+                raise ValueError(f"{where} is not a feature-quality sweep (format {_FORMAT})")
+            records = data.get("records")
+            if not isinstance(records, list):
+                raise ValueError(f"{where}: 'records' must be a list of objects, got {type(records).__name__}")
+            for i, r in enumerate(records):
+                check_mapping(r, f"{where}: records[{i}]")
+            return cls([{k: _unclean(v) for k, v in r.items()} for r in records])
+        try:
+            text = raw.decode("utf-8")
+            rows = list(csv.DictReader(io.StringIO(text, newline="")))
+        except (UnicodeDecodeError, csv.Error) as exc:
+            raise ValueError(f"{where} is not a CSV table: {exc}") from None
+        try:
+            return cls([{k: _parse_cell(v) for k, v in row.items()} for row in rows])
+        except (ValueError, TypeError, AttributeError, RecursionError) as exc:
+            raise ValueError(f"{where}: a cell is malformed ({type(exc).__name__}: {exc})") from None
 
     def records_as(self) -> list[FQRecord]:
         """The rows as :class:`FQRecord` objects."""

@@ -21,11 +21,12 @@ Examples
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from rnnexplore._validation import check_int, check_memory, check_seed
 
 __all__ = [
     "Staircase",
@@ -171,8 +172,9 @@ class Staircase:
         >>> set(np.unique(X)) <= {-1.0, 1.0}
         True
         """
-        n = _check_count(n, "n")
-        rng = np.random.default_rng(seed)
+        n = check_int(n, "n", minimum=1)
+        check_memory((n, self.d), "n")
+        rng = np.random.default_rng(check_seed(seed))
         X = 2.0 * rng.integers(0, 2, size=(n, self.d)).astype(np.float64) - 1.0
         return X, self(X)
 
@@ -184,16 +186,6 @@ class Staircase:
     def from_dict(cls, data: dict) -> Staircase:
         """Rebuild (and re-validate, without the staircase check) from :meth:`to_dict`."""
         return staircase(int(data["d"]), data["terms"], check=False, name=data.get("name", "staircase"))
-
-
-def _check_count(n, name: str) -> int:
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer, float)):
-        raise ValueError(f"{name} must be a positive integer, got {n!r}")
-    if isinstance(n, float) and (not math.isfinite(n) or n != int(n)):
-        raise ValueError(f"{name} must be a positive integer, got {n!r}")
-    if n < 1:
-        raise ValueError(f"{name} must be >= 1, got {n}")
-    return int(n)
 
 
 def staircase(d: int, terms: Sequence[Sequence[int]], *, check: bool = True, name: str = "staircase") -> Staircase:
@@ -229,7 +221,7 @@ def staircase(d: int, terms: Sequence[Sequence[int]], *, check: bool = True, nam
     ...
     ValueError: terms is not a merged staircase: terms[0] = (0, 1) adds 2 new coordinates (0, 1); pass check=False to allow it
     """
-    d = _check_count(d, "d")
+    d = check_int(d, "d", minimum=1)
     terms_n = _normalise_terms(terms)
     top = max(max(t) for t in terms_n)
     if d < top + 1:
@@ -255,7 +247,7 @@ def classic_staircase(k: int, d: int) -> Staircase:
     >>> classic_staircase(3, 10).terms
     ((0,), (0, 1), (0, 1, 2))
     """
-    k = _check_count(k, "k")
+    k = check_int(k, "k", minimum=1, maximum=10**4)  # k terms of up to k indices
     return staircase(d, [tuple(range(j + 1)) for j in range(k)], name=f"S{k}")
 
 
