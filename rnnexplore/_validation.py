@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -51,13 +51,24 @@ __all__ = [
     "check_array",
     "check_seed",
     "check_callable",
+    "check_str",
+    "check_mapping",
+    "check_executor",
+    "check_memory",
+    "MAX_ARRAY_BYTES",
     "describe",
 ]
+
+#: Largest array (bytes) a single call may allocate before it is refused with an estimate.
+MAX_ARRAY_BYTES = 2**31
 
 
 def describe(value: Any) -> str:
     """Short ``repr (type)`` of a value for error messages (long reprs are cut)."""
-    r = repr(value)
+    try:
+        r = repr(value)
+    except Exception:  # noqa: BLE001 - deeply nested or broken objects: name the type only
+        r = f"<{type(value).__name__}>"
     if len(r) > 60:
         r = r[:57] + "..."
     return f"{r} ({type(value).__name__})"
@@ -70,8 +81,11 @@ def _bounds(value: float, name: str, minimum: float | None, maximum: float | Non
         raise ValueError(f"{name} must be {what}<= {maximum}, got {value!r}")
 
 
-def check_int(value: Any, name: str, *, minimum: int | None = None, maximum: int | None = None) -> int:
-    """An integer (Python or numpy; not bool, not float) within ``[minimum, maximum]``."""
+def check_int(value: Any, name: str, *, minimum: int | None = None, maximum: int | None = None,
+              allow_none: bool = False) -> int | None:
+    """An integer (Python or numpy; not bool, not float) within ``[minimum, maximum]`` (or None if allowed)."""
+    if value is None and allow_none:
+        return None
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Integral, np.integer)):
         raise ValueError(f"{name} must be an integer, got {describe(value)}")
     value = int(value)
@@ -80,11 +94,17 @@ def check_int(value: Any, name: str, *, minimum: int | None = None, maximum: int
 
 
 def check_real(value: Any, name: str, *, minimum: float | None = None, maximum: float | None = None,
-               exclusive_minimum: bool = False, allow_inf: bool = False) -> float:
-    """A real number (int or float, not bool/str/complex), finite unless ``allow_inf``."""
+               exclusive_minimum: bool = False, allow_inf: bool = False,
+               allow_none: bool = False) -> float | None:
+    """A real number (int or float, not bool/str/complex), finite unless ``allow_inf`` (or None if allowed)."""
+    if value is None and allow_none:
+        return None
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.integer, np.floating)):
         raise ValueError(f"{name} must be a real number, got {describe(value)}")
-    value = float(value)
+    try:
+        value = float(value)
+    except OverflowError:  # an int beyond the float range
+        value = math.inf if value > 0 else -math.inf
     if math.isnan(value) or (math.isinf(value) and not allow_inf):
         raise ValueError(f"{name} must be finite, got {value!r}")
     if exclusive_minimum and minimum is not None and value <= minimum:
@@ -161,3 +181,78 @@ def check_callable(value: Any, name: str, *, allow_none: bool = True) -> Callabl
     if not callable(value):
         raise ValueError(f"{name} must be callable{' or None' if allow_none else ''}, got {describe(value)}")
     return value
+
+
+def check_str(value: Any, name: str, *, allow_empty: bool = True) -> str:
+    """A ``str`` (also a numpy string scalar); not bytes, not numbers."""
+    if isinstance(value, np.str_):
+        value = str(value)
+    if not isinstance(value, str):
+        raise ValueError(f"{name} must be a string, got {describe(value)}")
+    if not allow_empty and not value:
+        raise ValueError(f"{name} must not be empty")
+    return value
+
+
+def check_mapping(value: Any, name: str, *, required: Sequence[str] = (), optional: Sequence[str] | None = None
+                  ) -> dict:
+    """A mapping with string keys; ``required`` keys present and (when ``optional`` is given) no others.
+
+    Examples
+    --------
+    >>> check_mapping({"a": 1}, "budget", optional=("a", "b"))
+    {'a': 1}
+    >>> check_mapping({"c": 1}, "budget", optional=("a", "b"))
+    Traceback (most recent call last):
+    ...
+    ValueError: budget has unknown key(s) ['c']; expected some of ['a', 'b']
+    """
+    if not isinstance(value, Mapping):
+        raise ValueError(f"{name} must be a dict (JSON object), got {describe(value)}")
+    bad = [k for k in value if not isinstance(k, str)]
+    if bad:
+        raise ValueError(f"{name} keys must be strings, got {describe(bad[0])}")
+    missing = [k for k in required if k not in value]
+    if missing:
+        raise ValueError(f"{name} is missing key(s) {missing}")
+    if optional is not None:
+        allowed = list(required) + [k for k in optional if k not in required]
+        unknown = [k for k in value if k not in allowed]
+        if unknown:
+            raise ValueError(f"{name} has unknown key(s) {unknown}; expected some of {allowed}")
+    return dict(value)
+
+
+def check_executor(value: Any, name: str = "executor", *, allow_none: bool = True) -> Any:
+    """A ``concurrent.futures``-style executor (an object with a callable ``submit``), or None."""
+    if value is None and allow_none:
+        return None
+    if not callable(getattr(value, "submit", None)):
+        raise ValueError(f"{name} must be None or an executor with a submit() method (ProcessPoolExecutor, "
+                         f"a Dask client's get_executor(), ...), got {describe(value)}")
+    return value
+
+
+def check_memory(shape: Sequence[int], name: str, *, itemsize: int = 8, limit: int | None = None) -> None:
+    """Refuse an allocation of ``shape`` x ``itemsize`` bytes above ``limit`` (:data:`MAX_ARRAY_BYTES`).
+
+    Examples
+    --------
+    >>> check_memory((10**12 + 1, 1, 2), "n_steps")
+    Traceback (most recent call last):
+    ...
+    ValueError: n_steps: the result would need about 16 TB (shape (1000000000001, 1, 2)); the limit is 2.1 GB
+    """
+    limit = MAX_ARRAY_BYTES if limit is None else limit
+    need = itemsize * math.prod(int(s) for s in shape)
+    if need > limit:
+        raise ValueError(f"{name}: the result would need about {_bytes(need)} (shape {tuple(int(s) for s in shape)});"
+                         f" the limit is {_bytes(limit)}")
+
+
+def _bytes(n: float) -> str:
+    for unit in ("B", "kB", "MB", "GB", "TB", "PB"):
+        if n < 1000 or unit == "PB":
+            return f"{n:.2g} {unit}" if n < 10 else f"{n:.0f} {unit}"
+        n /= 1000.0
+    return f"{n:.0f} PB"  # pragma: no cover

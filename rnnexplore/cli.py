@@ -191,6 +191,13 @@ def _cmd_app(args: argparse.Namespace) -> int:
     return _replace_process(cmd)
 
 
+class _OneLineParser(argparse.ArgumentParser):
+    """Argument errors as one line on stderr (exit 2), like every other refusal of the command."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
 def _cmd_cycles(argv: list[str]) -> int:
     """``rnnexplore cycles MODEL.json --max-order K [--json] [--seed S] [--mode M] [--budget B]
     [--box B] [--allow-long]``.
@@ -201,7 +208,7 @@ def _cmd_cycles(argv: list[str]) -> int:
     argument (also for work estimated above about a minute without ``--allow-long``), 130 when
     interrupted (the objects found so far are printed).
     """
-    parser = argparse.ArgumentParser(
+    parser = _OneLineParser(
         prog="rnnexplore cycles",
         description="Find all fixed points and k-cycles of a piecewise-linear RNN stored as JSON.",
     )

@@ -30,6 +30,8 @@ from concurrent.futures import Executor
 from contextlib import contextmanager
 from typing import Any
 
+from rnnexplore._validation import check_callable, check_executor, check_int
+
 __all__ = ["parallel_map", "chunked", "progress_bar"]
 
 
@@ -69,8 +71,7 @@ def progress_bar(progress: bool | str, total: int, desc: str | None = None, **kw
 
 def chunked(items: Sequence[Any], chunksize: int) -> list[list[Any]]:
     """Split ``items`` into consecutive lists of at most ``chunksize`` elements."""
-    if chunksize < 1:
-        raise ValueError(f"chunksize must be >= 1, got {chunksize}")
+    chunksize = check_int(chunksize, "chunksize", minimum=1)
     return [list(items[i : i + chunksize]) for i in range(0, len(items), chunksize)]
 
 
@@ -123,9 +124,10 @@ def parallel_map(
     list
         ``[func(item) for item in items]``.
     """
+    check_callable(func, "func", allow_none=False)
+    executor = check_executor(executor)
+    chunksize = check_int(chunksize, "chunksize", minimum=1, allow_none=True)
     items = list(items)
-    if not callable(func):
-        raise ValueError("func must be callable")
     with progress_bar(progress, len(items)) as bar:
         if executor is None:
             out = []

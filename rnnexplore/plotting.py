@@ -32,6 +32,17 @@ from typing import Any
 
 import numpy as np
 
+from rnnexplore._validation import check_array, check_callable, check_choice, check_int, check_real
+
+
+def _check_map(result: Any, ndim: int) -> None:
+    from rnnexplore.dynamics.bifurcation import BifurcationMap
+
+    if not isinstance(result, BifurcationMap):
+        raise ValueError(f"result must be a BifurcationMap (from sweep), got {type(result).__name__}")
+    if result.ndim != ndim:
+        raise ValueError(f"result must be a {ndim}-D sweep, got a {result.ndim}-D one")
+
 __all__ = ["plot_map", "plot_curves", "plot_diagram", "plot_objects"]
 
 
@@ -95,6 +106,8 @@ def plot_curves(result: Any, ax: Any = None, *, kinds: Any = None, orders: Any =
     -------
     matplotlib Axes
     """
+    _check_map(result, 2)
+    check_real(lw, "lw", minimum=0.0)
     ax = _axes(ax, (7.0, 5.5))
     _, colours = _style()
     for kind, segs in result.curves(kinds=kinds, orders=orders).items():
@@ -148,8 +161,9 @@ def plot_map(result: Any, ax: Any = None, *, colour: str = "signature", curves: 
     >>> sorted(t.get_text() for t in ax.get_legend().get_texts())
     ['degenerate flip', 'degenerate transcritical']
     """
-    if colour not in ("signature", "count"):
-        raise ValueError(f"colour must be 'signature' or 'count', got {colour!r}")
+    _check_map(result, 2)
+    check_choice(colour, "colour", ("signature", "count"))
+    check_real(alpha, "alpha", minimum=0.0, maximum=1.0)
     ax = _axes(ax, (7.0, 5.5))
     # cell corners in parameter space (midpoints between grid values), then transformed: the cells
     # tile the plane also under a shear such as (a_l, w) -> (a_l, a_l + w)
@@ -196,6 +210,9 @@ def plot_diagram(result: Any, ax: Any = None, *, coord: int = 0, orbit: bool = F
     -------
     matplotlib Axes
     """
+    _check_map(result, 1)
+    check_int(coord, "coord", minimum=0)
+    check_real(ms, "ms", minimum=0.0)
     ax = _axes(ax, (8.0, 4.0))
     styles, _ = _style()
     tx = (lambda p: p) if transform is None else transform
@@ -245,6 +262,14 @@ def plot_objects(cycles: Iterable[Any], ax: Any = None, *, trajectories: Sequenc
     >>> sorted(t.get_text() for t in ax.get_legend().get_texts())
     ['order 1 (unstable)', 'order 16 (saddle)', 'order 16 (stable)']
     """
+    from rnnexplore.dynamics.cycles import _as_cycles
+
+    cycles = _as_cycles(cycles, "cycles")
+    check_callable(project, "project")
+    check_real(ms, "ms", minimum=0.0)
+    if isinstance(trajectories, (str, bytes)) or not isinstance(trajectories, (Sequence, np.ndarray)):
+        raise ValueError(f"trajectories must be a list of (T, M) arrays, got {type(trajectories).__name__}")
+    trajectories = [check_array(t, "trajectories entry", ndim=2, allow_nonfinite=True) for t in trajectories]
     ax = _axes(ax, (6.0, 5.0))
     styles, _ = _style()
 

@@ -71,3 +71,59 @@ def test_seed():
     assert check_seed(None) is None and check_seed(5) == 5
     with pytest.raises(ValueError, match="seed must be >= 0, got -1"):
         check_seed(-1)
+
+
+def test_optional_values_and_huge_integers():
+    from rnnexplore._validation import check_int, check_real
+
+    assert check_int(None, "chunksize", allow_none=True) is None
+    assert check_real(None, "ridge", allow_none=True) is None
+    with pytest.raises(ValueError, match="chunksize must be an integer, got None"):
+        check_int(None, "chunksize")
+    with pytest.raises(ValueError, match="lr must be finite"):
+        check_real(10**400, "lr")  # an int beyond the float range is not a usable real
+
+
+def test_strings_mappings_executors():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from rnnexplore._validation import check_executor, check_mapping, check_str
+
+    assert check_str(np.str_("a"), "key") == "a"
+    with pytest.raises(ValueError, match="key must be a string"):
+        check_str(b"a", "key")
+    with pytest.raises(ValueError, match="budget must be a dict"):
+        check_mapping([1], "budget")
+    with pytest.raises(ValueError, match=r"model is missing key\(s\) \['h'\]"):
+        check_mapping({"A": 1}, "model", required=("A", "h"))
+    with pytest.raises(ValueError, match=r"unknown key\(s\) \['x'\]"):
+        check_mapping({"x": 1}, "budget", optional=("restarts",))
+    with pytest.raises(ValueError, match="keys must be strings"):
+        check_mapping({1: 1}, "stats")
+    with ThreadPoolExecutor(1) as ex:
+        assert check_executor(ex) is ex
+    assert check_executor(None) is None
+    with pytest.raises(ValueError, match="executor must be None or an executor"):
+        check_executor("x")
+
+
+def test_memory_estimates():
+    from rnnexplore._validation import MAX_ARRAY_BYTES, check_memory
+
+    check_memory((MAX_ARRAY_BYTES // 8,), "n")  # exactly at the limit
+    with pytest.raises(ValueError, match=r"n_steps: the result would need about 8 TB"):
+        check_memory((10**12, 1), "n_steps")
+
+
+def test_the_old_integer_rules_agree_now():
+    """The five integer checks that disagreed (one took 2.5, one took 2.0) are one rule now."""
+    import rnnexplore as rx
+
+    m = rx.skew_tent(0.2, -1.5, 1.0)
+    calls = [lambda v: rx.find_cycles(m, v), lambda v: rx.sweep(m, {"A[0]": [0.1]}, v),
+             lambda v: rx.ExplorerState(m, max_order=v), lambda v: rx.staircase(v, [[0]]),
+             lambda v: m.simulate([0.1], v), lambda v: rx.brute_force_cycles(m, v)]
+    for call in calls:
+        for v in (2.0, 2.5, True):
+            with pytest.raises(ValueError, match="must be an integer"):
+                call(v)

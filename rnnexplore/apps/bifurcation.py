@@ -42,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-from rnnexplore._validation import check_real
+from rnnexplore._validation import check_int, check_real
 from rnnexplore.apps.jobs import Cancelled, Job
 from rnnexplore.dynamics.bifurcation import BifurcationMap, sweep
 from rnnexplore.dynamics.cost import SweepCost, measure_sweep_cost
@@ -268,13 +268,15 @@ class BifurcationState:
         self.history: list[BifurcationMap] = []
         self.sweep_kwargs = dict(sweep_kwargs)
         self.sweep_kwargs.pop("orbit", None)
-        self.zoom_shape = tuple(zoom_shape) if zoom_shape is not None else result.shape
-        if len(self.zoom_shape) != 2 or min(self.zoom_shape) < 2:
+        if zoom_shape is not None and (not isinstance(zoom_shape, (tuple, list)) or len(zoom_shape) != 2):
             raise ValueError(f"zoom_shape must be two sizes >= 2, got {zoom_shape!r}")
-        self.line_points = int(line_points)
-        if self.line_points < 2:
-            raise ValueError(f"line_points must be >= 2, got {line_points}")
-        self.n_trajectories, self.n_steps = int(n_trajectories), int(n_steps)
+        self.zoom_shape = (tuple(check_int(n, "zoom_shape entry", minimum=2, maximum=4096) for n in zoom_shape)
+                           if zoom_shape is not None else result.shape)
+        if min(self.zoom_shape) < 2:
+            raise ValueError(f"zoom_shape must be two sizes >= 2, got {self.zoom_shape!r}")
+        self.line_points = check_int(line_points, "line_points", minimum=2, maximum=100_000)
+        self.n_trajectories = check_int(n_trajectories, "n_trajectories", minimum=0, maximum=1000)
+        self.n_steps = check_int(n_steps, "n_steps", minimum=1, maximum=100_000)
         self.selected: tuple[int, int] | None = None
         self.line_axis = 0
         self.line_map: BifurcationMap | None = None

@@ -40,7 +40,9 @@ from typing import Any
 
 import numpy as np
 
+from rnnexplore._validation import check_array, check_int, check_mapping, check_seed
 from rnnexplore.dynamics.orbits import simulate_orbits
+from rnnexplore.files import parse_json
 from rnnexplore.dynamics.params import parse_param_name
 from rnnexplore.dynamics.projection import Projection
 from rnnexplore.dynamics.models import (
@@ -224,18 +226,14 @@ class ExplorerState:
     ) -> None:
         if not isinstance(model, PiecewiseLinearModel):
             raise ValueError(f"model must be one of {sorted(MODEL_TYPES)}, got {type(model).__name__}")
-        self.max_order = _check_order(max_order)
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-            raise ValueError(f"seed must be an integer, got {seed!r}")
-        self.seed = int(seed)
+        self.max_order = _checked_order(max_order)
+        self.seed = check_seed(seed, allow_none=False)
+        from rnnexplore.dynamics.cycles import SearchBudget
+
+        SearchBudget.coerce(budget)  # refused here, not at the first compute
         self.budget = budget
-        if isinstance(n_steps, bool) or not isinstance(n_steps, (int, np.integer)) or n_steps < 1:
-            raise ValueError(f"n_steps must be a positive integer, got {n_steps!r}")
-        self.n_steps = int(n_steps)
-        if isinstance(max_trajectories, bool) or not isinstance(max_trajectories, (int, np.integer)) \
-                or max_trajectories < 1:
-            raise ValueError(f"max_trajectories must be a positive integer, got {max_trajectories!r}")
-        self.max_trajectories = int(max_trajectories)
+        self.n_steps = check_int(n_steps, "n_steps", minimum=1, maximum=100_000)
+        self.max_trajectories = check_int(max_trajectories, "max_trajectories", minimum=1, maximum=1000)
         self.listeners: list[Callable[["ExplorerState"], None]] = []
         self.dispatch: Callable[[Callable[[], None]], None] = lambda fn: fn()
         self.preset: str | None = None
@@ -287,6 +285,9 @@ class ExplorerState:
         unames = [f"u[{i}]" for i in range(len(self.u))]
         if params is None:
             params = unames + (names if len(names) <= 16 else _diagonal_and_bias(model))
+        if isinstance(params, (str, bytes)) or not isinstance(params, Sequence) or \
+                not all(isinstance(p, str) for p in params):
+            raise ValueError(f"params must be a list of parameter names, got {params!r}"[:200])
         params = list(params)
         bad = [p for p in params if p not in names and p not in unames]
         for p in bad:  # accept equivalent spellings such as "A[0,0]" for "A[0]"
@@ -297,10 +298,10 @@ class ExplorerState:
         rng = default_ranges(model, [p for p in params if p not in unames])
         rng.update(default_ranges(_InputValues(self.u), [p for p in params if p in unames]))
         rng = {p: rng[p] for p in params}
-        for name, r in (ranges or {}).items():
+        for name, r in check_mapping({} if ranges is None else ranges, "ranges").items():
             if name not in rng:
                 raise ValueError(f"ranges: {name!r} is not one of the slider parameters {params}")
-            r = tuple(float(x) for x in r)
+            r = tuple(check_array(r, f"ranges[{name!r}]", ndim=1).tolist())
             if len(r) not in (2, 3) or not all(math.isfinite(x) for x in r) or r[0] >= r[1]:
                 raise ValueError(f"ranges[{name!r}] must be (lo, hi[, step]) with lo < hi, got {r}")
             rng[name] = r if len(r) == 3 else (r[0], r[1], _nice_step(r[1] - r[0]))
@@ -519,7 +520,7 @@ class ExplorerState:
             if isinstance(max_order, str):
                 max_order = parse_number(max_order, "max order", integer=True, minimum=1,
                                          maximum=MAX_ORDER_LIMIT)
-            k = _check_order(max_order)
+            k = _checked_order(max_order)
         except ValueError as exc:
             return self._refuse(exc)
         if k == self.max_order:
@@ -532,7 +533,7 @@ class ExplorerState:
         try:
             if not isinstance(model, PiecewiseLinearModel):
                 raise ValueError(f"model must be one of {sorted(MODEL_TYPES)}, got {type(model).__name__}")
-            k = self.max_order if max_order is None else _check_order(max_order)
+            k = self.max_order if max_order is None else _checked_order(max_order)
             keep_ics = model.M == self.model.M and len(self.initial_conditions)
             self.input_matrix, self.u = _check_inputs(model, None, None)
             self._initial_u = self.u.copy()
@@ -964,15 +965,8 @@ def _check_inputs(model, inputs, values) -> tuple[np.ndarray | None, np.ndarray]
     return B, u.astype(float)
 
 
-def _check_order(k: Any) -> int:
-    if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)):
-        if isinstance(k, float) and k.is_integer():
-            k = int(k)
-        else:
-            raise ValueError(f"max_order must be an integer, got {k!r}")
-    if not 1 <= k <= MAX_ORDER_LIMIT:
-        raise ValueError(f"max_order must be between 1 and {MAX_ORDER_LIMIT}, got {k}")
-    return int(k)
+def _checked_order(k: Any) -> int:
+    return check_int(k, "max_order", minimum=1, maximum=MAX_ORDER_LIMIT)
 
 
 def _diagonal_and_bias(model) -> list[str]:
@@ -986,10 +980,7 @@ def _diagonal_and_bias(model) -> list[str]:
 
 
 def _check_ics(ics: Any, M: int) -> np.ndarray:
-    try:
-        arr = np.asarray(ics, dtype=float)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"initial conditions must be numeric ({exc})") from None
+    arr = check_array(ics, "initial conditions", allow_nonfinite=True)
     if arr.size == 0:
         return np.zeros((0, M))
     if arr.ndim == 1 and M == 1:
@@ -1059,10 +1050,7 @@ def _parse_share(text: str) -> dict[str, Any]:
     """Validate a share string; returns model, max_order, params, seed, ics, projection."""
     if not isinstance(text, str) or not text.strip():
         raise ValueError("the share string is empty")
-    try:
-        d = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"the share string is not valid JSON ({exc.msg} at position {exc.pos})") from None
+    d = parse_json(text, "the share string")
     if not isinstance(d, dict) or "model" not in d:
         raise ValueError("the share string must be a JSON object with a 'model'")
     unknown = set(d) - {"v", "model", "max_order", "params", "seed", "ics", "projection"}
@@ -1071,13 +1059,11 @@ def _parse_share(text: str) -> dict[str, Any]:
     if d.get("v", _SHARE_VERSION) != _SHARE_VERSION:
         raise ValueError(f"share string version {d.get('v')!r} is not supported (expected {_SHARE_VERSION})")
     model = model_from_dict(d["model"])
-    seed = d.get("seed", 0)
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise ValueError(f"seed must be an integer, got {seed!r}")
+    seed = check_seed(d.get("seed", 0), allow_none=False)
     params = d.get("params")
     if params is not None and (not isinstance(params, list) or not all(isinstance(p, str) for p in params)):
         raise ValueError("params must be a list of parameter names")
-    return {"model": model, "max_order": _check_order(d.get("max_order", 8)), "params": params,
+    return {"model": model, "max_order": _checked_order(d.get("max_order", 8)), "params": params,
             "seed": seed, "ics": _check_ics(d["ics"], model.M) if "ics" in d else None,
             "projection": d.get("projection")}
 

@@ -31,7 +31,6 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnexplore._validation import check_bool, check_choice, check_int, check_real
 from rnnexplore.apps.jobs import Cancelled, Job
 from rnnexplore.featurequality import (
     FQRecord,
@@ -41,6 +40,7 @@ from rnnexplore.featurequality import (
     multi_index,
     paper_staircase,
 )
+from rnnexplore._validation import check_bool, check_choice, check_int, check_real, check_seed
 from rnnexplore.featurequality.saved import saved_sweep_path
 
 __all__ = ["FeatureQualityState", "TASKS", "STRENGTH_MEASURES", "LEARNERS", "DEFAULT_SWEEP_FILE", "SERIES_KEYS"]
@@ -129,11 +129,13 @@ class FeatureQualityState:
         self.batch_size = check_int(batch_size, "batch_size", minimum=1)
         self.n_test = check_int(n_test, "n_test", minimum=1)
         self.n_train = check_int(n_train, "n_train", minimum=1)
-        self.seed = check_int(seed, "seed", minimum=0)
+        self.seed = check_seed(seed, allow_none=False)
         self.shuffled = check_bool(shuffled, "shuffled")
         self.job: Job | None = None
         self._lock = threading.Lock()
         if result is not None:
+            if not isinstance(result, (str, Path, SweepResult)):
+                raise ValueError(f"result must be a SweepResult or a path, got {type(result).__name__}")
             self.load(result) if isinstance(result, (str, Path)) else self.set_result(result)
 
     def set_result(self, result: SweepResult, adopt: bool = True) -> None:

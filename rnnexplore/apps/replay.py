@@ -19,10 +19,12 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
+from rnnexplore._validation import check_array, check_int
 from rnnexplore.dynamics.training.replay import Landscape, Replay, ReplayAnalysis, detect_jumps
 
 __all__ = ["ReplayState"]
@@ -68,13 +70,28 @@ class ReplayState:
     ) -> None:
         if not isinstance(replay, Replay):
             raise ValueError("replay must be a rnnexplore.dynamics.training.replay.Replay")
+        if analysis is not None and not isinstance(analysis, ReplayAnalysis):
+            raise ValueError(f"analysis must be a ReplayAnalysis or None, got {type(analysis).__name__}")
+        if landscape is not None and not isinstance(landscape, Landscape):
+            raise ValueError(f"landscape must be a Landscape or None, got {type(landscape).__name__}")
         if analysis is not None and len(analysis.n_objects) != replay.n_checkpoints:
             raise ValueError("analysis must cover every checkpoint of the replay")
+        if curves is not None and (isinstance(curves, (str, bytes)) or not isinstance(curves, Sequence)):
+            raise ValueError(f"curves must be a list of (x, y) polylines, got {type(curves).__name__}")
+        for n, cv in enumerate(curves or []):
+            if not isinstance(cv, (tuple, list)) or len(cv) != 2:
+                raise ValueError(f"curves[{n}] must be an (x, y) pair of arrays")
+            for c in cv:
+                check_array(c, f"curves[{n}]", ndim=1, allow_nonfinite=True)
+        if path_params is not None and (not isinstance(path_params, (tuple, list)) or len(path_params) != 2):
+            raise ValueError(f"path_params must be a pair of parameter names, got {path_params!r}")
+        max_order = check_int(max_order, "max_order", minimum=1, allow_none=True)
+        n_steps = check_int(n_steps, "n_steps", minimum=1, maximum=100_000)
         self.replay = replay
         self.analysis = analysis
         self.landscape = landscape
         self.curves = [tuple(np.asarray(c, float) for c in cv) for cv in (curves or [])]
-        self.data = None if data is None else np.asarray(data, dtype=np.float64)
+        self.data = None if data is None else check_array(data, "data", ndim=(1, 2))
         self.max_order = max_order
         self.n_steps = int(n_steps)
         if landscape is not None:

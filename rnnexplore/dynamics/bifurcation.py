@@ -27,13 +27,14 @@ from typing import Any
 
 import numpy as np
 
-from rnnexplore._validation import check_int
+from rnnexplore._validation import check_array, check_executor, check_int, check_real, check_seed
 from rnnexplore.dynamics.continuation import Continuation, ContinuationOptions, _parse_key, probe_scale
 from rnnexplore.dynamics.cycles import Cycle, CycleSet, SearchBudget
-from rnnexplore.dynamics.events import EVENT_KINDS, BifurcationEvent, _check_tol, classify_events
+from rnnexplore.dynamics.events import EVENT_KINDS, BifurcationEvent, classify_events
 from rnnexplore.dynamics.models import PiecewiseLinearModel, model_from_dict
 from rnnexplore.dynamics.solve import ModelStack
 from rnnexplore.dynamics.orbits import simulate_orbits
+from rnnexplore.files import atomic_savez, load_npz, parse_json
 from rnnexplore.parallel import parallel_map
 
 __all__ = [
@@ -340,6 +341,11 @@ class BifurcationMap:
     full_search: np.ndarray
     orbit: np.ndarray
 
+    def __post_init__(self) -> None:
+        checked = _checked_map_fields({f.name: np.asarray(getattr(self, f.name)) for f in fields(self)})
+        for name, value in checked.items():
+            object.__setattr__(self, name, value)
+
     # ------------------------------------------------------------------ basics
     @property
     def ndim(self) -> int:
@@ -549,21 +555,120 @@ class BifurcationMap:
 
     # ------------------------------------------------------------------ I/O
     def save(self, path: str | os.PathLike) -> None:
-        """Write all arrays to ``path`` (``.npz``; strings as unicode arrays, no pickle)."""
-        np.savez_compressed(path, **{f.name: np.asarray(getattr(self, f.name)) for f in fields(self)})
+        """Write all arrays to ``path`` (compressed ``.npz``; strings as unicode arrays, no pickle), atomically."""
+        arrays = {f.name: np.asarray(getattr(self, f.name)) for f in fields(self)}
+        atomic_savez(path, {"magic": np.array(_MAP_MAGIC), **arrays}, "bifurcation map", compressed=True)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "BifurcationMap":
-        """Read a file written by :meth:`save` (``allow_pickle=False``)."""
+        """Read a file written by :meth:`save`: never unpickles; every array is checked.
+
+        Shapes, dtypes and finiteness of every field, grid indices inside the grid, point rows
+        pointing at existing objects (``order`` points each), event kinds, the stored model and
+        parameter names; any problem is a ``ValueError`` naming the field.
+        """
+        names = [f.name for f in fields(cls)]
+        raw = load_npz(path, names, "bifurcation map")
+        if "magic" in raw and (raw["magic"].shape != () or str(raw["magic"]) != _MAP_MAGIC):
+            raise ValueError(f"{os.fspath(path)!r} is not an rnnexplore bifurcation map file (wrong magic)")
         try:
-            with np.load(path, allow_pickle=False) as data:
-                kw = {f.name: data[f.name] for f in fields(cls)}
-        except (OSError, KeyError, ValueError) as exc:
-            raise ValueError(f"cannot read bifurcation map {os.fspath(path)!r}: {exc}") from None
-        kw["model_json"] = str(kw["model_json"])
-        kw["max_order"] = int(kw["max_order"])
-        kw["seed"] = int(kw["seed"])
-        return cls(**kw)
+            return cls(**{n: raw[n] for n in names})
+        except ValueError as exc:
+            raise ValueError(f"bifurcation map file {os.fspath(path)!r}: {exc}") from None
+
+
+_MAP_MAGIC = "rnnexplore-bifurcation-map-v1"
+
+
+def _int_field(raw: dict, name: str, shape: tuple, lo: int | None = None, hi: int | None = None) -> np.ndarray:
+    arr = raw[name]
+    if arr.dtype.kind not in "iu":
+        raise ValueError(f"{name} must hold integers, got dtype {arr.dtype}")
+    arr = check_array(arr, name, shape=shape, dtype=np.int64)
+    if arr.size and ((lo is not None and arr.min() < lo) or (hi is not None and arr.max() > hi)):
+        raise ValueError(f"{name} must lie in [{lo}, {hi}], got values in [{arr.min()}, {arr.max()}]")
+    return arr
+
+
+def _str_field(raw: dict, name: str, n: int, choices: tuple | None = None) -> np.ndarray:
+    arr = raw[name]
+    if arr.dtype.kind != "U" or arr.shape != (n,):
+        raise ValueError(f"{name} must be {n} strings, got dtype {arr.dtype} of shape {arr.shape}")
+    if choices is not None and n:
+        bad = sorted(set(arr.tolist()) - set(choices))
+        if bad:
+            raise ValueError(f"{name} must be among {list(choices)}, got {bad[:3]}")
+    return arr
+
+
+def _checked_map_fields(raw: dict) -> dict[str, Any]:
+    """The fields of a stored :class:`BifurcationMap`, each checked against the others."""
+    kw: dict[str, Any] = {}
+    for name in ("model_json",):
+        if raw[name].shape != () or raw[name].dtype.kind != "U":
+            raise ValueError(f"{name} must be one string")
+    model = model_from_dict(parse_json(str(raw["model_json"]), "model_json"))
+    kw["model_json"] = str(raw["model_json"])
+    M = model.M
+    nm = raw["names"]
+    if nm.dtype.kind != "U" or nm.ndim != 1 or nm.shape[0] not in (1, 2):
+        raise ValueError(f"names must be 1 or 2 strings, got dtype {nm.dtype} of shape {nm.shape}")
+    for n in nm.tolist():
+        model.param_index(n)
+    kw["names"] = nm
+    kw["values0"] = check_array(raw["values0"], "values0", ndim=1, min_size=1)
+    kw["values1"] = check_array(raw["values1"], "values1", ndim=1, min_size=1 if nm.shape[0] == 2 else 0)
+    n0, n1 = kw["values0"].shape[0], (kw["values1"].shape[0] if nm.shape[0] == 2 else 1)
+    for name in ("max_order", "seed"):
+        if raw[name].shape != ():
+            raise ValueError(f"{name} must be a scalar, got shape {raw[name].shape}")
+    kw["max_order"] = check_int(raw["max_order"][()], "max_order", minimum=1)
+    kw["seed"] = check_seed(raw["seed"][()], allow_none=False)
+    n_obj = raw["obj_order"].shape[0] if raw["obj_order"].ndim == 1 else -1
+    if n_obj < 0:
+        raise ValueError(f"obj_order must be 1-D, got shape {raw['obj_order'].shape}")
+    kw["obj_index"] = _int_field(raw, "obj_index", (n_obj, 2), 0)
+    if n_obj and (kw["obj_index"][:, 0].max() >= n0 or kw["obj_index"][:, 1].max() >= n1):
+        raise ValueError(f"obj_index must lie inside the grid of shape ({n0}, {n1})")
+    kw["obj_order"] = _int_field(raw, "obj_order", (n_obj,), 1, kw["max_order"])
+    kw["obj_key"] = _str_field(raw, "obj_key", n_obj)
+    kw["obj_n_stable"] = _int_field(raw, "obj_n_stable", (n_obj,), 0, M)
+    kw["obj_stability"] = _str_field(raw, "obj_stability", n_obj, ("stable", "saddle", "unstable"))
+    kw["obj_max_abs_eig"] = check_array(raw["obj_max_abs_eig"], "obj_max_abs_eig", shape=(n_obj,))
+    kw["obj_track"] = _int_field(raw, "obj_track", (n_obj,), 0)
+    ev = raw["obj_eigenvalues"]
+    if ev.dtype.kind not in "fc" or ev.shape != (n_obj, M) or not np.all(np.isfinite(ev)):
+        raise ValueError(f"obj_eigenvalues must be finite complex numbers of shape ({n_obj}, {M}), "
+                         f"got dtype {ev.dtype} of shape {ev.shape}")
+    kw["obj_eigenvalues"] = ev.astype(complex)
+    if n_obj and not np.allclose(np.abs(ev).max(axis=1), kw["obj_max_abs_eig"], rtol=1e-9, atol=1e-12):
+        raise ValueError("obj_max_abs_eig does not match obj_eigenvalues")
+    n_pts = raw["pt_object"].shape[0] if raw["pt_object"].ndim == 1 else -1
+    kw["pt_object"] = _int_field(raw, "pt_object", (n_pts,), 0, n_obj - 1)
+    kw["pt_coords"] = check_array(raw["pt_coords"], "pt_coords", shape=(n_pts, M))
+    if not np.array_equal(np.bincount(kw["pt_object"], minlength=n_obj), kw["obj_order"]):
+        raise ValueError("every object must have exactly obj_order rows in pt_object")
+    n_ev = raw["ev_kind"].shape[0] if raw["ev_kind"].ndim == 1 else -1
+    kw["ev_kind"] = _str_field(raw, "ev_kind", n_ev, EVENT_KINDS)
+    for name in ("ev_a", "ev_b"):
+        kw[name] = _int_field(raw, name, (n_ev, 2), 0)
+        if n_ev and (kw[name][:, 0].max() >= n0 or kw[name][:, 1].max() >= n1):
+            raise ValueError(f"{name} must lie inside the grid of shape ({n0}, {n1})")
+    kw["ev_order"] = _int_field(raw, "ev_order", (n_ev,))
+    for name in ("ev_key_before", "ev_key_after", "ev_description"):
+        kw[name] = _str_field(raw, name, n_ev)
+    kw["solves"] = _int_field(raw, "solves", (n0, n1), 0)
+    fs = raw["full_search"]
+    if fs.dtype != bool or fs.shape != (n0, n1):
+        raise ValueError(f"full_search must be booleans of shape ({n0}, {n1}), got {fs.dtype} {fs.shape}")
+    kw["full_search"] = fs
+    orb = check_array(raw["orbit"], "orbit", ndim=3, allow_nonfinite=True)
+    if orb.size and (orb.shape[0] != n0 or orb.shape[2] != M):
+        raise ValueError(f"orbit must have shape ({n0}, n_samples, {M}), got {orb.shape}")
+    if np.any(np.isinf(orb)):
+        raise ValueError("orbit may hold NaN (diverged) but not inf")
+    kw["orbit"] = orb
+    return kw
 
 
 def _str_array(items: list) -> np.ndarray:
@@ -645,8 +750,9 @@ def sweep(
     """
     names, values = check_grid(model, grid)
     max_order = check_int(max_order, "max_order", minimum=1)
-    seed = check_int(seed, "seed", minimum=0)
-    tol = _check_tol(tol)
+    seed = check_seed(seed, allow_none=False)
+    tol = check_real(tol, "tol", minimum=0.0, exclusive_minimum=True)
+    executor = check_executor(executor)
     n_orbits = check_int(n_orbits, "n_orbits", minimum=1)
     if not isinstance(orbit_steps, (tuple, list)) or len(orbit_steps) != 2:
         raise ValueError(f"orbit_steps must be a pair (transient, kept), got {orbit_steps!r}")

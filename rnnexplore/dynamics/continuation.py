@@ -35,7 +35,7 @@ import numpy as np
 
 from rnnexplore._validation import check_int, check_real
 from rnnexplore.dynamics import cycles as _cycles
-from rnnexplore.dynamics.cycles import Cycle, CycleSet, _key_string, _same_orbit, _sort_eigenvalues
+from rnnexplore.dynamics.cycles import Cycle, CycleSet, _as_cycles, _key_string, _same_orbit, _sort_eigenvalues
 from rnnexplore.dynamics.models import PiecewiseLinearModel
 from rnnexplore.dynamics.solve import ModelStack, check_model, solve_stack
 
@@ -718,6 +718,7 @@ def continue_cycles(model: PiecewiseLinearModel, cycles: Sequence[Cycle]) -> tup
     (True, 0.3846)
     """
     check_model(model)
+    cycles = _as_cycles(cycles, "cycles")
     cycles = list(cycles)
     for c in cycles:
         if np.asarray(c.regions).shape[1] != model.n_bits:
@@ -778,6 +779,7 @@ def continuation_step(
     >>> step.keys() == cs.keys(), step.stats["continued"]
     (True, 3)
     """
+    previous = _as_cycles(previous, "previous")
     check_model(model)
     max_order = check_int(max_order, "max_order", minimum=1)
     prev = [c for c in (previous or []) if c.order <= max_order and np.asarray(c.regions).shape[1] == model.n_bits]

@@ -61,16 +61,16 @@ Examples
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import time
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
 
+from rnnexplore._validation import check_array, check_bool, check_int, check_mapping, check_real, check_seed, check_str
 from rnnexplore.dynamics.enumeration import (
     PRUNE_TOL,
     NecklaceTree,
@@ -82,6 +82,7 @@ from rnnexplore.dynamics.enumeration import (
     switching_affine,
 )
 from rnnexplore.dynamics.models import PiecewiseLinearModel, ShallowPLRNN
+from rnnexplore.files import atomic_write_json, read_json
 from rnnexplore.dynamics.solve import HUGE, RegionSolution, _solve_sequences, check_model, solve_region_sequences
 
 __all__ = [
@@ -164,6 +165,19 @@ class Cycle:
     key: str
 
     def __post_init__(self) -> None:
+        # cheap type and shape checks only: the engine builds many cycles (from_dict checks content)
+        k = self.order
+        if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)) or k < 1:
+            raise ValueError(f"order must be an integer >= 1, got {k!r}")
+        if not isinstance(self.key, str):
+            raise ValueError(f"key must be a string, got {type(self.key).__name__}")
+        p, ev, r = self.points, self.eigenvalues, self.regions
+        if not (isinstance(p, np.ndarray) and p.dtype == np.float64 and p.ndim == 2 and p.shape[0] == k):
+            raise ValueError(f"points must be a float64 array of shape ({k}, M)")
+        if not (isinstance(ev, np.ndarray) and ev.dtype.kind in "fc" and ev.shape == (p.shape[1],)):
+            raise ValueError(f"eigenvalues must be an array of {p.shape[1]} numbers")
+        if not (isinstance(r, np.ndarray) and r.dtype == bool and r.ndim == 2 and r.shape[0] == k):
+            raise ValueError(f"regions must be a boolean array of shape ({k}, n_bits)")
         for arr in (self.points, self.eigenvalues, self.regions):
             arr.flags.writeable = False
 
@@ -211,15 +225,57 @@ class Cycle:
         }
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Cycle":
-        """Inverse of :meth:`to_dict`."""
-        try:
+    def from_dict(cls, d: dict[str, Any], model: Any = None, *, check: bool = True) -> "Cycle":
+        """Inverse of :meth:`to_dict`; every field is checked (shapes, finiteness, key, stability).
+
+        With ``model``, the points must also be a true orbit of it: ``model.step`` maps each
+        point to the next (cyclically, to within ``1e-6 (1 + |z|)``) and the regions visited are
+        the stored ones. ``check=False`` skips the checks, for dicts the kit has just made itself
+        (the bifurcation map's tile results: several times faster).
+        """
+        if not check:
+            order = int(d["order"])
             ev = np.array([complex(re, im) for re, im in d["eigenvalues"]], dtype=complex)
-            points = np.array(d["points"], dtype=np.float64).reshape(int(d["order"]), -1)
-            regions = np.array(d["regions"], dtype=bool).reshape(int(d["order"]), -1)
-            return cls(int(d["order"]), points, ev, regions, str(d["key"]))
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ValueError(f"malformed cycle description: {exc}") from None
+            return cls(order, np.array(d["points"], dtype=np.float64).reshape(order, -1), ev,
+                       np.array(d["regions"], dtype=bool).reshape(order, -1), str(d["key"]))
+        d = check_mapping(d, "cycle", required=("order", "key", "points", "eigenvalues", "regions"),
+                          optional=("stability",))
+        order = check_int(d["order"], "cycle order", minimum=1)
+        key = check_str(d["key"], "cycle key", allow_empty=False)
+        points = check_array(d["points"], "cycle points", ndim=2, min_size=1)
+        if points.shape[0] != order:
+            raise ValueError(f"cycle points must have {order} rows (the order), got shape {points.shape}")
+        M = points.shape[1]
+        ev = check_array(d["eigenvalues"], "cycle eigenvalues", shape=(M, 2))
+        ev = ev[:, 0] + 1j * ev[:, 1]
+        reg = check_array(d["regions"], "cycle regions", ndim=2, dtype=None)
+        if reg.shape[0] != order or not np.all((reg == 0) | (reg == 1)):
+            raise ValueError(f"cycle regions must be {order} rows of 0/1, got shape {reg.shape}")
+        regions = reg.astype(bool)
+        if key != _key_string(regions):
+            raise ValueError(f"cycle key {key!r} does not match its regions {_key_string(regions)!r}")
+        nb = regions.shape[1]
+        if _canonical_shift(regions.tobytes(), order, nb)[0] != regions.tobytes() or not _is_primitive(
+                regions.tobytes(), order, nb):
+            raise ValueError(f"cycle key {key!r} is not a canonical (rotation-minimal, primitive) region sequence")
+        cycle = cls(order, points, _sort_eigenvalues(ev), regions, key)
+        if "stability" in d and d["stability"] != cycle.stability:
+            raise ValueError(f"cycle {key!r}: stored stability {d['stability']!r} contradicts its eigenvalues "
+                             f"({cycle.stability!r})")
+        if model is not None:
+            cycle._check_orbit(model)
+        return cycle
+
+    def _check_orbit(self, model: Any) -> None:
+        if self.M != model.M or self.regions.shape[1] != model.n_bits:
+            raise ValueError(f"cycle {self.key!r} has dimension {self.M} and {self.regions.shape[1]} region bits; "
+                             f"the model has {model.M} and {model.n_bits}")
+        nxt = model.step(self.points)
+        err = np.max(np.abs(nxt - np.roll(self.points, -1, axis=0)), axis=1)
+        if not np.all(err <= 1e-6 * (1.0 + np.max(np.abs(self.points), axis=1))):
+            raise ValueError(f"cycle {self.key!r} is not an orbit of the model (step error {float(np.max(err)):.3g})")
+        if not np.array_equal(model.region(self.points), self.regions):
+            raise ValueError(f"cycle {self.key!r}: its points do not lie in its regions")
 
     def __repr__(self) -> str:
         return (
@@ -250,9 +306,14 @@ class CycleSet(list):
     (1, 'fast')
     """
 
-    def __init__(self, cycles: Iterable[Cycle] = (), stats: dict[str, Any] | None = None) -> None:
-        super().__init__(sorted(cycles, key=lambda c: (c.order, c.key)))
-        self.stats: dict[str, Any] = dict(stats or {})
+    def __init__(self, cycles: Iterable[Cycle] = (), stats: dict[str, Any] | None = None, model: Any = None) -> None:
+        super().__init__(sorted(_as_cycles(cycles, "cycles"), key=lambda c: (c.order, c.key)))
+        self.stats: dict[str, Any] = {} if stats is None else check_mapping(stats, "stats")
+        if model is not None:
+            check_model(model)
+        #: The model the cycles belong to (set by :func:`find_cycles`; saved with the set, so that
+        #: loading can check every orbit), or None.
+        self.model = model
 
     @property
     def proven(self) -> dict[int, str | None]:
@@ -313,33 +374,62 @@ class CycleSet(list):
         """Set of :attr:`Cycle.key` values."""
         return {c.key for c in self}
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"cycles": [c.to_dict() for c in self], "stats": _jsonable(self.stats)}
+    def to_dict(self, model: Any = None) -> dict[str, Any]:
+        """JSON-able dict; the model (``model``, else :attr:`model`) is stored too, so loading checks every orbit."""
+        d: dict[str, Any] = {"cycles": [c.to_dict() for c in self], "stats": _jsonable(self.stats)}
+        model = self.model if model is None else model
+        if model is not None:
+            check_model(model)
+            d["model"] = model.to_dict()
+        return d
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "CycleSet":
-        if not isinstance(d, dict) or "cycles" not in d:
-            raise ValueError("a CycleSet description needs a 'cycles' list")
-        return cls([Cycle.from_dict(c) for c in d["cycles"]], d.get("stats", {}))
+    def from_dict(cls, d: dict[str, Any], model: Any = None) -> "CycleSet":
+        """Inverse of :meth:`to_dict`, checking every cycle (:meth:`Cycle.from_dict`).
 
-    def save(self, path: str | os.PathLike) -> None:
-        """Write as JSON."""
-        with open(path, "w", encoding="utf-8") as fh:
-            json.dump(self.to_dict(), fh)
+        All cycles must share one dimension and distinct keys; when the dict holds a model (or
+        ``model`` is given) every cycle must be a true orbit of it.
+        """
+        d = check_mapping(d, "cycle set", required=("cycles",), optional=("stats", "model"))
+        if model is None and "model" in d:
+            from rnnexplore.dynamics.models import model_from_dict
+
+            model = model_from_dict(d["model"])
+        if model is not None:
+            check_model(model)
+        if not isinstance(d["cycles"], list):
+            raise ValueError(f"cycle set 'cycles' must be a list, got {type(d['cycles']).__name__}")
+        cycles = []
+        for n, c in enumerate(d["cycles"]):
+            try:
+                cycles.append(Cycle.from_dict(c, model))
+            except ValueError as exc:
+                raise ValueError(f"cycles[{n}]: {exc}") from None
+        dims = {(c.M, c.regions.shape[1]) for c in cycles}
+        if len(dims) > 1:
+            raise ValueError(f"cycles of one set must share dimension and region bits, got {sorted(dims)}")
+        keys = [c.key for c in cycles]
+        if len(set(keys)) != len(keys):
+            raise ValueError("cycle keys must be distinct (each object once)")
+        stats = check_mapping(d.get("stats", {}), "cycle set stats")
+        return cls(cycles, stats, model)
+
+    def save(self, path: str | os.PathLike, model: Any = None) -> None:
+        """Write as JSON, atomically (a failed save keeps the previous file); see :meth:`to_dict`."""
+        atomic_write_json(path, self.to_dict(model), "cycle set")
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> "CycleSet":
-        """Read a file written by :meth:`save`."""
+    def load(cls, path: str | os.PathLike, model: Any = None) -> "CycleSet":
+        """Read a file written by :meth:`save` (every field checked; see :meth:`from_dict`)."""
+        data = read_json(path, "cycle set")
         try:
-            with open(path, encoding="utf-8") as fh:
-                data = json.load(fh)
-        except (OSError, json.JSONDecodeError) as exc:
-            raise ValueError(f"cannot read cycle file {os.fspath(path)!r}: {exc}") from None
-        return cls.from_dict(data)
+            return cls.from_dict(data, model)
+        except ValueError as exc:
+            raise ValueError(f"cycle set file {os.fspath(path)!r}: {exc}") from None
 
 
 def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, dict):
+    if isinstance(obj, Mapping):
         return {str(k): _jsonable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
         return [_jsonable(v) for v in obj]
@@ -349,6 +439,18 @@ def _jsonable(obj: Any) -> Any:
 
 
 # =========================================================================== budgets
+#: (field, minimum, maximum, None allowed) of every integer budget field. The maxima keep one
+#: order's work and memory bounded: enumeration stores every sequence, chains are solved together.
+_BUDGET_INTS = (
+    ("restarts", 1, 10**7, True),
+    ("chain_length", 1, 10**6, True),
+    ("max_solves", 1, 10**9, True),
+    ("batch", 1, 4096, False),
+    ("exhaustive_limit", 0, 2**20, False),
+    ("trajectories", 0, 10**4, False),
+    ("trajectory_length", 0, 10**5, False),
+)
+_MAX_RESTART_SCALE = 1e4
 def reference_loops(k: int) -> tuple[int, int]:
     """The paper's ``(N_out, N_in)`` loop defaults for order k (tuned for 2-D systems).
 
@@ -439,6 +541,14 @@ class SearchBudget:
     trajectories: int = 32
     trajectory_length: int = 200
 
+    def __post_init__(self) -> None:
+        for name, lo, hi, none_ok in _BUDGET_INTS:
+            object.__setattr__(self, name, check_int(getattr(self, name), f"budget {name}", minimum=lo,
+                                                     maximum=hi, allow_none=none_ok))
+        object.__setattr__(self, "restart_scale", check_real(self.restart_scale, "budget restart_scale",
+                                                             minimum=0.0, exclusive_minimum=True,
+                                                             maximum=_MAX_RESTART_SCALE))
+
     @classmethod
     def coerce(cls, budget: Any) -> "SearchBudget":
         """Accept ``None``, a preset name, an int (``restarts``), a dict or a SearchBudget."""
@@ -452,14 +562,9 @@ class SearchBudget:
             return cls(restart_scale=4.0, exhaustive_limit=20000, enumerate_seconds=1.0, prune=True,
                        max_seconds=600.0)
         if isinstance(budget, (int, np.integer)) and not isinstance(budget, bool):
-            if budget < 1:
-                raise ValueError(f"budget must be >= 1 restarts, got {budget}")
-            return cls(restarts=int(budget))
-        if isinstance(budget, dict):
-            try:
-                return cls(**budget)
-            except TypeError as exc:
-                raise ValueError(f"budget: {exc}") from None
+            return cls(restarts=check_int(budget, "budget (restarts)", minimum=1))
+        if isinstance(budget, Mapping):
+            return cls(**check_mapping(budget, "budget", optional=[f.name for f in fields(cls)]))
         raise ValueError(
             "budget must be None, 'default', 'interactive', 'thorough', an int (restarts), "
             f"a dict or a SearchBudget; got {budget!r}"
@@ -841,13 +946,14 @@ def brute_force_cycles(model: PiecewiseLinearModel, order: int) -> list[Cycle]:
     [[-0.3846, 0.9231]]
     """
     check_model(model)
-    order = _check_order(order, "order")
+    order = check_int(order, "order", minimum=1)
     nb = model.n_bits
-    seconds = _brute_force_seconds(nb, order, model.M)
-    if nb * order > _BRUTE_LIMIT_BITS or seconds > 60.0:
+    seconds = _brute_force_seconds(nb, order, model.M) if nb * order <= _BRUTE_LIMIT_BITS else math.inf
+    if seconds > 60.0:
         raise ValueError(
             f"order={order}: brute force would solve 2^({nb}*{order})/{order} region sequences "
-            f"(about {seconds:.3g} s; the limit is about a minute); use find_cycles instead"
+            f"({'more than 2^30' if math.isinf(seconds) else f'about {seconds:.3g} s'}; the limit is about a "
+            "minute); use find_cycles instead"
         )
     col = _Collector(model, order)
     _enumerate_order(model, order, col)
@@ -855,12 +961,17 @@ def brute_force_cycles(model: PiecewiseLinearModel, order: int) -> list[Cycle]:
 
 
 # =========================================================================== validation
-def _check_order(value: Any, name: str) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    if value < 1:
-        raise ValueError(f"{name} must be >= 1, got {value}")
-    return int(value)
+def _as_cycles(obj: Any, name: str) -> list[Cycle]:
+    """A CycleSet or list of Cycle objects as a list (None is empty); anything else is refused."""
+    if obj is None:
+        return []
+    if isinstance(obj, (Cycle, str, bytes, Mapping)) or not isinstance(obj, Iterable):
+        raise ValueError(f"{name} must be a CycleSet or a list of Cycle objects, got {type(obj).__name__}")
+    out = list(obj)
+    for c in out:
+        if not isinstance(c, Cycle):
+            raise ValueError(f"{name} must contain only Cycle objects, got {type(c).__name__}")
+    return out
 
 
 def _warm_sequences(warm_start: Any, nb: int) -> dict[int, list[np.ndarray]]:
@@ -868,7 +979,8 @@ def _warm_sequences(warm_start: Any, nb: int) -> dict[int, list[np.ndarray]]:
     out: dict[int, list[np.ndarray]] = {}
     if warm_start is None:
         return out
-    if isinstance(warm_start, Cycle) or not isinstance(warm_start, (Sequence, np.ndarray)):
+    if isinstance(warm_start, (Cycle, str, bytes)) or not isinstance(warm_start, (Sequence, np.ndarray)) or \
+            (isinstance(warm_start, np.ndarray) and warm_start.ndim == 0):
         raise ValueError("warm_start must be a CycleSet, a list of Cycles or a list of region sequences")
     for item in warm_start:
         seq = item.regions if isinstance(item, Cycle) else item
@@ -1301,18 +1413,16 @@ def find_cycles(
     """
     t0 = time.perf_counter()
     check_model(model)
-    max_order = _check_order(max_order, "max_order")
-    min_order = _check_order(min_order, "min_order")
+    max_order = check_int(max_order, "max_order", minimum=1)
+    min_order = check_int(min_order, "min_order", minimum=1)
     if max_order > MAX_ORDER:
         raise ValueError(f"max_order must be <= {MAX_ORDER}, got {max_order}")
     if min_order > max_order:
         raise ValueError(f"min_order ({min_order}) must be <= max_order ({max_order})")
     if mode not in ("fast", "reference"):
         raise ValueError(f"mode must be 'fast' or 'reference', got {mode!r}")
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
-        raise ValueError(f"seed must be None or an integer, got {seed!r}")
-    if not isinstance(allow_long, (bool, np.bool_)):
-        raise ValueError(f"allow_long must be True or False, got {allow_long!r}")
+    seed = check_seed(seed)
+    allow_long = check_bool(allow_long, "allow_long")
     bud = SearchBudget.coerce(budget)
     warm = _warm_sequences(warm_start, model.n_bits)
     orders = range(min_order, max_order + 1)
@@ -1424,7 +1534,7 @@ def find_cycles(
     }
     if alpha is not None:
         stats["letters"] = int(alpha.n)
-    result = CycleSet(cycles, stats)
+    result = CycleSet(cycles, stats, model)
     if interrupted:
         raise SearchInterrupted(result)
     return result
@@ -1453,7 +1563,9 @@ def attractor_period(
     (16, 2)
     """
     check_model(model)
-    max_period = _check_order(max_period, "max_period")
+    max_period = check_int(max_period, "max_period", minimum=1)
+    n_transient = check_int(n_transient, "n_transient", minimum=0)
+    rtol = check_real(rtol, "rtol", minimum=0.0)
     traj = model.simulate(z0, n_transient + max_period)
     tail = traj[-(max_period + 1):]
     z = tail[-1]

@@ -20,13 +20,14 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 
-from rnnexplore.dynamics.cycles import Cycle
+from rnnexplore._validation import check_choice, check_int, check_mapping, check_real, check_str
+from rnnexplore.dynamics.cycles import Cycle, _as_cycles
 from rnnexplore.dynamics.orbits import diverged
 
 __all__ = ["EVENT_KINDS", "BifurcationEvent", "classify_events"]
@@ -81,8 +82,15 @@ class BifurcationEvent:
     stability_after: str | None = None
 
     def __post_init__(self) -> None:
-        if self.kind not in EVENT_KINDS:
-            raise ValueError(f"kind must be one of {EVENT_KINDS}, got {self.kind!r}")
+        check_choice(self.kind, "kind", EVENT_KINDS)
+        check_int(self.order, "order", minimum=-1)
+        check_str(self.description, "description")
+        for name in ("key_before", "key_after"):
+            if getattr(self, name) is not None:
+                check_str(getattr(self, name), name)
+        for name in ("stability_before", "stability_after"):
+            if getattr(self, name) is not None:
+                check_choice(getattr(self, name), name, ("stable", "saddle", "unstable"))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able dict (inverse: :meth:`from_dict`)."""
@@ -91,6 +99,8 @@ class BifurcationEvent:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "BifurcationEvent":
         """Rebuild an event from :meth:`to_dict` output."""
+        d = check_mapping(d, "event", required=("kind", "order", "key_before", "key_after", "description"),
+                          optional=("stability_before", "stability_after"))
         try:
             return cls(**d)
         except TypeError as exc:
@@ -187,28 +197,6 @@ def _model_kind(c: Cycle, other_model: Any) -> str:
     return "" if real[0] else "border_collision"
 
 
-def _as_cycles(obj: Any, name: str) -> list[Cycle]:
-    if obj is None:
-        return []
-    if isinstance(obj, Cycle) or not isinstance(obj, Iterable):
-        raise ValueError(f"{name} must be a CycleSet or a list of Cycle objects, got {type(obj).__name__}")
-    out = list(obj)
-    for c in out:
-        if not isinstance(c, Cycle):
-            raise ValueError(f"{name} must contain only Cycle objects, got {type(c).__name__}")
-    return out
-
-
-def _check_tol(tol: Any) -> float:
-    try:
-        tol = float(tol)
-    except (TypeError, ValueError):
-        raise ValueError(f"tol must be a positive number, got {tol!r}") from None
-    if not np.isfinite(tol) or tol <= 0:
-        raise ValueError(f"tol must be a positive finite number, got {tol}")
-    return tol
-
-
 def _greedy_pairs(cands: list[tuple[float, int, int]]) -> list[tuple[int, int]]:
     used_a: set[int] = set()
     used_b: set[int] = set()
@@ -285,7 +273,7 @@ def classify_events(
     """
     b = _as_cycles(before, "before")
     a = _as_cycles(after, "after")
-    tol = _check_tol(tol)
+    tol = check_real(tol, "tol", minimum=0.0, exclusive_minimum=True)
     if models is not None:
         if not isinstance(models, (tuple, list)) or len(models) != 2:
             raise ValueError("models must be a pair (model_before, model_after)")

@@ -31,7 +31,6 @@ Examples
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from collections.abc import Mapping
@@ -39,6 +38,17 @@ from typing import Any
 
 import numpy as np
 
+from rnnexplore._validation import (
+    check_array,
+    check_bool,
+    check_choice,
+    check_int,
+    check_mapping,
+    check_memory,
+    check_real,
+    check_seed,
+)
+from rnnexplore.files import atomic_write_json, read_json
 from rnnexplore.dynamics.params import index_names, locate_param, name_forms
 
 __all__ = [
@@ -62,21 +72,8 @@ __all__ = [
 
 # --------------------------------------------------------------------------- validation
 def _as_array(value: Any, name: str, ndim: int | tuple[int, ...]) -> np.ndarray:
-    """Convert ``value`` to a finite, non-empty float64 array with the allowed ``ndim``."""
-    if isinstance(value, (str, bytes)):
-        raise ValueError(f"{name} must be numeric, got a string")
-    try:
-        arr = np.array(value, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be a numeric array ({exc})") from None
-    ndims = (ndim,) if isinstance(ndim, int) else ndim
-    if arr.ndim not in ndims:
-        raise ValueError(f"{name} must have {' or '.join(map(str, ndims))} dimension(s), got shape {arr.shape}")
-    if arr.size == 0:
-        raise ValueError(f"{name} must not be empty, got shape {arr.shape}")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} contains NaN or inf")
-    return arr
+    """Convert ``value`` to a finite, non-empty float64 array (a copy) with the allowed ``ndim``."""
+    return np.array(check_array(value, name, ndim=ndim, min_size=1))
 
 
 def _check_shape(arr: np.ndarray, name: str, shape: tuple[int, ...]) -> None:
@@ -86,10 +83,7 @@ def _check_shape(arr: np.ndarray, name: str, shape: tuple[int, ...]) -> None:
 
 def _state_array(z: Any, M: int, name: str = "z") -> np.ndarray:
     """Validate a state (M,) or batch (..., M) and return it as float64."""
-    try:
-        arr = np.asarray(z, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be numeric ({exc})") from None
+    arr = check_array(z, name, allow_nonfinite=True)
     if arr.ndim == 0 or arr.shape[-1] != M:
         raise ValueError(f"{name} must have shape ({M},) or (..., {M}), got {arr.shape}")
     return arr
@@ -164,7 +158,8 @@ class PiecewiseLinearModel:
         [0.0, 1.0, -0.5]
         """
         z = _state_array(z0, self.M, "z0")
-        n_steps = _check_count(n_steps, "n_steps", minimum=0)
+        n_steps = check_int(n_steps, "n_steps", minimum=0)
+        check_memory((n_steps + 1,) + z.shape, "n_steps")
         out = np.empty((n_steps + 1,) + z.shape)
         out[0] = z
         with np.errstate(over="ignore", invalid="ignore"):
@@ -198,7 +193,7 @@ class PiecewiseLinearModel:
         return self.jacobians(reg), self.offsets(reg)
 
     def _region_array(self, region: Any, single: bool = False) -> np.ndarray:
-        arr = np.asarray(region)
+        arr = check_array(region, "region", dtype=None, allow_nonfinite=True)
         if arr.dtype != bool:
             if not np.all(np.isin(arr, (0, 1))):
                 raise ValueError("region must contain booleans (or 0/1)")
@@ -275,13 +270,7 @@ class PiecewiseLinearModel:
         arrays = {k: v.copy() for k, v in self._arrays().items()}
         for name, value in updates.items():
             field, idx = self.param_index(name)
-            try:
-                val = float(value)
-            except (TypeError, ValueError):
-                raise ValueError(f"value for {name!r} must be a real number, got {value!r}") from None
-            if not math.isfinite(val):
-                raise ValueError(f"value for {name!r} must be finite, got {val}")
-            arrays[field][idx] = val
+            arrays[field][idx] = check_real(value, f"value for {name!r}")
         return self._rebuild(arrays)
 
     def _rebuild(self, arrays: dict[str, np.ndarray]) -> "PiecewiseLinearModel":
@@ -306,13 +295,6 @@ class PiecewiseLinearModel:
     __hash__ = None  # type: ignore[assignment]
 
 
-def _check_count(value: Any, name: str, minimum: int = 0) -> int:
-    """An integer >= minimum (bools, floats and strings rejected)."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"{name} must be an integer, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
 
 
 # --------------------------------------------------------------------------- PLRNN
@@ -424,7 +406,7 @@ class ALRNN(PLRNN):
 
     def __init__(self, A: Any, W: Any, h: Any, n_relu: int) -> None:
         super().__init__(A, W, h)
-        self.n_relu = _check_count(n_relu, "n_relu", minimum=0)
+        self.n_relu = check_int(n_relu, "n_relu", minimum=0)
         if self.n_relu > self.M:
             raise ValueError(f"n_relu must be <= M = {self.M}, got {n_relu}")
         self.n_bits = self.n_relu
@@ -622,19 +604,11 @@ def model_from_dict(d: Mapping[str, Any]) -> PiecewiseLinearModel:
     >>> model_from_dict(m.to_dict()) == m
     True
     """
-    if not isinstance(d, Mapping):
-        raise ValueError(f"model description must be a JSON object/dict, got {type(d).__name__}")
-    kind = d.get("type", "PLRNN")
-    if kind not in MODEL_TYPES:
-        raise ValueError(f"model type must be one of {sorted(MODEL_TYPES)}, got {kind!r}")
+    d = check_mapping(d, "model description")
+    kind = check_choice(d.get("type", "PLRNN"), "model type", sorted(MODEL_TYPES))
     cls = MODEL_TYPES[kind]
     expected = list(cls._fields) + (["n_relu"] if cls is ALRNN else [])
-    missing = [k for k in expected if k not in d]
-    if missing:
-        raise ValueError(f"{kind} model is missing key(s) {missing}; expected {expected}")
-    unknown = [k for k in d if k not in expected and k not in _OPTIONAL_KEYS and k != "type"]
-    if unknown:
-        raise ValueError(f"unknown key(s) {unknown} for a {kind} model; expected {expected}")
+    check_mapping(d, f"{kind} model", required=expected, optional=["type", *_OPTIONAL_KEYS])
     return cls(**{k: d[k] for k in expected})
 
 
@@ -642,9 +616,7 @@ def save_model_json(model: PiecewiseLinearModel, path: str | os.PathLike) -> Non
     """Write ``model.to_dict()`` as JSON to ``path``."""
     if not isinstance(model, PiecewiseLinearModel):
         raise ValueError(f"model must be one of {sorted(MODEL_TYPES)}, got {type(model).__name__}")
-    with open(path, "w", encoding="utf-8") as fh:
-        json.dump(model.to_dict(), fh, indent=1)
-        fh.write("\n")
+    atomic_write_json(path, model.to_dict(), "model", indent=1)
 
 
 def load_model_json(path: str | os.PathLike) -> PiecewiseLinearModel:
@@ -660,13 +632,7 @@ def load_model_json(path: str | os.PathLike) -> PiecewiseLinearModel:
     >>> load_model_json(p).M
     2
     """
-    try:
-        with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
-    except FileNotFoundError:
-        raise ValueError(f"model file {os.fspath(path)!r} does not exist") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValueError(f"model file {os.fspath(path)!r} is not valid JSON: {exc}") from None
+    data = read_json(path, "model")
     try:
         return model_from_dict(data)
     except ValueError as exc:
@@ -674,10 +640,13 @@ def load_model_json(path: str | os.PathLike) -> PiecewiseLinearModel:
 
 
 # --------------------------------------------------------------------------- torch converters
-def _np(t: Any) -> np.ndarray:
+def _np(t: Any, name: str = "tensor") -> np.ndarray:
     if hasattr(t, "detach"):
-        t = t.detach().cpu().double().numpy()
-    return np.asarray(t, dtype=np.float64)
+        try:
+            t = t.detach().cpu().double().numpy()
+        except (TypeError, RuntimeError, AttributeError) as exc:
+            raise ValueError(f"{name} is not a real-valued tensor ({exc})") from None
+    return check_array(t, name)
 
 
 def from_torch_rnn(rnn: Any, u: Any = None) -> PLRNN:
@@ -767,14 +736,13 @@ def from_torch_module(module: Any, kind: str | None = None) -> PiecewiseLinearMo
             kind = "ALRNN" if isinstance(getattr(module, "n_relu", None), int) else "PLRNN"
         else:
             raise ValueError("module must have tensor attributes A, W, h or a, W1, W2, h1, h2")
-    if kind not in MODEL_TYPES:
-        raise ValueError(f"kind must be one of {sorted(MODEL_TYPES)}, got {kind!r}")
+    check_choice(kind, "kind", sorted(MODEL_TYPES))
     cls = MODEL_TYPES[kind]
     if not has(*cls._fields):
         raise ValueError(f"module lacks attributes {list(cls._fields)} needed for kind={kind!r}")
-    arrays = {f: _np(getattr(module, f)) for f in cls._fields}
+    arrays = {f: _np(getattr(module, f), f) for f in cls._fields}
     if cls is ALRNN:
-        return ALRNN(**arrays, n_relu=int(getattr(module, "n_relu")))
+        return ALRNN(**arrays, n_relu=getattr(module, "n_relu", None))
     return cls(**arrays)
 
 
@@ -790,6 +758,7 @@ def skew_tent(a_l: float, a_r: float, mu: float) -> PLRNN:
     >>> m.step([0.5]).tolist()
     [0.25]
     """
+    a_l, a_r, mu = check_real(a_l, "a_l"), check_real(a_r, "a_r"), check_real(mu, "mu")
     return PLRNN([a_l], [[a_r - a_l]], [mu])
 
 
@@ -804,6 +773,7 @@ def border_collision_normal_form(a_l: float) -> PLRNN:
     >>> border_collision_normal_form(0.0).jacobian([True, False]).tolist()
     [[-1.5, 0.8], [0.5, 0.2]]
     """
+    a_l = check_real(a_l, "a_l")
     return PLRNN([[a_l, 0.8], [-0.4, 0.2]], [[-1.5 - a_l, 0.0], [0.9, 0.0]], [0.214, 0.0])
 
 
@@ -843,8 +813,11 @@ def random_plrnn(M: int, seed: int | None = None, *, rich: bool = False, scale: 
     >>> random_plrnn(3, seed=0).M
     3
     """
-    M = _check_count(M, "M", minimum=1)
-    rng = np.random.default_rng(seed)
+    M = check_int(M, "M", minimum=1)
+    check_memory((M, M), "M")
+    rng = np.random.default_rng(check_seed(seed))
+    rich = check_bool(rich, "rich")
+    scale = check_real(scale, "scale", minimum=0.0, allow_none=True)
     if rich:
         s = 0.3 if scale is None else float(scale)
         A = rng.uniform(1.1, 1.7, M)

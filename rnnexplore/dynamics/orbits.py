@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from rnnexplore._validation import check_array, check_int
+
 __all__ = ["DIVERGENCE", "diverged", "simulate_orbits"]
 
 DIVERGENCE = 1e6
@@ -46,7 +48,10 @@ def simulate_orbits(model: Any, z0: Any, n_steps: int) -> np.ndarray:
     Once a state has diverged (:func:`diverged`) it and every later state of that orbit are
     NaN, so a plot shows the orbit up to where it left and no overflow warnings leak.
     """
-    z0 = np.asarray(z0, dtype=float)
+    if not callable(getattr(model, "simulate", None)) or not isinstance(getattr(model, "M", None), int):
+        raise ValueError(f"model must be a model of rnnexplore.dynamics.models, got {type(model).__name__}")
+    z0 = check_array(z0, "z0", ndim=(1, 2), allow_nonfinite=True)
+    n_steps = check_int(n_steps, "n_steps", minimum=0)
     if z0.ndim == 1:
         z0 = z0[None, :]
     if z0.shape[0] == 0:

@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from rnnexplore._validation import check_array, check_choice, check_int, check_memory
+
 from rnnexplore.dynamics.orbits import diverged
 
 __all__ = ["Projection"]
@@ -64,14 +66,16 @@ class Projection:
 
     def __init__(self, kind: str, M: int, *, units: tuple[int, int] = (0, 1), origin: Any = None,
                  basis: Any = None) -> None:
-        if kind not in ("units", "pca", "return"):
-            raise ValueError(f"kind must be 'units', 'pca' or 'return', got {kind!r}")
-        self.kind, self.M = kind, int(M)
-        self.origin = np.zeros(self.M) if origin is None else np.asarray(origin, dtype=float).reshape(self.M)
+        check_choice(kind, "kind", ("units", "pca", "return"))
+        self.kind, self.M = kind, check_int(M, "M", minimum=1)
+        check_memory((2, self.M), "M")
+        self.origin = np.zeros(self.M) if origin is None else check_array(origin, "origin", shape=(self.M,))
         if kind == "return" and self.M != 1:
             raise ValueError(f"the return-map projection needs M = 1, got M = {self.M}")
         if kind == "units":
-            i, j = (int(u) for u in units)
+            if not isinstance(units, (tuple, list)) or len(units) != 2:
+                raise ValueError(f"units must be a pair of indices, got {units!r}")
+            i, j = (check_int(u, "units entry") for u in units)
             if not (0 <= i < self.M and 0 <= j < self.M and i != j):
                 raise ValueError(f"units must be two different indices in 0..{self.M - 1}, got {units!r}")
             self.units_ = (i, j)
@@ -81,9 +85,7 @@ class Projection:
             self.units_ = (0, 0)
             basis = np.array([[1.0], [0.0]])
         else:
-            basis = np.asarray(basis, dtype=float)
-            if basis.shape != (2, self.M) or not np.all(np.isfinite(basis)):
-                raise ValueError(f"basis must be a finite (2, {self.M}) array, got shape {basis.shape}")
+            basis = check_array(basis, "basis", shape=(2, self.M))
             self.units_ = None
         self.basis = basis
 

@@ -20,6 +20,7 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -190,6 +191,8 @@ class ModelStack:
     @classmethod
     def from_models(cls, models) -> "ModelStack":
         """Stack a non-empty list of models of one kind and size."""
+        if isinstance(models, (str, bytes)) or not isinstance(models, Iterable):
+            raise ValueError(f"models must be a non-empty list of models, got {type(models).__name__}")
         models = list(models)
         if not models:
             raise ValueError("models must be a non-empty list of models")

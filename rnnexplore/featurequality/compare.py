@@ -40,16 +40,14 @@ Examples
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import dataclasses
 import io
 import json
 import math
 import os
-import tempfile
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,7 +68,16 @@ from .measures import (
     relative_weight_change,
     spectral_quality,
 )
-from .tasks import ArrayTask, MultiIndex, Staircase, _check_count
+from .._validation import (
+    check_bool,
+    check_int,
+    check_mapping,
+    check_memory,
+    check_real,
+    check_seed,
+)
+from ..files import atomic_write, json_text, parse_json, read_bytes
+from .tasks import ArrayTask, MultiIndex, Staircase
 from .tasks import shuffle_labels as shuffle_labels_fn
 
 __all__ = ["FQRecord", "compare", "compare_many", "sweep", "split_runs", "architecture_sweep", "first_n_above",
@@ -186,17 +193,12 @@ class FQRecord:
 
 def _validate_config(cfg: dict) -> dict:
     out = dict(DEFAULT_CONFIG)
-    unknown = set(cfg) - set(out)
-    if unknown:
-        raise ValueError(f"unknown option(s) {sorted(unknown)}; known: {sorted(out)}")
-    out.update(cfg)
-    for name in ("depth", "width", "steps", "batch_size", "n_test"):
-        out[name] = _check_count(out[name], name)
+    out.update(check_mapping(cfg, "options", optional=sorted(out)))
+    for name, hi in (("depth", 100), ("width", 2**16), ("steps", 10**7), ("batch_size", 2**20), ("n_test", 2**20)):
+        out[name] = check_int(out[name], name, minimum=1, maximum=hi)
+    check_memory((out["depth"], out["width"], out["width"]), "depth * width^2 (weights)")
     for name in ("gamma", "lr"):
-        v = out[name]
-        if isinstance(v, bool) or not isinstance(v, (int, float, np.floating, np.integer)) or not math.isfinite(v) or v <= 0:
-            raise ValueError(f"{name} must be finite and > 0, got {v!r}")
-        out[name] = float(v)
+        out[name] = check_real(out[name], name, minimum=0.0, exclusive_minimum=True)
     return out
 
 
@@ -206,9 +208,7 @@ def _check_task(task) -> None:
 
 
 def _check_seed(seed) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    return int(seed)
+    return check_seed(seed, allow_none=False)
 
 
 def _seeds(seed: int) -> dict[str, int]:
@@ -272,10 +272,15 @@ def compare_many(
     from .mlp import ReLUMLP, ntk_factors, ntk_from_factors, set_torch_threads, train_batched
 
     _check_task(task)
-    runs = [(_check_count(n, "n_train"), _check_seed(s), bool(sh)) for n, s, sh in runs]
+    runs = [(check_int(n, "n_train", minimum=1), _check_seed(s), check_bool(sh, "shuffled")) for n, s, sh in runs]
     if not runs:
         raise ValueError("runs must not be empty")
+    ridge = check_real(ridge, "ridge", minimum=0.0, allow_none=True)
+    relative_ridge = check_real(relative_ridge, "relative_ridge", minimum=0.0)
+    threads = check_int(threads, "threads", minimum=1, maximum=os.cpu_count() or 1)
     cfg = _validate_config(config)
+    n_big = max(max(n for n, _, _ in runs), cfg["n_test"])
+    check_memory((n_big, n_big), "n_train / n_test (kernel matrices)")
     set_torch_threads(threads)
     t0 = time.perf_counter()
     arch = dict(depth=cfg["depth"], width=cfg["width"], gamma=cfg["gamma"])
@@ -434,7 +439,7 @@ def compare(
     >>> rec.fq == rec.err_ntk / rec.err_net
     True
     """
-    n_train = _check_count(n_train, "n_train")
+    n_train = check_int(n_train, "n_train", minimum=1)
     return compare_many(task, [(n_train, _check_seed(seed), bool(shuffle_labels))], ridge=ridge,
                         relative_ridge=relative_ridge, threads=threads, empirical_kernels=empirical_kernels,
                         progress=progress, should_stop=should_stop, **config)[0]
@@ -458,7 +463,7 @@ def split_runs(runs: Sequence[tuple[int, int, bool]], batches: int) -> list[list
     >>> split_runs([(10, 0, False), (20, 0, False), (10, 0, True), (20, 0, True)], 2)
     [[(20, 0, False), (20, 0, True)], [(10, 0, False), (10, 0, True)]]
     """
-    batches = _check_count(batches, "batches")
+    batches = check_int(batches, "batches", minimum=1)
     if batches >= len(runs):
         return [[r] for r in runs]
     pairs: dict[tuple[int, int], list] = {}
@@ -526,7 +531,7 @@ def sweep(
     (3, [16, 32, 16], [False, False, True])
     """
     _check_task(task)
-    n_trains = [_check_count(n, "n_trains") for n in n_trains]
+    n_trains = [check_int(n, "n_trains", minimum=1) for n in n_trains]
     seeds = [_check_seed(s) for s in seeds]
     if not n_trains or not seeds:
         raise ValueError("n_trains and seeds must not be empty")
@@ -535,7 +540,7 @@ def sweep(
     elif shuffled is False or shuffled is None:
         shuffled_ns = []
     else:
-        shuffled_ns = [_check_count(n, "shuffled") for n in shuffled]
+        shuffled_ns = [check_int(n, "shuffled entry", minimum=1) for n in shuffled]
     cfg = _validate_config(config)
     runs = [(n, s, False) for n in n_trains for s in seeds] + [(n, s, True) for n in shuffled_ns for s in seeds]
     base = dict(task=task, config=cfg, threads=threads, ridge=ridge, relative_ridge=relative_ridge,
@@ -580,10 +585,10 @@ def architecture_sweep(
     ([1, 2], [8, 8])
     """
     _check_task(task)
-    n_trains = [_check_count(n, "n_trains") for n in n_trains]
+    n_trains = [check_int(n, "n_trains", minimum=1) for n in n_trains]
     seeds = [_check_seed(s) for s in seeds]
-    depths = [_check_count(v, "depths") for v in depths]
-    widths = [_check_count(v, "widths") for v in widths]
+    depths = [check_int(v, "depths", minimum=1) for v in depths]
+    widths = [check_int(v, "widths", minimum=1) for v in widths]
     if not (n_trains and seeds and depths and widths):
         raise ValueError("n_trains, seeds, depths and widths must not be empty")
     for key in ("depth", "width"):
@@ -649,8 +654,10 @@ def _unclean(v):
 
 
 def _parse_cell(s: str):
+    if not isinstance(s, str):  # a row longer or shorter than the header
+        raise ValueError(f"row length does not match the header (cell {s!r})")
     if s.startswith("["):
-        return _unclean(json.loads(s))
+        return _unclean(parse_json(s, "list cell"))
     if s in ("True", "False"):
         return s == "True"
     for conv in (int, float):
@@ -678,7 +685,9 @@ class SweepResult:
     """
 
     def __init__(self, records: Sequence[dict]):
-        self.records = [dict(r) for r in records]
+        if isinstance(records, (str, bytes, Mapping)) or not isinstance(records, Iterable):
+            raise ValueError(f"records must be a list of dicts, got {type(records).__name__}")
+        self.records = [check_mapping(r, f"records[{i}]") for i, r in enumerate(records)]
 
     def __len__(self) -> int:
         return len(self.records)
@@ -726,10 +735,11 @@ class SweepResult:
     # ------------------------------------------------------------------ IO (no pickle)
     def to_json(self, path=None) -> str:
         """JSON text (non-finite floats as null / "inf"); written to ``path`` if given."""
-        rows = ",\n".join(json.dumps(_clean_dict(r), separators=(",", ":")) for r in self.records)
+        rows = ",\n".join(json_text(_clean_dict(r), "feature-quality sweep record", separators=(",", ":"))
+                           for r in self.records)
         text = f'{{"format": "{_FORMAT}", "records": [\n{rows}\n]}}\n'  # one run per line
         if path is not None:
-            _write_atomic(Path(path), text)
+            atomic_write(path, text, "feature-quality sweep")
         return text
 
     def to_csv(self, path=None) -> str:
@@ -740,7 +750,7 @@ class SweepResult:
         for r in self.records:
             w.writerow({k: json.dumps(_clean(v)) if isinstance(v, list) else v for k, v in r.items()})
         if path is not None:
-            _write_atomic(Path(path), buf.getvalue())
+            atomic_write(path, buf.getvalue(), "feature-quality sweep")
         return buf.getvalue()
 
     def save(self, path) -> Path:
@@ -757,16 +767,32 @@ class SweepResult:
     @classmethod
     def load(cls, path) -> SweepResult:
         """Load a ``.json`` or ``.csv`` file written by :meth:`save` (plain parsing, no code)."""
+        if not isinstance(path, (str, os.PathLike)):
+            raise ValueError(f"path must be a str or os.PathLike, got {type(path).__name__}")
         path = Path(path)
+        if path.suffix not in (".json", ".csv"):
+            raise ValueError(f"path must end in .json or .csv, got {path.name!r}")
+        raw = read_bytes(path, "feature-quality sweep")
+        where = f"feature-quality sweep file {str(path)!r}"
         if path.suffix == ".json":
-            data = json.loads(path.read_text())
+            data = parse_json(raw, where)
             if not isinstance(data, dict) or data.get("format") != _FORMAT:
-                raise ValueError(f"{path} is not a feature-quality sweep (format {_FORMAT})")
-            return cls([{k: _unclean(v) for k, v in r.items()} for r in data["records"]])
-        if path.suffix == ".csv":
-            with path.open(newline="") as fh:
-                return cls([{k: _parse_cell(v) for k, v in row.items()} for row in csv.DictReader(fh)])
-        raise ValueError(f"path must end in .json or .csv, got {path.name!r}")
+                raise ValueError(f"{where} is not a feature-quality sweep (format {_FORMAT})")
+            records = data.get("records")
+            if not isinstance(records, list):
+                raise ValueError(f"{where}: 'records' must be a list of objects, got {type(records).__name__}")
+            for i, r in enumerate(records):
+                check_mapping(r, f"{where}: records[{i}]")
+            return cls([{k: _unclean(v) for k, v in r.items()} for r in records])
+        try:
+            text = raw.decode("utf-8")
+            rows = list(csv.DictReader(io.StringIO(text, newline="")))
+        except (UnicodeDecodeError, csv.Error) as exc:
+            raise ValueError(f"{where} is not a CSV table: {exc}") from None
+        try:
+            return cls([{k: _parse_cell(v) for k, v in row.items()} for row in rows])
+        except (ValueError, TypeError, AttributeError, RecursionError) as exc:
+            raise ValueError(f"{where}: a cell is malformed ({type(exc).__name__}: {exc})") from None
 
     def records_as(self) -> list[FQRecord]:
         """The rows as :class:`FQRecord` objects."""
@@ -776,15 +802,3 @@ class SweepResult:
 def _clean_dict(r: dict) -> dict:
     return {k: _clean(v) for k, v in r.items()}
 
-
-def _write_atomic(path: Path, text: str) -> None:
-    """Write to a temporary file in the same directory, then rename over ``path``."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise

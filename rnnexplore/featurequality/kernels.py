@@ -32,6 +32,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from rnnexplore._validation import check_array, check_int, check_real
+
 __all__ = [
     "analytic_ntk",
     "analytic_nngp",
@@ -45,27 +47,17 @@ DEFAULT_RELATIVE_RIDGE = 1e-6
 
 
 def _check_matrix(X, name: str, d: int | None = None) -> np.ndarray:
-    X = np.asarray(X, dtype=np.float64)
-    if X.ndim != 2:
-        raise ValueError(f"{name} must be 2-d (n, d), got shape {X.shape}")
+    X = check_array(X, name, ndim=2)
     if X.shape[0] < 1:
         raise ValueError(f"{name} must have at least one row")
     if d is not None and X.shape[1] != d:
         raise ValueError(f"{name} must have {d} columns, got {X.shape[1]}")
-    if not np.all(np.isfinite(X)):
-        raise ValueError(f"{name} contains NaN or inf")
     return X
 
 
 def _check_arch(depth, width, gamma) -> tuple[int, int, float]:
-    if isinstance(depth, bool) or not isinstance(depth, (int, np.integer)) or depth < 1:
-        raise ValueError(f"depth must be an integer >= 1, got {depth!r}")
-    if isinstance(width, bool) or not isinstance(width, (int, np.integer)) or width < 1:
-        raise ValueError(f"width must be an integer >= 1, got {width!r}")
-    gamma = float(gamma)
-    if not np.isfinite(gamma) or gamma <= 0:
-        raise ValueError(f"gamma must be finite and > 0, got {gamma}")
-    return int(depth), int(width), gamma
+    return (check_int(depth, "depth", minimum=1, maximum=1000), check_int(width, "width", minimum=1),
+            check_real(gamma, "gamma", minimum=0.0, exclusive_minimum=True))
 
 
 def _arccos_step(Q, qx, qy):

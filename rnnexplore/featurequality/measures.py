@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from rnnexplore._validation import check_real
+
 __all__ = [
     "mse",
     "feature_quality",
@@ -69,8 +71,8 @@ def feature_quality(error_kernel: float, error_network: float) -> float:
     >>> feature_quality(1.2, 0.004)
     300.0
     """
-    if not (np.isfinite(error_kernel) and np.isfinite(error_network)) or error_kernel < 0 or error_network < 0:
-        raise ValueError("errors must be finite and >= 0")
+    error_kernel = check_real(error_kernel, "error_kernel", minimum=0.0)
+    error_network = check_real(error_network, "error_network", minimum=0.0)
     if error_network == 0:
         return float("inf")
     return float(error_kernel / error_network)

@@ -37,6 +37,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from rnnexplore._validation import check_int, check_memory, check_seed
+
 __all__ = [
     "Task",
     "MultiIndex",
@@ -187,8 +189,9 @@ class Staircase:
         >>> set(np.unique(X)) <= {-1.0, 1.0}
         True
         """
-        n = _check_count(n, "n")
-        rng = np.random.default_rng(seed)
+        n = check_int(n, "n", minimum=1)
+        check_memory((n, self.d), "n")
+        rng = np.random.default_rng(check_seed(seed))
         X = 2.0 * rng.integers(0, 2, size=(n, self.d)).astype(np.float64) - 1.0
         return X, self(X)
 
@@ -218,16 +221,6 @@ class Staircase:
     def from_dict(cls, data: dict) -> Staircase:
         """Rebuild (and re-validate, without the staircase check) from :meth:`to_dict`."""
         return staircase(int(data["d"]), data["terms"], check=False, name=data.get("name", "staircase"))
-
-
-def _check_count(n, name: str) -> int:
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer, float)):
-        raise ValueError(f"{name} must be a positive integer, got {n!r}")
-    if isinstance(n, float) and (not math.isfinite(n) or n != int(n)):
-        raise ValueError(f"{name} must be a positive integer, got {n!r}")
-    if n < 1:
-        raise ValueError(f"{name} must be >= 1, got {n}")
-    return int(n)
 
 
 def staircase(d: int, terms: Sequence[Sequence[int]], *, check: bool = True, name: str = "staircase") -> Staircase:
@@ -263,7 +256,7 @@ def staircase(d: int, terms: Sequence[Sequence[int]], *, check: bool = True, nam
     ...
     ValueError: terms is not a merged staircase: terms[0] = (0, 1) adds 2 new coordinates (0, 1); pass check=False to allow it
     """
-    d = _check_count(d, "d")
+    d = check_int(d, "d", minimum=1)
     terms_n = _normalise_terms(terms)
     top = max(max(t) for t in terms_n)
     if d < top + 1:
@@ -289,7 +282,7 @@ def classic_staircase(k: int, d: int) -> Staircase:
     >>> classic_staircase(3, 10).terms
     ((0,), (0, 1), (0, 1, 2))
     """
-    k = _check_count(k, "k")
+    k = check_int(k, "k", minimum=1, maximum=10**4)  # k terms of up to k indices
     return staircase(d, [tuple(range(j + 1)) for j in range(k)], name=f"S{k}")
 
 
@@ -412,7 +405,7 @@ class MultiIndex:
 
     def sample(self, n: int, seed: int | np.random.SeedSequence = 0) -> tuple[np.ndarray, np.ndarray]:
         """``n`` standard Gaussian inputs (rows drawn in order: nested in ``n``) and their labels."""
-        n = _check_count(n, "n")
+        n = check_int(n, "n", minimum=1)
         X = np.random.default_rng(seed).standard_normal((n, self.d))
         return X, self(X)
 
@@ -465,7 +458,7 @@ def multi_index(d: int = 20, terms: Sequence[Sequence[int]] = MULTI_INDEX_TERMS,
     ...
     ValueError: terms[1] is constant: every term needs a positive degree
     """
-    d = _check_count(d, "d")
+    d = check_int(d, "d", minimum=1)
     try:
         raw = [tuple(int(v) if isinstance(v, (int, np.integer)) and not isinstance(v, bool) else v for v in t)
                for t in terms]
@@ -584,7 +577,7 @@ class ArrayTask:
 
     def train_set(self, n: int, seed=0) -> tuple[np.ndarray, np.ndarray]:
         """``n`` distinct training rows (a seeded permutation of the pool; nested in ``n``)."""
-        n = _check_count(n, "n_train")
+        n = check_int(n, "n_train", minimum=1)
         if n > self.n_pool:
             raise ValueError(f"n_train = {n} exceeds the {self.n_pool} rows available for training")
         idx = self._pool_idx[np.random.default_rng(seed).permutation(self.n_pool)[:n]]
@@ -592,7 +585,7 @@ class ArrayTask:
 
     def test_set(self, n: int, seed=0) -> tuple[np.ndarray, np.ndarray]:
         """The first ``min(n, n_held_out)`` held-out rows (``seed`` is unused: the split is fixed)."""
-        n = min(_check_count(n, "n_test"), self.n_held_out)
+        n = min(check_int(n, "n_test", minimum=1), self.n_held_out)
         idx = self._test_idx[:n]
         return self.X[idx], self.y[idx]
 

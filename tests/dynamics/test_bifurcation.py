@@ -251,7 +251,7 @@ def test_save_load_roundtrip(small_map, tmp_path):
     assert back.cycles_at(2, 3).keys() == small_map.cycles_at(2, 3).keys()
     lab, names = back.signatures()
     assert lab.shape == (10, 10) and len(names) == len(np.unique(lab))
-    with pytest.raises(ValueError, match="cannot read"):
+    with pytest.raises(ValueError, match="does not exist"):
         BifurcationMap.load(tmp_path / "missing.npz")
 
 

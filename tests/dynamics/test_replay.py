@@ -89,7 +89,7 @@ def test_failed_write_keeps_old_file(tmp_path):
     before = p.read_bytes()
     bad = _replay()
     bad.info = {"x": object()}  # not JSON-serialisable: the write fails
-    with pytest.raises(TypeError):
+    with pytest.raises(ValueError, match="not JSON serializable"):
         bad.save(p)
     assert p.read_bytes() == before
     assert os.listdir(tmp_path) == ["r.npz"]

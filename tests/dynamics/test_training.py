@@ -66,7 +66,7 @@ def test_gt16_data_is_model_orbit_and_noise_seeded():
 @pytest.mark.parametrize(
     "bad, msg",
     [(np.zeros((3, 2, 2)), "shape"), (np.array([[1.0, np.nan], [0, 0]]), "NaN"), (np.zeros((1, 2)), "at least"),
-     ([["a", "b"]], "numeric")],
+     ([["a", "b"]], "real numbers")],
 )
 def test_from_array_validates(bad, msg):
     with pytest.raises(ValueError, match=msg):

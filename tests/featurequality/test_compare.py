@@ -62,8 +62,8 @@ def test_shuffled_labels_change_training_not_test_target(task):
         (dict(n_train=0), "n_train must be >= 1"),
         (dict(n_train=10, width=0), "width must be >= 1"),
         (dict(n_train=10, lr=float("nan")), "lr must be finite"),
-        (dict(n_train=10, gamma=-1.0), "gamma must be finite"),
-        (dict(n_train=10, learning_rate=1.0), "unknown option"),
+        (dict(n_train=10, gamma=-1.0), "gamma must be > 0"),
+        (dict(n_train=10, learning_rate=1.0), "unknown key"),
         (dict(n_train=10, seed=-1), "seed"),
     ],
 )

@@ -73,7 +73,7 @@ def test_staircase_check_rejects_non_staircase():
         (lambda: fq.classic_staircase(2, 4)(np.full((2, 4), np.nan)), "NaN or inf"),
         (lambda: fq.classic_staircase(2, 4)(np.ones((2, 3))), "shape"),
         (lambda: fq.shuffle_labels(np.array([1.0, np.inf])), "NaN or inf"),
-        (lambda: fq.analytic_ntk(np.array([[np.nan, 1.0]]), depth=1, width=4), "X contains NaN"),
+        (lambda: fq.analytic_ntk(np.array([[np.nan, 1.0]]), depth=1, width=4), "X must be finite"),
         (lambda: fq.analytic_ntk(np.ones((2, 2)), depth=0, width=4), "depth"),
         (lambda: fq.analytic_ntk(np.ones((2, 2)), depth=1, width=4, gamma=0), "gamma"),
         (lambda: fq.KernelRidge().fit(np.eye(2), np.array([1.0, np.nan])), "NaN or inf"),

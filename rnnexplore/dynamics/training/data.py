@@ -17,13 +17,23 @@ Examples
 
 from __future__ import annotations
 
-import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
+from rnnexplore._validation import (
+    check_array,
+    check_bool,
+    check_int,
+    check_mapping,
+    check_memory,
+    check_real,
+    check_seed,
+    check_str,
+)
+from rnnexplore.files import atomic_savez, json_text, load_npz, parse_json
 
 __all__ = [
     "TrajectoryData",
@@ -63,10 +73,7 @@ def validate_trajectory(x: Any, name: str = "data", *, min_length: int = 2) -> n
     >>> validate_trajectory([1.0, 2.0, 3.0]).shape
     (3, 1)
     """
-    try:
-        arr = np.asarray(x, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be a numeric array of shape (T, N): {exc}") from None
+    arr = check_array(x, name, ndim=(1, 2), allow_nonfinite=True)
     if arr.ndim == 1:
         arr = arr[:, None]
     if arr.ndim != 2:
@@ -100,7 +107,8 @@ def train_test_split(x: Any, test_fraction: float = 0.2) -> tuple[np.ndarray, np
     ((7, 1), (3, 1))
     """
     arr = validate_trajectory(x, "x")
-    if not 0.0 <= float(test_fraction) < 1.0:
+    test_fraction = check_real(test_fraction, "test_fraction")
+    if not 0.0 <= test_fraction < 1.0:
         raise ValueError(f"test_fraction must lie in [0, 1), got {test_fraction}")
     n_test = int(np.floor(arr.shape[0] * float(test_fraction)))
     if arr.shape[0] - n_test < 2:
@@ -134,8 +142,12 @@ class TrajectoryData:
     info: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        self.name = check_str(self.name, "name")
+        self.info = check_mapping(self.info, "info")
         self.train = validate_trajectory(self.train, "train")
-        test = np.asarray(self.test, dtype=np.float64)
+        test = check_array(self.test, "test", allow_nonfinite=True)
+        if test.ndim == 0:
+            raise ValueError("test must be an array of shape (T, N), got a scalar")
         if test.size == 0:
             test = np.zeros((0, self.train.shape[1]))
         self.test = test if test.shape[0] == 0 else validate_trajectory(test, "test", min_length=1)
@@ -157,84 +169,40 @@ class TrajectoryData:
             "train": self.train,
             "test": self.test,
             "name": np.array(str(self.name)),
-            "info": np.array(json.dumps(self.info)),
+            "info": np.array(json_text(self.info, "trajectory data info")),
         }
-        atomic_savez(path, arrays)
+        atomic_savez(path, arrays, "trajectory data")
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "TrajectoryData":
         """Read a file written by :meth:`save` (never unpickles; foreign files -> ValueError)."""
-        arrays = safe_load_npz(path, ["train", "test", "name", "info"], "trajectory data", _MAGIC)
-        return cls(arrays["train"], arrays["test"], str(arrays["name"]), json.loads(str(arrays["info"])))
-
-
-# --------------------------------------------------------------------------- file helpers
-def atomic_savez(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> None:
-    """Save ``arrays`` to ``path`` as an uncompressed ``.npz``, atomically.
-
-    The data go to a temporary file in the same directory which is flushed, synced and
-    then renamed over ``path``, so an interrupted write never leaves a half-written file.
-    Object arrays are refused (they would need pickle to load).
-    """
-    path = os.fspath(path)
-    for key, val in arrays.items():
-        if np.asarray(val).dtype == object:
-            raise ValueError(f"array {key!r} has dtype object; only plain numeric/str arrays are saved")
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def safe_load_npz(
-    path: str | os.PathLike, required: list[str], what: str, magic: str | None = None
-) -> dict[str, np.ndarray]:
-    """Load every array of an ``.npz`` without pickle; any problem becomes a ``ValueError``.
-
-    Parameters
-    ----------
-    path : path-like
-    required : list of str
-        Keys that must be present.
-    what : str
-        Kind of file, for error messages.
-    magic : str, optional
-        Expected value of the scalar string array ``"magic"`` (the file-format marker).
-    """
-    path = os.fspath(path)
-    if not os.path.exists(path):
-        raise ValueError(f"{what} file {path!r} does not exist")
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            if not hasattr(npz, "files"):
-                raise ValueError("not an .npz archive")
-            out = {key: npz[key] for key in npz.files}
-    except ValueError as exc:
-        raise ValueError(f"{path!r} is not a valid {what} file: {exc}") from None
-    except Exception as exc:  # BadZipFile, EOFError, OSError, zlib errors, ...
-        raise ValueError(
-            f"{path!r} is not a valid {what} file (truncated or foreign?): {type(exc).__name__}: {exc}"
-        ) from None
-    missing = [key for key in required + (["magic"] if magic else []) if key not in out]
-    if missing:
-        raise ValueError(f"{path!r} is not a valid {what} file: missing arrays {missing}")
-    if magic is not None and (out["magic"].shape != () or str(out["magic"]) != magic):
-        raise ValueError(f"{path!r} is not an rnnexplore {what} file (wrong magic)")
-    return out
+        arrays = load_npz(path, ["train", "test", "name", "info"], "trajectory data", _MAGIC)
+        where = f"trajectory data file {os.fspath(path)!r}"
+        info = parse_json(str(arrays["info"]), f"{where}: info")
+        if not isinstance(info, dict):
+            raise ValueError(f"{where}: info must be a JSON object, got {type(info).__name__}")
+        for key in ("train", "test"):
+            check_array(arrays[key], f"{where}: {key}", ndim=2)
+        try:
+            return cls(arrays["train"], arrays["test"], str(arrays["name"]), info)
+        except ValueError as exc:
+            raise ValueError(f"{where}: {exc}") from None
 
 
 # --------------------------------------------------------------------------- generators
+#: Longest simulated trajectory (burn-in included) a generator accepts: about a minute of stepping.
+MAX_STEPS = 10**7
+
+
+def _check_length(T: Any, burn_in: Any, dim: int) -> tuple[int, int]:
+    T = check_int(T, "T", minimum=1, maximum=MAX_STEPS)
+    burn_in = check_int(burn_in, "burn_in", minimum=0, maximum=MAX_STEPS - T)
+    check_memory((T, dim), "T")
+    return T, burn_in
+
+
 def _add_noise(x: np.ndarray, noise: float, rng: np.random.Generator) -> np.ndarray:
-    if noise < 0 or not np.isfinite(noise):
-        raise ValueError(f"noise must be a finite number >= 0, got {noise}")
+    noise = check_real(noise, "noise", minimum=0.0)
     if noise == 0:
         return x
     return x + noise * rng.standard_normal(x.shape)
@@ -273,7 +241,10 @@ def from_array(
     True
     """
     arr = validate_trajectory(x, "x")
-    info: dict[str, Any] = {"noise": float(noise), "seed": seed, "standardised": bool(standardise)}
+    test_fraction = check_real(test_fraction, "test_fraction", minimum=0.0, maximum=1.0)
+    noise = check_real(noise, "noise", minimum=0.0)
+    seed = check_seed(seed)
+    info: dict[str, Any] = {"noise": noise, "seed": seed, "standardised": check_bool(standardise, "standardise")}
     if standardise:
         n_train = arr.shape[0] - int(np.floor(arr.shape[0] * float(test_fraction)))
         mean = arr[:n_train].mean(axis=0)
@@ -314,12 +285,10 @@ def model_trajectory(
     -------
     ndarray of shape (T, M)
     """
-    if int(T) < 1:
-        raise ValueError(f"T must be >= 1, got {T}")
-    if int(burn_in) < 0:
-        raise ValueError(f"burn_in must be >= 0, got {burn_in}")
-    rng = np.random.default_rng(seed)
     dim = _model_dim(model)
+    T, burn_in = _check_length(T, burn_in, dim)
+    process_noise = check_real(process_noise, "process_noise", minimum=0.0)
+    rng = np.random.default_rng(check_seed(seed))
     z = rng.standard_normal(dim) if z0 is None else np.asarray(z0, dtype=np.float64).reshape(dim)
     out = np.empty((int(T), dim))
     for t in range(int(burn_in) + int(T)):
@@ -371,6 +340,8 @@ def gt16_data(
     """
     from rnnexplore.dynamics.models import paper_gt16
 
+    T, burn_in = _check_length(T, burn_in, 2)
+    noise, seed = check_real(noise, "noise", minimum=0.0), check_seed(seed)
     model = paper_gt16()
     rng = np.random.default_rng(seed)
     x = model_trajectory(model, T, z0=rng.uniform(-1, 1, 2), burn_in=burn_in)
@@ -394,6 +365,8 @@ def skew_tent_data(
     """Trajectory of the 1-D skew tent map ``z' = a_l z + (a_r - a_l) relu(z) + mu``."""
     from rnnexplore.dynamics.models import skew_tent
 
+    T, burn_in = _check_length(T, burn_in, 1)
+    noise, seed = check_real(noise, "noise", minimum=0.0), check_seed(seed)
     model = skew_tent(a_l, a_r, mu)
     rng = np.random.default_rng(seed)
     x = model_trajectory(model, T, z0=rng.uniform(-1, 1, 1), burn_in=burn_in)
@@ -441,10 +414,12 @@ def lorenz63(
     """
     from scipy.integrate import solve_ivp
 
-    if int(T) < 1 or dt <= 0:
-        raise ValueError(f"need T >= 1 and dt > 0, got T={T}, dt={dt}")
-    rng = np.random.default_rng(seed)
-    start = np.array([1.0, 1.0, 20.0]) + rng.standard_normal(3) if x0 is None else np.asarray(x0, float)
+    T, burn_in = _check_length(T, burn_in, 3)
+    dt = check_real(dt, "dt", minimum=0.0, exclusive_minimum=True, maximum=1.0)
+    sigma, rho, beta = (check_real(v, n) for v, n in ((sigma, "sigma"), (rho, "rho"), (beta, "beta")))
+    rng = np.random.default_rng(check_seed(seed))
+    start = (np.array([1.0, 1.0, 20.0]) + rng.standard_normal(3) if x0 is None
+             else check_array(x0, "x0", shape=(3,)))
     if start.shape != (3,):
         raise ValueError(f"x0 must have shape (3,), got {start.shape}")
 

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from rnnexplore._validation import check_int, check_real, check_seed
-from rnnexplore.dynamics.training.data import atomic_savez, safe_load_npz
+from rnnexplore.files import atomic_savez, load_npz
 
 __all__ = ["flipflop_batch", "train_flipflop", "save_flipflop", "load_flipflop", "cached_flipflop",
            "flipflop_accuracy", "CACHED"]
@@ -117,7 +117,7 @@ def save_flipflop(path: str | os.PathLike, rnn: Any, readout: Any) -> None:
     arrays = {name: p.detach().numpy().astype(np.float64) for name, p in rnn.named_parameters()}
     arrays.update({f"readout_{n}": p.detach().numpy().astype(np.float64) for n, p in readout.named_parameters()})
     arrays["magic"] = np.array(_MAGIC)
-    atomic_savez(path, arrays)
+    atomic_savez(path, arrays, "flip-flop network")
 
 
 def load_flipflop(path: str | os.PathLike) -> tuple[Any, Any]:
@@ -125,7 +125,7 @@ def load_flipflop(path: str | os.PathLike) -> tuple[Any, Any]:
     import torch
 
     keys = ["weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0", "readout_weight", "readout_bias"]
-    d = safe_load_npz(path, keys, "flip-flop network", magic=_MAGIC)
+    d = load_npz(path, keys, "flip-flop network", magic=_MAGIC)
     H, K = d["weight_ih_l0"].shape
     if d["weight_hh_l0"].shape != (H, H) or d["readout_weight"].shape != (K, H):
         raise ValueError(f"{os.fspath(path)!r}: inconsistent weight shapes")

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from rnnexplore._validation import check_int, check_memory, check_real, check_seed, check_str
 from rnnexplore.dynamics.params import locate_param
 from rnnexplore.dynamics.training.replay import Landscape
 from rnnexplore.parallel import progress_bar
@@ -113,10 +114,23 @@ def loss_landscape(
     >>> L.loss.shape
     (2, 3)
     """
+    from rnnexplore.dynamics.models import PLRNN, ShallowPLRNN
+
+    if not isinstance(model, (TorchPLRNN, TorchShallowPLRNN, PLRNN, ShallowPLRNN)):
+        raise ValueError(f"model must be a torch or numpy PLRNN / ShallowPLRNN, got {type(model).__name__}")
+    alpha = check_real(alpha, "alpha", minimum=0.0, maximum=1.0)
+    seq_len = check_int(seq_len, "seq_len", minimum=2)
+    n_windows = check_int(n_windows, "n_windows", minimum=1, maximum=10**5)
+    chunk = check_int(chunk, "chunk", minimum=1)
+    seed = check_seed(seed)
+    check_str(x_param, "x_param"), check_str(y_param, "y_param")
     tmodel = model if isinstance(model, (TorchPLRNN, TorchShallowPLRNN)) else from_numpy_model(model)
     base = tmodel.numpy_params()
     xs, ys = _grid_values(x_values, y_values)
     _check_params_and_alpha(base, (x_param, y_param), alpha)
+    check_memory((xs.size, ys.size, n_windows, seq_len), "x_values * y_values * n_windows * seq_len")
+    if wrt is not None and (isinstance(wrt, str) or not isinstance(wrt, Sequence)):
+        raise ValueError(f"wrt must be a list of parameter names, got {wrt!r}")
     wrt = list(base) if wrt is None else list(wrt)
     grad_mask = _grad_masks(tmodel, base, wrt)
     win = _eval_windows(data, seq_len, n_windows, seed)

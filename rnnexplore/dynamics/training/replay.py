@@ -28,7 +28,6 @@ Examples
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -36,7 +35,8 @@ from typing import Any
 
 import numpy as np
 
-from rnnexplore.dynamics.training.data import atomic_savez, safe_load_npz
+from rnnexplore._validation import check_array, check_choice, check_int, check_mapping, check_real, check_seed, check_str
+from rnnexplore.files import atomic_savez, json_text, load_npz, parse_json
 from rnnexplore.dynamics.params import format_param_name, locate_param
 
 __all__ = [
@@ -55,13 +55,23 @@ _ANALYSIS_MAGIC = "rnnexplore-replay-analysis-v1"
 _KINDS = {"plrnn": ("A", "W", "h"), "shplrnn": ("a", "W1", "W2", "h1", "h2")}
 
 
-def _as_1d(x: Any, name: str, n: int | None = None, dtype: Any = np.float64) -> np.ndarray:
-    arr = np.asarray(x, dtype=dtype)
-    if arr.ndim != 1:
-        raise ValueError(f"{name} must be 1-D, got shape {arr.shape}")
+def _as_1d(x: Any, name: str, n: int | None = None, dtype: Any = np.float64, *,
+           allow_nonfinite: bool = True) -> np.ndarray:
+    arr = check_array(x, name, ndim=1, allow_nonfinite=allow_nonfinite and dtype != np.int64)
     if n is not None and arr.shape[0] != n:
         raise ValueError(f"{name} must have length {n}, got {arr.shape[0]}")
+    if dtype == np.int64:
+        if np.any(arr != np.round(arr)) or np.any(np.abs(arr) > 2**53):
+            raise ValueError(f"{name} must hold integers")
+        return arr.astype(np.int64)
     return arr
+
+
+def _read_info(arrays: dict, where: str) -> dict:
+    info = parse_json(check_str(arrays["info"][()], f"{where}: info"), f"{where}: info")
+    if not isinstance(info, dict):
+        raise ValueError(f"{where}: info must be a JSON object, got {type(info).__name__}")
+    return info
 
 
 # --------------------------------------------------------------------------- Replay
@@ -111,8 +121,9 @@ class Replay:
     info: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.kind not in _KINDS:
-            raise ValueError(f"kind must be one of {sorted(_KINDS)}, got {self.kind!r}")
+        check_choice(self.kind, "kind", sorted(_KINDS))
+        self.params = check_mapping(self.params, "params")
+        self.info = check_mapping(self.info, "info")
         self.epochs = _as_1d(self.epochs, "epochs", dtype=np.int64)
         C = self.epochs.shape[0]
         if C < 1:
@@ -120,13 +131,13 @@ class Replay:
         expected = _KINDS[self.kind]
         if sorted(self.params) != sorted(expected):
             raise ValueError(f"params of a {self.kind} replay must be {list(expected)}, got {list(self.params)}")
-        self.params = {k: np.asarray(self.params[k], dtype=np.float64) for k in expected}
+        self.params = {k: check_array(self.params[k], f"params[{k!r}]") for k in expected}
         for k, v in self.params.items():
             if v.ndim < 2 or v.shape[0] != C:
                 raise ValueError(f"params[{k!r}] must have shape (n_checkpoints={C}, ...), got {v.shape}")
         for name in ("loss", "free_loss", "grad_norm", "alpha"):
             setattr(self, name, _as_1d(getattr(self, name), name, C))
-        S = np.asarray(self.step_loss).shape[0]
+        S = _as_1d(self.step_loss, "step_loss").shape[0]
         for name in ("step_loss", "step_grad_norm", "step_alpha"):
             setattr(self, name, _as_1d(getattr(self, name), name, S))
 
@@ -188,13 +199,13 @@ class Replay:
         arrays = {
             "magic": np.array(_REPLAY_MAGIC),
             "kind": np.array(self.kind),
-            "info": np.array(json.dumps(self.info)),
+            "info": np.array(json_text(self.info, "replay info")),
         }
         for name in ("epochs", "loss", "free_loss", "grad_norm", "alpha", "step_loss", "step_grad_norm", "step_alpha"):
             arrays[name] = getattr(self, name)
         for k, v in self.params.items():
             arrays["param_" + k] = v
-        atomic_savez(path, arrays)
+        atomic_savez(path, arrays, "replay")
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "Replay":
@@ -207,12 +218,17 @@ class Replay:
         ...
         ValueError: replay file '/nonexistent.npz' does not exist
         """
-        arrays = safe_load_npz(path, ["kind", "info", "epochs"], "replay", _REPLAY_MAGIC)
+        arrays = load_npz(path, ["kind", "info", "epochs"], "replay", _REPLAY_MAGIC)
+        where = f"replay file {os.fspath(path)!r}"
         kind = str(arrays["kind"])
         if kind not in _KINDS:
-            raise ValueError(f"{os.fspath(path)!r}: unknown model kind {kind!r}")
+            raise ValueError(f"{where}: unknown model kind {kind!r}")
+        missing = [k for k in ["loss", "free_loss", "grad_norm", "alpha", "step_loss", "step_grad_norm",
+                               "step_alpha"] + ["param_" + p for p in _KINDS[kind]] if k not in arrays]
+        if missing:
+            raise ValueError(f"{where}: missing arrays {missing}")
         try:
-            info = json.loads(str(arrays["info"]))
+            info = _read_info(arrays, where)
             return cls(
                 kind=kind,
                 epochs=arrays["epochs"],
@@ -226,8 +242,8 @@ class Replay:
                 step_alpha=arrays["step_alpha"],
                 info=info,
             )
-        except (KeyError, ValueError, TypeError) as exc:
-            raise ValueError(f"{os.fspath(path)!r} is not a valid replay file: {exc}") from None
+        except ValueError as exc:
+            raise ValueError(f"{where} is not a valid replay file: {exc}") from None
 
 
 # --------------------------------------------------------------------------- Landscape
@@ -255,11 +271,14 @@ class Landscape:
     info: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.x_values = _as_1d(self.x_values, "x_values")
-        self.y_values = _as_1d(self.y_values, "y_values")
+        self.x_param = check_str(self.x_param, "x_param")
+        self.y_param = check_str(self.y_param, "y_param")
+        self.info = check_mapping(self.info, "info")
+        self.x_values = _as_1d(self.x_values, "x_values", allow_nonfinite=False)
+        self.y_values = _as_1d(self.y_values, "y_values", allow_nonfinite=False)
         shape = (self.y_values.size, self.x_values.size)
         for name in ("loss", "grad_norm"):
-            arr = np.asarray(getattr(self, name), dtype=np.float64)
+            arr = check_array(getattr(self, name), name, allow_nonfinite=True)
             if arr.shape != shape:
                 raise ValueError(f"{name} must have shape {shape}, got {arr.shape}")
             setattr(self, name, arr)
@@ -276,19 +295,24 @@ class Landscape:
                 "y_values": self.y_values,
                 "loss": self.loss,
                 "grad_norm": self.grad_norm,
-                "info": np.array(json.dumps(self.info)),
+                "info": np.array(json_text(self.info, "landscape info")),
             },
+            "landscape",
         )
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "Landscape":
         """Read a file written by :meth:`save` (``ValueError`` on anything else)."""
         keys = ["x_param", "y_param", "x_values", "y_values", "loss", "grad_norm", "info"]
-        a = safe_load_npz(path, keys, "landscape", _LANDSCAPE_MAGIC)
-        return cls(
-            str(a["x_param"]), str(a["y_param"]), a["x_values"], a["y_values"], a["loss"], a["grad_norm"],
-            json.loads(str(a["info"])),
-        )
+        a = load_npz(path, keys, "landscape", _LANDSCAPE_MAGIC)
+        where = f"landscape file {os.fspath(path)!r}"
+        try:
+            return cls(
+                check_str(a["x_param"][()], "x_param"), check_str(a["y_param"][()], "y_param"), a["x_values"],
+                a["y_values"], a["loss"], a["grad_norm"], _read_info(a, where),
+            )
+        except ValueError as exc:
+            raise ValueError(f"{where}: {exc}") from None
 
 
 # --------------------------------------------------------------------------- jumps
@@ -346,13 +370,12 @@ def detect_jumps(
     >>> detect_jumps(np.linspace(1, 0.1, 50)).tolist()
     []
     """
+    rel_floor = check_real(rel_floor, "rel_floor", minimum=0.0)
     y = _log_loss(loss, rel_floor)
-    if int(window) < 1:
-        raise ValueError(f"window must be >= 1, got {window}")
-    if not min_factor > 1:
-        raise ValueError(f"min_factor must be > 1, got {min_factor}")
-    if direction not in ("up", "down", "both"):
-        raise ValueError(f"direction must be 'up', 'down' or 'both', got {direction!r}")
+    window = check_int(window, "window", minimum=1)
+    k = check_real(k, "k", minimum=0.0)
+    min_factor = check_real(min_factor, "min_factor", minimum=1.0, exclusive_minimum=True)
+    check_choice(direction, "direction", ("up", "down", "both"))
     n = y.size
     if n < 2:
         return np.zeros(0, dtype=np.int64)
@@ -454,6 +477,29 @@ class ReplayAnalysis:
     cycle_sets: list = field(default_factory=list, repr=False)
     events: list = field(default_factory=list, repr=False)
 
+    def __post_init__(self) -> None:
+        mo = self.max_order
+        self.max_order = check_int(mo[()] if isinstance(mo, np.ndarray) and mo.shape == () else mo, "max_order",
+                                   minimum=1)
+        self.n_objects = _as_1d(self.n_objects, "n_objects", dtype=np.int64)
+        self.n_stable = _as_1d(self.n_stable, "n_stable", self.n_objects.shape[0], dtype=np.int64)
+        self.event_checkpoint = _as_1d(self.event_checkpoint, "event_checkpoint", dtype=np.int64)
+        E = self.event_checkpoint.shape[0]
+        kinds = np.asarray(self.event_kind)
+        if kinds.shape != (E,) or (E and kinds.dtype.kind != "U"):
+            raise ValueError(f"event_kind must be {E} strings, got {kinds.dtype} of shape {kinds.shape}")
+        self.event_kind = kinds.astype(str)
+        self.event_order = _as_1d(self.event_order, "event_order", E, dtype=np.int64)
+        self.jumps = _as_1d(self.jumps, "jumps", dtype=np.int64)
+        if np.any(self.n_objects < 0) or np.any(self.n_stable < 0) or np.any(self.n_stable > self.n_objects):
+            raise ValueError("n_stable and n_objects must satisfy 0 <= n_stable <= n_objects")
+        if np.any(self.event_checkpoint < 0) or np.any(self.jumps < 0):
+            raise ValueError("event_checkpoint and jumps must be checkpoint indices (>= 0)")
+        if np.any((self.event_order != -1) & (self.event_order < 1)):
+            raise ValueError("event_order must be -1 (unknown) or an order >= 1")
+        if not isinstance(self.cycle_sets, list) or not isinstance(self.events, list):
+            raise ValueError("cycle_sets and events must be lists")
+
     def event_checkpoints(self, kinds: Sequence[str] | None = None) -> np.ndarray:
         """Sorted unique checkpoints with at least one event (of the given kinds)."""
         mask = np.ones(self.event_kind.shape, bool) if kinds is None else np.isin(self.event_kind, list(kinds))
@@ -481,14 +527,18 @@ class ReplayAnalysis:
                 "event_order": self.event_order,
                 "jumps": self.jumps,
             },
+            "replay analysis",
         )
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "ReplayAnalysis":
         """Read a file written by :meth:`save`."""
         keys = ["max_order", "n_objects", "n_stable", "event_checkpoint", "event_kind", "event_order", "jumps"]
-        a = safe_load_npz(path, keys, "replay analysis", _ANALYSIS_MAGIC)
-        return cls(int(a["max_order"]), *(a[k] for k in keys[1:]))
+        a = load_npz(path, keys, "replay analysis", _ANALYSIS_MAGIC)
+        try:
+            return cls(*(a[k] for k in keys))
+        except ValueError as exc:
+            raise ValueError(f"replay analysis file {os.fspath(path)!r}: {exc}") from None
 
 
 def _full_search_work(item: dict) -> list:
@@ -625,8 +675,15 @@ def analyse_replay(
         raise ValueError("replay must be a Replay")
     max_order = check_int(max_order, "max_order", minimum=1)
     full_every = check_int(full_every, "full_every", minimum=1)
+    check_mapping(find_kwargs, "find_cycles options", optional=("mode", "budget"))
+    if jump_kwargs is not None:
+        check_mapping(jump_kwargs, "jump_kwargs", optional=("window", "k", "min_factor", "direction", "rel_floor"))
+    seed = check_seed(seed)
+    if checkpoints is not None and (isinstance(checkpoints, (str, bytes)) or not isinstance(checkpoints, Sequence)):
+        raise ValueError(f"checkpoints must be a list of checkpoint indices, got {type(checkpoints).__name__}")
     opt = None if options is None else ContinuationOptions.coerce(options)
-    idx = list(range(replay.n_checkpoints)) if checkpoints is None else [replay._check_index(i) for i in checkpoints]
+    idx = (list(range(replay.n_checkpoints)) if checkpoints is None
+           else [replay._check_index(check_int(i, "checkpoints entry")) for i in checkpoints])
     if not idx or any(b <= a for a, b in zip(idx, idx[1:])):
         raise ValueError("checkpoints must be non-empty and strictly ascending")
     if warm:

@@ -47,6 +47,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from rnnexplore._validation import check_array, check_bool, check_int, check_memory, check_seed
 from rnnexplore.dynamics.training.data import TrajectoryData, validate_trajectory
 
 
@@ -96,16 +97,13 @@ def shplrnn_step(
 
 def torch_generator(seed: int | None) -> torch.Generator:
     gen = torch.Generator()
-    gen.manual_seed(int(seed) if seed is not None else torch.seed())
+    seed = check_seed(seed)
+    gen.manual_seed(seed if seed is not None else torch.seed())
     return gen
 
 
 def _as_param(value: Any, shape: tuple[int, ...], name: str) -> nn.Parameter:
-    arr = np.asarray(value, dtype=np.float64)
-    if arr.shape != shape:
-        raise ValueError(f"{name} must have shape {shape}, got {arr.shape}")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} contains NaN or inf")
+    arr = check_array(value, name, shape=shape)
     return nn.Parameter(torch.tensor(arr, dtype=DTYPE))
 
 
@@ -145,10 +143,10 @@ class TorchPLRNN(nn.Module):
         seed: int | None = None,
     ) -> None:
         super().__init__()
-        if int(M) < 1:
-            raise ValueError(f"M must be >= 1, got {M}")
-        self.M = int(M)
-        self.offdiag_W = bool(offdiag_W)
+        M = check_int(M, "M", minimum=1)
+        check_memory((M, M), "M")
+        self.M = M
+        self.offdiag_W = check_bool(offdiag_W, "offdiag_W")
         gen = torch_generator(seed)
         if A is None:
             A = (0.5 + 0.4 * torch.rand(M, generator=gen, dtype=DTYPE)).numpy()
@@ -234,9 +232,9 @@ class TorchShallowPLRNN(nn.Module):
         seed: int | None = None,
     ) -> None:
         super().__init__()
-        if int(M) < 1 or int(H) < 1:
-            raise ValueError(f"M and H must be >= 1, got M={M}, H={H}")
-        self.M, self.H = int(M), int(H)
+        M, H = check_int(M, "M", minimum=1), check_int(H, "H", minimum=1)
+        check_memory((M, H), "M * H")
+        self.M, self.H = M, H
         gen = torch_generator(seed)
         if a is None:
             a = (0.5 + 0.4 * torch.rand(M, generator=gen, dtype=DTYPE)).numpy()

@@ -26,6 +26,16 @@ from typing import Any
 import numpy as np
 import torch
 
+from rnnexplore._validation import (
+    check_callable,
+    check_choice,
+    check_executor,
+    check_int,
+    check_memory,
+    check_real,
+    check_seed,
+)
+from rnnexplore.dynamics.training.data import MAX_STEPS
 from rnnexplore.dynamics.training.replay import Replay
 from rnnexplore.parallel import progress_bar
 from rnnexplore.dynamics.training.torch_models import (
@@ -133,21 +143,27 @@ class TrainConfig:
             raise ValueError(f"unknown training option(s) {unknown}; options are {[f.name for f in fields(self)]}")
         return dataclasses.replace(self, **options)
 
-    def check(self, T: int) -> None:
-        """ValueError naming the first option that is invalid for a training length ``T``."""
-        if self.adaptive and self.alpha != "adaptive":
-            raise ValueError(f"alpha must be a number in [0, 1] or 'adaptive', got {self.alpha!r}")
-        if not self.adaptive and not 0.0 <= float(self.alpha) <= 1.0:
-            raise ValueError(f"alpha must lie in [0, 1], got {self.alpha}")
+    def check(self, T: int, M: int = 1) -> None:
+        """ValueError naming the first option that is invalid for a training length ``T`` (``M`` units)."""
+        if self.adaptive:
+            check_choice(self.alpha, "alpha", ("adaptive",))
+        else:
+            check_real(self.alpha, "alpha (a number in [0, 1] or 'adaptive')", minimum=0.0, maximum=1.0)
         for name in ("epochs", "batch_size", "batches_per_epoch", "record_every", "n_eval", "alpha_every"):
-            if int(getattr(self, name)) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if not 2 <= int(self.seq_len) <= T:
-            raise ValueError(f"seq_len must lie in [2, {T}] (the training length), got {self.seq_len}")
-        if not (self.lr > 0 and math.isfinite(self.lr)):
-            raise ValueError(f"lr must be a positive number, got {self.lr}")
-        if self.optimizer not in _OPTIMISERS:
-            raise ValueError(f"optimizer must be one of {sorted(_OPTIMISERS)}, got {self.optimizer!r}")
+            check_int(getattr(self, name), name, minimum=1, maximum=MAX_STEPS)
+        if self.epochs * self.batches_per_epoch > MAX_STEPS:
+            raise ValueError(f"epochs * batches_per_epoch must be <= {MAX_STEPS} optimiser steps, "
+                             f"got {self.epochs * self.batches_per_epoch}")
+        check_int(self.seq_len, "seq_len (at most the training length)", minimum=2, maximum=T)
+        check_memory((max(self.batch_size, self.n_eval), self.seq_len, M, 4), "batch_size / n_eval * seq_len")
+        check_real(self.lr, "lr", minimum=0.0, exclusive_minimum=True)
+        check_real(self.grad_clip, "grad_clip", minimum=0.0, exclusive_minimum=True, allow_none=True)
+        check_real(self.alpha_init, "alpha_init", minimum=0.0, maximum=1.0)
+        check_choice(self.optimizer, "optimizer", sorted(_OPTIMISERS))
+        check_seed(self.seed)
+        if self.trainable is not None and (isinstance(self.trainable, str)
+                                           or not isinstance(self.trainable, Sequence)):
+            raise ValueError(f"trainable must be a list of parameter names, got {self.trainable!r}")
 
     def info(self, trainable: list[str], n_obs: int) -> dict[str, Any]:
         """The ``Replay.info`` record of a run with these options."""
@@ -330,7 +346,8 @@ def train(
         raise ValueError("model must be a TorchPLRNN or TorchShallowPLRNN")
     if N > model.M:
         raise ValueError(f"data has {N} columns but the model only {model.M} latent units")
-    config.check(T)
+    config.check(T, model.M)
+    check_callable(callback, "callback")
     try:
         run = _Run(model, x_np, config, callback)
         with progress_bar(progress, int(config.epochs), "training") as bar:
@@ -400,6 +417,14 @@ def train_runs(
     from rnnexplore.parallel import parallel_map
 
     x_np = trajectory_array(data)
+    if not isinstance(model, (TorchPLRNN, TorchShallowPLRNN)):
+        raise ValueError("model must be a TorchPLRNN or TorchShallowPLRNN")
+    init_noise = check_real(init_noise, "init_noise", minimum=0.0)
+    if isinstance(seeds, (str, bytes)) or not isinstance(seeds, Sequence) or \
+            isinstance(alphas, (str, bytes)) or not isinstance(alphas, Sequence):
+        raise ValueError("seeds and alphas must be lists")
+    seeds = [check_seed(s, "seeds entry", allow_none=False) for s in seeds]
+    executor = check_executor(executor)
     base = model.numpy_params()
     items = []
     for s in seeds:
