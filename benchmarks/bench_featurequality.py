@@ -1,22 +1,39 @@
-"""Benchmark: empirical NTK by the layer-factorised formula vs torch.func, and the S4 sweep.
+"""Benchmarks of the feature-quality half: empirical NTK, batched sweeps, the 8-term staircase,
+depth against width.
 
-Run from the repository root::
+Run from the repository root (each part can be run alone)::
 
-    .venv/bin/python benchmarks/bench_featurequality.py            # both parts
-    .venv/bin/python benchmarks/bench_featurequality.py --no-sweep # NTK timing only
+    .venv/bin/python benchmarks/bench_featurequality.py --parts ntk
+    .venv/bin/python benchmarks/bench_featurequality.py --parts steps        # training step cost
+    .venv/bin/python benchmarks/bench_featurequality.py --parts sweep        # batched vs separate
+    .venv/bin/python benchmarks/bench_featurequality.py --parts paper        # 8-term staircase FQ
+    .venv/bin/python benchmarks/bench_featurequality.py --parts depthwidth   # writes package data
 
-Part 1 times the 4000 x 4000 empirical NTK of the spec's MLP (d = 20, 3 hidden layers of
-width 256, ~137k parameters) with :func:`rnnexplore.featurequality.empirical_ntk`
-(one backward pass, per-layer Gram products) against the torch.func reference (vmap of
-jacrev per-example Jacobians, then ``J J^T``). At n = 4000 the Jacobian alone is 4.4 GB
-in float64, so torch.func is measured on a subset (``--subset``, default 500) and
-extrapolated: Jacobian time linear in n, contraction time quadratic in n (both stated in
-the output). The factorised formula is also timed on the same subset for a direct ratio.
+``ntk``: the 4000 x 4000 empirical NTK of the S4 MLP (d = 20, 3 hidden layers of width
+256, ~137k parameters) with :func:`rnnexplore.featurequality.empirical_ntk` (one backward
+pass, per-layer Gram products) against the torch.func reference (vmap of jacrev
+per-example Jacobians, then ``J J^T``), measured on a subset (``--subset``) and extrapolated
+(Jacobian time linear in n, contraction quadratic; both stated in the output).
 
-Part 2 runs the spec's section-5 sweep (S4, d = 20, n_train 250..4000, seeds 0-2, with
-shuffled-label controls at every n; 30 runs) on a 2-process pool, prints its wall time
-and writes ``rnnexplore/featurequality/data/s4_sweep.json`` (loadable by
-``SweepResult.load`` and the ``FeatureQualityExplorer`` widget).
+``steps``: training cost alone in one process (1 thread): 15 S4 networks trained one after
+another with ``train_mlp`` against the same 15 as one batched model (process CPU seconds).
+
+``sweep``: the CPU-scale S4 sweep (S4, d = 20, n_train 250..4000, seeds 0-2, shuffled
+controls at every n: 30 runs, 8000 steps) twice in the same run on a 2-process pool (1 torch
+thread each): every run separately (``batches=30``, the pre-batching behaviour) and as two
+batched models (``batches=2``). Prints both wall times, their ratio and the load average,
+checks that both give the same numbers, and writes the batched sweep to
+``rnnexplore/featurequality/data/s4_sweep.json``.
+
+``paper``: the paper's 8-term staircase (d = 30) at n = 2000 and 4000 (and a shuffled-label
+control at 4000) with the CPU-scale schedule (15000 steps, Adam lr 1e-2 cosine-annealed,
+batch 64), with every kernel; prints FQ and time, writes
+``rnnexplore/featurequality/data/paper8_sweep.json``.
+
+``depthwidth``: depth {1, 2, 3, 4} x width {64, 256, 1024} on S4 over n_train, FQ against
+the analytic NTK (no empirical kernels), one batched model per architecture on 2 processes;
+writes ``rnnexplore/featurequality/data/depth_width.json`` and prints the n at which FQ first
+exceeds 10.
 """
 
 from __future__ import annotations
@@ -83,38 +100,178 @@ def bench_ntk(n: int, subset: int, repeat: int) -> None:
     del K
 
 
-def bench_sweep(out: Path, workers: int) -> None:
+DATA = Path(__file__).resolve().parents[1] / "rnnexplore" / "featurequality" / "data"
+S4_NS = [250, 500, 1000, 2000, 4000]
+#: the 8-term staircase's CPU-scale schedule (tuned: 8000 steps at lr 2e-3 gave FQ ~3)
+PAPER_CONFIG = dict(depth=3, width=256, steps=15000, lr=1e-2, batch_size=64, n_test=2000)
+PAPER_NS = [2000, 4000]
+DW_NS = [250, 500, 1000, 2000, 3000, 4000]
+
+
+def _pool(workers):
+    ctx = multiprocessing.get_context("spawn")  # torch + fork is fragile
+    return ProcessPoolExecutor(workers, mp_context=ctx)
+
+
+def _children_cpu() -> float:
+    """CPU seconds (user + system) of this process's finished children (the pool's workers)."""
+    import resource
+
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def bench_sweep(out: Path, workers: int, modes: list[str]) -> None:
+    """Wall time and the workers' CPU seconds per mode. On a shared machine the CPU seconds are
+    the fairer comparison: they do not depend on how many other jobs took turns on the cores."""
     from rnnexplore.featurequality import classic_staircase, sweep
 
-    ctx = multiprocessing.get_context("spawn")  # torch + fork is fragile
-    t = time.perf_counter()
-    with ProcessPoolExecutor(workers, mp_context=ctx) as ex:
-        res = sweep(classic_staircase(4, 20), [250, 500, 1000, 2000, 4000], seeds=[0, 1, 2],
-                    shuffled=True, executor=ex, progress=True)
-    wall = time.perf_counter() - t
+    task = classic_staircase(4, 20)
+    walls, cpus, results = {}, {}, {}
+    for label in modes:
+        batches = {"separate": 30, "batched": workers}[label]
+        load0 = os.getloadavg()[0]
+        t, c = time.perf_counter(), _children_cpu()
+        with _pool(workers) as ex:
+            results[label] = sweep(task, S4_NS, seeds=[0, 1, 2], shuffled=True, executor=ex, batches=batches)
+        walls[label], cpus[label] = time.perf_counter() - t, _children_cpu() - c
+        print(f"S4 sweep, 30 runs x 8000 steps, {label:8s} (batches={batches:2d}, {workers} processes x 1 thread): "
+              f"wall {walls[label]:.0f} s, worker CPU {cpus[label]:.0f} s   "
+              f"(load average {load0:.2f} -> {os.getloadavg()[0]:.2f})", flush=True)
+    if len(results) == 2:
+        print(f"  batched / separate: wall {walls['batched'] / walls['separate']:.2f}, "
+              f"CPU {cpus['batched'] / cpus['separate']:.2f}")
+        a, b = results["separate"], results["batched"]
+        dev = max(abs(np.log10(x["fq"]) - np.log10(y["fq"])) for x, y in zip(a.records, b.records))
+        print(f"  largest |log10 FQ| difference between the two: {dev:.3f} (float32 rounding of training grows over 8000 steps)")
+    res = results.get("batched", results[modes[-1]])
     out.parent.mkdir(parents=True, exist_ok=True)
     res.save(out)
-    per_run = np.asarray(res.column("seconds"), dtype=float)
-    print(f"S4 sweep (30 runs, spec config, {workers} processes x 1 torch thread): wall {wall:.0f} s, "
-          f"per run {np.median(per_run):.1f} s median ({per_run.min():.1f}-{per_run.max():.1f}); saved {out}")
-    print(res.table(["err_net", "err_ntk", "err_kT", "fq", "cka", "rel_frob", "kta_T"], shuffled=False))
+    print(f"  saved the batched sweep to {out}")
+    print(res.table(["err_net", "err_ntk", "err_kT", "fq", "cka", "cka_debiased", "rel_frob", "kta_T", "max_angle"],
+                    shuffled=False))
+    print("shuffled labels:")
+    print(res.table(["err_net", "err_ntk", "fq", "one_minus_cka", "cka_debiased", "rel_frob"], shuffled=True))
+
+
+def bench_steps(models: int, steps: int, repeat: int) -> None:
+    """Training cost only, one process, one torch thread: ``models`` S4 networks (3 x 256, batch 64)
+    trained one after another with ``train_mlp`` against the same networks as one batched model,
+    interleaved ``repeat`` times; process CPU seconds (fair under load) and wall seconds."""
+    import torch
+
+    from rnnexplore.featurequality import classic_staircase
+    from rnnexplore.featurequality.mlp import ReLUMLP, train_batched, train_mlp
+
+    torch.set_num_threads(1)
+    task = classic_staircase(4, 20)
+    data = [task.sample(n, seed=j) for j, n in enumerate([250, 500, 1000, 2000, 4000] * (models // 5 + 1))][:models]
+    cfg = dict(steps=steps, lr=2e-3, batch_size=64)
+    best = {"separate": (np.inf, np.inf), "batched": (np.inf, np.inf)}
+    for _ in range(repeat):
+        for label in ("separate", "batched"):
+            nets = [ReLUMLP(20, 3, 256, seed=j) for j in range(models)]
+            c, t = time.process_time(), time.perf_counter()
+            if label == "separate":
+                for j, (net, (X, y)) in enumerate(zip(nets, data)):
+                    train_mlp(net, X, y, seed=j, **cfg)
+            else:
+                train_batched(nets, [X for X, _ in data], [y for _, y in data], seeds=range(models), **cfg)
+            cpu, wall = time.process_time() - c, time.perf_counter() - t
+            best[label] = min(best[label], (cpu, wall))
+    (cs, ws), (cb, wb) = best["separate"], best["batched"]
+    print(f"training only, {models} S4 networks x {steps} steps, 1 thread (best of {repeat}, load average "
+          f"{os.getloadavg()[0]:.2f}): separate {cs:.1f} s CPU ({ws:.1f} s wall), batched {cb:.1f} s CPU "
+          f"({wb:.1f} s wall): batched/separate CPU {cb / cs:.2f}; per model-step {1e3 * cs / models / steps:.2f} ms "
+          f"vs {1e3 * cb / models / steps:.2f} ms")
+
+
+def bench_paper(out: Path, workers: int) -> None:
+    from rnnexplore.featurequality import paper_staircase, sweep
+
+    load0 = os.getloadavg()[0]
+    t = time.perf_counter()
+    with _pool(workers) as ex:
+        res = sweep(paper_staircase(), PAPER_NS, seeds=[0], shuffled=[4000], executor=ex, batches=workers,
+                    **PAPER_CONFIG)
+    wall = time.perf_counter() - t
+    res.save(out)
+    print(f"8-term staircase (d=30), {PAPER_CONFIG}, n {PAPER_NS} + shuffled control at 4000, "
+          f"{len(res)} runs as {workers} batched models on {workers} processes: wall {wall:.0f} s "
+          f"(load average {load0:.2f} -> {os.getloadavg()[0]:.2f}); saved {out}")
+    print(res.table(["err_net", "err_ntk", "err_kT", "fq", "cka", "cka_debiased", "rel_frob", "max_angle", "seconds"],
+                    shuffled=False))
     print("shuffled labels:")
     print(res.table(["err_net", "err_ntk", "fq", "one_minus_cka", "rel_frob"], shuffled=True))
 
 
+def _one_architecture(depth: int, width: int) -> list[dict]:
+    from rnnexplore.featurequality import architecture_sweep, classic_staircase
+
+    res = architecture_sweep(classic_staircase(4, 20), DW_NS, seeds=[0], depths=[depth], widths=[width])
+    return res.records
+
+
+def bench_depth_width(out: Path, workers: int) -> None:
+    """Cheapest architectures first; the file is rewritten after every finished architecture,
+    so an interrupted run still leaves the part of the grid it finished."""
+    from concurrent.futures import as_completed
+
+    from rnnexplore.featurequality import SweepResult, first_n_above
+
+    archs = sorted(((dp, w) for dp in (1, 2, 3, 4) for w in (64, 256, 1024)), key=lambda a: a[0] * a[1] ** 2)
+    load0 = os.getloadavg()[0]
+    t = time.perf_counter()
+    records: list[dict] = []
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with _pool(workers) as ex:
+        futures = {ex.submit(_one_architecture, dp, w): (dp, w) for dp, w in archs}
+        for fut in as_completed(futures):
+            records.extend(fut.result())
+            records.sort(key=lambda r: (r["depth"], r["width"], r["n_train"], r["seed"]))
+            SweepResult(records).save(out)
+            dp, w = futures[fut]
+            print(f"  depth {dp} x width {w} done at {time.perf_counter() - t:.0f} s "
+                  f"(load average {os.getloadavg()[0]:.2f})", flush=True)
+    wall = time.perf_counter() - t
+    res = SweepResult(records)
+    print(f"depth x width on S4 (n {DW_NS}, seed 0, 8000 steps, analytic NTK only): wall {wall:.0f} s "
+          f"(load average {load0:.2f} -> {os.getloadavg()[0]:.2f}); saved {out}")
+    print("| depth | width | n where FQ first > 10 | largest FQ | at n <= |")
+    print("|---|---|---|---|---|")
+    for row in first_n_above(res, 10.0):
+        print(f"| {row['depth']} | {row['width']} | {row['n_first'] or 'not reached'} | {row['max_median']:.3g} | {row['n_max']} |")
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--parts", default="ntk,steps,sweep,paper",
+                    help="comma-separated: ntk, steps, sweep, paper, depthwidth")
     ap.add_argument("--n", type=int, default=4000)
     ap.add_argument("--subset", type=int, default=500)
     ap.add_argument("--repeat", type=int, default=2)
-    ap.add_argument("--no-sweep", action="store_true")
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "rnnexplore" / "featurequality" / "data" / "s4_sweep.json")
+    ap.add_argument("--out", type=Path, default=DATA / "s4_sweep.json")
+    ap.add_argument("--depth-width-out", type=Path, default=DATA / "depth_width.json")
+    ap.add_argument("--paper-out", type=Path, default=DATA / "paper8_sweep.json")
+    ap.add_argument("--step-count", type=int, default=500, help="steps part: training steps per model")
+    ap.add_argument("--modes", default="separate,batched", help="sweep part: separate, batched or both")
     args = ap.parse_args(argv)
-    print(f"load average at start: {os.getloadavg()}")
-    bench_ntk(args.n, args.subset, args.repeat)
-    if not args.no_sweep:
-        bench_sweep(args.out, args.workers)
+    parts = set(args.parts.split(","))
+    unknown = parts - {"ntk", "steps", "sweep", "paper", "depthwidth"}
+    if unknown:
+        ap.error(f"unknown parts {sorted(unknown)}")
+    print(f"load average at start: {os.getloadavg()}", flush=True)
+    if "ntk" in parts:
+        bench_ntk(args.n, args.subset, args.repeat)
+    if "sweep" in parts:
+        bench_sweep(args.out, args.workers, args.modes.split(","))
+    if "steps" in parts:
+        bench_steps(15, args.step_count, args.repeat)
+    if "paper" in parts:
+        bench_paper(args.paper_out, args.workers)
+    if "depthwidth" in parts:
+        bench_depth_width(args.depth_width_out, args.workers)
     print(f"load average at end: {os.getloadavg()}")
 
 

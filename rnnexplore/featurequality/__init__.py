@@ -1,4 +1,4 @@
-"""Feature quality: neural networks against kernel learners on staircase functions.
+"""Feature quality: neural networks against kernel learners (staircases, multi-index, your data).
 
 Numpy-only parts are imported eagerly; the torch parts (:class:`ReLUMLP`,
 :func:`train_mlp`, :func:`empirical_ntk`, ...) are attributes loaded on first use, so
@@ -13,7 +13,18 @@ Examples
 (10, 10)
 """
 
-from .compare import DEFAULT_CONFIG, FQRecord, SweepResult, compare, sweep
+from .compare import (
+    DEFAULT_CONFIG,
+    FQRecord,
+    SweepResult,
+    architecture_sweep,
+    compare,
+    compare_many,
+    first_n_above,
+    split_runs,
+    sweep,
+)
+from .features import feature_view, learned_subspace, principal_angles, subspace_mass, weight_mass
 from .kernels import DEFAULT_RELATIVE_RIDGE, KernelRidge, analytic_nngp, analytic_ntk, default_ridge
 from .measures import (
     cka,
@@ -28,13 +39,18 @@ from .measures import (
 )
 from .saved import SAVED_SWEEPS, saved_sweep_path
 from .tasks import (
+    MULTI_INDEX_TERMS,
     PAPER_TERMS,
+    ArrayTask,
+    MultiIndex,
     Staircase,
     classic_staircase,
     is_merged_staircase,
+    multi_index,
     paper_staircase,
     shuffle_labels,
     staircase,
+    task_from_dict,
 )
 
 _TORCH_NAMES = {
@@ -44,10 +60,17 @@ _TORCH_NAMES = {
     "ntk_from_factors",
     "empirical_ntk",
     "empirical_ntk_torchfunc",
+    "train_batched",
+    "TrainingCancelled",
 }
 
 __all__ = [
     "Staircase",
+    "MultiIndex",
+    "ArrayTask",
+    "multi_index",
+    "task_from_dict",
+    "MULTI_INDEX_TERMS",
     "staircase",
     "classic_staircase",
     "paper_staircase",
@@ -69,7 +92,16 @@ __all__ = [
     "effective_rank",
     "relative_weight_change",
     "compare",
+    "compare_many",
+    "split_runs",
     "sweep",
+    "architecture_sweep",
+    "first_n_above",
+    "weight_mass",
+    "subspace_mass",
+    "learned_subspace",
+    "principal_angles",
+    "feature_view",
     "FQRecord",
     "SweepResult",
     "DEFAULT_CONFIG",

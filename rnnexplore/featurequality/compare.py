@@ -1,7 +1,7 @@
-"""One network-vs-kernels comparison (:func:`compare`) and sweeps of them (:func:`sweep`).
+"""One network-vs-kernels comparison (:func:`compare`), batches of them and sweeps (:func:`sweep`).
 
-Every run trains one ReLU MLP on a staircase task and fits kernel ridge regression
-with five kernels on the same training set:
+Every run trains one ReLU MLP on a task and fits kernel ridge regression with five kernels on
+the same training set:
 
 ``ntk``    analytic NTK of the architecture (:func:`~rnnexplore.featurequality.analytic_ntk`)
 ``nngp``   analytic NNGP of the output (:func:`~rnnexplore.featurequality.analytic_nngp`)
@@ -9,14 +9,26 @@ with five kernels on the same training set:
 ``kT``     empirical NTK after training (the "after kernel", Long 2021)
 ``ckT``    last-hidden-layer kernel after training, ``<a_L(x), a_L(x')> + 1``
 
-**Reported generalisation error**: the mean squared error against the *clean* target
-``f(x)`` on a fresh test set of ``n_test`` points, at the *end* of training (not the best
-over checkpoints, which would be optimistic). With shuffled training labels the test
-target is still the clean ``f``.
+(``empirical_kernels=False`` keeps only the analytic ones: FQ without the strength measures,
+much cheaper for wide networks.)
 
-Seeds: the training set, test set, label shuffle, initialisation and minibatch order
-all derive from ``seed`` alone (training sets of one seed are nested in ``n_train``), so
-a run is reproducible for a given seed and torch thread count, whatever executor runs it.
+**Reported generalisation error**: the mean squared error against the *clean* target on a
+fresh test set of ``n_test`` points (for an :class:`~rnnexplore.featurequality.ArrayTask`, its
+held-out rows), at the *end* of training (not the best over checkpoints, which would be
+optimistic). With shuffled training labels the test target is still the clean one.
+
+**Batches.** :func:`compare_many` trains all its runs as one batched model
+(:func:`~rnnexplore.featurequality.mlp.train_batched`: stacked weights, batched matrix
+products; each model still gets exactly its own gradient and Adam update) and shares what the
+runs have in common: a clean run and its shuffled-label control with the same seed and size
+have the same inputs and initialisation, so ``K_0`` and the analytic kernels are built and
+factorised once for both. :func:`sweep` splits its runs into ``batches`` such batched models
+and maps them over an executor.
+
+Seeds: the training set, test set, label shuffle, initialisation and minibatch order all
+derive from ``seed`` alone (training sets of one seed are nested in ``n_train``), so a run is
+reproducible for a given seed, torch thread count and ``batches``, whatever executor runs it
+(another batching changes only the float32 rounding of training, checked in the tests).
 
 Examples
 --------
@@ -43,6 +55,7 @@ from pathlib import Path
 import numpy as np
 
 from ..parallel import parallel_map
+from .features import feature_view
 from .kernels import DEFAULT_RELATIVE_RIDGE, KernelRidge, analytic_nngp, analytic_ntk
 from .measures import (
     cka,
@@ -64,24 +77,28 @@ from .._validation import (
     check_seed,
 )
 from ..files import atomic_write, json_text, parse_json, read_bytes
-from .tasks import Staircase, shuffle_labels
+from .tasks import ArrayTask, MultiIndex, Staircase
+from .tasks import shuffle_labels as shuffle_labels_fn
 
-__all__ = ["FQRecord", "compare", "sweep", "SweepResult", "DEFAULT_CONFIG"]
+__all__ = ["FQRecord", "compare", "compare_many", "sweep", "split_runs", "architecture_sweep", "first_n_above",
+           "SweepResult", "DEFAULT_CONFIG"]
 
 #: Defaults of :func:`compare`: a CPU-scale version of the setup of Göring et al. (2025) (S4, MLP 3 x 256).
 DEFAULT_CONFIG = dict(depth=3, width=256, gamma=1.0, steps=8000, lr=2e-3, batch_size=64, n_test=2000)
 
 KERNELS = ("ntk", "nngp", "k0", "kT", "ckT")
+NAN = float("nan")
 
 
 @dataclass
 class FQRecord:
-    """All errors and measures of one run (see :func:`compare`). Lists are per layer or per k.
+    """All errors and measures of one run (see :func:`compare`). Lists are per layer, k or coordinate.
 
     Attributes
     ----------
     err_net, err_ntk, err_nngp, err_k0, err_kT, err_ckT : float
-        Test MSE (clean target, end of training) of the network and of KRR with each kernel.
+        Test MSE (clean target, end of training) of the network and of KRR with each kernel
+        (NaN for kernels not computed).
     fq : float
         ``err_ntk / err_net``; ``log10_fq`` its logarithm.
     k0_over_kT, kT_over_net : float
@@ -90,8 +107,9 @@ class FQRecord:
         Spectral quality ``Pi*(k)`` of the last hidden layer on test inputs, init / trained.
     k95_0, k95_T : float
         Smallest k with ``Pi*(k) >= 0.95`` (NaN if never).
-    cka : float
-        Centred CKA of ``K_0`` and ``K_T`` on the training inputs (``one_minus_cka`` = distance).
+    cka, cka_debiased : float
+        Centred CKA of ``K_0`` and ``K_T`` on the training inputs, biased and debiased
+        (``one_minus_cka`` = distance from the biased one).
     rel_frob : float
         ``||K_T - K_0|| / max(||K_0||, ||K_T||)`` on the training inputs.
     kta_0, kta_T : float
@@ -100,6 +118,17 @@ class FQRecord:
         ``||W_T - W_0|| / ||W_0||`` per layer (input layer first).
     erank_0, erank_T : float
         Effective rank of the last hidden layer's test features.
+    weight_mass : list of float
+        Fraction of the trained first layer's squared norm on each input coordinate.
+    support_mass_0, support_mass_T : float
+        Fraction of the first layer's squared norm inside the target's relevant subspace,
+        at init and trained (NaN if the task does not know its subspace).
+    angles, max_angle : list of float, float
+        Principal angles (degrees) between the top-k subspace of the first-layer change
+        ``W_T - W_0`` and the relevant subspace (k its dimension).
+    seconds : float
+        Wall time of the run; for runs trained together, the batch's wall time divided by
+        its number of runs (``batched_with``).
     """
 
     task: str
@@ -138,7 +167,14 @@ class FQRecord:
     weight_change: list = field(default_factory=list)
     pi_star_0: list = field(default_factory=list)
     pi_star_T: list = field(default_factory=list)
-    seconds: float = float("nan")
+    seconds: float = NAN
+    cka_debiased: float = NAN
+    support_mass_0: float = NAN
+    support_mass_T: float = NAN
+    max_angle: float = NAN
+    angles: list = field(default_factory=list)
+    weight_mass: list = field(default_factory=list)
+    batched_with: int = 1
 
     def errors(self) -> dict[str, float]:
         """``{"net": err_net, "ntk": err_ntk, ...}``."""
@@ -166,18 +202,188 @@ def _validate_config(cfg: dict) -> dict:
     return out
 
 
+def _check_task(task) -> None:
+    if not isinstance(task, (Staircase, MultiIndex, ArrayTask)):
+        raise ValueError(f"task must be a Staircase, MultiIndex or ArrayTask, got {type(task).__name__}")
+
+
+def _check_seed(seed) -> int:
+    return check_seed(seed, allow_none=False)
+
+
 def _seeds(seed: int) -> dict[str, int]:
     states = np.random.SeedSequence([int(seed), 0x5EED]).generate_state(5)
     return dict(zip(("train", "test", "shuffle", "init", "batches"), (int(s) for s in states)))
 
 
-def _krr_error(K_tt, K_st, y_train, y_test, ridge, relative_ridge) -> float:
-    krr = KernelRidge(ridge=ridge, relative_ridge=relative_ridge).fit(K_tt, y_train)
-    return mse(krr.predict(K_st), y_test)
+def _krr_errors(K_tt, K_st, Y_train, y_test, ridge, relative_ridge) -> list[float]:
+    """Test MSE of KRR for each column of ``Y_train`` (one factorisation)."""
+    pred = KernelRidge(ridge=ridge, relative_ridge=relative_ridge).fit(K_tt, Y_train).predict(K_st)
+    return [mse(pred[:, j], y_test) for j in range(pred.shape[1])]
+
+
+def _ratio_or_nan(a: float, b: float) -> float:
+    return feature_quality(a, b) if math.isfinite(a) and math.isfinite(b) else NAN
+
+
+def compare_many(
+    task,
+    runs: Sequence[tuple[int, int, bool]],
+    *,
+    ridge: float | None = None,
+    relative_ridge: float = DEFAULT_RELATIVE_RIDGE,
+    threads: int = 1,
+    empirical_kernels: bool = True,
+    progress=False,
+    should_stop=None,
+    **config,
+) -> list[FQRecord]:
+    """Runs ``(n_train, seed, shuffled)`` of one task and configuration, trained as one batched model.
+
+    The result of each run equals :func:`compare` of that run alone (same seeds; float
+    summation order aside). See the module docstring for what is shared.
+
+    Parameters
+    ----------
+    task : Staircase, MultiIndex or ArrayTask
+    runs : sequence of (int, int, bool)
+        ``(n_train, seed, shuffled)`` per run; at least one.
+    ridge, relative_ridge, threads, empirical_kernels, **config
+        As in :func:`compare`.
+    progress : bool, str or callable
+        Training progress (see :func:`~rnnexplore.featurequality.mlp.train_batched`).
+    should_stop : callable, optional
+        Cancels training (raises :class:`~rnnexplore.featurequality.mlp.TrainingCancelled`).
+
+    Returns
+    -------
+    list of FQRecord
+        In the order of ``runs``.
+
+    Examples
+    --------
+    >>> from rnnexplore.featurequality import classic_staircase
+    >>> recs = compare_many(classic_staircase(2, 6), [(32, 0, False), (32, 0, True)], width=16, steps=60, n_test=64)
+    >>> [r.shuffled for r in recs], recs[0].err_ntk != recs[1].err_ntk, recs[0].batched_with
+    ([False, True], True, 2)
+    """
+    import torch
+
+    from .mlp import ReLUMLP, ntk_factors, ntk_from_factors, set_torch_threads, train_batched
+
+    _check_task(task)
+    runs = [(check_int(n, "n_train", minimum=1), _check_seed(s), check_bool(sh, "shuffled")) for n, s, sh in runs]
+    if not runs:
+        raise ValueError("runs must not be empty")
+    ridge = check_real(ridge, "ridge", minimum=0.0, allow_none=True)
+    relative_ridge = check_real(relative_ridge, "relative_ridge", minimum=0.0)
+    threads = check_int(threads, "threads", minimum=1, maximum=os.cpu_count() or 1)
+    cfg = _validate_config(config)
+    n_big = max(max(n for n, _, _ in runs), cfg["n_test"])
+    check_memory((n_big, n_big), "n_train / n_test (kernel matrices)")
+    set_torch_threads(threads)
+    t0 = time.perf_counter()
+    arch = dict(depth=cfg["depth"], width=cfg["width"], gamma=cfg["gamma"])
+    basis = task.relevant_basis()
+
+    # ---- per (n_train, seed): data, initialisation, everything that does not depend on training
+    groups: dict[tuple[int, int], dict] = {}
+    for n, seed, _ in runs:
+        if (n, seed) in groups:
+            continue
+        s = _seeds(seed)
+        X_tr, f_tr = task.train_set(n, seed=s["train"])
+        X_te, y_te = task.test_set(cfg["n_test"], seed=s["test"])
+        groups[(n, seed)] = dict(s=s, X_tr=X_tr, f_tr=f_tr, X_te=X_te, y_te=y_te,
+                                 y_sh=shuffle_labels_fn(f_tr, seed=s["shuffle"]))
+    labels = {(n, seed, sh): (groups[(n, seed)]["y_sh"] if sh else groups[(n, seed)]["f_tr"]) for n, seed, sh in runs}
+    err0: dict[tuple[int, int, bool], dict] = {r: {} for r in runs}
+    for (n, seed), g in groups.items():
+        members = [r for r in runs if r[:2] == (n, seed)]
+        Y = np.stack([labels[r] for r in members], axis=1)
+
+        def errs(K_tt, K_st, name):
+            for r, e in zip(members, _krr_errors(K_tt, K_st, Y, g["y_te"], ridge, relative_ridge)):
+                err0[r][name] = e
+
+        errs(analytic_ntk(g["X_tr"], **arch), analytic_ntk(g["X_te"], g["X_tr"], **arch), "ntk")
+        errs(analytic_nngp(g["X_tr"], depth=arch["depth"], gamma=arch["gamma"]),
+             analytic_nngp(g["X_te"], g["X_tr"], depth=arch["depth"], gamma=arch["gamma"]), "nngp")
+        model0 = ReLUMLP(task.d, **arch, seed=g["s"]["init"])
+        g["W0"] = model0.weights()
+        with torch.no_grad():
+            g["H0_te"] = model0.hidden(torch.as_tensor(g["X_te"], dtype=torch.float32)).double().numpy()
+        if empirical_kernels:
+            Ftr = ntk_factors(model0, g["X_tr"])
+            g["K0_tt"] = ntk_from_factors(Ftr)
+            K0_st = ntk_from_factors(ntk_factors(model0, g["X_te"]), Ftr)
+            errs(g["K0_tt"], K0_st, "k0")
+            del Ftr, K0_st
+
+    # ---- one batched training of every run
+    models = [ReLUMLP(task.d, **arch, seed=groups[r[:2]]["s"]["init"]) for r in runs]
+    train_batched(models, [groups[r[:2]]["X_tr"] for r in runs], [labels[r] for r in runs],
+                  seeds=[groups[r[:2]]["s"]["batches"] for r in runs], steps=cfg["steps"], lr=cfg["lr"],
+                  batch_size=cfg["batch_size"], progress=progress, should_stop=should_stop)
+
+    # ---- per run: the trained network, its kernels and features
+    records = []
+    for r, model in zip(runs, models):
+        n, seed, shuffled = r
+        g, y_tr, e = groups[(n, seed)], labels[r], err0[r]
+        X_tr, X_te, y_te = g["X_tr"], g["X_te"], g["y_te"]
+
+        def forward(Z, fn):
+            with torch.no_grad():
+                return fn(torch.as_tensor(Z, dtype=torch.float32)).double().numpy()
+
+        err_net = mse(forward(X_te, model), y_te)
+        train_loss = mse(forward(X_tr, model), y_tr)
+        HT_tr, HT_te = forward(X_tr, model.hidden), forward(X_te, model.hidden)
+        strength = dict(cka=NAN, cka_debiased=NAN, rel_frob=NAN, kta_0=NAN, kta_T=NAN)
+        err_kT = err_ckT = NAN
+        if empirical_kernels:
+            Ftr = ntk_factors(model, X_tr)
+            KT_tt = ntk_from_factors(Ftr)
+            err_kT = _krr_errors(KT_tt, ntk_from_factors(ntk_factors(model, X_te), Ftr), y_tr[:, None], y_te,
+                                 ridge, relative_ridge)[0]
+            del Ftr
+            err_ckT = _krr_errors(HT_tr @ HT_tr.T + 1.0, HT_te @ HT_tr.T + 1.0, y_tr[:, None], y_te,
+                                  ridge, relative_ridge)[0]
+            K0_tt = g["K0_tt"]
+            if n > 1:
+                strength.update(cka=cka(K0_tt, KT_tt), rel_frob=relative_frobenius_change(K0_tt, KT_tt),
+                                kta_0=kernel_target_alignment(K0_tt, y_tr), kta_T=kernel_target_alignment(KT_tt, y_tr))
+            if n >= 4:
+                strength["cka_debiased"] = cka(K0_tt, KT_tt, debiased=True)
+            del KT_tt
+        pi0, piT = spectral_quality(g["H0_te"], y_te), spectral_quality(HT_te, y_te)
+        WT = model.weights()
+        fq = feature_quality(e["ntk"], err_net)
+        view = feature_view(g["W0"][0], WT[0], basis)
+        records.append(FQRecord(
+            task=task.name, d=task.d, n_train=n, seed=seed, shuffled=shuffled,
+            depth=cfg["depth"], width=cfg["width"], gamma=cfg["gamma"], steps=cfg["steps"], lr=cfg["lr"],
+            batch_size=cfg["batch_size"], n_test=len(X_te), var_f=task.variance, train_loss=train_loss,
+            err_net=err_net, err_ntk=e["ntk"], err_nngp=e["nngp"], err_k0=e.get("k0", NAN), err_kT=err_kT,
+            err_ckT=err_ckT, fq=fq, log10_fq=float(np.log10(fq)) if fq > 0 else float("-inf"),
+            k0_over_kT=_ratio_or_nan(e.get("k0", NAN), err_kT), kT_over_net=_ratio_or_nan(err_kT, err_net),
+            k95_0=k95(pi0), k95_T=k95(piT), one_minus_cka=1.0 - strength["cka"], **strength,
+            erank_0=effective_rank(g["H0_te"]), erank_T=effective_rank(HT_te),
+            weight_change=relative_weight_change(g["W0"], WT),
+            pi_star_0=[float(v) for v in pi0], pi_star_T=[float(v) for v in piT],
+            weight_mass=view["weight_mass"], support_mass_0=view["support_mass_0"],
+            support_mass_T=view["support_mass_T"], angles=view["angles"], max_angle=view["max_angle"],
+            batched_with=len(runs),
+        ))
+    wall = time.perf_counter() - t0
+    for rec in records:
+        rec.seconds = wall / len(records)
+    return records
 
 
 def compare(
-    task: Staircase,
+    task,
     n_train: int,
     *,
     seed: int = 0,
@@ -185,15 +391,17 @@ def compare(
     ridge: float | None = None,
     relative_ridge: float = DEFAULT_RELATIVE_RIDGE,
     threads: int = 1,
+    empirical_kernels: bool = True,
     progress=False,
+    should_stop=None,
     **config,
 ) -> FQRecord:
     """Train one network and the kernel learners on ``n_train`` samples; return every measure.
 
     Parameters
     ----------
-    task : Staircase
-        Target function (e.g. ``classic_staircase(4, 20)``).
+    task : Staircase, MultiIndex or ArrayTask
+        Target (e.g. ``classic_staircase(4, 20)``, ``multi_index()``, ``ArrayTask(X, y)``).
     n_train : int
         Training-set size (>= 1).
     seed : int, default 0
@@ -204,11 +412,16 @@ def compare(
         Absolute KRR ridge for every kernel; default ``relative_ridge * tr(K)/n``.
     relative_ridge : float, default 1e-6
     threads : int, default 1
-        torch intra-op threads. Minibatch steps of this size are overhead-bound: one
-        thread is fastest (on a busy 2-core machine 2 threads made a step ~10x slower)
-        and leaves the other core to a second run of a sweep.
+        torch intra-op threads. Minibatch steps of this size are small: one thread is
+        fastest on a shared machine (on a busy 2-core machine 2 threads made a step ~10x
+        slower) and leaves the other core to a second batch of a sweep.
+    empirical_kernels : bool, default True
+        Also build ``K_0``, ``K_T`` and the trained last-layer kernel, and the strength
+        measures from them. False: analytic kernels only (NaN for the rest).
     progress : bool, str or callable
         tqdm bar over training steps, or ``progress(step, steps)`` (see ``train_mlp``).
+    should_stop : callable, optional
+        Checked every 100 steps; True cancels (raises ``TrainingCancelled``).
     **config
         Overrides of :data:`DEFAULT_CONFIG`: ``depth`` (hidden layers), ``width``,
         ``gamma`` (output divided by it), ``steps``, ``lr`` (Adam, cosine-annealed),
@@ -226,119 +439,63 @@ def compare(
     >>> rec.fq == rec.err_ntk / rec.err_net
     True
     """
-    import torch
-
-    from .mlp import ReLUMLP, ntk_factors, ntk_from_factors, set_torch_threads, train_mlp
-
-    if not isinstance(task, Staircase):
-        raise ValueError(f"task must be a Staircase, got {type(task).__name__}")
     n_train = check_int(n_train, "n_train", minimum=1)
-    seed = check_seed(seed, allow_none=False)
-    shuffle_labels = check_bool(shuffle_labels, "shuffle_labels")
-    ridge = check_real(ridge, "ridge", minimum=0.0, allow_none=True)
-    relative_ridge = check_real(relative_ridge, "relative_ridge", minimum=0.0)
-    threads = check_int(threads, "threads", minimum=1, maximum=os.cpu_count() or 1)
-    cfg = _validate_config(config)
-    check_memory((max(n_train, cfg["n_test"]), max(n_train, cfg["n_test"])), "n_train / n_test (kernel matrices)")
-    set_torch_threads(threads)
-    t0 = time.perf_counter()
-    s = _seeds(seed)
-    X_tr, f_tr = task.sample(n_train, seed=s["train"])
-    X_te, y_te = task.sample(cfg["n_test"], seed=s["test"])
-    y_tr = shuffle_labels_fn(f_tr, seed=s["shuffle"]) if shuffle_labels else f_tr
-
-    model = ReLUMLP(task.d, cfg["depth"], cfg["width"], gamma=cfg["gamma"], seed=s["init"])
-    W0 = model.weights()
-
-    def hidden(Z):
-        with torch.no_grad():
-            return model.hidden(torch.as_tensor(Z, dtype=torch.float32)).double().numpy()
-
-    def kernels_now():
-        Ftr, Fte = ntk_factors(model, X_tr), ntk_factors(model, X_te)
-        return ntk_from_factors(Ftr), ntk_from_factors(Fte, Ftr)
-
-    def err(K_tt, K_st):
-        return _krr_error(K_tt, K_st, y_tr, y_te, ridge, relative_ridge)
-
-    K0_tt, K0_st = kernels_now()
-    err_k0 = err(K0_tt, K0_st)
-    H0_te = hidden(X_te)
-    del K0_st
-
-    train_mlp(model, X_tr, y_tr, steps=cfg["steps"], lr=cfg["lr"], batch_size=cfg["batch_size"],
-              seed=s["batches"], progress=progress)
-    with torch.no_grad():
-        pred_te = model(torch.as_tensor(X_te, dtype=torch.float32)).double().numpy()
-        pred_tr = model(torch.as_tensor(X_tr, dtype=torch.float32)).double().numpy()
-    err_net = mse(pred_te, y_te)
-
-    KT_tt, KT_st = kernels_now()
-    err_kT = err(KT_tt, KT_st)
-    del KT_st
-    strength = dict(
-        cka=cka(K0_tt, KT_tt) if n_train > 1 else float("nan"),
-        rel_frob=relative_frobenius_change(K0_tt, KT_tt) if n_train > 1 else float("nan"),
-        kta_0=kernel_target_alignment(K0_tt, y_tr) if n_train > 1 else float("nan"),
-        kta_T=kernel_target_alignment(KT_tt, y_tr) if n_train > 1 else float("nan"),
-    )
-    del K0_tt, KT_tt
-    HT_tr, HT_te = hidden(X_tr), hidden(X_te)
-    err_ckT = err(HT_tr @ HT_tr.T + 1.0, HT_te @ HT_tr.T + 1.0)
-    arch = dict(depth=cfg["depth"], width=cfg["width"], gamma=cfg["gamma"])
-    err_ntk = err(analytic_ntk(X_tr, **arch), analytic_ntk(X_te, X_tr, **arch))
-    nn_arch = dict(depth=cfg["depth"], gamma=cfg["gamma"])
-    err_nngp = err(analytic_nngp(X_tr, **nn_arch), analytic_nngp(X_te, X_tr, **nn_arch))
-
-    pi0, piT = spectral_quality(H0_te, y_te), spectral_quality(HT_te, y_te)
-    fq = feature_quality(err_ntk, err_net)
-    return FQRecord(
-        task=task.name, d=task.d, n_train=n_train, seed=int(seed), shuffled=bool(shuffle_labels),
-        depth=cfg["depth"], width=cfg["width"], gamma=cfg["gamma"], steps=cfg["steps"], lr=cfg["lr"],
-        batch_size=cfg["batch_size"], n_test=cfg["n_test"], var_f=task.variance,
-        train_loss=mse(pred_tr, y_tr),
-        err_net=err_net, err_ntk=err_ntk, err_nngp=err_nngp, err_k0=err_k0, err_kT=err_kT, err_ckT=err_ckT,
-        fq=fq, log10_fq=float(np.log10(fq)) if fq > 0 else float("-inf"),
-        k0_over_kT=feature_quality(err_k0, err_kT), kT_over_net=feature_quality(err_kT, err_net),
-        k95_0=k95(pi0), k95_T=k95(piT),
-        one_minus_cka=1.0 - strength["cka"], **strength,
-        erank_0=effective_rank(H0_te), erank_T=effective_rank(HT_te),
-        weight_change=relative_weight_change(W0, model.weights()),
-        pi_star_0=[float(v) for v in pi0], pi_star_T=[float(v) for v in piT],
-        seconds=time.perf_counter() - t0,
-    )
+    return compare_many(task, [(n_train, _check_seed(seed), bool(shuffle_labels))], ridge=ridge,
+                        relative_ridge=relative_ridge, threads=threads, empirical_kernels=empirical_kernels,
+                        progress=progress, should_stop=should_stop, **config)[0]
 
 
-shuffle_labels_fn = shuffle_labels  # the keyword argument of compare() shadows the function
+def _run_batch(item: dict) -> list[dict]:
+    """Top-level work function of :func:`sweep`: one batched model's runs, plain dicts out."""
+    recs = compare_many(item["task"], item["runs"], threads=item.get("threads", 1), ridge=item.get("ridge"),
+                        relative_ridge=item.get("relative_ridge", DEFAULT_RELATIVE_RIDGE),
+                        empirical_kernels=item.get("empirical_kernels", True), **item["config"])
+    return [r.to_dict() for r in recs]
 
 
-def _run_item(item: dict) -> dict:
-    """Top-level work function of :func:`sweep`: plain dict in, plain dict out."""
-    task = Staircase.from_dict(item["task"])
-    rec = compare(task, item["n_train"], seed=item["seed"], shuffle_labels=item["shuffled"],
-                  threads=item.get("threads", 1), ridge=item.get("ridge"),
-                  relative_ridge=item.get("relative_ridge", DEFAULT_RELATIVE_RIDGE), **item["config"])
-    return rec.to_dict()
+def split_runs(runs: Sequence[tuple[int, int, bool]], batches: int) -> list[list[tuple[int, int, bool]]]:
+    """Split runs into at most ``batches`` groups of nearly equal size, keeping runs that share
+    ``(n_train, seed)`` together (they share ``K_0``) and spreading large ``n_train`` evenly.
+    With ``batches >= len(runs)`` every run is its own batch.
+
+    Examples
+    --------
+    >>> split_runs([(10, 0, False), (20, 0, False), (10, 0, True), (20, 0, True)], 2)
+    [[(20, 0, False), (20, 0, True)], [(10, 0, False), (10, 0, True)]]
+    """
+    batches = check_int(batches, "batches", minimum=1)
+    if batches >= len(runs):
+        return [[r] for r in runs]
+    pairs: dict[tuple[int, int], list] = {}
+    for r in runs:
+        pairs.setdefault(r[:2], []).append(r)
+    out: list[list] = [[] for _ in range(min(batches, len(pairs)))]
+    # largest training sets first, each to the currently smallest batch (kernel cost grows with n)
+    for key in sorted(pairs, key=lambda k: (-k[0], k[1])):
+        min(out, key=lambda b: (len(b), sum(r[0] for r in b))).extend(pairs[key])
+    return [b for b in out if b]
 
 
 def sweep(
-    task: Staircase,
+    task,
     n_trains: Iterable[int],
     seeds: Iterable[int] = (0, 1, 2),
     *,
     shuffled: bool | Iterable[int] = False,
     executor: Executor | None = None,
+    batches: int = 2,
     threads: int = 1,
     ridge: float | None = None,
     relative_ridge: float = DEFAULT_RELATIVE_RIDGE,
+    empirical_kernels: bool = True,
     progress: bool | str = False,
     **config,
 ) -> SweepResult:
-    """Run :func:`compare` over ``n_trains x seeds`` (and shuffled-label controls).
+    """Run :func:`compare` over ``n_trains x seeds`` (and shuffled-label controls), batched.
 
     Parameters
     ----------
-    task : Staircase
+    task : Staircase, MultiIndex or ArrayTask
     n_trains : iterable of int
         Training-set sizes.
     seeds : iterable of int
@@ -349,16 +506,21 @@ def sweep(
     executor : concurrent.futures.Executor, optional
         Passed to :func:`rnnexplore.parallel.parallel_map` (``None``: serial;
         ``ProcessPoolExecutor(2)``; a Dask ``client.get_executor()``).
+    batches : int, default 2
+        Number of batched models the runs are split into (:func:`split_runs`); each is one
+        work item. The default suits two cores (one batch per core); ``batches`` equal to the
+        number of runs trains every run separately (the pre-batching behaviour).
     threads : int, default 1
-        torch threads per run (see :func:`compare`).
-    ridge, relative_ridge, **config
+        torch threads per batch (see :func:`compare`).
+    ridge, relative_ridge, empirical_kernels, **config
         As in :func:`compare`.
     progress : bool or str
-        tqdm bar over runs.
+        tqdm bar over batches.
 
     Returns
     -------
     SweepResult
+        Records in the order: clean runs (sizes x seeds), then shuffled ones.
 
     Examples
     --------
@@ -368,10 +530,9 @@ def sweep(
     >>> len(res), res.column("n_train").tolist(), res.column("shuffled").tolist()
     (3, [16, 32, 16], [False, False, True])
     """
-    if not isinstance(task, Staircase):
-        raise ValueError(f"task must be a Staircase, got {type(task).__name__}")
-    n_trains = [check_int(n, "n_trains entry", minimum=1) for n in n_trains]
-    seeds = [int(s) for s in seeds]
+    _check_task(task)
+    n_trains = [check_int(n, "n_trains", minimum=1) for n in n_trains]
+    seeds = [_check_seed(s) for s in seeds]
     if not n_trains or not seeds:
         raise ValueError("n_trains and seeds must not be empty")
     if shuffled is True:
@@ -381,12 +542,94 @@ def sweep(
     else:
         shuffled_ns = [check_int(n, "shuffled entry", minimum=1) for n in shuffled]
     cfg = _validate_config(config)
-    base = dict(task=task.to_dict(), config=cfg, threads=threads, ridge=ridge, relative_ridge=relative_ridge)
-    items = [dict(base, n_train=n, seed=s, shuffled=False) for n in n_trains for s in seeds]
-    items += [dict(base, n_train=n, seed=s, shuffled=True) for n in shuffled_ns for s in seeds]
-    records = parallel_map(_run_item, items, executor=executor, chunksize=1 if executor else None,
-                           progress="sweep" if progress is True else progress)
-    return SweepResult(records)
+    runs = [(n, s, False) for n in n_trains for s in seeds] + [(n, s, True) for n in shuffled_ns for s in seeds]
+    base = dict(task=task, config=cfg, threads=threads, ridge=ridge, relative_ridge=relative_ridge,
+                empirical_kernels=empirical_kernels)
+    items = [dict(base, runs=b) for b in split_runs(runs, batches)]
+    out = parallel_map(_run_batch, items, executor=executor, chunksize=1 if executor else None,
+                       progress="sweep" if progress is True else progress)
+    by_run = {(r["n_train"], r["seed"], r["shuffled"]): r for batch in out for r in batch}
+    return SweepResult([by_run[r] for r in runs])
+
+
+def architecture_sweep(
+    task,
+    n_trains: Iterable[int],
+    seeds: Iterable[int] = (0,),
+    *,
+    depths: Iterable[int] = (1, 2, 3, 4),
+    widths: Iterable[int] = (64, 256, 1024),
+    executor: Executor | None = None,
+    threads: int = 1,
+    empirical_kernels: bool = False,
+    progress: bool | str = False,
+    **config,
+) -> SweepResult:
+    """:func:`sweep` over ``n_trains x seeds`` for every ``depth x width``, one batched model each.
+
+    Every architecture's runs are one work item (largest first, so a pool balances them);
+    by default only the analytic kernels are fitted (FQ without the strength measures: the
+    empirical NTK of a 4 x 1024 network at n = 4000 costs more than its training).
+
+    Returns
+    -------
+    SweepResult
+        Ordered by depth, width, then as :func:`sweep`.
+
+    Examples
+    --------
+    >>> from rnnexplore.featurequality import classic_staircase
+    >>> res = architecture_sweep(classic_staircase(2, 6), [16], depths=[1, 2], widths=[8],
+    ...                          steps=30, n_test=32)
+    >>> res.column("depth").tolist(), res.column("width").tolist()
+    ([1, 2], [8, 8])
+    """
+    _check_task(task)
+    n_trains = [check_int(n, "n_trains", minimum=1) for n in n_trains]
+    seeds = [_check_seed(s) for s in seeds]
+    depths = [check_int(v, "depths", minimum=1) for v in depths]
+    widths = [check_int(v, "widths", minimum=1) for v in widths]
+    if not (n_trains and seeds and depths and widths):
+        raise ValueError("n_trains, seeds, depths and widths must not be empty")
+    for key in ("depth", "width"):
+        if key in config:
+            raise ValueError(f"pass {key}s=[...] to architecture_sweep, not {key}")
+    archs = [(dp, w) for dp in depths for w in widths]
+    runs = [(n, s, False) for n in n_trains for s in seeds]
+    items = [dict(task=task, runs=runs, threads=threads, empirical_kernels=empirical_kernels,
+                  config=_validate_config(dict(config, depth=dp, width=w))) for dp, w in archs]
+    # cost ~ parameters: largest first so that a pool's workers finish together
+    order = sorted(range(len(items)), key=lambda i: -(archs[i][0] * archs[i][1] ** 2))
+    out = parallel_map(_run_batch, [items[i] for i in order], executor=executor, chunksize=1 if executor else None,
+                       progress="architectures" if progress is True else progress)
+    by_arch = {archs[i]: recs for i, recs in zip(order, out)}
+    return SweepResult([r for a in archs for r in by_arch[a]])
+
+
+def first_n_above(result: SweepResult, threshold: float = 10.0, column: str = "fq") -> list[dict]:
+    """Per architecture, the smallest ``n_train`` whose median ``column`` (over seeds) exceeds ``threshold``.
+
+    Returns
+    -------
+    list of dict
+        ``{"depth", "width", "n_first" (None if never), "max_median", "n_max"}`` per architecture
+        of the (clean-label) runs, sorted by depth then width.
+
+    Examples
+    --------
+    >>> r = SweepResult([dict(depth=1, width=8, n_train=n, fq=f, shuffled=False) for n, f in ((10, 2.0), (20, 12.0))])
+    >>> first_n_above(r)
+    [{'depth': 1, 'width': 8, 'n_first': 20, 'max_median': 12.0, 'n_max': 20}]
+    """
+    clean = result.filter(shuffled=False)
+    archs = sorted({(int(r["depth"]), int(r["width"])) for r in clean.records})
+    out = []
+    for dp, w in archs:
+        ns, med = clean.median(column, depth=dp, width=w)
+        hit = [int(n) for n, m in zip(ns, med) if m > threshold]
+        out.append(dict(depth=dp, width=w, n_first=hit[0] if hit else None, max_median=float(np.max(med)),
+                        n_max=int(ns.max())))
+    return out
 
 
 _FORMAT = "rnnexplore.featurequality.sweep/1"
@@ -558,3 +801,4 @@ class SweepResult:
 
 def _clean_dict(r: dict) -> dict:
     return {k: _clean(v) for k, v in r.items()}
+

@@ -211,7 +211,7 @@ class KernelRidge:
 
     Attributes
     ----------
-    alpha_ : ndarray, shape (n,)
+    alpha_ : ndarray, shape (n,) or (n, m)
     ridge_ : float
         The ridge actually used.
 
@@ -232,15 +232,16 @@ class KernelRidge:
         self.relative_ridge = float(relative_ridge)
 
     def fit(self, K, y) -> KernelRidge:
-        """Fit on the train kernel ``K`` (n, n) and labels ``y`` (n,)."""
+        """Fit on the train kernel ``K`` (n, n) and labels ``y``: shape (n,), or (n, m) for ``m``
+        label vectors at once (one factorisation, e.g. clean and shuffled labels)."""
         from scipy.linalg import cho_factor, cho_solve, eigh
 
         K = np.asarray(K, dtype=np.float64)
         y = np.asarray(y, dtype=np.float64)
         if K.ndim != 2 or K.shape[0] != K.shape[1]:
             raise ValueError(f"K must be a square matrix, got shape {K.shape}")
-        if y.shape != (K.shape[0],):
-            raise ValueError(f"y must have shape ({K.shape[0]},), got {y.shape}")
+        if y.ndim not in (1, 2) or y.shape[0] != K.shape[0]:
+            raise ValueError(f"y must have shape ({K.shape[0]},) or ({K.shape[0]}, m), got {y.shape}")
         if not (np.all(np.isfinite(K)) and np.all(np.isfinite(y))):
             raise ValueError("K or y contains NaN or inf")
         ridge = default_ridge(K, self.relative_ridge) if self.ridge is None else float(self.ridge)
@@ -250,12 +251,13 @@ class KernelRidge:
         except np.linalg.LinAlgError:
             w, V = eigh((A + A.T) / 2)
             tol = max(ridge, np.finfo(float).eps * max(abs(w).max(), 1.0) * K.shape[0])
-            self.alpha_ = V @ ((V.T @ y) / np.maximum(w, tol))
+            coef = V.T @ y
+            self.alpha_ = V @ (coef / (np.maximum(w, tol) if y.ndim == 1 else np.maximum(w, tol)[:, None]))
         self.ridge_ = ridge
         return self
 
     def predict(self, K_test_train) -> np.ndarray:
-        """Predictions ``K_test_train @ alpha`` for a (m, n) cross kernel."""
+        """Predictions ``K_test_train @ alpha`` for a (m, n) cross kernel (one column per label vector)."""
         K_test_train = np.asarray(K_test_train, dtype=np.float64)
         if K_test_train.ndim != 2 or K_test_train.shape[1] != self.alpha_.shape[0]:
             raise ValueError(f"K_test_train must have shape (m, {self.alpha_.shape[0]}), got {K_test_train.shape}")

@@ -2,7 +2,8 @@
 
 Quality tracks generalisation: :func:`feature_quality` (``FQ = E(analytic NTK) / E(net)``),
 the ratio ``E(K_0) / E(K_T)`` and :func:`spectral_quality` (``Pi*(k)``, ``k95``).
-Strength measures how far learning moved the kernel or the weights: :func:`cka`,
+Strength measures how far learning moved the kernel or the weights: :func:`cka` (biased
+or debiased),
 :func:`relative_frobenius_change`, :func:`kernel_target_alignment`,
 :func:`relative_weight_change` and :func:`effective_rank`.
 
@@ -77,22 +78,68 @@ def feature_quality(error_kernel: float, error_network: float) -> float:
     return float(error_kernel / error_network)
 
 
-def cka(K1, K2) -> float:
-    """Centred kernel alignment ``<H K1 H, H K2 H>_F / (||H K1 H||_F ||H K2 H||_F)``.
+def _hsic_unbiased(K: np.ndarray, L: np.ndarray) -> float:
+    """Unbiased HSIC estimator of Song et al. (2012), eq. (5), for ``n >= 4``.
 
-    ``1 - cka`` is a kernel distance in [0, 1] for PSD kernels; invariant to scaling
-    either kernel.
+    With ``Kt, Lt`` the kernels with zeroed diagonals::
+
+        HSIC_1 = [tr(Kt Lt) + (1'Kt1)(1'Lt1) / ((n-1)(n-2)) - 2/(n-2) 1'Kt Lt 1] / (n (n-3))
+
+    It equals the U-statistic over ordered 4-tuples of distinct indices (checked in the tests).
+    """
+    n = K.shape[0]
+    Kt = K - np.diag(np.diag(K))
+    Lt = L - np.diag(np.diag(L))
+    sk, sl = Kt.sum(axis=0), Lt.sum(axis=0)
+    trace = float(np.sum(Kt * Lt))  # tr(Kt Lt) for symmetric kernels
+    return (trace + sk.sum() * sl.sum() / ((n - 1) * (n - 2)) - 2.0 / (n - 2) * float(sk @ sl)) / (n * (n - 3))
+
+
+def cka(K1, K2, *, debiased: bool = False) -> float:
+    """Centred kernel alignment of two kernels on the same points, biased or debiased.
+
+    Biased (default): ``<H K1 H, H K2 H>_F / (||H K1 H||_F ||H K2 H||_F)`` with
+    ``H = I - 11^T/n`` (Cortes et al. 2012; Kornblith et al. 2019). It is positive even for
+    independent features: for linear kernels of independent standard Gaussian features of
+    widths ``p`` and ``q`` it tends to ``sqrt(pq) / sqrt((p + n)(q + n))``.
+
+    Debiased (``debiased=True``): the same ratio with the unbiased HSIC estimator of Song et
+    al. (2012) in place of ``<H K H, H L H>`` (Nguyen, Raghu & Kornblith 2021). Its mean is
+    0 for independent features; for the linear kernels above its standard deviation is about
+    ``sqrt(2) / n``. Needs ``n >= 4`` points; can be slightly negative; NaN if either kernel's
+    unbiased self-HSIC is not positive.
+
+    ``1 - cka`` is a kernel distance (in [0, 1] for the biased form and PSD kernels). Both
+    forms are invariant to scaling either kernel.
+
+    Parameters
+    ----------
+    K1, K2 : array_like, shape (n, n)
+        Symmetric kernel matrices on the same ``n`` points.
+    debiased : bool, default False
+
+    Returns
+    -------
+    float
 
     Examples
     --------
-    >>> K = np.array([[1.0, 0.2, 0.0], [0.2, 1.0, 0.3], [0.0, 0.3, 1.0]])
-    >>> round(cka(K, K), 12)
-    1.0
+    >>> K = np.array([[1.0, 0.2, 0.0, 0.1], [0.2, 1.0, 0.3, 0.0], [0.0, 0.3, 1.0, 0.2], [0.1, 0.0, 0.2, 1.0]])
+    >>> round(cka(K, K), 12), round(cka(K, K, debiased=True), 12)
+    (1.0, 1.0)
     """
-    A = _center(_square(K1, "K1"))
-    B = _center(_square(K2, "K2"))
-    if A.shape != B.shape:
-        raise ValueError(f"K1 and K2 must have the same shape, got {A.shape} and {B.shape}")
+    K1 = _square(K1, "K1")
+    K2 = _square(K2, "K2")
+    if K1.shape != K2.shape:
+        raise ValueError(f"K1 and K2 must have the same shape, got {K1.shape} and {K2.shape}")
+    if debiased:
+        if K1.shape[0] < 4:
+            raise ValueError(f"debiased CKA needs at least 4 points, got {K1.shape[0]}")
+        kk, ll = _hsic_unbiased(K1, K1), _hsic_unbiased(K2, K2)
+        if kk <= 0 or ll <= 0:
+            return float("nan")
+        return float(_hsic_unbiased(K1, K2) / np.sqrt(kk * ll))
+    A, B = _center(K1), _center(K2)
     na, nb = np.linalg.norm(A), np.linalg.norm(B)
     if na == 0 or nb == 0:
         raise ValueError("a centred kernel is zero: CKA is undefined")

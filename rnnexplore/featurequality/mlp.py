@@ -28,9 +28,13 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..parallel import progress_bar
+
 __all__ = [
     "ReLUMLP",
     "train_mlp",
+    "train_batched",
+    "TrainingCancelled",
     "ntk_factors",
     "empirical_ntk",
     "empirical_ntk_torchfunc",
@@ -103,6 +107,169 @@ class ReLUMLP(nn.Module):
         return [lin.weight.detach().double().cpu().numpy().copy() for lin in self.layers]
 
 
+class TrainingCancelled(Exception):
+    """Raised by :func:`train_batched` / :func:`train_mlp` when ``should_stop()`` returned True."""
+
+
+def _cosine_lr(lr: float, step: int, steps: int) -> float:
+    """Cosine annealing from ``lr`` to 0: the closed form of ``CosineAnnealingLR(T_max=steps)``."""
+    return lr * 0.5 * (1.0 + math.cos(math.pi * step / steps))
+
+
+#: Minibatch indices are drawn per model in blocks of this many steps (the same stream as
+#: one ``torch.randint(0, n, (steps, batch_size))`` call; checked in the tests).
+_INDEX_BLOCK = 1024
+
+
+def train_batched(
+    models,
+    Xs,
+    ys,
+    *,
+    seeds,
+    steps: int = 8000,
+    lr: float = 2e-3,
+    batch_size: int = 64,
+    record_every: int = 0,
+    progress=False,
+    should_stop=None,
+) -> list[np.ndarray]:
+    """Train several independent MLPs of one architecture as one batched model.
+
+    The weights of the ``B`` models are stacked into tensors of shape ``(B, fan_out, fan_in)``
+    and every step runs batched matrix products (``torch.baddbmm``) on the ``B`` minibatches.
+    The loss is the sum of the models' mean squared errors, so each model receives exactly its
+    own gradient; Adam is elementwise, so the stacked optimiser performs each model's own Adam
+    update. Each model therefore follows the trajectory it would follow alone (up to floating
+    point summation order; the tests check agreement to float64 tolerance against separately
+    trained models). Training sets may have different sizes; they are zero-padded, and every
+    model draws indices only below its own ``n``.
+
+    Schedule: Adam (``fused`` kernel), lr cosine-annealed from ``lr`` to 0 over ``steps``
+    (the closed form of ``CosineAnnealingLR``), minibatches of ``batch_size`` indices drawn
+    uniformly with replacement from ``torch.Generator().manual_seed(seed)``.
+
+    Parameters
+    ----------
+    models : sequence of ReLUMLP
+        Same ``d``, ``depth``, ``width``, ``gamma`` and dtype. Trained in place.
+    Xs, ys : sequences of array_like
+        Per model, inputs ``(n_b, d)`` and labels ``(n_b,)``.
+    seeds : sequence of int
+        Per model, the seed of its minibatch indices.
+    steps, lr, batch_size : as in :func:`train_mlp`
+    record_every : int
+        Record each model's minibatch loss every this many steps (0: only the last).
+    progress : bool, str or callable
+        ``tqdm.auto`` bar (a string is its description), or ``progress(step, steps)`` called
+        every 100 steps and at the end.
+    should_stop : callable, optional
+        Checked every 100 steps; when it returns True training stops and
+        :class:`TrainingCancelled` is raised (the models keep their partly trained weights).
+
+    Returns
+    -------
+    list of ndarray
+        Per model, its recorded minibatch losses.
+
+    Examples
+    --------
+    >>> ms = [ReLUMLP(d=2, depth=1, width=8, seed=s) for s in (0, 1)]
+    >>> X = np.array([[1.0, 1.0], [-1.0, 1.0]]); y = np.array([1.0, -1.0])
+    >>> [l.shape for l in train_batched(ms, [X, X], [y, -y], seeds=[0, 1], steps=20, batch_size=2)]
+    [(1,), (1,)]
+    """
+    models = list(models)
+    Xs, ys, seeds = list(Xs), list(ys), [int(s) for s in seeds]
+    if not models:
+        raise ValueError("models must not be empty")
+    if not (len(Xs) == len(ys) == len(seeds) == len(models)):
+        raise ValueError(f"models, Xs, ys and seeds must have the same length, got {len(models)}, {len(Xs)}, {len(ys)}, {len(seeds)}")
+    for name, v in (("steps", steps), ("batch_size", batch_size)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+            raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
+    if isinstance(record_every, bool) or not isinstance(record_every, (int, np.integer)) or record_every < 0:
+        raise ValueError(f"record_every must be an integer >= 0, got {record_every!r}")
+    if not math.isfinite(lr) or lr <= 0:
+        raise ValueError(f"lr must be finite and > 0, got {lr}")
+    m0 = models[0]
+    dtype = next(m0.parameters()).dtype
+    for j, m in enumerate(models):
+        if not isinstance(m, ReLUMLP):
+            raise ValueError(f"models[{j}] must be a ReLUMLP, got {type(m).__name__}")
+        if (m.d, m.depth, m.width, m.gamma, next(m.parameters()).dtype) != (m0.d, m0.depth, m0.width, m0.gamma, dtype):
+            raise ValueError(f"models[{j}] has a different architecture or dtype than models[0]")
+    steps, batch_size, B = int(steps), int(batch_size), len(models)
+    ns = []
+    for j, (X, y) in enumerate(zip(Xs, ys)):
+        X, y = np.asarray(X), np.asarray(y)
+        if X.ndim != 2 or X.shape[1] != m0.d or X.shape[0] < 1:
+            raise ValueError(f"Xs[{j}] must have shape (n, {m0.d}) with n >= 1, got {X.shape}")
+        if y.shape != (X.shape[0],):
+            raise ValueError(f"ys[{j}] must have shape ({X.shape[0]},), got {y.shape}")
+        if not (np.all(np.isfinite(X)) and np.all(np.isfinite(y))):
+            raise ValueError(f"Xs[{j}] or ys[{j}] contains NaN or inf")
+        ns.append(X.shape[0])
+    n_max = max(ns)
+    Xp = torch.zeros(B, n_max, m0.d, dtype=dtype)
+    yp = torch.zeros(B, n_max, dtype=dtype)
+    for j, (X, y) in enumerate(zip(Xs, ys)):
+        Xp[j, : ns[j]] = torch.as_tensor(np.asarray(X), dtype=dtype)
+        yp[j, : ns[j]] = torch.as_tensor(np.asarray(y), dtype=dtype)
+    # stacked leaves: W (B, out, in), b (B, 1, out)
+    Ws = [torch.stack([m.layers[k].weight.detach() for m in models]).clone().requires_grad_(True)
+          for k in range(len(m0.layers))]
+    bs = [torch.stack([m.layers[k].bias.detach() for m in models]).unsqueeze(1).clone().requires_grad_(True)
+          for k in range(len(m0.layers))]
+    opt = torch.optim.Adam(Ws + bs, lr=lr, fused=True)
+    gens = [torch.Generator().manual_seed(s) for s in seeds]
+    rows = torch.arange(B).unsqueeze(1)
+    last_layer = len(Ws) - 1
+    inv_gamma = 1.0 / m0.gamma
+    callback = progress if callable(progress) else None
+    losses: list[list[float]] = [[] for _ in range(B)]
+    cancelled, shown = False, 0
+    with progress_bar(False if callback is not None else progress, steps, desc="train", leave=False) as bar:
+        try:
+            for step in range(steps):
+                if step % _INDEX_BLOCK == 0:
+                    block = min(_INDEX_BLOCK, steps - step)
+                    idx_block = torch.stack([torch.randint(0, n, (block, batch_size), generator=g)
+                                             for n, g in zip(ns, gens)], dim=1)  # (block, B, batch)
+                idx = idx_block[step % _INDEX_BLOCK]
+                h = Xp[rows, idx]
+                for k in range(last_layer):
+                    h = torch.relu(torch.baddbmm(bs[k], h, Ws[k].transpose(1, 2)))
+                out = torch.baddbmm(bs[last_layer], h, Ws[last_layer].transpose(1, 2)).squeeze(-1) * inv_gamma
+                per_model = torch.mean((out - yp[rows, idx]) ** 2, dim=1)
+                for group in opt.param_groups:
+                    group["lr"] = _cosine_lr(lr, step, steps)
+                opt.zero_grad(set_to_none=True)
+                per_model.sum().backward()
+                opt.step()
+                last = step == steps - 1
+                if last or (record_every and step % record_every == 0):
+                    for j, v in enumerate(per_model.detach().tolist()):
+                        losses[j].append(float(v))
+                if step % 100 == 99 or last:
+                    bar.update(step + 1 - shown)
+                    shown = step + 1
+                    if callback is not None:
+                        callback(step + 1, steps)
+                    if should_stop is not None and not last and should_stop():
+                        cancelled = True
+                        break
+        finally:
+            with torch.no_grad():
+                for j, m in enumerate(models):
+                    for k, lin in enumerate(m.layers):
+                        lin.weight.copy_(Ws[k][j])
+                        lin.bias.copy_(bs[k][j, 0])
+    if cancelled:
+        raise TrainingCancelled(f"training stopped at step {step + 1} of {steps}")
+    return [np.asarray(v) for v in losses]
+
+
 def train_mlp(
     model: ReLUMLP,
     X,
@@ -114,8 +281,12 @@ def train_mlp(
     seed: int = 0,
     record_every: int = 0,
     progress=False,
+    should_stop=None,
 ) -> np.ndarray:
     """Train with Adam on MSE, lr cosine-annealed to 0, minibatches sampled with replacement.
+
+    One model through :func:`train_batched` (a batch of one), so a model trained alone and
+    the same model trained inside a batch follow the same schedule and index stream.
 
     Parameters
     ----------
@@ -125,7 +296,7 @@ def train_mlp(
     steps : int
         Number of Adam steps.
     lr : float
-        Initial learning rate (``CosineAnnealingLR`` with ``T_max = steps``).
+        Initial learning rate, cosine-annealed to 0 over ``steps``.
     batch_size : int
         Minibatch size; indices drawn uniformly with replacement.
     seed : int
@@ -135,6 +306,8 @@ def train_mlp(
     progress : bool, str or callable
         ``tqdm.auto`` progress bar (a string is its description), or a callable
         ``progress(step, steps)`` called every 100 steps and at the end (for widgets).
+    should_stop : callable, optional
+        See :func:`train_batched` (raises :class:`TrainingCancelled`).
 
     Returns
     -------
@@ -149,47 +322,10 @@ def train_mlp(
     >>> losses.shape
     (1,)
     """
-    dtype = next(model.parameters()).dtype
-    Xt = torch.as_tensor(np.asarray(X), dtype=dtype)
-    yt = torch.as_tensor(np.asarray(y), dtype=dtype)
-    n = Xt.shape[0]
-    for name, v in (("steps", steps), ("batch_size", batch_size)):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-            raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
-    if not math.isfinite(lr) or lr <= 0:
-        raise ValueError(f"lr must be finite and > 0, got {lr}")
-    g = torch.Generator().manual_seed(int(seed))
-    idx = torch.randint(0, n, (int(steps), int(batch_size)), generator=g)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=int(steps))
-    bar = None
-    callback = progress if callable(progress) else None
-    if progress and callback is None:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=int(steps), desc=progress if isinstance(progress, str) else "train", leave=False)
-    losses = []
-    model.train()
-    try:
-        for step in range(int(steps)):
-            b = idx[step]
-            loss = torch.mean((model(Xt[b]) - yt[b]) ** 2)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-            last = step == steps - 1
-            if last or (record_every and step % record_every == 0):
-                losses.append(float(loss.detach()))
-            if step % 100 == 99 or last:
-                if bar is not None:
-                    bar.update(100 if not last else steps - bar.n)
-                if callback is not None:
-                    callback(step + 1, int(steps))
-    finally:
-        if bar is not None:
-            bar.close()
-    return np.asarray(losses)
+    if not isinstance(model, ReLUMLP):
+        raise ValueError(f"model must be a ReLUMLP, got {type(model).__name__}")
+    return train_batched([model], [X], [y], seeds=[seed], steps=steps, lr=lr, batch_size=batch_size,
+                         record_every=record_every, progress=progress, should_stop=should_stop)[0]
 
 
 def ntk_factors(model: ReLUMLP, X, *, dtype=torch.float64) -> list[tuple[np.ndarray, np.ndarray]]:

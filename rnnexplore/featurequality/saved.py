@@ -7,7 +7,7 @@ Examples
 >>> saved_sweep_path("nope")
 Traceback (most recent call last):
 ...
-ValueError: name must be one of ['s4'], got 'nope'
+ValueError: name must be one of ['depth_width', 'paper8', 's4'], got 'nope'
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ __all__ = ["SAVED_SWEEPS", "saved_sweep_path"]
 
 _DATA = Path(__file__).resolve().parent / "data"
 
-#: name -> file in the package's data folder
-SAVED_SWEEPS = {"s4": "s4_sweep.json"}
+#: name -> file in the package's data folder: the CPU-scale S4 sweep (30 runs), the
+#: 8-term staircase at CPU scale, and the depth x width grid on S4 (analytic NTK only)
+SAVED_SWEEPS = {"s4": "s4_sweep.json", "paper8": "paper8_sweep.json", "depth_width": "depth_width.json"}
 
 
 def saved_sweep_path(name: str = "s4") -> Path:
