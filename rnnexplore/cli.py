@@ -6,7 +6,7 @@ Examples
 
     rnnexplore lab                 # JupyterLab on notebooks/00_start_here.ipynb, 127.0.0.1
     rnnexplore app                 # the stand-alone cycle explorer (Voila)
-    rnnexplore app --which bifurcation   # the bifurcation-map app (or: replay)
+    rnnexplore app --which bifurcation   # the bifurcation-map app (or: replay, featurequality)
     rnnexplore doctor              # versions + are the widget front-ends in this environment?
     rnnexplore cycles model.json --max-order 8 --json
 """
@@ -26,7 +26,8 @@ __all__ = ["main", "find_notebooks_dir", "doctor_report"]
 START_NOTEBOOK = "00_start_here.ipynb"
 APP_NOTEBOOK = "app_explorer.ipynb"
 #: ``rnnexplore app --which NAME`` -> the Voila notebook it serves
-APP_NOTEBOOKS = {"explorer": APP_NOTEBOOK, "bifurcation": "app_bifurcation.ipynb", "replay": "app_replay.ipynb"}
+APP_NOTEBOOKS = {"explorer": APP_NOTEBOOK, "bifurcation": "app_bifurcation.ipynb", "replay": "app_replay.ipynb",
+                 "featurequality": "app_featurequality.ipynb"}
 
 # (python distribution, lab extension folder name) pairs whose front-end must sit in the
 # kernel's environment, else the notebook shows "Error displaying widget".
