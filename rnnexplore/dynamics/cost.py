@@ -110,6 +110,8 @@ class SweepCost:
         Mean wall time of one continuation point at the request's grid step.
     measured_seconds : float
         Time spent measuring.
+    overhead_seconds : float
+        Fixed cost of one sweep call (tiles, events, building the map), measured on a 2-point patch.
     """
 
     shape: tuple[int, ...]
@@ -117,6 +119,7 @@ class SweepCost:
     full_search_seconds: float
     continuation_seconds: float
     measured_seconds: float
+    overhead_seconds: float = 0.0
 
     @property
     def n_points(self) -> int:
@@ -129,7 +132,8 @@ class SweepCost:
     @property
     def seconds(self) -> float:
         """Predicted wall time of the sweep, serial, on this machine."""
-        return self.n_full * self.full_search_seconds + (self.n_points - self.n_full) * self.continuation_seconds
+        return (self.overhead_seconds + self.n_full * self.full_search_seconds
+                + (self.n_points - self.n_full) * self.continuation_seconds)
 
     def describe(self) -> str:
         """E.g. ``"81 x 81 points: about 70 s on this machine"``."""
@@ -192,8 +196,19 @@ def measure_sweep_cost(model: Any, grid: Mapping[str, Any], max_order: int, *, p
     t = time.perf_counter()
     sweep(model, sub, max_order, continuation=replace(opts, coarse=k, tile=None), **work)
     patch_s = time.perf_counter() - t
-    cont_s = max(patch_s - full_s, 0.0) / max(n_patch - 1, 1)
-    return SweepCost(shape, coarse, full_s, cont_s, time.perf_counter() - t_start)
+    # the same with 2 points per axis: both hold one full search and the fixed cost of a sweep call
+    # (tiles, events, the map), so their difference is the continuation points alone
+    small = {name: _centred(v, min(2, len(v))) for name, v in zip(names, values)}
+    n_small = math.prod(len(v) for v in small.values())
+    t = time.perf_counter()
+    sweep(model, small, max_order, continuation=replace(opts, coarse=2, tile=None), **work)
+    small_s = time.perf_counter() - t
+    if n_patch > n_small:
+        cont_s = max(patch_s - small_s, 0.0) / (n_patch - n_small)
+    else:
+        cont_s = max(patch_s - full_s, 0.0) / max(n_patch - 1, 1)
+    overhead = max(small_s - full_s - (n_small - 1) * cont_s, 0.0)
+    return SweepCost(shape, coarse, full_s, cont_s, time.perf_counter() - t_start, overhead)
 
 
 def estimate_sweep_seconds(model: Any, grid: Mapping[str, Any], max_order: int, **sweep_kwargs: Any) -> float:
