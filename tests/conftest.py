@@ -14,24 +14,13 @@ if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1:
     for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(_var, "1")
 
-_SHARED_SCOPES = ("module", "class", "package")
 
-
-def _shares_a_fixture(item) -> bool:
-    """``item`` uses a fixture computed once per module/class (it must not be split over workers)."""
-    info = getattr(item, "_fixtureinfo", None)
-    if info is None:
-        return False
-    return any(d.scope in _SHARED_SCOPES for defs in info.name2fixturedefs.values() for d in defs)
-
-
-@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     """Mark browser tests ``e2e`` and run them last (they start servers and a browser).
 
-    For pytest-xdist's ``--dist loadgroup``: the tests of a module that share a module- or
-    class-scoped fixture form one group (the fixture is computed once, on one worker), and
-    ``slow`` tests go first so that the long ones do not end up last on one worker.
+    Under pytest-xdist (``make test``: ``--dist loadscope --no-loadscope-reorder``, a module is one
+    unit of work, so a module-scoped fixture is computed once) the modules with ``slow`` tests are
+    handed out first, so that a long module does not start last on one worker.
     """
     e2e, rest = [], []
     for item in items:
@@ -40,11 +29,9 @@ def pytest_collection_modifyitems(config, items):
             e2e.append(item)
         else:
             rest.append(item)
-    if config.pluginmanager.hasplugin("xdist") and config.getoption("dist", "no") == "loadgroup":
-        for item in rest + e2e:
-            if _shares_a_fixture(item):
-                item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
-        rest.sort(key=lambda it: it.get_closest_marker("slow") is None)  # stable: order kept otherwise
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        slow_modules = {it.nodeid.split("::")[0] for it in rest if it.get_closest_marker("slow")}
+        rest.sort(key=lambda it: it.nodeid.split("::")[0] not in slow_modules)  # stable sort
     items[:] = rest + e2e
 
 
