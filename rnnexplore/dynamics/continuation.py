@@ -37,7 +37,7 @@ from rnnexplore._validation import check_int, check_real
 from rnnexplore.dynamics import cycles as _cycles
 from rnnexplore.dynamics.cycles import Cycle, CycleSet, _as_cycles, _key_string, _same_orbit, _sort_eigenvalues
 from rnnexplore.dynamics.models import PiecewiseLinearModel
-from rnnexplore.dynamics.solve import ModelStack, check_model, solve_stack
+from rnnexplore.dynamics.solve import ModelStack, check_model, eigenvalues, solve_stack
 
 __all__ = ["ContinuationOptions", "Continuation", "continue_cycles", "continuation_step", "canonical_sequences",
            "objects_from_states", "probe_scale"]
@@ -390,7 +390,7 @@ class Continuation:
             good = np.flatnonzero(real)
             if good.size:
                 with np.errstate(all="ignore"):
-                    ev = np.linalg.eigvals(P)
+                    ev = eigenvalues(P)
                 ev_sorted = _sort_eigenvalue_rows(ev)
                 for j, b in enumerate(good):
                     self.found.pt.append(int(pts[sel[b]]))
@@ -810,6 +810,7 @@ def objects_from_states(
     max_order: int = 1,
     *,
     chain_length: int = 20,
+    relax: int = 0,
 ) -> CycleSet:
     """Fixed points and cycles from the regions a trajectory visits (high-dimensional networks).
 
@@ -820,14 +821,25 @@ def objects_from_states(
     by its visited regions (the SCYFI update) for up to ``chain_length`` steps. Cost grows with
     the number of distinct regions visited, not with a restart budget.
 
+    With ``relax > 0`` the states are first run ``relax`` steps of the autonomous map and only
+    the slowest stretch of each run is used: the ``max_order`` states from the step ``t`` where
+    the near-return distance ``min_k |z_{t+k} - z_t|`` (``k <= max_order``) is smallest. The
+    flow is slow near every object, saddles included, so a few hundred states sampled near the
+    task's trajectories (as fixed-point-finder samples them) give one promising candidate each
+    instead of a long trajectory of distinct regions; the exact solve and real/virtual check of
+    every candidate are unchanged.
+
     Parameters
     ----------
     model : PLRNN, ShallowPLRNN, ClippedShallowPLRNN or ALRNN
     states : array (T, M) or (T, B, M)
         Trajectories (time first), e.g. pre-activations of a torch RNN run on its task
-        (:func:`~rnnexplore.dynamics.models.from_torch_rnn`).
+        (:func:`~rnnexplore.dynamics.models.from_torch_rnn`). With ``relax > 0`` every state
+        (of every time and trajectory) is a starting point.
     max_order : int
     chain_length : int
+    relax : int
+        Steps of the relaxation (0: use the states as given).
 
     Returns
     -------
@@ -839,15 +851,20 @@ def objects_from_states(
     >>> m = skew_tent(0.2, -1.5, 1.0)
     >>> [c.order for c in objects_from_states(m, m.simulate([0.1], 30), 2)]
     [1, 2]
+    >>> [c.order for c in objects_from_states(m, [[0.1], [0.5], [-0.3]], 2, relax=20)]
+    [1, 2]
     """
     check_model(model)
     max_order = check_int(max_order, "max_order", minimum=1)
     chain_length = check_int(chain_length, "chain_length", minimum=0)
+    relax = check_int(relax, "relax", minimum=0)
     X = np.asarray(states, dtype=np.float64)
     if X.ndim == 2:
         X = X[:, None, :]
     if X.ndim != 3 or X.shape[2] != model.M:
         raise ValueError(f"states must have shape (T, M) or (T, B, M) with M = {model.M}, got {np.shape(states)}")
+    if relax:
+        X = _slowest_stretch(model, X.reshape(-1, model.M), relax, max_order)
     good = np.all(np.isfinite(X), axis=2)
     regions = model.region(np.where(good[..., None], X, 0.0))  # (T, B, nb)
     eng = Continuation(model, (1,), max_order, ContinuationOptions(chain_length=chain_length, probes=0))
@@ -863,3 +880,22 @@ def objects_from_states(
     eng._queue.append(eng._register(groups, chain_length) + (chain_length,))
     eng.run(np.zeros(0, np.int64), np.zeros(0, np.int64))
     return eng.cycles_at(0)
+
+
+def _slowest_stretch(model: PiecewiseLinearModel, z0: np.ndarray, relax: int, K: int) -> np.ndarray:
+    """``(K, B, M)``: from every start, the K states of its relaxation where it is slowest.
+
+    Runs ``relax + K`` steps; at step ``t <= relax`` the near-return distance is
+    ``min_{k <= K} |z_{t+k} - z_t|``; the window ``z_t .. z_{t+K-1}`` at its minimum is kept.
+    Diverging runs give non-finite windows (skipped by the caller).
+    """
+    with np.errstate(all="ignore"):
+        Z = model.simulate(z0, relax + K)  # (relax + K + 1, B, M)
+        T = relax + 1
+        d = np.full((T, Z.shape[1]), np.inf)
+        for k in range(1, K + 1):
+            d = np.minimum(d, np.max(np.abs(Z[k : T + k] - Z[:T]), axis=2))
+    d = np.where(np.isfinite(d), d, np.inf)
+    t = np.argmin(d, axis=0)
+    B = Z.shape[1]
+    return np.stack([Z[t + i, np.arange(B)] for i in range(K)])
