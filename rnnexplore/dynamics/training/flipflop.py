@@ -91,7 +91,9 @@ def train_flipflop(*, hidden: int = 10, n_bits: int = 3, steps: int = 1500, batc
     rnn = torch.nn.RNN(n_bits, hidden, nonlinearity="relu")
     readout = torch.nn.Linear(hidden, n_bits)
     with torch.no_grad():  # start near the identity: memories need slow dynamics
-        rnn.weight_hh_l0.copy_(0.9 * torch.eye(hidden) + 0.02 * torch.randn(hidden, hidden))
+        # random part of spectral radius about 0.02 sqrt(min(hidden, 64)) <= 0.16: wide nets stay tame
+        scale = 0.02 * min(1.0, 8.0 / np.sqrt(hidden))
+        rnn.weight_hh_l0.copy_(0.9 * torch.eye(hidden) + scale * torch.randn(hidden, hidden))
         rnn.bias_hh_l0.zero_()
         rnn.bias_ih_l0.fill_(0.05)
     opt = torch.optim.Adam([*rnn.parameters(), *readout.parameters()], lr=lr)
