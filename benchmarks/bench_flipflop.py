@@ -50,7 +50,7 @@ DATA = Path(__file__).resolve().parent / "data"
 TRAINING = {
     64: dict(steps=800, batch=64, length=100, lr=5e-3),
     128: dict(steps=800, batch=64, length=100, lr=5e-3),
-    512: dict(steps=400, batch=32, length=100, lr=2e-3),
+    512: dict(steps=600, batch=32, length=60, lr=1e-3),
 }
 
 

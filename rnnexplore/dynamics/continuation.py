@@ -887,15 +887,24 @@ def _slowest_stretch(model: PiecewiseLinearModel, z0: np.ndarray, relax: int, K:
 
     Runs ``relax + K`` steps; at step ``t <= relax`` the near-return distance is
     ``min_{k <= K} |z_{t+k} - z_t|``; the window ``z_t .. z_{t+K-1}`` at its minimum is kept.
+    Only the last ``K + 1`` states and the best window are held (no trajectory array).
     Diverging runs give non-finite windows (skipped by the caller).
     """
+    B = z0.shape[0]
+    ring = [np.array(z0, dtype=np.float64)]
     with np.errstate(all="ignore"):
-        Z = model.simulate(z0, relax + K)  # (relax + K + 1, B, M)
-        T = relax + 1
-        d = np.full((T, Z.shape[1]), np.inf)
-        for k in range(1, K + 1):
-            d = np.minimum(d, np.max(np.abs(Z[k : T + k] - Z[:T]), axis=2))
-    d = np.where(np.isfinite(d), d, np.inf)
-    t = np.argmin(d, axis=0)
-    B = Z.shape[1]
-    return np.stack([Z[t + i, np.arange(B)] for i in range(K)])
+        for _ in range(K):
+            ring.append(model._step(ring[-1]))
+        best = np.full(B, np.inf)
+        window = np.stack(ring[:K])
+        for t in range(relax + 1):
+            d = np.full(B, np.inf)
+            for k in range(1, K + 1):
+                d = np.minimum(d, np.max(np.abs(ring[k] - ring[0]), axis=1))
+            better = np.isfinite(d) & (d < best)
+            if better.any():
+                best[better] = d[better]
+                window[:, better] = np.stack(ring[:K])[:, better]
+            if t < relax:
+                ring = ring[1:] + [model._step(ring[-1])]
+    return window

@@ -532,8 +532,12 @@ _REDUCE_MIN_M = 24  # below this the full M x M solves are as cheap as the gathe
 def _reducible(rows) -> bool:
     """Fixed points of a PLRNN with diagonal ``A`` (no eigenvalue 1): the reduced solve applies."""
     m = getattr(rows, "model", None)
-    return (type(m).__name__ == "PLRNN" and m.M >= _REDUCE_MIN_M and m.diagonal_A
-            and bool(np.all(np.diag(m.A) != 1.0)))
+    if type(m).__name__ != "PLRNN" or m.M < _REDUCE_MIN_M:
+        return False
+    flag = m.__dict__.get("_reducible")
+    if flag is None:  # models are immutable: decided once per model
+        flag = m.__dict__["_reducible"] = bool(m.diagonal_A and np.all(np.diag(m.A) != 1.0))
+    return flag
 
 
 def _reduced_fixed_points(model, d: np.ndarray):
@@ -552,16 +556,10 @@ def _reduced_fixed_points(model, d: np.ndarray):
     :func:`_full_solve`.
     """
     B, M = d.shape
-    a = np.diag(model.A)
+    a, lam, LWa, lha, col_on, all_finite = _reduced_forms(model)
     W, h = model.W, model.h
-    lam = 1.0 / (1.0 - a)
-    LWa = np.zeros((M + 1, M + 1))  # L W with a zero row and column for padding
-    LWa[:M, :M] = lam[:, None] * W
-    lha = np.r_[lam * h, 0.0]
-    # max|A + W D| per row, exactly: column j is W_:j + a_j e_j when active, a_j e_j otherwise
-    col_on = np.max(np.abs(W + np.diag(a)), axis=0)
     Pmax = np.max(np.where(d, col_on, np.abs(a)), axis=1)
-    finite = np.full(B, bool(np.all(np.isfinite(W)) and np.all(np.isfinite(h)) and np.all(np.isfinite(lam))))
+    finite = np.full(B, all_finite)
     z = np.zeros((B, M))
     regular = np.zeros(B, bool)
     continuum = np.zeros(B, bool)
@@ -569,8 +567,8 @@ def _reduced_fixed_points(model, d: np.ndarray):
     order = np.argsort(k, kind="stable")
     ks = k[order]
     start = 0
-    while start < B:  # groups of similar k: pad at most 12.5% (or 8 rows) above the smallest
-        stop = int(np.searchsorted(ks, max(ks[start] + 8, int(ks[start] * 1.125)), side="right"))
+    while start < B:  # groups of similar k: pad at most 12.5% above the smallest (all k <= 64 at once)
+        stop = int(np.searchsorted(ks, max(64, int(ks[start] * 1.125)), side="right"))
         rows_ = order[start:stop]
         kmax = int(ks[stop - 1])
         start = stop
@@ -597,6 +595,24 @@ def _reduced_fixed_points(model, d: np.ndarray):
     rs = np.broadcast_to(h, (B, M))
     res = np.max(np.abs(z - a * z - (np.where(d, z, 0.0) @ W.T) - h), axis=1)
     return z, regular, continuum, res, rs, Pmax, finite
+
+
+def _reduced_forms(model):
+    """Per-model arrays of :func:`_reduced_fixed_points` (models are immutable: cached on the model)."""
+    forms = model.__dict__.get("_reduced_forms")
+    if forms is None:
+        M = model.M
+        a = np.diag(model.A).copy()
+        lam = 1.0 / (1.0 - a)
+        LWa = np.zeros((M + 1, M + 1))  # L W with a zero row and column for padding
+        LWa[:M, :M] = lam[:, None] * model.W
+        lha = np.r_[lam * model.h, 0.0]
+        # max|A + W D| per row, exactly: column j is W_:j + a_j e_j when active, a_j e_j otherwise
+        col_on = np.max(np.abs(model.W + np.diag(a)), axis=0)
+        ok = bool(np.all(np.isfinite(LWa)) and np.all(np.isfinite(lha)))
+        forms = (a, lam, LWa, lha, col_on, ok)
+        model.__dict__["_reduced_forms"] = forms
+    return forms
 
 
 def eigenvalues(P: np.ndarray) -> np.ndarray:
