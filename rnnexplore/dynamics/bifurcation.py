@@ -156,13 +156,16 @@ class _Rows:
         return out
 
 
-def _engine_rows(eng: Continuation, global_index: np.ndarray, keep: np.ndarray) -> _Rows:
-    """The engine's objects at the points ``keep`` (local mask) as global rows."""
-    pt, kid, Z, eig = eng.table(keep)
-    if len(pt) == 0:
-        return _Rows.empty(eng.M)
-    return _Rows(global_index[pt].astype(np.int64), np.array([eng.reg.key(k) for k in kid], dtype=str),
-                 eng.reg.order[kid].astype(np.int64), np.concatenate(Z), np.stack(eig))
+def _pack(rows: _Rows) -> dict:
+    """Rows as plain arrays for shipping, keys as indices into a table of distinct keys."""
+    table, inv = np.unique(rows.key, return_inverse=True)
+    return {"keys": table, "pt": rows.pt.astype(np.int64), "key": inv.astype(np.int32), "order": rows.order,
+            "Z": rows.Z, "eig": rows.eig}
+
+
+def _unpack(d: dict) -> _Rows:
+    keys = d["keys"][d["key"]] if len(d["key"]) else np.zeros(0, "<U1")
+    return _Rows(d["pt"], keys, d["order"], d["Z"], d["eig"])
 
 
 def _tile_work(item: dict) -> dict:
@@ -189,7 +192,6 @@ def _tile_work(item: dict) -> dict:
     opt = ContinuationOptions(**item["options"])
     eng = Continuation(ModelStack.from_params(base, params), shape, item["max_order"], opt,
                        frozen=~inside, point_seeds=gidx)
-    local = {int(g): n for n, g in enumerate(gidx)}
     st = item["state"]
     if st is None:
         coarse = item["coarse"]
@@ -201,19 +203,27 @@ def _tile_work(item: dict) -> dict:
             eng.probe(item["seed"])
             eng.run()
     else:
-        _restore(eng, st, local)
-        eng.run(*_add_rows(eng, _Rows(**item["halo"]), local))
+        _restore(eng, st, gidx)
+        eng.run(*_add_rows(eng, _unpack(item["halo"]), gidx))
     return {"bounds": item["bounds"], "state": _snapshot(eng, gidx, inside)}
 
 
 def _snapshot(eng: Continuation, gidx: np.ndarray, inside: np.ndarray) -> dict:
-    """The tile's own points: objects, per-sequence work record, full searches."""
+    """The tile's own points: objects, per-sequence work record, full searches (compact: keys
+    once per tile, the work record as integer arrays)."""
+    pt, kid, Z, eig = eng.table(inside)
     codes, done = eng.pairs.export(inside)
-    kid, p = codes // eng.n, codes % eng.n
+    wkid = codes // eng.n
+    table, inv = np.unique(np.concatenate([kid, wkid]), return_inverse=True)
+    keys = _str_array([eng.reg.key(k) for k in table.tolist()])
+    M = eng.M
     return {
-        "rows": asdict(_engine_rows(eng, gidx, inside)),
-        "work_key": np.array([eng.reg.key(k) for k in kid], dtype=str) if len(kid) else np.zeros(0, "<U1"),
-        "work_point": gidx[p].astype(np.int64),
+        "rows": {"keys": keys, "pt": gidx[pt].astype(np.int64), "key": inv[: len(kid)].astype(np.int32),
+                 "order": eng.reg.order[kid].astype(np.int64),
+                 "Z": np.concatenate(Z) if Z else np.zeros((0, M)),
+                 "eig": np.stack(eig) if eig else np.zeros((0, M), complex)},
+        "work_key": inv[len(kid) :].astype(np.int32),
+        "work_point": gidx[codes % eng.n].astype(np.int64),
         "work_done": done.astype(np.int8),
         "points": gidx[inside],
         "full": eng.full[inside].copy(),
@@ -221,27 +231,27 @@ def _snapshot(eng: Continuation, gidx: np.ndarray, inside: np.ndarray) -> dict:
     }
 
 
-def _restore(eng: Continuation, st: dict, local: dict) -> None:
-    kid = np.array([eng.reg.add_key(k) for k in st["work_key"].tolist()], dtype=np.int64)
-    pts = np.array([local[g] for g in st["work_point"].tolist()], dtype=np.int64)
-    eng.pairs.done.update(zip((kid * eng.n + pts).tolist(), st["work_done"].tolist()))
-    cols = np.array([local[int(g)] for g in st["points"]], dtype=np.int64)
+def _restore(eng: Continuation, st: dict, gidx: np.ndarray) -> None:
+    table = np.array([eng.reg.add_key(k) for k in st["rows"]["keys"].tolist()], dtype=np.int64)
+    if len(st["work_key"]):
+        codes = table[st["work_key"]] * eng.n + np.searchsorted(gidx, st["work_point"])
+        eng.pairs.done.update(zip(codes.tolist(), st["work_done"].tolist()))
+    cols = np.searchsorted(gidx, st["points"])
     eng.full[cols] = st["full"]
     eng.full_solves[cols] = st["full_solves"]
-    _add_rows(eng, _Rows(**st["rows"]), local)
+    _add_rows(eng, _unpack(st["rows"]), gidx)
 
 
-def _add_rows(eng: Continuation, rows: _Rows, local: dict) -> tuple[np.ndarray, np.ndarray]:
-    """Record rows in the engine; returns the (local point, key id) pairs that were new."""
-    ends = np.cumsum(rows.order)
-    new_p, new_k = [], []
-    for n in range(len(rows.pt)):
-        p = local[int(rows.pt[n])]
-        kid = eng.reg.add_key(str(rows.key[n]))
-        if eng.record(p, kid, rows.Z[ends[n] - rows.order[n] : ends[n]], rows.eig[n]):
-            new_p.append(p)
-            new_k.append(kid)
-    return np.asarray(new_p, np.int64), np.asarray(new_k, np.int64)
+def _add_rows(eng: Continuation, rows: _Rows, gidx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Record rows in the engine (``gidx``: the sorted global indices of its points); returns
+    the (local point, key id) pairs that were new."""
+    if len(rows.pt) == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    table, inv = np.unique(rows.key, return_inverse=True)
+    kid = np.array([eng.reg.add_key(k) for k in table.tolist()], dtype=np.int64)[inv]
+    p = np.searchsorted(gidx, rows.pt)
+    new = eng.record_many(p, kid, np.split(rows.Z, np.cumsum(rows.order)[:-1]), rows.eig)
+    return p[new], kid[new]
 
 
 def _orbit_work(item: dict) -> np.ndarray:
@@ -768,7 +778,7 @@ def _assemble_map(model, names, values, job, states, tol, orbit_args) -> Bifurca
     """The map from the tiles' records: objects, work per point, events, tracks, orbits."""
     shape, seed = tuple(job["grid_shape"]), job["seed"]
     v1 = np.asarray(job["values1"])
-    rows = _Rows.concat([_Rows(**st["rows"]) for st in states], model.M).sorted()
+    rows = _Rows.concat([_unpack(st["rows"]) for st in states], model.M).sorted()
     solves = np.zeros(shape, dtype=np.int64)
     full = np.zeros(shape, dtype=bool)
     for st in states:
@@ -843,7 +853,7 @@ def _run_tiles(job: dict, tiles: list, max_rounds: int, executor, chunksize, pro
         rounds += 1
         if not job["propagate"]:
             break
-        rows = _Rows.concat([_Rows(**st["rows"]) for st in states], M)
+        rows = _Rows.concat([_unpack(st["rows"]) for st in states], M)
         todo = []
         for n, t in enumerate(tiles):
             mask = np.isin(rows.pt, rings[n])
@@ -852,7 +862,7 @@ def _run_tiles(job: dict, tiles: list, max_rounds: int, executor, chunksize, pro
             if new.any():
                 sent[n].update(pairs)
                 halo = rows.select(_mask_of(mask, new))
-                todo.append((n, {**job, "bounds": t, "state": states[n], "halo": asdict(halo)}))
+                todo.append((n, {**job, "bounds": t, "state": states[n], "halo": _pack(halo)}))
     return states
 
 

@@ -323,16 +323,25 @@ class Continuation:
 
     def record(self, p: int, kid: int, Z: np.ndarray, eig: np.ndarray) -> bool:
         """Record one object (True if it was new at ``p``)."""
-        code = int(kid) * self.n + int(p)
-        if code in self.pairs.has:
-            return False
-        self.pairs.has.add(code)
-        self.pairs.done[code] = max(self.pairs.done.get(code, -1), 0)
-        self.found.pt.append(int(p))
-        self.found.kid.append(int(kid))
-        self.found.Z.append(np.asarray(Z, dtype=np.float64))
-        self.found.eig.append(np.asarray(eig, dtype=complex))
-        return True
+        return bool(self.record_many(np.array([p]), np.array([kid]), [Z], [eig])[0])
+
+    def record_many(self, pts: np.ndarray, kids: np.ndarray, Z: Sequence[np.ndarray], eig: np.ndarray) -> np.ndarray:
+        """Record many objects at once (as :meth:`record`); returns the mask of the new ones."""
+        pts, kids = np.asarray(pts, np.int64), np.asarray(kids, np.int64)
+        codes = (kids * self.n + pts).tolist()
+        has, done = self.pairs.has, self.pairs.done
+        new = np.zeros(len(codes), bool)
+        for i, c in enumerate(codes):  # a repeated pair counts once
+            if c not in has:
+                has.add(c)
+                done[c] = max(done.get(c, -1), 0)
+                new[i] = True
+        idx = np.flatnonzero(new)
+        self.found.pt.extend(pts[idx].tolist())
+        self.found.kid.extend(kids[idx].tolist())
+        self.found.Z.extend(np.asarray(Z[i], dtype=np.float64) for i in idx)
+        self.found.eig.extend(np.asarray(eig[i], dtype=complex) for i in idx)
+        return new
 
     def full_search(self, points: Sequence[int], seed: int, budget: Any = None) -> None:
         """Independent full searches (``find_cycles``) at some points (seeds from ``seed``)."""
