@@ -30,7 +30,7 @@ import numpy as np
 from rnnexplore._validation import check_array, check_executor, check_int, check_real, check_seed
 from rnnexplore.dynamics.continuation import Continuation, ContinuationOptions, _parse_key, probe_scale
 from rnnexplore.dynamics.cycles import Cycle, CycleSet, SearchBudget
-from rnnexplore.dynamics.events import EVENT_KINDS, BifurcationEvent, classify_events
+from rnnexplore.dynamics.events import EVENT_KINDS, BifurcationEvent
 from rnnexplore.dynamics.models import PiecewiseLinearModel, model_from_dict
 from rnnexplore.dynamics.solve import ModelStack
 from rnnexplore.dynamics.orbits import simulate_orbits
@@ -143,7 +143,8 @@ class _Rows:
     def sorted(self) -> "_Rows":
         idx = np.lexsort((self.key, self.order, self.pt))
         start = np.concatenate([[0], np.cumsum(self.order)])
-        zidx = np.concatenate([np.arange(start[i], start[i + 1]) for i in idx]) if len(idx) else np.zeros(0, int)
+        k = self.order[idx]
+        zidx = np.repeat(start[idx] - np.concatenate([[0], np.cumsum(k)[:-1]]), k) + np.arange(int(k.sum()))
         return _Rows(self.pt[idx], self.key[idx], self.order[idx], self.Z[zidx], self.eig[idx])
 
     def cycles(self) -> list[Cycle]:
@@ -713,8 +714,9 @@ def sweep(
     orbits for attractors born away from every known object. The grid is cut into tiles (the
     unit of parallel work, :func:`rnnexplore.parallel.parallel_map`) that exchange their border
     objects in rounds until nothing changes. Finally, every pair of neighbouring points with
-    different object sets is classified with :func:`classify_events` (with both models, so
-    exactly) and objects are linked into tracks.
+    different object sets is classified with
+    :func:`~rnnexplore.dynamics.events.classify_events_many` (with both models, so exactly;
+    per tile on the executor) and objects are linked into tracks.
 
     Parameters
     ----------
@@ -733,7 +735,7 @@ def sweep(
         ``False``: an independent full search at every point (the baseline); ``True``
         (default options), a dict of :class:`ContinuationOptions` fields or an instance.
     tol : float
-        Border-collision matching tolerance of :func:`classify_events`.
+        Border-collision matching tolerance of :func:`~rnnexplore.dynamics.events.classify_events`.
     orbit : bool
         1-D sweeps: also simulate ``n_orbits`` random initial states per value (orbit diagram).
     orbit_steps : (int, int)
@@ -786,8 +788,8 @@ def _assemble_map(model, names, values, job, states, tol, orbit_args) -> Bifurca
         per = np.bincount(np.searchsorted(st["points"], st["work_point"]), minlength=len(st["points"]))
         solves[idx] = per + st["full_solves"]
         full[idx] = st["full"]
-    arrays = _events_and_tracks(model, names, values, v1, rows, shape, tol)
     do_orbit, n_orbits, orbit_steps, executor, chunksize, progress = orbit_args
+    arrays = _events_and_tracks(job, rows, tol, executor, chunksize, progress)
     orbit_arr = np.zeros((0, 0, model.M))
     if do_orbit:
         orbit_arr = _orbit_diagram(model, names[0], values[0], rows, seed, n_orbits, orbit_steps,
@@ -809,9 +811,10 @@ def _job(model, names, values, max_order, seed, budget, continuation):
     shape = (len(values[0]), len(v1))
     nmin = min(shape) if len(values) == 2 else shape[0]
     coarse = opt.coarse or max(2, nmin // 5)
-    # the tiling never depends on the executor (so neither does the result); a few large
-    # tiles keep the batched solves large and two workers busy
-    tile = opt.tile or max(64, -(-max(shape) // 2))
+    # the tiling never depends on the executor (so neither does the result): 4 x 4 tiles of
+    # a large map keep the batched solves large and balance two or more workers (the cost of
+    # a tile varies several-fold across a map: chaotic regions hold most of the cycles)
+    tile = opt.tile or max(32, -(-max(shape) // 4))
     job = {"model": model.to_dict(), "names": names, "values0": values[0].tolist(), "values1": v1.tolist(),
            "grid_shape": shape, "coarse": coarse, "max_order": max_order, "seed": seed,
            "budget": asdict(SearchBudget.coerce(budget)), "propagate": propagate,
@@ -880,40 +883,89 @@ def _row_stability(eig: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     return n_stable.astype(np.int64), label, np.max(mod, axis=1, initial=0.0)
 
 
-def _events_and_tracks(model, names, values, v1, rows: _Rows, shape, tol) -> dict:
-    """Events between neighbouring points with different object sets, and track ids."""
+def _events_and_tracks(job: dict, rows: _Rows, tol: float, executor, chunksize, progress) -> dict:
+    """Events between neighbouring points with different object sets (per tile, on the
+    executor), and track ids."""
+    shape = tuple(job["grid_shape"])
     n0, n1 = shape
-    n_stable, _, _ = _row_stability(rows.eig)
-    _, code = np.unique(np.char.add(rows.key, np.char.mod("#%d", n_stable)), return_inverse=True)
-    first = np.searchsorted(rows.pt, np.arange(n0 * n1 + 1))
-    sig = [tuple(code[first[p] : first[p + 1]].tolist()) for p in range(n0 * n1)]
-    pairs = [(p, q) for p in range(n0 * n1)
-             for q in (p + n1 if p // n1 + 1 < n0 else -1, p + 1 if p % n1 + 1 < n1 else -1)
-             if q >= 0 and sig[p] != sig[q]]
-    sets: dict[int, CycleSet] = {}
-    models: dict[int, PiecewiseLinearModel] = {}
-
+    tiles = _tiles(shape, job["options"]["tile"], len(job["names"]))
     starts = np.concatenate([[0], np.cumsum(rows.order)])
-
-    def at(p):
-        if p not in sets:
-            sets[p] = CycleSet(rows.span(first[p], first[p + 1], starts).cycles())
-            i, j = divmod(p, n1)
-            upd = {names[0]: values[0][i]}
-            if len(names) > 1:
-                upd[names[1]] = v1[j]
-            models[p] = model.with_params(upd)
-        return sets[p], models[p]
-
-    ev_rows, links = [], []
-    for p, q in pairs:
-        (cp, mp), (cq, mq) = at(p), at(q)
-        for e in classify_events(cp, cq, tol=tol, models=(mp, mq)):
-            ev_rows.append((divmod(p, n1), divmod(q, n1), e))
-            if e.kind == "border_collision" and e.key_before and e.key_after:
-                links.append((p, e.key_before, q, e.key_after))
+    items = []
+    for (a0, b0), (a1, b1) in tiles:
+        I, J = np.meshgrid(np.arange(a0, min(b0 + 1, n0)), np.arange(a1, min(b1 + 1, n1)), indexing="ij")
+        pts = np.ravel_multi_index((I.ravel(), J.ravel()), shape)
+        sel = np.flatnonzero(np.isin(rows.pt, pts))
+        items.append({**{k: job[k] for k in ("model", "names", "values0", "values1", "grid_shape")},
+                      "bounds": ((a0, b0), (a1, b1)), "tol": tol,
+                      "rows": _pack(_take(rows, sel, starts))})
+    parts = parallel_map(_event_work, items, executor=executor, chunksize=chunksize,
+                         progress="events" if progress else False)
+    ev = {k: np.concatenate([part[k] for part in parts]) for k in parts[0]}
+    order = np.lexsort((ev["seq"], ev["dir"], ev["p"]))
+    ev = {k: v[order] for k, v in ev.items()}
+    bc = (ev["kind"] == "border_collision") & (ev["key_before"] != "") & (ev["key_after"] != "")
+    links = list(zip(ev["p"][bc].tolist(), ev["key_before"][bc].tolist(), ev["q"][bc].tolist(),
+                     ev["key_after"][bc].tolist()))
     tracks = _track_ids(rows, shape, links)
-    return _table_arrays(rows, tracks, ev_rows, shape, model.M)
+    return _table_arrays(rows, tracks, ev, shape, rows.Z.shape[1])
+
+
+def _take(rows: _Rows, sel: np.ndarray, starts: np.ndarray) -> _Rows:
+    """Rows ``sel`` (sorted indices; ``starts``: cumulative orders with a leading 0)."""
+    k = rows.order[sel]
+    zidx = np.repeat(starts[sel] - np.concatenate([[0], np.cumsum(k)[:-1]]), k) + np.arange(int(k.sum()))
+    return _Rows(rows.pt[sel], rows.key[sel], rows.order[sel], rows.Z[zidx], rows.eig[sel])
+
+
+def _event_work(item: dict) -> dict:
+    """Events of one tile (top-level work function): every pair ``(p, q)`` with ``p`` in the
+    tile and ``q`` its next point along either axis, classified exactly with the models of
+    both points (:func:`classify_events_many`: one batched solve per order)."""
+    from rnnexplore.dynamics.events import classify_events_many
+
+    shape = tuple(item["grid_shape"])
+    n0, n1 = shape
+    (a0, b0), (a1, b1) = item["bounds"]
+    rows = _unpack(item["rows"])
+    I, J = np.meshgrid(np.arange(a0, min(b0 + 1, n0)), np.arange(a1, min(b1 + 1, n1)), indexing="ij")
+    dom = np.ravel_multi_index((I.ravel(), J.ravel()), shape)  # sorted
+    inside = ((I < b0) & (J < b1)).ravel()
+    n_stable = np.sum(np.abs(rows.eig) < 1.0, axis=1)
+    _, code = np.unique(np.char.add(rows.key, np.char.mod("#%d", n_stable)), return_inverse=True)
+    first = np.searchsorted(rows.pt, np.append(dom, n0 * n1))
+    sig = [tuple(code[first[n] : first[n + 1]].tolist()) for n in range(len(dom))]
+    local = {int(g): n for n, g in enumerate(dom)}
+    pairs, where = [], []
+    for n in np.flatnonzero(inside).tolist():
+        p = int(dom[n])
+        i, j = divmod(p, n1)
+        for d, (q, ok) in enumerate(((p + n1, i + 1 < n0), (p + 1, j + 1 < n1))):
+            if ok and sig[n] != sig[local[q]]:
+                pairs.append((n, local[q]))
+                where.append((p, q, d))
+    starts = np.concatenate([[0], np.cumsum(rows.order)])
+    sets: dict[int, list[Cycle]] = {}
+
+    def at(n: int) -> list[Cycle]:
+        if n not in sets:
+            sets[n] = rows.span(first[n], first[n + 1], starts).cycles()
+        return sets[n]
+
+    out = {"p": [], "q": [], "dir": [], "seq": [], "kind": [], "order": [], "key_before": [], "key_after": [],
+           "description": []}
+    if pairs:
+        params = {item["names"][0]: np.asarray(item["values0"])[I.ravel()]}
+        if len(item["names"]) > 1:
+            params[item["names"][1]] = np.asarray(item["values1"])[J.ravel()]
+        stack = ModelStack.from_params(model_from_dict(item["model"]), params)
+        found = classify_events_many([(at(n), at(m)) for n, m in pairs], stack, np.array(pairs), tol=item["tol"])
+        for (p, q, d), evs in zip(where, found):
+            for s, e in enumerate(evs):
+                for k, v in zip(out, (p, q, d, s, e.kind, e.order, e.key_before or "", e.key_after or "",
+                                      e.description)):
+                    out[k].append(v)
+    ints = {"p", "q", "dir", "seq", "order"}
+    return {k: np.array(v, dtype=np.int64) if k in ints else _str_array(v) for k, v in out.items()}
 
 
 def _track_ids(rows: _Rows, shape, links) -> np.ndarray:
@@ -949,7 +1001,7 @@ def _track_ids(rows: _Rows, shape, links) -> np.ndarray:
     return rank[labels]
 
 
-def _table_arrays(rows: _Rows, tracks, ev_rows, shape, M) -> dict:
+def _table_arrays(rows: _Rows, tracks, ev: dict, shape, M) -> dict:
     n1 = shape[1]
     n_stable, label, radius = _row_stability(rows.eig)
     return dict(
@@ -963,13 +1015,13 @@ def _table_arrays(rows: _Rows, tracks, ev_rows, shape, M) -> dict:
         obj_eigenvalues=np.asarray(rows.eig, dtype=complex).reshape(-1, M),
         pt_object=np.repeat(np.arange(len(rows.pt)), rows.order).astype(np.int64),
         pt_coords=np.asarray(rows.Z, dtype=np.float64).reshape(-1, M),
-        ev_a=np.array([a for a, _, _ in ev_rows], dtype=np.int64).reshape(-1, 2),
-        ev_b=np.array([b for _, b, _ in ev_rows], dtype=np.int64).reshape(-1, 2),
-        ev_kind=_str_array([e.kind for _, _, e in ev_rows]),
-        ev_order=np.array([e.order for _, _, e in ev_rows], dtype=np.int64),
-        ev_key_before=_str_array([e.key_before or "" for _, _, e in ev_rows]),
-        ev_key_after=_str_array([e.key_after or "" for _, _, e in ev_rows]),
-        ev_description=_str_array([e.description for _, _, e in ev_rows]),
+        ev_a=np.stack([ev["p"] // n1, ev["p"] % n1], axis=1).astype(np.int64).reshape(-1, 2),
+        ev_b=np.stack([ev["q"] // n1, ev["q"] % n1], axis=1).astype(np.int64).reshape(-1, 2),
+        ev_kind=_str_array(ev["kind"].tolist()),
+        ev_order=ev["order"].astype(np.int64),
+        ev_key_before=_str_array(ev["key_before"].tolist()),
+        ev_key_after=_str_array(ev["key_after"].tolist()),
+        ev_description=_str_array(ev["description"].tolist()),
     )
 
 

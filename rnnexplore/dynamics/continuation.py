@@ -69,7 +69,7 @@ class ContinuationOptions:
     tile : int or None
         Maps: tile size in grid points (the unit of parallel work; never chosen by the
         executor, so the result does not depend on the executor). Default
-        ``max(64, ceil(n / 2))`` for the largest grid size ``n``.
+        ``max(32, ceil(n / 4))`` for the largest grid size ``n``.
     max_rounds : int
         Safety cap on the rounds in which tiles exchange their border objects.
 
@@ -192,19 +192,29 @@ class _Registry:
         """Ids of canonical sequences ``(B, K', nb)`` (first ``lengths[b]`` regions used)."""
         out = np.empty(len(canon), dtype=np.int64)
         new_regs, new_ord = [], []
-        for b in range(len(canon)):
+        groups, firsts = [], []
+        for k in np.unique(lengths).tolist():  # distinct sequences of each length
+            rows = np.flatnonzero(lengths == k)
+            raw = np.ascontiguousarray(canon[rows, :k]).reshape(len(rows), -1)
+            _, first, inv = np.unique(raw.view(np.dtype((np.void, raw.shape[1]))).ravel(), return_index=True,
+                                      return_inverse=True)
+            groups.append((rows, inv.ravel(), np.empty(len(first), dtype=np.int64)))
+            firsts += [(int(rows[f]), len(groups) - 1, u) for u, f in enumerate(first.tolist())]
+        for b, g, u in sorted(firsts):  # new ids in order of first appearance
             k = int(lengths[b])
-            raw = canon[b, :k].tobytes()
-            i = self.ids.get(raw)
+            key = canon[b, :k].tobytes()
+            i = self.ids.get(key)
             if i is None:
                 i = len(self.order) + len(new_ord)
-                self.ids[raw] = i
+                self.ids[key] = i
                 reg = np.zeros((self.K, self.nb), dtype=bool)
                 reg[:k] = canon[b, :k]
                 new_regs.append(reg)
                 new_ord.append(k)
                 self.keys.append(None)
-            out[b] = i
+            groups[g][2][u] = i
+        for rows, inv, ids in groups:
+            out[rows] = ids[inv]
         if new_ord:
             self.regions = np.concatenate([self.regions, np.stack(new_regs)])
             self.order = np.concatenate([self.order, np.asarray(new_ord, dtype=np.int64)])
@@ -525,21 +535,27 @@ class Continuation:
             # found next to a point where the same sequence is virtual: search its side too
             # (whichever of the two facts is learnt last triggers it, so the order of the work
             # does not matter)
-            born = self._next_to(new_pts, new_kids, lambda code: code in self.pairs.done and code not in self.pairs.has)
+            born = self._next_to(new_pts, new_kids, "virtual")
             if born:
                 queue.append(self._register(self._local_candidates(born, flips=True), spread_left - 1)
                              + (spread_left - 1,))
             if new_pts.size == 0 and not any(q[0].size for q in queue):
                 break
 
-    def _next_to(self, pts: np.ndarray, kids: np.ndarray, test, *, neighbour: bool = False) -> list:
-        """Pairs ``(p, k)`` of the input with a neighbour ``q`` where ``test(code(q, k))``
-        (or, with ``neighbour=True``, those pairs ``(q, k)``), as failure groups (one per
-        order, no visited regions)."""
+    def _next_to(self, pts: np.ndarray, kids: np.ndarray, test: str, *, neighbour: bool = False) -> list:
+        """Pairs ``(p, k)`` of the input with a neighbour ``q`` where the sequence ``k`` is
+        ``test`` (``"real"``: an object there; ``"virtual"``: solved there, not real), or, with
+        ``neighbour=True``, those pairs ``(q, k)``, as failure groups (one per order, no
+        visited regions)."""
         if pts.size == 0:
             return []
         src, dst = self._neighbours(pts)
-        hit = np.fromiter((test(int(k) * self.n + int(q)) for k, q in zip(kids[src], dst)), bool, len(src))
+        codes = (kids[src] * self.n + dst).tolist()
+        has, done = self.pairs.has, self.pairs.done
+        if test == "real":
+            hit = np.fromiter((c in has for c in codes), bool, len(codes))
+        else:
+            hit = np.fromiter((c in done and c not in has for c in codes), bool, len(codes))
         if not hit.any():
             return []
         where = dst[hit] if neighbour else pts[src[hit]]
@@ -556,7 +572,7 @@ class Continuation:
         (the same sequences, without visited regions)."""
         out = []
         for p, kids, _ in failures:
-            out.extend(self._next_to(p, kids, lambda code: code in self.pairs.has, neighbour=True))
+            out.extend(self._next_to(p, kids, "real", neighbour=True))
         return out
 
     def continue_from(self, p: int, cycles: Sequence[Cycle]) -> None:
@@ -630,7 +646,10 @@ class Continuation:
 def _sort_eigenvalue_rows(ev: np.ndarray) -> np.ndarray:
     """Each row sorted like :attr:`Cycle.eigenvalues` (decreasing modulus, then real, imag)."""
     ev = np.asarray(ev, dtype=complex)
-    return np.stack([_sort_eigenvalues(row) for row in ev]) if len(ev) else ev
+    if len(ev) == 0:
+        return ev
+    order = np.lexsort((ev.imag, ev.real, -np.abs(ev)), axis=-1)
+    return np.take_along_axis(ev, order, axis=-1)
 
 
 def _uniform(seed: int, point_seeds: np.ndarray, index: np.ndarray, n: int) -> np.ndarray:
