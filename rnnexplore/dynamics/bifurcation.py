@@ -23,12 +23,13 @@ import json
 import os
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
+from functools import cached_property
 from typing import Any
 
 import numpy as np
 
 from rnnexplore._validation import check_array, check_executor, check_int, check_real, check_seed
-from rnnexplore.dynamics.continuation import Continuation, ContinuationOptions, _parse_key, probe_scale
+from rnnexplore.dynamics.continuation import PROVEN_HOW, Continuation, ContinuationOptions, _parse_key, probe_scale
 from rnnexplore.dynamics.cycles import Cycle, CycleSet, SearchBudget
 from rnnexplore.dynamics.events import EVENT_KINDS, BifurcationEvent
 from rnnexplore.dynamics.models import PiecewiseLinearModel, model_from_dict
@@ -200,6 +201,8 @@ def _tile_work(item: dict) -> dict:
         if not item["propagate"]:
             pts = list(np.flatnonzero(inside))
         eng.full_search(pts, item["seed"], item["budget"])
+        if item["prove"]:
+            eng.prove(np.flatnonzero(inside), item["prove"])
         if item["propagate"]:
             eng.probe(item["seed"])
             eng.run()
@@ -229,6 +232,7 @@ def _snapshot(eng: Continuation, gidx: np.ndarray, inside: np.ndarray) -> dict:
         "points": gidx[inside],
         "full": eng.full[inside].copy(),
         "full_solves": eng.full_solves[inside].copy(),
+        "proven": eng.proven[inside].copy(),
     }
 
 
@@ -240,6 +244,7 @@ def _restore(eng: Continuation, st: dict, gidx: np.ndarray) -> None:
     cols = np.searchsorted(gidx, st["points"])
     eng.full[cols] = st["full"]
     eng.full_solves[cols] = st["full_solves"]
+    eng.proven[cols] = st["proven"]
     _add_rows(eng, _unpack(st["rows"]), gidx)
 
 
@@ -296,12 +301,13 @@ class BifurcationMap:
     max_order, seed : int
     obj_index : (n_obj, 2) int
         Grid index of each object.
-    obj_order, obj_n_stable, obj_track : (n_obj,) int
-        Period, number of stable eigenvalues, and track id (the same object across the grid:
-        equal keys at neighbouring points, or linked by a border collision).
-    obj_key, obj_stability : (n_obj,) str
-    obj_max_abs_eig : (n_obj,) float
+    obj_order, obj_track : (n_obj,) int
+        Period and track id (the same object across the grid: equal keys at neighbouring
+        points, or linked by a border collision).
+    obj_key : (n_obj,) str
     obj_eigenvalues : (n_obj, M) complex
+        The one source of the derived ``obj_n_stable`` (int), ``obj_stability`` (str) and
+        ``obj_max_abs_eig`` (float) properties.
     pt_object : (n_pts,) int
         Row of ``obj_*`` each orbit point belongs to.
     pt_coords : (n_pts, M) float
@@ -314,6 +320,11 @@ class BifurcationMap:
         Linear solves spent at each grid point.
     full_search : (n0, n1) bool
         Points searched from scratch (the coarse sub-grid, or every point without continuation).
+    proven : (n0, n1, max_order) int8
+        How the completeness of each order is known at each point, a code into
+        :data:`~rnnexplore.dynamics.continuation.PROVEN_HOW` (0: not proven; 1 "enumerated",
+        2 "pruned", 3 "box"): from the full searches and from ``sweep(..., prove=K)``.
+        See :attr:`proven_order`, :attr:`cell_proven`, :meth:`proven_at`, :meth:`proven_summary`.
     orbit : (n0, n_samples, M) float
         Orbit diagram (1-D sweeps; NaN where the orbit diverged); empty otherwise.
 
@@ -334,9 +345,6 @@ class BifurcationMap:
     obj_index: np.ndarray
     obj_order: np.ndarray
     obj_key: np.ndarray
-    obj_n_stable: np.ndarray
-    obj_stability: np.ndarray
-    obj_max_abs_eig: np.ndarray
     obj_track: np.ndarray
     obj_eigenvalues: np.ndarray
     pt_object: np.ndarray
@@ -350,12 +358,76 @@ class BifurcationMap:
     ev_description: np.ndarray
     solves: np.ndarray
     full_search: np.ndarray
+    proven: np.ndarray
     orbit: np.ndarray
 
     def __post_init__(self) -> None:
         checked = _checked_map_fields({f.name: np.asarray(getattr(self, f.name)) for f in fields(self)})
         for name, value in checked.items():
             object.__setattr__(self, name, value)
+
+    # ------------------------------------------------------------------ derived from the eigenvalues
+    @cached_property
+    def _stability(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        n_stable, label, radius = _row_stability(self.obj_eigenvalues)
+        return n_stable, _str_array(label.tolist()), radius.astype(np.float64)
+
+    @property
+    def obj_n_stable(self) -> np.ndarray:
+        """Number of eigenvalues inside the unit circle of every object (from ``obj_eigenvalues``)."""
+        return self._stability[0]
+
+    @property
+    def obj_stability(self) -> np.ndarray:
+        """``"stable"``, ``"saddle"`` or ``"unstable"`` for every object (from ``obj_eigenvalues``)."""
+        return self._stability[1]
+
+    @property
+    def obj_max_abs_eig(self) -> np.ndarray:
+        """Spectral radius of every object (from ``obj_eigenvalues``)."""
+        return self._stability[2]
+
+    # ------------------------------------------------------------------ completeness
+    @property
+    def proven_order(self) -> np.ndarray:
+        """``(n0, n1)``: the largest ``P`` such that orders ``1..P`` are all proven complete at
+        the point (0: not even the fixed points)."""
+        ok = self.proven > 0
+        return np.where(ok.all(axis=2), self.max_order, np.argmin(ok, axis=2)).astype(np.int64)
+
+    @property
+    def cell_proven(self) -> np.ndarray:
+        """``(n0, n1)`` bool: the point's object set is proven complete (all its orders are)."""
+        return self.proven_order == self.max_order
+
+    def proven_at(self, i: int, j: int = 0) -> dict[int, str | None]:
+        """How completeness is known at ``(i, j)``, per order (as :attr:`CycleSet.proven`):
+        ``"enumerated"``, ``"pruned"``, ``"box"`` or ``None`` (heuristic / continuation)."""
+        i, j = self._check_index(i, j)
+        return {k + 1: (PROVEN_HOW[c] or None) for k, c in enumerate(self.proven[i, j].tolist())}
+
+    def proven_summary(self) -> str:
+        """One line: how many points are proven complete, e.g. ``"12 of 400 points proven
+        complete to order 16; all 400 to order 3"``.
+
+        Examples
+        --------
+        >>> from rnnexplore.dynamics.models import skew_tent
+        >>> bm = sweep(skew_tent(0.2, 0.0, 1.0), {"W[0,0]": np.linspace(-2.2, 0.6, 15)}, 3, prove=3)
+        >>> bm.proven_summary()
+        '15 of 15 points proven complete to order 3'
+        """
+        po = self.proven_order
+        n, K = po.size, self.max_order
+        text = f"{int(np.sum(po == K))} of {n} points proven complete to order {K}"
+        low = int(po.min()) if n else 0
+        if 0 < low < K:
+            text += f"; all {n} to order {low}"
+        elif n and np.any(po < K):
+            best = int(po.max())
+            if 0 < best < K:
+                text += f"; {int(np.sum(po >= best))} to order {best}"
+        return text
 
     # ------------------------------------------------------------------ basics
     @property
@@ -579,16 +651,38 @@ class BifurcationMap:
         parameter names; any problem is a ``ValueError`` naming the field.
         """
         names = [f.name for f in fields(cls)]
-        raw = load_npz(path, names, "bifurcation map")
-        if "magic" in raw and (raw["magic"].shape != () or str(raw["magic"]) != _MAP_MAGIC):
-            raise ValueError(f"{os.fspath(path)!r} is not an rnnexplore bifurcation map file (wrong magic)")
+        where = repr(os.fspath(path))
+        raw = load_npz(path, [n for n in names if n != "proven"], "bifurcation map")
+        magic = str(raw["magic"]) if "magic" in raw and raw["magic"].shape == () else _OLD_MAGIC
+        if "magic" in raw and (raw["magic"].shape != () or magic not in (_MAP_MAGIC, _OLD_MAGIC)):
+            raise ValueError(f"{where} is not an rnnexplore bifurcation map file (wrong magic)")
+        derived = {}
+        if magic == _OLD_MAGIC:  # v1: derived stability arrays stored, completeness not recorded
+            derived = {n: raw.pop(n) for n in _DERIVED if n in raw}
+            try:
+                n0 = raw["values0"].shape[0]
+                n1 = raw["values1"].shape[0] if raw["names"].shape == (2,) else 1
+                raw["proven"] = np.zeros((n0, n1, int(raw["max_order"][()])), dtype=np.int8)
+            except (IndexError, TypeError, ValueError):
+                raise ValueError(f"bifurcation map file {where}: malformed grid fields") from None
+        elif "proven" not in raw:
+            raise ValueError(f"{where} is not a valid bifurcation map file: missing arrays ['proven']")
         try:
-            return cls(**{n: raw[n] for n in names})
+            out = cls(**{n: raw[n] for n in names})
         except ValueError as exc:
-            raise ValueError(f"bifurcation map file {os.fspath(path)!r}: {exc}") from None
+            raise ValueError(f"bifurcation map file {where}: {exc}") from None
+        for n, arr in derived.items():
+            mine = getattr(out, n)
+            same = (arr.shape == mine.shape and (np.allclose(arr, mine, rtol=1e-9, atol=1e-12)
+                                                 if arr.dtype.kind == "f" else np.array_equal(arr, mine)))
+            if not same:
+                raise ValueError(f"bifurcation map file {where}: {n} does not match obj_eigenvalues")
+        return out
 
 
-_MAP_MAGIC = "rnnexplore-bifurcation-map-v1"
+_MAP_MAGIC = "rnnexplore-bifurcation-map-v2"
+_OLD_MAGIC = "rnnexplore-bifurcation-map-v1"  # stored obj_n_stable / obj_stability / obj_max_abs_eig; no proven
+_DERIVED = ("obj_n_stable", "obj_stability", "obj_max_abs_eig")
 
 
 def _int_field(raw: dict, name: str, shape: tuple, lo: int | None = None, hi: int | None = None) -> np.ndarray:
@@ -643,17 +737,12 @@ def _checked_map_fields(raw: dict) -> dict[str, Any]:
         raise ValueError(f"obj_index must lie inside the grid of shape ({n0}, {n1})")
     kw["obj_order"] = _int_field(raw, "obj_order", (n_obj,), 1, kw["max_order"])
     kw["obj_key"] = _str_field(raw, "obj_key", n_obj)
-    kw["obj_n_stable"] = _int_field(raw, "obj_n_stable", (n_obj,), 0, M)
-    kw["obj_stability"] = _str_field(raw, "obj_stability", n_obj, ("stable", "saddle", "unstable"))
-    kw["obj_max_abs_eig"] = check_array(raw["obj_max_abs_eig"], "obj_max_abs_eig", shape=(n_obj,))
     kw["obj_track"] = _int_field(raw, "obj_track", (n_obj,), 0)
     ev = raw["obj_eigenvalues"]
     if ev.dtype.kind not in "fc" or ev.shape != (n_obj, M) or not np.all(np.isfinite(ev)):
         raise ValueError(f"obj_eigenvalues must be finite complex numbers of shape ({n_obj}, {M}), "
                          f"got dtype {ev.dtype} of shape {ev.shape}")
     kw["obj_eigenvalues"] = ev.astype(complex)
-    if n_obj and not np.allclose(np.abs(ev).max(axis=1), kw["obj_max_abs_eig"], rtol=1e-9, atol=1e-12):
-        raise ValueError("obj_max_abs_eig does not match obj_eigenvalues")
     n_pts = raw["pt_object"].shape[0] if raw["pt_object"].ndim == 1 else -1
     kw["pt_object"] = _int_field(raw, "pt_object", (n_pts,), 0, n_obj - 1)
     kw["pt_coords"] = check_array(raw["pt_coords"], "pt_coords", shape=(n_pts, M))
@@ -673,6 +762,13 @@ def _checked_map_fields(raw: dict) -> dict[str, Any]:
     if fs.dtype != bool or fs.shape != (n0, n1):
         raise ValueError(f"full_search must be booleans of shape ({n0}, {n1}), got {fs.dtype} {fs.shape}")
     kw["full_search"] = fs
+    pv = raw["proven"]
+    if pv.dtype.kind not in "iu" or pv.shape != (n0, n1, kw["max_order"]):
+        raise ValueError(f"proven must be integer codes of shape ({n0}, {n1}, {kw['max_order']}), "
+                         f"got {pv.dtype} {pv.shape}")
+    if pv.size and (pv.min() < 0 or pv.max() >= len(PROVEN_HOW)):
+        raise ValueError(f"proven codes must lie in [0, {len(PROVEN_HOW) - 1}] ({PROVEN_HOW[1:]})")
+    kw["proven"] = pv.astype(np.int8)
     orb = check_array(raw["orbit"], "orbit", ndim=3, allow_nonfinite=True)
     if orb.size and (orb.shape[0] != n0 or orb.shape[2] != M):
         raise ValueError(f"orbit must have shape ({n0}, n_samples, {M}), got {orb.shape}")
@@ -702,6 +798,7 @@ def sweep(
     executor: Any = None,
     chunksize: int | None = None,
     progress: bool = False,
+    prove: int | None = None,
 ) -> BifurcationMap:
     """Objects (fixed points and cycles up to ``max_order``) over a 1-D or 2-D parameter grid.
 
@@ -748,6 +845,15 @@ def sweep(
         Tiles per submitted task (see :func:`~rnnexplore.parallel.parallel_map`).
     progress : bool
         tqdm progress bars (one per round).
+    prove : int, optional
+        Prove the object sets of orders ``1..prove`` complete at every point: exact
+        enumeration of every Lyndon word over the point's letters
+        (:meth:`~rnnexplore.dynamics.continuation.Continuation.prove`, batched over the points
+        of a tile); objects it finds that continuation missed are added (and continued). The
+        cost is ``sum_k L(n_letters, k)`` solves per point (the paper's system: 4 letters, 964
+        solves per point to order 6, 11464 to order 8), so the default (``None``) proves only
+        what the full searches at the coarse points proved on their own;
+        :attr:`BifurcationMap.proven` says per point and order.
 
     Returns
     -------
@@ -770,7 +876,8 @@ def sweep(
         raise ValueError(f"orbit_steps must be a pair (transient, kept), got {orbit_steps!r}")
     orbit_steps = (check_int(orbit_steps[0], "orbit_steps[0]", minimum=0),
                    check_int(orbit_steps[1], "orbit_steps[1]", minimum=1))
-    job, tiles, opt = _job(model, names, values, max_order, seed, budget, continuation)
+    prove = check_int(prove, "prove", minimum=0, maximum=max_order, allow_none=True) or 0
+    job, tiles, opt = _job(model, names, values, max_order, seed, budget, continuation, prove)
     states = _run_tiles(job, tiles, opt.max_rounds, executor, chunksize, progress)
     orbit_args = (orbit and len(values) == 1, n_orbits, orbit_steps, executor, chunksize, progress)
     return _assemble_map(model, names, values, job, states, tol, orbit_args)
@@ -783,11 +890,13 @@ def _assemble_map(model, names, values, job, states, tol, orbit_args) -> Bifurca
     rows = _Rows.concat([_unpack(st["rows"]) for st in states], model.M).sorted()
     solves = np.zeros(shape, dtype=np.int64)
     full = np.zeros(shape, dtype=bool)
+    proven = np.zeros(shape + (job["max_order"],), dtype=np.int8)
     for st in states:
         idx = np.unravel_index(st["points"], shape)
         per = np.bincount(np.searchsorted(st["points"], st["work_point"]), minlength=len(st["points"]))
         solves[idx] = per + st["full_solves"]
         full[idx] = st["full"]
+        proven[idx] = st["proven"]
     do_orbit, n_orbits, orbit_steps, executor, chunksize, progress = orbit_args
     arrays = _events_and_tracks(job, rows, tol, executor, chunksize, progress)
     orbit_arr = np.zeros((0, 0, model.M))
@@ -799,11 +908,11 @@ def _assemble_map(model, names, values, job, states, tol, orbit_args) -> Bifurca
         values0=np.asarray(values[0], dtype=np.float64),
         values1=np.asarray(v1 if len(values) == 2 else np.zeros(0), dtype=np.float64),
         model_json=json.dumps(model.to_dict()), max_order=job["max_order"], seed=seed,
-        solves=solves, full_search=full, orbit=orbit_arr, **arrays,
+        solves=solves, full_search=full, proven=proven, orbit=orbit_arr, **arrays,
     )
 
 
-def _job(model, names, values, max_order, seed, budget, continuation):
+def _job(model, names, values, max_order, seed, budget, continuation, prove=0):
     """The tiles' shared work description, the tiles, and the continuation options."""
     propagate = continuation is not False
     opt = ContinuationOptions.coerce(True if continuation is False else continuation)
@@ -817,7 +926,7 @@ def _job(model, names, values, max_order, seed, budget, continuation):
     tile = opt.tile or max(32, -(-max(shape) // 4))
     job = {"model": model.to_dict(), "names": names, "values0": values[0].tolist(), "values1": v1.tolist(),
            "grid_shape": shape, "coarse": coarse, "max_order": max_order, "seed": seed,
-           "budget": asdict(SearchBudget.coerce(budget)), "propagate": propagate,
+           "budget": asdict(SearchBudget.coerce(budget)), "propagate": propagate, "prove": prove,
            "options": {**asdict(opt), "coarse": coarse, "tile": tile,
                        "probe_scale": opt.probe_scale or probe_scale(model)}}
     return job, _tiles(shape, tile, len(values)), opt
@@ -1003,14 +1112,10 @@ def _track_ids(rows: _Rows, shape, links) -> np.ndarray:
 
 def _table_arrays(rows: _Rows, tracks, ev: dict, shape, M) -> dict:
     n1 = shape[1]
-    n_stable, label, radius = _row_stability(rows.eig)
     return dict(
         obj_index=np.stack([rows.pt // n1, rows.pt % n1], axis=1).astype(np.int64).reshape(-1, 2),
         obj_order=rows.order.astype(np.int64),
         obj_key=_str_array(rows.key.tolist()),
-        obj_n_stable=n_stable,
-        obj_stability=_str_array(label.tolist()),
-        obj_max_abs_eig=radius.astype(np.float64),
         obj_track=np.asarray(tracks, dtype=np.int64),
         obj_eigenvalues=np.asarray(rows.eig, dtype=complex).reshape(-1, M),
         pt_object=np.repeat(np.arange(len(rows.pt)), rows.order).astype(np.int64),

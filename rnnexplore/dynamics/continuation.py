@@ -40,7 +40,10 @@ from rnnexplore.dynamics.models import PiecewiseLinearModel
 from rnnexplore.dynamics.solve import ModelStack, check_model, solve_stack
 
 __all__ = ["ContinuationOptions", "Continuation", "continue_cycles", "continuation_step", "canonical_sequences",
-           "objects_from_states", "probe_scale"]
+           "objects_from_states", "probe_scale", "PROVEN_HOW"]
+
+PROVEN_HOW: tuple[str, ...] = ("", "enumerated", "pruned", "box")
+"""How an order's completeness is known at a point, by code (``Continuation.proven``; 0: not proven)."""
 
 
 # =========================================================================== options
@@ -321,6 +324,7 @@ class Continuation:
         self.found = _Found()
         self.full_solves = np.zeros(self.n, dtype=np.int64)
         self.full = np.zeros(self.n, dtype=bool)
+        self.proven = np.zeros((self.n, self.K), dtype=np.int8)  # PROVEN_HOW codes per point and order
         self._queue: list = []  # (points, keys, chain steps left) waiting to be solved
 
     # ------------------------------------------------------------------ bookkeeping
@@ -363,7 +367,62 @@ class Continuation:
             cs = _cycles.find_cycles(m, self.K, seed=_point_seed(seed, int(self.seeds[p])), budget=budget)
             self.full_solves[p] += int(cs.stats["total_solves"])
             self.full[p] = True
+            for k, how in cs.proven.items():
+                if how is not None and 1 <= k <= self.K:
+                    self.proven[p, k - 1] = PROVEN_HOW.index(how)
             self.add_cycles(p, list(cs))
+
+    def prove(self, points: Sequence[int], order: int, max_rows: int = 200_000) -> None:
+        """Exact enumeration at some points: every Lyndon word of length ``1..order`` over the
+        point's letters (:func:`~rnnexplore.dynamics.enumeration.region_letters`, grown by
+        :class:`~rnnexplore.dynamics.enumeration.NecklaceTree`) is solved at every point in
+        stacked solves (points with equal letters together), the real ones recorded; those
+        orders are then proven complete there (``proven[p, k - 1] = 1``, "enumerated").
+
+        Points are batched ``max_rows`` (point, word) pairs at a time. The cost is
+        ``sum_k L(n_letters, k)`` solves per point (:func:`~rnnexplore.dynamics.enumeration.n_lyndon`).
+        """
+        from rnnexplore.dynamics.enumeration import NecklaceTree, effective_bits, region_letters
+        from rnnexplore.dynamics.solve import _rows_for, _solve_rows
+
+        order = check_int(order, "order", minimum=0, maximum=self.K)
+        groups: dict[bytes, tuple[np.ndarray, np.ndarray, list[int]]] = {}
+        for p in points:
+            p = int(p)
+            if self.frozen[p]:
+                continue
+            m = self._model(p)
+            letters, bits = region_letters(m), effective_bits(m)
+            tag = letters.tobytes() + bytes(letters.shape) + bits.tobytes()
+            groups.setdefault(tag, (letters, bits, []))[2].append(p)
+        for letters, bits, pts in groups.values():
+            pts = np.asarray(pts, dtype=np.int64)
+            tree = NecklaceTree(len(letters))
+            for k in range(1, order + 1):
+                _, words = tree.grow()
+                if len(words) == 0:
+                    continue
+                S = letters[words]  # (W, k, nb), ineffective bits False
+                wid = self.reg.add(canonical_sequences(S)[0], np.full(len(S), k))
+                per = max(1, max_rows // len(S))
+                for a in range(0, len(pts), per):
+                    block = pts[a : a + per]
+                    rp, rw = np.repeat(block, len(S)), np.tile(np.arange(len(S)), len(block))
+                    done = self.pairs.done
+                    done.update({c: 0 for c in (wid[rw] * self.n + rp).tolist() if c not in done})
+                    # real on the effective bits; V holds the regions the true orbit visits
+                    _, real, Z, V, P, _ = _solve_rows(_rows_for(self.stack, self._stack_points(rp), len(rp)),
+                                                      S[rw], None, bits)
+                    good = np.flatnonzero(real)
+                    if good.size == 0:
+                        continue
+                    canon, shift, prim = canonical_sequences(V[good])
+                    good, canon, shift = good[prim], canon[prim], shift[prim]
+                    Zr = Z[good[:, None], (np.arange(k)[None, :] + shift[:, None]) % k]
+                    with np.errstate(all="ignore"):
+                        ev = _sort_eigenvalue_rows(np.linalg.eigvals(P[good]))
+                    self.record_many(rp[good], self.reg.add(canon, np.full(len(good), k)), Zr, ev)
+            self.proven[pts, :order] = np.where(self.proven[pts, :order] == 0, 1, self.proven[pts, :order])
 
     def _model(self, p: int):
         return self.stack.model(p) if isinstance(self.stack, ModelStack) else self.stack
