@@ -842,7 +842,7 @@ def sweep(
         ``None`` runs in-process; a ``ProcessPoolExecutor`` or a Dask client's
         ``get_executor()`` spread the tiles. The result does not depend on it.
     chunksize : int, optional
-        Tiles per submitted task (see :func:`~rnnexplore.parallel.parallel_map`).
+        Tiles per submitted task (default 1; see :func:`~rnnexplore.parallel.parallel_map`).
     progress : bool
         tqdm progress bars (one per round).
     prove : int, optional
@@ -878,6 +878,9 @@ def sweep(
                    check_int(orbit_steps[1], "orbit_steps[1]", minimum=1))
     prove = check_int(prove, "prove", minimum=0, maximum=max_order, allow_none=True) or 0
     job, tiles, opt = _job(model, names, values, max_order, seed, budget, continuation, prove)
+    # one tile per task by default: tiles are large and their costs differ several-fold, so
+    # tasks of several tiles unbalance the workers
+    chunksize = check_int(chunksize, "chunksize", minimum=1, allow_none=True) or 1
     states = _run_tiles(job, tiles, opt.max_rounds, executor, chunksize, progress)
     orbit_args = (orbit and len(values) == 1, n_orbits, orbit_steps, executor, chunksize, progress)
     return _assemble_map(model, names, values, job, states, tol, orbit_args)
@@ -975,6 +978,8 @@ def _run_tiles(job: dict, tiles: list, max_rounds: int, executor, chunksize, pro
                 sent[n].update(pairs)
                 halo = rows.select(_mask_of(mask, new))
                 todo.append((n, {**job, "bounds": t, "state": states[n], "halo": _pack(halo)}))
+        # largest first (the size of a tile's record tracks its cost): balanced workers
+        todo.sort(key=lambda it: -len(it[1]["state"]["work_key"]))
     return states
 
 
@@ -1007,6 +1012,7 @@ def _events_and_tracks(job: dict, rows: _Rows, tol: float, executor, chunksize, 
         items.append({**{k: job[k] for k in ("model", "names", "values0", "values1", "grid_shape")},
                       "bounds": ((a0, b0), (a1, b1)), "tol": tol,
                       "rows": _pack(_take(rows, sel, starts))})
+    items.sort(key=lambda it: -len(it["rows"]["pt"]))  # largest first; the events are sorted below
     parts = parallel_map(_event_work, items, executor=executor, chunksize=chunksize,
                          progress="events" if progress else False)
     ev = {k: np.concatenate([part[k] for part in parts]) for k in parts[0]}
