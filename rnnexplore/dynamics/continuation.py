@@ -36,7 +36,7 @@ import numpy as np
 from rnnexplore._validation import check_int, check_real
 from rnnexplore.dynamics import cycles as _cycles
 from rnnexplore.dynamics.cycles import Cycle, CycleSet, _as_cycles, _key_string, _same_orbit, _sort_eigenvalues
-from rnnexplore.dynamics.models import PiecewiseLinearModel
+from rnnexplore.dynamics.models import PiecewiseLinearModel, ShallowPLRNN
 from rnnexplore.dynamics.solve import ModelStack, check_model, solve_stack
 
 __all__ = ["ContinuationOptions", "Continuation", "continue_cycles", "continuation_step", "canonical_sequences",
@@ -386,17 +386,24 @@ class Continuation:
         from rnnexplore.dynamics.solve import _rows_for, _solve_rows
 
         order = check_int(order, "order", minimum=0, maximum=self.K)
-        groups: dict[bytes, tuple[np.ndarray, np.ndarray, list[int]]] = {}
-        for p in points:
-            p = int(p)
-            if self.frozen[p]:
-                continue
-            m = self._model(p)
+        points = np.asarray(points, dtype=np.int64)
+        points = points[~self.frozen[points]]
+        if isinstance(self.stack, ModelStack) and not isinstance(self.stack.template, ShallowPLRNN):
+            # the letters of a PLRNN / ALRNN depend only on its effective bits: points with the
+            # same pattern (read off the stack's affine forms) share them
+            eff = np.any(self.stack.G[points] != 0, axis=(2, 3)) | np.any(self.stack.g[points] != 0, axis=2)
+            _, first, inv = np.unique(eff, axis=0, return_index=True, return_inverse=True)
+            inv = inv.ravel()
+        else:  # shallow models: the cells of each point's hyperplane arrangement
+            first, inv = np.arange(len(points)), np.arange(len(points))
+        groups: dict[bytes, tuple[np.ndarray, np.ndarray, list]] = {}
+        for u, f in enumerate(first.tolist()):
+            m = self._model(int(points[f]))
             letters, bits = region_letters(m), effective_bits(m)
             tag = letters.tobytes() + bytes(letters.shape) + bits.tobytes()
-            groups.setdefault(tag, (letters, bits, []))[2].append(p)
-        for letters, bits, pts in groups.values():
-            pts = np.asarray(pts, dtype=np.int64)
+            groups.setdefault(tag, (letters, bits, []))[2].append(points[inv == u])
+        for letters, bits, parts in groups.values():
+            pts = np.sort(np.concatenate(parts))
             tree = NecklaceTree(len(letters))
             for k in range(1, order + 1):
                 _, words = tree.grow()

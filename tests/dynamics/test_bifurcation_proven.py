@@ -155,3 +155,21 @@ def test_prove_validation_and_executor_independence():
         x, y = np.asarray(getattr(a, f.name)), np.asarray(getattr(b, f.name))
         assert x.shape == y.shape and np.array_equal(x, y, equal_nan=x.dtype.kind in "fc"), f.name
     assert (a.proven_order >= 3).all()
+
+
+def test_prove_on_a_shallow_model_whose_letters_change_over_the_grid():
+    """Sweeping h2 moves the hyperplanes of a shallow PLRNN, so the cells (letters) differ
+    between points; every proven cell equals a find_cycles search that enumerates all orders."""
+    from rnnexplore.dynamics.cycles import find_cycles
+    from rnnexplore.dynamics.models import ShallowPLRNN
+
+    rng = np.random.default_rng(3)
+    m = ShallowPLRNN(rng.uniform(0.2, 0.8, 2), rng.normal(0, 0.8, (2, 3)), rng.normal(0, 1, (3, 2)),
+                     rng.normal(0, 0.3, 2), rng.normal(0, 0.5, 3))
+    bm = sweep(m, {"a[0]": np.linspace(0.3, 0.7, 3), "h2[0]": np.linspace(-1, 1, 4)}, 4, seed=0, prove=4)
+    assert bm.cell_proven.all()
+    for i in range(3):
+        for j in range(4):
+            cs = find_cycles(bm.model_at(i, j), 4, seed=0, budget={"exhaustive_limit": 10**5})
+            assert all(how is not None for how in cs.proven.values())
+            assert cs.keys() == bm.cycles_at(i, j).keys(), (i, j)
