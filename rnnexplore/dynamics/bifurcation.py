@@ -237,7 +237,7 @@ def _snapshot(eng: Continuation, gidx: np.ndarray, inside: np.ndarray) -> dict:
 
 
 def _restore(eng: Continuation, st: dict, gidx: np.ndarray) -> None:
-    table = np.array([eng.reg.add_key(k) for k in st["rows"]["keys"].tolist()], dtype=np.int64)
+    table = eng.reg.add_keys(st["rows"]["keys"].tolist())
     if len(st["work_key"]):
         codes = table[st["work_key"]] * eng.n + np.searchsorted(gidx, st["work_point"])
         eng.pairs.done.update(zip(codes.tolist(), st["work_done"].tolist()))
@@ -254,7 +254,7 @@ def _add_rows(eng: Continuation, rows: _Rows, gidx: np.ndarray) -> tuple[np.ndar
     if len(rows.pt) == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     table, inv = np.unique(rows.key, return_inverse=True)
-    kid = np.array([eng.reg.add_key(k) for k in table.tolist()], dtype=np.int64)[inv]
+    kid = eng.reg.add_keys(table.tolist())[inv.ravel()]
     p = np.searchsorted(gidx, rows.pt)
     new = eng.record_many(p, kid, np.split(rows.Z, np.cumsum(rows.order)[:-1]), rows.eig)
     return p[new], kid[new]

@@ -224,13 +224,23 @@ class _Registry:
         return out
 
     def add_key(self, key: str) -> int:
-        i = self.by_key.get(key)
-        if i is None:
-            reg = _parse_key(key)
-            i = int(self.add(reg[None], np.array([len(reg)]))[0])
-            self.keys[i] = key
-            self.by_key[key] = i
-        return i
+        return int(self.add_keys([key])[0])
+
+    def add_keys(self, keys: Sequence[str]) -> np.ndarray:
+        """Ids of canonical keys (``Cycle.key`` strings), the new ones registered in one call."""
+        out = np.array([self.by_key.get(k, -1) for k in keys], dtype=np.int64)
+        todo = np.flatnonzero(out < 0)
+        if todo.size:
+            regs = [_parse_key(keys[t]) for t in todo.tolist()]
+            lengths = np.array([len(r) for r in regs], dtype=np.int64)
+            canon = np.zeros((len(regs), int(lengths.max()), self.nb), dtype=bool)
+            for n, r in enumerate(regs):
+                canon[n, : len(r)] = r
+            out[todo] = self.add(canon, lengths)
+            for t in todo.tolist():
+                self.keys[out[t]] = keys[t]
+                self.by_key[keys[t]] = int(out[t])
+        return out
 
     def key(self, i: int) -> str:
         if self.keys[i] is None:
@@ -330,7 +340,7 @@ class Continuation:
     # ------------------------------------------------------------------ bookkeeping
     def add_cycles(self, p: int, cycles: Sequence[Cycle]) -> np.ndarray:
         """Record known objects at point ``p``; returns their key ids."""
-        kids = np.array([self.reg.add_key(c.key) for c in cycles], dtype=np.int64)
+        kids = self.reg.add_keys([c.key for c in cycles])
         for kid, c in zip(kids, cycles):
             self.record(p, int(kid), c.points, c.eigenvalues)
         return kids
