@@ -36,7 +36,7 @@ import numpy as np
 from rnnexplore._validation import check_int, check_real
 from rnnexplore.dynamics import cycles as _cycles
 from rnnexplore.dynamics.cycles import Cycle, CycleSet, _as_cycles, _key_string, _same_orbit, _sort_eigenvalues
-from rnnexplore.dynamics.models import PiecewiseLinearModel, ShallowPLRNN
+from rnnexplore.dynamics.models import PiecewiseLinearModel
 from rnnexplore.dynamics.solve import ModelStack, check_model, solve_stack
 
 __all__ = ["ContinuationOptions", "Continuation", "continue_cycles", "continuation_step", "canonical_sequences",
@@ -393,6 +393,7 @@ class Continuation:
         ``sum_k L(n_letters, k)`` solves per point (:func:`~rnnexplore.dynamics.enumeration.n_lyndon`).
         """
         from rnnexplore.dynamics.enumeration import NecklaceTree, effective_bits, region_letters
+        from rnnexplore.dynamics.models import ShallowPLRNN
         from rnnexplore.dynamics.solve import _rows_for, _solve_rows
 
         order = check_int(order, "order", minimum=0, maximum=self.K)
