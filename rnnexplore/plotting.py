@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from rnnexplore._validation import check_array, check_bool, check_callable, check_choice, check_int, check_real
+from rnnexplore._validation import check_array, check_callable, check_choice, check_int, check_real
 
 
 def _check_map(result: Any, ndim: int) -> None:
@@ -122,7 +122,7 @@ def plot_curves(result: Any, ax: Any = None, *, kinds: Any = None, orders: Any =
 
 def plot_map(result: Any, ax: Any = None, *, colour: str = "signature", curves: bool = True,
              kinds: Any = None, orders: Any = None, transform: Callable | None = None,
-             colorbar: bool = False, alpha: float = 0.45, proven: bool = False) -> Any:
+             colorbar: bool = False, alpha: float = 0.45) -> Any:
     """Draw a 2-parameter bifurcation map: regions of equal objects, and the curves between them.
 
     Parameters
@@ -144,9 +144,6 @@ def plot_map(result: Any, ax: Any = None, *, colour: str = "signature", curves: 
         Add a colour bar (object counts; signature labels index ``result.signatures()[1]``).
     alpha : float
         Strength of the background colours (blended with white).
-    proven : bool
-        Hatch the cells whose object set is proven complete (all orders,
-        :attr:`BifurcationMap.cell_proven`); the legend counts them.
 
     Returns
     -------
@@ -167,7 +164,6 @@ def plot_map(result: Any, ax: Any = None, *, colour: str = "signature", curves: 
     _check_map(result, 2)
     check_choice(colour, "colour", ("signature", "count"))
     check_real(alpha, "alpha", minimum=0.0, maximum=1.0)
-    proven = check_bool(proven, "proven")
     ax = _axes(ax, (7.0, 5.5))
     # cell corners in parameter space (midpoints between grid values), then transformed: the cells
     # tile the plane also under a shear such as (a_l, w) -> (a_l, a_l + w)
@@ -183,14 +179,8 @@ def plot_map(result: Any, ax: Any = None, *, colour: str = "signature", curves: 
         ax.figure.colorbar(mesh, ax=ax, label="objects", ticks=range(k_max + 1))
     elif colorbar:
         ax.figure.colorbar(mesh, ax=ax, label="signature")
-    if proven:
-        cells = np.ma.masked_where(~result.cell_proven, np.ones(result.shape))
-        ax.pcolor(X, Y, cells, hatch="///", facecolor="none", edgecolor="0.35", linewidth=0.0,
-                  label=f"proven complete ({int(result.cell_proven.sum())} of {result.cell_proven.size} cells)")
     if curves:
         plot_curves(result, ax, kinds=kinds, orders=orders, transform=transform)
-    if proven:
-        ax.legend(loc="best", fontsize="small")
     names = [str(n) for n in result.names]
     ax.set(xlabel=names[0], ylabel=names[1])
     return ax
