@@ -391,6 +391,14 @@ class Continuation:
 
         Points are batched ``max_rows`` (point, word) pairs at a time. The cost is
         ``sum_k L(n_letters, k)`` solves per point (:func:`~rnnexplore.dynamics.enumeration.n_lyndon`).
+
+        Examples
+        --------
+        >>> from rnnexplore.dynamics.models import skew_tent
+        >>> eng = Continuation(skew_tent(0.2, -1.5, 1.0), (1,), 3)
+        >>> eng.prove([0], 3)
+        >>> [c.order for c in eng.cycles_at(0)], [PROVEN_HOW[c] for c in eng.proven[0]]
+        ([1, 2], ['enumerated', 'enumerated', 'enumerated'])
         """
         from rnnexplore.dynamics.enumeration import NecklaceTree, effective_bits, region_letters
         from rnnexplore.dynamics.models import ShallowPLRNN
