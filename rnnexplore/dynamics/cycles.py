@@ -787,7 +787,11 @@ class _ExactOrders:
         self._level_lps = 0
         self.lps_per_word = float(max(1, int(np.sum(alphabet.bits))))  # first guess; measured per level
         self.box = None  # bounds of every periodic point used by the pruned tree (None: unbounded)
-        self._wit = _Witnesses(model.M)
+        G = alphabet.G
+        unit = (np.sum(G != 0, axis=1) == 1) & (np.max(G, axis=1) == 1.0)
+        #: per switching bit, the state component it reads (G row = unit vector), else -1
+        self._selects = np.where(unit, np.argmax(G != 0, axis=1), -1)
+        self._wit = _Cells(model.M)
 
     # -- exact solve of Lyndon words
     def solve_words(self, k: int, words: np.ndarray, batch: int = 8192) -> None:
@@ -845,7 +849,7 @@ class _ExactOrders:
         import scipy.optimize  # noqa: F401 - imported before the clock starts (the LP cost model)
 
         self.box = periodic_box(self.model) if isinstance(box, str) else box
-        self._wit = _Witnesses(self.model.M)
+        self._wit = _Cells(self.model.M)
         t0 = time.perf_counter()
         done: list[int] = []
         tree = NecklaceTree(self.alpha.n)
@@ -909,7 +913,7 @@ class _ExactOrders:
         self.lps_per_word = self._level_lps / max(n_words, 1)
         return lyn
 
-    def _split(self, tree: NecklaceTree) -> tuple[np.ndarray, np.ndarray, "_Witnesses"]:
+    def _split(self, tree: NecklaceTree) -> tuple[np.ndarray, np.ndarray, "_Cells"]:
         """The letters that may follow each word of the level, found one effective bit at a
         time: a cell (word, last region fixed on some bits) splits on the next bit; the side
         its witness orbit takes is nonempty for free, the other side costs one LP (all of a
@@ -920,7 +924,8 @@ class _ExactOrders:
         eff = np.flatnonzero(alpha.bits)[::-1]
         binary = not isinstance(model, ShallowPLRNN)
         lo = tree.lowest_letters()
-        cells = _Witnesses(model.M, len(words))
+        cells = _Cells(model.M, len(words))
+        cells.lo, cells.hi = self._image_interval(tree)
         if t > 0:
             with np.errstate(all="ignore"):
                 nxt = model._step(self._wit.cur)
@@ -934,13 +939,14 @@ class _ExactOrders:
             side = np.tile([False, True], len(par) // 2)
             pat[:, j] = side
             old = cells
-            cells = _Witnesses(model.M, len(par))
+            cells = _Cells(model.M, len(par))
             src = np.repeat(np.arange(len(old.ok)), 2)
             with np.errstate(invalid="ignore"):
                 w_side = model._region(np.nan_to_num(old.cur))[:, j]
             free = old.ok[src] & (w_side[src] == side)
             cells.set(np.flatnonzero(free), old.z[src[free]], old.cur[src[free]])
-            keep = np.ones(len(par), dtype=bool)
+            cells.lo, cells.hi = old.lo[src], old.hi[src]
+            keep = self._interval_split(cells, j, side) | free
             if binary:
                 bit = len(eff) - 1 - jj  # letter code bit of unit j
                 code = code + side.astype(np.int64) * (1 << bit)
@@ -954,8 +960,44 @@ class _ExactOrders:
         cells = cells.select(ok)
         return par[ok], letter[ok], cells
 
+    def _image_interval(self, tree: NecklaceTree) -> tuple[np.ndarray, np.ndarray]:
+        """Interval hull of the next state of every word: the box at the root, then the interval
+        image of the last state's hull under the piece of the word's last letter, in the box."""
+        M = self.model.M
+        blo, bhi = (np.full(M, -_BIG), np.full(M, _BIG)) if self.box is None else self.box
+        if tree.depth == 0:
+            return np.tile(blo, (len(tree.words), 1)), np.tile(bhi, (len(tree.words), 1))
+        regs = self.alpha.letters[tree.words[:, -1]]
+        J, c = self.model.jacobians(regs), self.model.offsets(regs)
+        Jp, Jn = np.maximum(J, 0.0), np.minimum(J, 0.0)
+        lo, hi = self._wit.lo, self._wit.hi
+        with np.errstate(all="ignore"):
+            nlo = np.einsum("nij,nj->ni", Jp, lo) + np.einsum("nij,nj->ni", Jn, hi) + c
+            nhi = np.einsum("nij,nj->ni", Jp, hi) + np.einsum("nij,nj->ni", Jn, lo) + c
+        pad = 1e-9 * (1.0 + np.abs(nlo) + np.abs(nhi))
+        nlo = np.nan_to_num(nlo - pad, nan=-_BIG, neginf=-_BIG, posinf=_BIG)
+        nhi = np.nan_to_num(nhi + pad, nan=_BIG, neginf=-_BIG, posinf=_BIG)
+        return np.maximum(nlo, blo), np.minimum(nhi, bhi)
+
+    def _interval_split(self, cells: "_Cells", j: int, side: np.ndarray) -> np.ndarray:
+        """Which cells may have switching bit j on ``side`` by their interval hull (sound: only
+        cells whose bit-j value is impossible for every state of the hull are False); the hull
+        of a PLRNN / ALRNN cell is then clipped to the half-space of its side."""
+        G, g = self.alpha.G[j], self.alpha.g[j]
+        Gp, Gn = np.maximum(G, 0.0), np.minimum(G, 0.0)
+        with np.errstate(all="ignore"):
+            slo = cells.lo @ Gp + cells.hi @ Gn + g
+            shi = cells.hi @ Gp + cells.lo @ Gn + g
+        tol = 1e-9 * (1.0 + np.abs(slo) + np.abs(shi))
+        ok = np.where(side, ~(shi < -tol), ~(slo > tol)) & np.all(cells.lo <= cells.hi, axis=1)
+        p = self._selects[j]
+        if p >= 0:  # the bit reads one state component: z_p > -g (on) or z_p <= -g (off)
+            cells.lo[side, p] = np.maximum(cells.lo[side, p], -g - 1e-9 * (1.0 + abs(g)))
+            cells.hi[~side, p] = np.minimum(cells.hi[~side, p], -g + 1e-9 * (1.0 + abs(g)))
+        return ok
+
     def _lp_cells(self, words: np.ndarray, last: np.ndarray, fixed: np.ndarray, rows: np.ndarray,
-                  cells: "_Witnesses") -> np.ndarray:
+                  cells: "_Cells") -> np.ndarray:
         """LP emptiness of the prefixes ``words`` followed by a last region of which only the
         bits ``fixed`` count; records in ``cells[rows]`` the witnesses whose orbit really follows.
         Returns the keep-mask (undecided is kept)."""
@@ -982,21 +1024,29 @@ class _ExactOrders:
         return ~(taus < -PRUNE_TOL)  # NaN (undecided) is kept
 
 
-class _Witnesses:
-    """One known orbit per prefix of a tree level: its start ``z``, its current (last) state
-    ``cur`` and whether it is known (``ok``)."""
+class _Cells:
+    """What is known of each prefix of a tree level (or of a cell, a prefix with a partly fixed
+    last region): a witness orbit - its start ``z``, its last state ``cur``, whether known
+    (``ok``) - and an interval hull ``[lo, hi]`` of the last state over every periodic orbit
+    that follows the prefix."""
 
     def __init__(self, M: int, n: int = 1) -> None:
         self.z = np.zeros((n, M))
         self.cur = np.full((n, M), np.nan)
         self.ok = np.zeros(n, dtype=bool)
+        self.lo = np.full((n, M), -_BIG)
+        self.hi = np.full((n, M), _BIG)
 
     def set(self, rows: np.ndarray, z: np.ndarray, cur: np.ndarray) -> None:
         self.z[rows], self.cur[rows], self.ok[rows] = z, cur, True
 
-    def select(self, keep: np.ndarray) -> "_Witnesses":
+    def select(self, keep: np.ndarray) -> "_Cells":
         self.z, self.cur, self.ok = self.z[keep], self.cur[keep], self.ok[keep]
+        self.lo, self.hi = self.lo[keep], self.hi[keep]
         return self
+
+
+_BIG = 1e300  # "unbounded" in interval arithmetic (finite, so that 0 * bound stays 0)
 
 
 def brute_force_cycles(model: PiecewiseLinearModel, order: int) -> list[Cycle]:
