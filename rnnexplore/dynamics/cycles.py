@@ -785,6 +785,7 @@ class _ExactOrders:
         self._lp_total = 0.0
         self._lp_count = 0
         self._level_lps = 0
+        self._deadline = math.inf
         self.lps_per_word = float(max(1, int(np.sum(alphabet.bits))))  # first guess; measured per level
         self.box = None  # bounds of every periodic point used by the pruned tree (None: unbounded)
         G = alphabet.G
@@ -851,6 +852,7 @@ class _ExactOrders:
         self.box = periodic_box(self.model) if isinstance(box, str) else box
         self._wit = _Cells(self.model.M)
         t0 = time.perf_counter()
+        self._deadline = t0 + seconds
         done: list[int] = []
         tree = NecklaceTree(self.alpha.n)
         want = set(orders)
@@ -860,7 +862,10 @@ class _ExactOrders:
             if not self._affordable(tree, t, first, sizes, seconds - (time.perf_counter() - t0)):
                 break
             self._level_lps = 0
-            lyn = self._next_level(tree)
+            try:
+                lyn = self._next_level(tree)
+            except _OutOfTime:  # the level would not fit after all: it proves nothing
+                break
             sizes.append(len(tree.words))
             if self._lp_count:
                 self.lp_seconds = self._lp_total / self._lp_count
@@ -906,11 +911,12 @@ class _ExactOrders:
     def _next_level(self, tree: NecklaceTree) -> np.ndarray:
         """Extend the tree by the admissible letters of every word (:meth:`_split`); returns the
         Lyndon words of the new level and moves the witnesses along."""
-        n_words = len(tree.words)
+        n_words, root = len(tree.words), tree.depth == 0
         par, letter, wit = self._split(tree)
         _parents, lyn = tree.extend(par, letter)
         self._wit = wit.select(tree.kept)
-        self.lps_per_word = self._level_lps / max(n_words, 1)
+        if not root:  # the root's LPs (all first letters) say nothing of a word's children
+            self.lps_per_word = self._level_lps / max(n_words, 1)
         return lyn
 
     def _split(self, tree: NecklaceTree) -> tuple[np.ndarray, np.ndarray, "_Cells"]:
@@ -1007,11 +1013,17 @@ class _ExactOrders:
         active = np.ones(seqs.shape, dtype=bool)
         active[:, t] = False
         active[:, t, fixed] = True
-        a = time.perf_counter()
-        taus, zs = prefix_margins(model, seqs, alpha.bits, alpha.G, alpha.g, box=self.box, active=active)
-        self._lp_total += time.perf_counter() - a
-        self._lp_count += n
-        self._level_lps += n
+        taus, zs = np.empty(n), np.empty((n, model.M))
+        for s0 in range(0, n, 2000):  # the deadline is checked between slices
+            if time.perf_counter() > self._deadline:
+                raise _OutOfTime
+            a = time.perf_counter()
+            sl = slice(s0, s0 + 2000)
+            taus[sl], zs[sl] = prefix_margins(model, seqs[sl], alpha.bits, alpha.G, alpha.g, box=self.box,
+                                              active=active[sl])
+            self._lp_total += time.perf_counter() - a
+            self._lp_count += len(taus[sl])
+            self._level_lps += len(taus[sl])
         pos = np.flatnonzero(taus > 0.0)
         if len(pos):
             with np.errstate(all="ignore"):
@@ -1022,6 +1034,10 @@ class _ExactOrders:
             fine &= np.all(model._region(np.nan_to_num(orbit[t]))[:, fixed] == last[pos][:, fixed], axis=1)
             cells.set(rows[pos[fine]], zs[pos[fine]], orbit[t][fine])
         return ~(taus < -PRUNE_TOL)  # NaN (undecided) is kept
+
+
+class _OutOfTime(Exception):
+    """The pruned tree ran past its time budget in the middle of a level."""
 
 
 class _Cells:
