@@ -24,7 +24,8 @@ Search modes of :func:`find_cycles`:
     orders neither reaches go to the heuristic below. :attr:`CycleSet.proven` says which.
     Work estimated above ``SearchBudget.max_seconds`` (60 s) is refused unless
     ``allow_long=True``; Ctrl-C raises :class:`SearchInterrupted` carrying the partial result.
-    Box certificates for what remains: :func:`rnnexplore.dynamics.certify.certify_box`.
+    Box certificates for what remains: ``find_cycles(..., certify=True, box=B)``
+    (:func:`rnnexplore.dynamics.certify.certify_box` on every unproven order).
 
     The heuristic:
     Many chains of region guesses advance together as one stacked solve per iteration; every

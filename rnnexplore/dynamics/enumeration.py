@@ -14,7 +14,9 @@ one level at once in numpy (the FKM successor rule); its level ``k`` contains ev
 of length k. With pruning, a prefix is dropped as soon as no state follows it: the states whose
 orbit visits a given sequence of regions form a convex polyhedron (every piece is affine), and
 its emptiness is decided by a linear program (``scipy.optimize.linprog``, HiGHS) that maximises
-the smallest margin of the strict "on" inequalities. Every surviving Lyndon word is still solved
+the smallest margin of the strict "on" inequalities. When the map contracts or expands at
+infinity, :func:`periodic_box` bounds every periodic orbit, and the prefix polyhedra are
+intersected with it. Every surviving Lyndon word is still solved
 and checked exactly on the true map, so pruning can only save work, never add an object; a
 prefix is dropped only when the LP says it is empty by more than its tolerance.
 
@@ -274,13 +276,6 @@ class NecklaceTree:
         self.period = np.ones(1, dtype=np.int64)
         self.depth = 0
         self.kept = np.zeros(0, dtype=np.int64)
-
-    def expected_children(self) -> int:
-        """Number of children the next :meth:`grow` will consider (before pruning)."""
-        if self.depth == 0:
-            return self.n
-        lo = self.words[np.arange(len(self.words)), self.depth - self.period]
-        return int(np.sum(self.n - lo.astype(np.int64)))
 
     def lowest_letters(self) -> np.ndarray:
         """Smallest letter each word of the level may be extended by (the FKM rule)."""
