@@ -71,7 +71,15 @@ from typing import Any
 
 import numpy as np
 
-from rnnexplore._validation import check_array, check_bool, check_int, check_mapping, check_real, check_seed, check_str
+from rnnexplore._validation import (
+    check_array,
+    check_bool,
+    check_int,
+    check_mapping,
+    check_real,
+    check_seed,
+    check_str,
+)
 from rnnexplore.dynamics.enumeration import (
     PRUNE_TOL,
     NecklaceTree,
@@ -84,8 +92,8 @@ from rnnexplore.dynamics.enumeration import (
     switching_affine,
 )
 from rnnexplore.dynamics.models import PiecewiseLinearModel, ShallowPLRNN
-from rnnexplore.files import atomic_write_json, read_json
 from rnnexplore.dynamics.solve import HUGE, _solve_sequences, check_model
+from rnnexplore.files import atomic_write_json, read_json
 
 __all__ = [
     "Cycle",

@@ -40,7 +40,7 @@ from typing import Any
 
 import numpy as np
 
-from rnnexplore.dynamics.models import ShallowPLRNN, PiecewiseLinearModel
+from rnnexplore.dynamics.models import PiecewiseLinearModel, ShallowPLRNN
 
 __all__ = [
     "effective_bits",

@@ -3,10 +3,15 @@ and the plain-numpy oracle of test_cycles (no engine code in the oracle)."""
 
 import numpy as np
 import pytest
-
 from test_cycles import _keys, _same_orbit, naive_cycles
 
-from rnnexplore.dynamics.cycles import _Alphabet, _Collector, _ExactOrders, brute_force_cycles, find_cycles
+from rnnexplore.dynamics.cycles import (
+    _Alphabet,
+    _Collector,
+    _ExactOrders,
+    brute_force_cycles,
+    find_cycles,
+)
 from rnnexplore.dynamics.enumeration import periodic_box
 from rnnexplore.dynamics.models import PLRNN, paper_gt16, random_plrnn, skew_tent
 
