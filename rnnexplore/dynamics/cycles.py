@@ -1656,7 +1656,9 @@ def _certify_unproven(model, cs: CycleSet, box: float) -> CycleSet:
         milps[k] = int(cert.stats["milp_solves"].get(k, 0))
         proven[k] = cert.proven[k]
     stats = dict(cs.stats)
-    stats.update(proven=proven, box=float(box), milp_solves=milps,
+    stop = dict(stats.get("stop", {}))
+    stop.update({k: "complete" for k in milps if proven[k] == "box"})
+    stats.update(proven=proven, box=float(box), milp_solves=milps, stop=stop,
                  complete=all(p is not None for p in proven.values()))
     return CycleSet(cycles, stats, cs.model)
 

@@ -145,7 +145,8 @@ def test_certify_restores_what_a_starved_heuristic_missed():
 def test_certify_leaves_proven_orders_alone():
     cs = find_cycles(paper_gt16(), 10, seed=0, certify=True, box=20.0)
     assert cs.proven[8] == "enumerated" and cs.proven[9] == cs.proven[10] == "box"
-    assert set(cs.stats["milp_solves"]) == {9, 10}
+    assert set(cs.stats["milp_solves"]) == {9, 10} and cs.stats["stop"][10] == "complete"
+    assert "proven complete in the box [-20.0, 20.0]^M" in cs.summary()[9]
 
 
 def test_a_box_that_excludes_objects_leaves_them_out_and_proves_the_rest():
