@@ -246,12 +246,16 @@ class KernelRidge:
         if not (np.all(np.isfinite(K)) and np.all(np.isfinite(y))):
             raise ValueError("K or y contains NaN or inf")
         ridge = default_ridge(K, self.relative_ridge) if self.ridge is None else float(self.ridge)
-        A = K.copy()
-        A.flat[:: K.shape[0] + 1] += ridge
+        def shifted():
+            A = K.copy()
+            A.flat[:: K.shape[0] + 1] += ridge
+            return A
+
         try:
-            self.alpha_ = cho_solve(cho_factor(A.copy(), lower=True, overwrite_a=True, check_finite=False), y,
+            self.alpha_ = cho_solve(cho_factor(shifted(), lower=True, overwrite_a=True, check_finite=False), y,
                                     check_finite=False)
         except np.linalg.LinAlgError:
+            A = shifted()
             w, V = eigh((A + A.T) / 2)
             tol = max(ridge, np.finfo(float).eps * max(abs(w).max(), 1.0) * K.shape[0])
             coef = V.T @ y
