@@ -5,6 +5,7 @@ Run from the repository root (each part can be run alone)::
 
     .venv/bin/python benchmarks/bench_featurequality.py --parts ntk
     .venv/bin/python benchmarks/bench_featurequality.py --parts steps        # training step cost
+    .venv/bin/python benchmarks/bench_featurequality.py --parts pair         # kernels of the n=4000 pair
     .venv/bin/python benchmarks/bench_featurequality.py --parts sweep        # batched vs separate
     .venv/bin/python benchmarks/bench_featurequality.py --parts paper        # 8-term staircase FQ
     .venv/bin/python benchmarks/bench_featurequality.py --parts depthwidth   # writes package data
@@ -154,6 +155,19 @@ def bench_sweep(out: Path, workers: int, modes: list[str]) -> None:
     print(res.table(["err_net", "err_ntk", "fq", "one_minus_cka", "cka_debiased", "rel_frob"], shuffled=True))
 
 
+def bench_pair(steps: int) -> None:
+    """The non-training cost of the sweep's largest work: the n = 4000 clean + shuffled pair with
+    ``steps`` training steps (all five kernels, the strength and feature measures), one process."""
+    from rnnexplore.featurequality import classic_staircase, compare_many
+
+    task = classic_staircase(4, 20)
+    compare_many(task, [(100, 0, False)], steps=10, n_test=100)  # imports, caches
+    c, t = time.process_time(), time.perf_counter()
+    compare_many(task, [(4000, 0, False), (4000, 0, True)], steps=steps)
+    print(f"n=4000 clean + shuffled pair, {steps} training steps, one process: CPU {time.process_time() - c:.1f} s, "
+          f"wall {time.perf_counter() - t:.1f} s (load average {os.getloadavg()[0]:.2f})")
+
+
 def bench_steps(models: int, steps: int, repeat: int) -> None:
     """Training cost only, one process, one torch thread: ``models`` S4 networks (3 x 256, batch 64)
     trained one after another with ``train_mlp`` against the same networks as one batched model,
@@ -254,7 +268,7 @@ def bench_depth_width(out: Path, workers: int, widths: list[int]) -> None:
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--parts", default="ntk,steps,sweep,paper",
-                    help="comma-separated: ntk, steps, sweep, paper, depthwidth")
+                    help="comma-separated: ntk, steps, pair, sweep, paper, depthwidth")
     ap.add_argument("--n", type=int, default=4000)
     ap.add_argument("--subset", type=int, default=500)
     ap.add_argument("--repeat", type=int, default=2)
@@ -267,7 +281,7 @@ def main(argv=None) -> None:
     ap.add_argument("--dw-widths", default="64,256,1024", help="depthwidth part: widths to (re)run")
     args = ap.parse_args(argv)
     parts = set(args.parts.split(","))
-    unknown = parts - {"ntk", "steps", "sweep", "paper", "depthwidth"}
+    unknown = parts - {"ntk", "steps", "pair", "sweep", "paper", "depthwidth"}
     if unknown:
         ap.error(f"unknown parts {sorted(unknown)}")
     print(f"load average at start: {os.getloadavg()}", flush=True)
@@ -277,6 +291,8 @@ def main(argv=None) -> None:
         bench_sweep(args.out, args.workers, args.modes.split(","))
     if "steps" in parts:
         bench_steps(15, args.step_count, args.repeat)
+    if "pair" in parts:
+        bench_pair(50)
     if "paper" in parts:
         bench_paper(args.paper_out, args.workers)
     if "depthwidth" in parts:
