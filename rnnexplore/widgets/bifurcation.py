@@ -48,100 +48,32 @@ import numpy as np
 
 from rnnexplore.apps.bifurcation import COLOUR_MODES, BifurcationState, NeedsConfirmation
 from rnnexplore.dynamics.events import EVENT_KINDS
+from rnnexplore.plotting import map_colours, signature_colours
 from rnnexplore.widgets.base import EVENT_COLOURS, STABILITY_STYLE, guarded, status_html
 from rnnexplore.widgets.figure import in_ipython
 
-__all__ = ["BifurcationExplorer", "draw_map", "map_colours", "panel_sizes"]
+__all__ = ["BifurcationExplorer", "panel_sizes", "signature_key_html"]
 
 
-# =========================================================================== colours and keys
-def _signature_palette(n: int) -> list:
-    import matplotlib
+# =========================================================================== colour key
+def signature_key_html(labels: list) -> str:
+    """HTML key: a colour swatch and the words of each signature (CSS class ``rnx-bif-key-item``).
 
-    cols = []
-    for name in ("tab20", "tab20b", "tab20c"):
-        cmap = matplotlib.colormaps[name]
-        cols.extend(cmap(k) for k in range(cmap.N))
-    return [cols[k % len(cols)] for k in range(max(n, 1))]
-
-
-def map_colours(img: np.ndarray, labels: list, colour: str) -> tuple[Any, Any, list]:
-    """Colormap, norm and integer ticks for a map image: one colour per count or per signature.
+    The colours are :func:`rnnexplore.plotting.signature_colours`, those of the map.
 
     Examples
     --------
-    >>> import numpy as np
-    >>> cmap, norm, ticks = map_colours(np.array([[0, 3]]), ["0", "1", "2", "3"], "count")
-    >>> cmap.N, ticks
-    (4, [0, 1, 2, 3])
+    >>> signature_key_html(["no object"]).count("rnx-bif-key-item")
+    1
     """
-    from matplotlib.colors import BoundaryNorm, ListedColormap
-
-    import matplotlib
-
-    n = max(len(labels), int(np.max(img)) + 1 if np.size(img) else 1)
-    if colour == "signature":
-        cmap = ListedColormap(_signature_palette(n))
-    else:
-        base = matplotlib.colormaps["viridis"]
-        cmap = ListedColormap([base(v) for v in (np.linspace(0, 1, n) if n > 1 else [0.0])])
-    norm = BoundaryNorm(np.arange(-0.5, n + 0.5), cmap.N)
-    step = max(1, n // 12)
-    return cmap, norm, list(range(0, n, step))
-
-
-def _hex(c) -> str:
     from matplotlib.colors import to_hex
 
-    return to_hex(c)
-
-
-def signature_key_html(labels: list) -> str:
-    """HTML key: a colour swatch and the words of each signature (CSS class ``rnx-bif-key-item``)."""
-    cols = _signature_palette(len(labels))
     items = "".join(
         f"<span class='rnx-bif-key-item' style='display:inline-block;margin:1px 10px 1px 0'>"
-        f"<span style='display:inline-block;width:12px;height:12px;background:{_hex(c)};"
+        f"<span style='display:inline-block;width:12px;height:12px;background:{to_hex(c)};"
         f"border:1px solid #888;vertical-align:middle;margin-right:4px'></span>{html.escape(t)}</span>"
-        for t, c in zip(labels, cols))
+        for t, c in zip(labels, signature_colours(len(labels))))
     return f"<div style='font-size:12px;line-height:1.5'><b>stability signature</b>: {items}</div>"
-
-
-def draw_map(ax: Any, result: Any, colour: str = "signature", *, curves: bool = True,
-             offset: tuple[float, float] = (0.0, 0.0), legend: bool = True, curve_legend: bool = True) -> Any:
-    """Draw a 2-D :class:`BifurcationMap` on ``ax`` with its colour key (static figures, notebooks).
-
-    ``colour``: "count" or "stable" get an integer colour bar; "signature" a legend naming each
-    signature in words, outside the axes on the right. ``offset`` is subtracted from the
-    coordinates (e.g. plot ``Delta a11`` instead of ``a11``). Returns the image artist.
-    """
-    from matplotlib.patches import Patch
-
-    st = BifurcationState(result)
-    img, labels = st.image(colour)
-    cmap, norm, ticks = map_colours(img, labels, colour)
-    x0, x1, y0, y1 = st.extent
-    ext = (x0 - offset[0], x1 - offset[0], y0 - offset[1], y1 - offset[1])
-    im = ax.imshow(img, origin="lower", extent=ext, aspect="auto", interpolation="nearest", cmap=cmap, norm=norm)
-    handles = []
-    if curves:
-        for kind, segs in st.curves().items():
-            for seg in segs:
-                ax.plot(seg[:, 0] - offset[0], seg[:, 1] - offset[1], "-", color=EVENT_COLOURS[kind], lw=1.2)
-            handles.append(ax.plot([], [], "-", color=EVENT_COLOURS[kind], lw=2, label=kind.replace("_", " "))[0])
-    if colour == "signature":
-        if legend:
-            cols = _signature_palette(len(labels))
-            patches = [Patch(facecolor=c, edgecolor="0.5", label=t) for t, c in zip(labels, cols)]
-            ax.legend(handles=patches + handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0),
-                      borderaxespad=0, title="stability signature / curves", title_fontsize=7)
-    else:
-        cb = ax.figure.colorbar(im, ax=ax, ticks=ticks)
-        cb.set_label(st.title(colour).split(" (")[0], fontsize=8)
-        if handles and curve_legend:
-            ax.legend(handles=handles, fontsize=7, loc="lower left", framealpha=0.7)
-    ax.set_title(st.title(colour), fontsize=9)
-    return im
 
 
 def panel_sizes(width: int) -> tuple[int, int, int]:

@@ -14,7 +14,8 @@ pytest.importorskip("ipywidgets")
 from rnnexplore.apps.bifurcation import signature_words  # noqa: E402
 from rnnexplore.dynamics.bifurcation import sweep  # noqa: E402
 from rnnexplore.dynamics.models import skew_tent  # noqa: E402
-from rnnexplore.widgets.bifurcation import BifurcationExplorer, draw_map, panel_sizes  # noqa: E402
+from rnnexplore.plotting import plot_map  # noqa: E402
+from rnnexplore.widgets.bifurcation import BifurcationExplorer, panel_sizes  # noqa: E402
 
 
 def _tent_map():
@@ -126,18 +127,15 @@ def test_panels_fit_the_width(app, width):
         assert round(fig.get_figwidth() * fig.dpi) == pw
 
 
-def test_draw_map_for_static_figures():
+@pytest.mark.parametrize("mode", ["signature", "count", "stable"])
+def test_live_map_colours_match_the_static_map(app, mode):
+    """One map drawing: every cell of the live image has the colour of the same cell in plot_map."""
     import matplotlib.pyplot as plt
 
-    bm = _tent_map()
+    app.colour.value = mode
+    live = app.map_image.to_rgba(app.map_image.get_array())            # (n1, n0, 4), rows = y
     fig, ax = plt.subplots()
-    draw_map(ax, bm, "signature")
-    names = [t.get_text() for t in ax.get_legend().get_texts()]
-    _, texts = bm.signatures()
-    assert all(signature_words(t) in names for t in texts)
-    fig2, ax2 = plt.subplots()
-    draw_map(ax2, bm, "count")
-    cbar = fig2.axes[-1]
-    assert [float(t) for t in cbar.get_yticks()] == [float(v) for v in range(int(bm.n_objects().max()) + 1)]
+    mesh = plot_map(app.state.result, ax, colour=mode, curves=False).collections[0]
+    static = mesh.to_rgba(mesh.get_array()).reshape(live.shape[1], live.shape[0], 4)   # (n0, n1, 4)
+    np.testing.assert_allclose(live, static.transpose(1, 0, 2))
     plt.close(fig)
-    plt.close(fig2)
