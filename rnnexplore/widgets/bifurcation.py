@@ -22,8 +22,8 @@ A zoom that would take longer than ``confirm_above`` seconds says how long ("abo
 this machine") and waits for "compute anyway".
 
 The three panels are three figures in a wrapping row, sized to the width the page reports
-(:class:`~rnnexplore.widgets.clientside.WidthProbe`): side by side when there is room, else
-below each other; never clipped. Counts use integer colour keys; signatures a key that names
+(:class:`~rnnexplore.widgets.clientside.WidthProbe`), in JupyterLab and in Voila: side by side
+when there is room, else below each other; never clipped. Counts use integer colour keys; signatures a key that names
 each one in words ("stable 16-cycle + saddle 16-cycle").
 
 Every control carries a stable CSS class: ``rnx-bif`` (the app), ``rnx-bif-colour``,
@@ -130,7 +130,25 @@ class _Panel:
             FigureCanvasAgg(self.fig).print_png(buf)
             self.widget.value = buf.getvalue()
         else:
-            self.fig.canvas.draw()  # renders and pushes the image now (also from a job's thread)
+            canvas = self.fig.canvas
+            canvas.draw()  # renders and pushes the image now (also from a job's thread)
+            _repair_data_url(canvas)
+
+
+def _repair_data_url(canvas: Any) -> None:
+    """Give ipympl's initial image the ``data:`` scheme it lacks.
+
+    Until the browser's view reports "initialized", ipympl (0.9-0.10, ``Canvas.send_binary``)
+    stores each pushed image in ``_data_url`` as bare base64, while its ``_repr_mimebundle_``
+    writes a proper ``data:image/png;base64,`` URL. The view then loads the bare text as a
+    relative URL: a request of ~50 kB per panel that Voila refuses (403) and logs in full - in
+    a server whose output nobody reads (a pipe) the log fills the pipe and the server stops
+    forwarding every widget message, the page-width probe's included. With the scheme the
+    view shows the image at once and requests nothing.
+    """
+    url = getattr(canvas, "_data_url", None)
+    if getattr(canvas, "syncing_data_url", False) and isinstance(url, str) and url and not url.startswith("data:"):
+        canvas._data_url = "data:image/png;base64," + url
 
 
 # =========================================================================== the view

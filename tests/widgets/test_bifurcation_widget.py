@@ -139,3 +139,20 @@ def test_live_map_colours_match_the_static_map(app, mode):
     static = mesh.to_rgba(mesh.get_array()).reshape(live.shape[1], live.shape[0], 4)   # (n0, n1, 4)
     np.testing.assert_allclose(live, static.transpose(1, 0, 2))
     plt.close(fig)
+
+
+def test_ipympl_initial_image_gets_the_data_scheme():
+    """ipympl keeps bare base64 as the initial image until the browser's view is up; the panel
+    makes it a data URL (the browser test checks no request for it is made)."""
+    from types import SimpleNamespace
+
+    from rnnexplore.widgets.bifurcation import _repair_data_url
+
+    early = SimpleNamespace(syncing_data_url=True, _data_url="iVBORw0KGgo=")
+    _repair_data_url(early)
+    assert early._data_url == "data:image/png;base64,iVBORw0KGgo="
+    _repair_data_url(early)                                 # already a data URL: unchanged
+    assert early._data_url == "data:image/png;base64,iVBORw0KGgo="
+    live = SimpleNamespace(syncing_data_url=False, _data_url="iVBORw0KGgo=")  # view up: ipympl's business
+    _repair_data_url(live)
+    assert live._data_url == "iVBORw0KGgo="
