@@ -370,7 +370,7 @@ def plot_sweep(result: SweepResult | str | Path, *, strength: str = "one_minus_c
     ----------
     result : SweepResult or path
     strength : str
-        Key of :data:`STRENGTH_MEASURES` for the scatter's x axis.
+        Key of ``rnnexplore.apps.featurequality.STRENGTH_MEASURES`` for the scatter's x axis.
     figsize : tuple
 
     Returns
