@@ -111,9 +111,7 @@ def write(api_dir: Path) -> None:
         for module, names in modules.items():
             summary = _summary(module)
             lines += [f"### `{module}`", ""] + ([summary, ""] if summary else [])
-            # the module's target for ``:mod:`` references (entries are full names: no current module)
-            lines += ["```{eval-rst}", f".. py:module:: {module}", "", ".. py:currentmodule:: None", "",
-                      ".. autosummary::", "   :toctree: generated", "   :nosignatures:", ""]
+            lines += ["```{eval-rst}", ".. autosummary::", "   :toctree: generated", "   :nosignatures:", ""]
             lines += [f"   {n}" for n in names] + ["```", ""]
     api_dir.mkdir(exist_ok=True)
     # pages of names that left the facade must not linger (they would be orphans)

@@ -6,7 +6,8 @@ object once, under its public name (``rnnexplore.find_cycles``, ``rnnexplore.Bif
 see ``api_pages.documented``). Sphinx's own lookup therefore misses them. This handler of
 ``missing-reference`` finds the object the target names - a full dotted path, or a name relative
 to the module that defines the documented object - and retries with its documented name; a
-member inherited from a documented base class points to the base class's entry.
+member inherited from a documented base class points to the base class's entry, a module to its
+section of the API index.
 
 Members inherited from other libraries (``torch.nn.Module.state_dict`` listed on a
 ``torch.nn.Module`` subclass) and names of other libraries (numpy, scipy, torch, python) have no
@@ -37,6 +38,10 @@ def _import(path: str) -> Any:
             obj = importlib.import_module(".".join(parts[:cut]))
         except Exception:  # noqa: BLE001 - not a module: try a shorter prefix
             continue
+        if cut == len(parts) and cut > 1:  # a package attribute may shadow its submodule
+            attr = getattr(importlib.import_module(".".join(parts[:-1])), parts[-1], None)
+            if attr is not None and not inspect.ismodule(attr):
+                return attr
         try:
             for name in parts[cut:]:
                 obj = getattr(obj, name)
@@ -116,11 +121,23 @@ def _resolver() -> Resolver:
     return Resolver()
 
 
+def _module_reference(app: Any, node: Any, contnode: Any, module: str) -> Any:
+    """A link to the module's section of the API index (its heading ``### `module```)."""
+    from docutils import nodes
+
+    uri = app.builder.get_relative_uri(node["refdoc"], "api/index") + "#" + nodes.make_id(module)
+    ref = nodes.reference("", "", internal=True, refuri=uri, reftitle=module)
+    ref.append(contnode)
+    return ref
+
+
 def missing_reference(app: Any, env: Any, node: Any, contnode: Any) -> Any:
     if node.get("refdomain") != "py":
         return None
     resolver = _resolver()
     target, modname, classname = node["reftarget"], node.get("py:module"), node.get("py:class")
+    if node["reftype"] == "mod" and target in resolver.modules:
+        return _module_reference(app, node, contnode, target)
     name = resolver.resolve(target, modname, classname)
     if name and name != target:
         domain = env.get_domain("py")
