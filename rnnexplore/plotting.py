@@ -44,7 +44,8 @@ def _check_map(result: Any, ndim: int) -> None:
     if result.ndim != ndim:
         raise ValueError(f"result must be a {ndim}-D sweep, got a {result.ndim}-D one")
 
-__all__ = ["map_colours", "plot_curves", "plot_diagram", "plot_map", "plot_objects", "signature_colours"]
+__all__ = ["map_colours", "plot_curves", "plot_diagram", "plot_map", "plot_objects", "proven_cells",
+           "proven_collection", "signature_colours"]
 
 
 def _axes(ax: Any, figsize: tuple[float, float]) -> Any:
@@ -185,7 +186,7 @@ def _faded(cmap: Any, alpha: float) -> Any:
 
 def plot_map(result: Any, ax: Any = None, *, colour: str = "signature", curves: bool = True,
              kinds: Any = None, orders: Any = None, transform: Callable | None = None,
-             key: bool = True, alpha: float = 1.0) -> Any:
+             key: bool = True, alpha: float = 1.0, proven: bool = False) -> Any:
     """Draw a 2-parameter bifurcation map: regions of equal objects, the curves between them, a key.
 
     The one static map drawer; the live
@@ -214,6 +215,9 @@ def plot_map(result: Any, ax: Any = None, *, colour: str = "signature", curves: 
     alpha : float
         Strength of the background colours (1 = the live view's colours; smaller values blend
         with white so overlays stand out).
+    proven : bool
+        Hatch the cells whose object set is proven complete up to ``max_order``
+        (:attr:`BifurcationMap.cell_proven`, maps swept with ``prove=``; see :func:`proven_cells`).
 
     Returns
     -------
@@ -250,6 +254,8 @@ def plot_map(result: Any, ax: Any = None, *, colour: str = "signature", curves: 
                          cmap=_faded(cmap, alpha), norm=norm)
     if curves:
         plot_curves(result, ax, kinds=kinds, orders=orders, transform=transform, legend=False)
+    if proven:
+        ax.add_collection(proven_collection(proven_cells(result, transform)))
     if key:
         _map_key(ax, mesh, labels, colour, ticks, state.title(colour).split(" (")[0])
     names = [str(n) for n in result.names]
@@ -258,11 +264,42 @@ def plot_map(result: Any, ax: Any = None, *, colour: str = "signature", curves: 
     return ax
 
 
+def proven_cells(result: Any, transform: Callable | None = None) -> np.ndarray:
+    """Corners ``(n, 4, 2)`` of the cells proven complete (:attr:`BifurcationMap.cell_proven`).
+
+    The cells are those :func:`plot_map` draws (edges midway between grid values, half a step
+    beyond the ends), mapped by ``transform`` like the map.
+
+    Examples
+    --------
+    >>> from rnnexplore.dynamics.bifurcation import sweep
+    >>> from rnnexplore.dynamics.models import skew_tent
+    >>> m = sweep(skew_tent(0.2, 0.0, 1.0), {"A[0]": [0.0, 0.5], "W[0,0]": [0.1, 0.3, 0.5]}, 2, prove=2)
+    >>> proven_cells(m).shape
+    (6, 4, 2)
+    """
+    _check_map(result, 2)
+    check_callable(transform, "transform")
+    X, Y = _xy(transform, *np.meshgrid(_edges(result.values0), _edges(result.values1), indexing="ij"))
+    i, j = np.nonzero(result.cell_proven)
+    corners = [(i, j), (i + 1, j), (i + 1, j + 1), (i, j + 1)]
+    return np.stack([np.stack([X[a, b], Y[a, b]], axis=-1) for a, b in corners], axis=1).reshape(-1, 4, 2)
+
+
+def proven_collection(cells: np.ndarray) -> Any:
+    """The hatch layer of proven cells (one ``PolyCollection``; the live map updates its polygons)."""
+    from matplotlib.collections import PolyCollection
+
+    return PolyCollection(list(cells), facecolors="none", edgecolors="0.15", linewidths=0.0, hatch="///",
+                          zorder=3, gid="rnx-proven", label="proven complete (hatched)")
+
+
 def _map_key(ax: Any, mesh: Any, labels: list, colour: str, ticks: list, what: str) -> None:
     """Signature legend in words (with the curve kinds), or an integer colour bar for counts."""
     from matplotlib.patches import Patch
 
     curves = [ln for ln in ax.get_lines() if ln.get_gid() == "rnx-curve"]
+    curves += [c for c in ax.collections if c.get_gid() == "rnx-proven" and len(c.get_paths())]
     if colour == "signature":
         patches = [Patch(facecolor=c, edgecolor="0.5", label=t)
                    for t, c in zip(labels, mesh.get_cmap()(np.arange(len(labels))))]

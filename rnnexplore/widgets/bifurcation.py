@@ -5,7 +5,8 @@
 three panels:
 
 - the map (colour by object count, by stability signature or by the number of stable
-  objects), the bifurcation curves on top (one colour per event kind), the selected point and
+  objects), the bifurcation curves on top (one colour per event kind), optionally the points
+  whose objects are proven complete hatched (``proven``; maps swept with ``prove=``), the selected point and
   the line of the 1-D panel; click a point to select it, drag a rectangle to recompute that
   part of the map at the chosen resolution (``back`` returns to the previous map);
 - the phase portrait of the selected parameter setting (the shared
@@ -27,7 +28,7 @@ when there is room, else below each other; never clipped. Counts use integer col
 each one in words ("stable 16-cycle + saddle 16-cycle").
 
 Every control carries a stable CSS class: ``rnx-bif`` (the app), ``rnx-bif-colour``,
-``rnx-bif-curves``, ``rnx-bif-line-axis``, ``rnx-bif-line``, ``rnx-bif-coord``,
+``rnx-bif-curves``, ``rnx-bif-proven``, ``rnx-bif-line-axis``, ``rnx-bif-line``, ``rnx-bif-coord``,
 ``rnx-bif-resolution``, ``rnx-bif-back``, ``rnx-bif-open``, ``rnx-bif-status``,
 ``rnx-bif-progress``, ``rnx-bif-cancel``, ``rnx-bif-confirm``, ``rnx-bif-key``, ``rnx-bif-probe``,
 ``rnx-bif-info``, ``rnx-bif-figure`` (the map; ``rnx-bif-phase`` and ``rnx-bif-line-figure``
@@ -48,7 +49,7 @@ import numpy as np
 
 from rnnexplore.apps.bifurcation import COLOUR_MODES, BifurcationState, NeedsConfirmation
 from rnnexplore.dynamics.events import EVENT_KINDS
-from rnnexplore.plotting import map_colours, signature_colours
+from rnnexplore.plotting import map_colours, proven_cells, proven_collection, signature_colours
 from rnnexplore.widgets.base import EVENT_COLOURS, STABILITY_STYLE, guarded, status_html
 from rnnexplore.widgets.figure import in_ipython
 
@@ -170,7 +171,7 @@ class BifurcationExplorer:
     ----------
     state : BifurcationState
     widget : ipywidgets.VBox
-    colour, show_curves, line_axis, line_button, coord, resolution, back_button, open_button,
+    colour, show_curves, show_proven, line_axis, line_button, coord, resolution, back_button, open_button,
     status, progress, cancel_button, confirm_button, confirm_box, key, info, explorer_out :
         the controls
     fig_map, fig_phase, fig_line : matplotlib figures of the three panels
@@ -231,7 +232,7 @@ class BifurcationExplorer:
         self.fig_map.canvas.mpl_connect("button_press_event", self._on_press)
         self.fig_map.canvas.mpl_connect("button_release_event", self._on_release)
 
-        controls = W.HBox([self.colour, self.show_curves, self.resolution, self.back_button],
+        controls = W.HBox([self.colour, self.show_curves, self.show_proven, self.resolution, self.back_button],
                           layout=lay(flex_flow="row wrap"))
         line_controls = W.HBox([self.line_axis, self.line_button, self.coord, self.open_button],
                                layout=lay(flex_flow="row wrap"))
@@ -244,6 +245,7 @@ class BifurcationExplorer:
         self.widget.add_class("rnx-bif")
         self.colour.observe(self._on_colour, names="value")
         self.show_curves.observe(self._on_curves, names="value")
+        self.show_proven.observe(self._on_curves, names="value")
         self.line_axis.observe(self._on_line_axis, names="value")
         self.coord.observe(self._on_coord, names="value")
         self.line_button.on_click(self._on_line_button)
@@ -272,6 +274,8 @@ class BifurcationExplorer:
         self.colour = W.Dropdown(options=list(COLOUR_MODES), value=colour, description="colour",
                                  layout=lay(width="200px"))
         self.show_curves = W.Checkbox(value=True, description="curves", indent=False, layout=lay(width="90px"))
+        self.show_proven = W.Checkbox(value=False, description="proven", indent=False, layout=lay(width="90px"),
+                                      tooltip="hatch the points whose objects are proven complete (sweep(prove=...))")
         self.line_axis = W.ToggleButtons(options=[("vary x", 0), ("vary y", 1)], value=0,
                                          style={"button_width": "70px"})
         self.line_button = W.Button(description="1-D diagram", icon="line-chart", layout=lay(width="120px"),
@@ -296,7 +300,8 @@ class BifurcationExplorer:
         self.explorer_out = W.Output()
         self.probe = WidthProbe()
         self.probe.add_class("rnx-bif-probe")
-        for w, cls in [(self.colour, "colour"), (self.show_curves, "curves"), (self.line_axis, "line-axis"),
+        for w, cls in [(self.colour, "colour"), (self.show_curves, "curves"), (self.show_proven, "proven"),
+                       (self.line_axis, "line-axis"),
                        (self.line_button, "line"), (self.coord, "coord"), (self.resolution, "resolution"),
                        (self.back_button, "back"), (self.open_button, "open"), (self.status, "status"),
                        (self.progress, "progress"), (self.cancel_button, "cancel"), (self.confirm_box, "confirm"),
@@ -339,6 +344,7 @@ class BifurcationExplorer:
             lc = LineCollection([], colors=EVENT_COLOURS[kind], linewidths=1.4, label=kind.replace("_", " "))
             ax.add_collection(lc)
             self.curve_lines[kind] = lc
+        self.proven_layer = ax.add_collection(proven_collection(np.zeros((0, 4, 2))))
         self.sel_marker = Line2D([], [], ls="none", marker="+", ms=14, mew=2, color="red", zorder=6)
         ax.add_line(self.sel_marker)
         self.line_marker = Line2D([], [], ls="--", lw=1, color="red", zorder=5)
@@ -390,12 +396,15 @@ class BifurcationExplorer:
             for kind, lc in self.curve_lines.items():
                 lc.set_segments(list(curves.get(kind, [])))
             present = [lc for kind, lc in self.curve_lines.items() if kind in curves]
+            self.proven_layer.set_verts(list(proven_cells(st.result)) if self.show_proven.value else [])
+            if len(self.proven_layer.get_paths()):
+                present.append(self.proven_layer)
             if self.map_legend is not None:
                 self.map_legend.remove()
                 self.map_legend = None
             if present:
                 self.map_legend = self.ax_map.legend(handles=present, loc="lower left", fontsize=6, framealpha=0.7,
-                                                     title="bifurcation curves", title_fontsize=6)
+                                                     title="curves / proven", title_fontsize=6)
             x0, x1, y0, y1 = st.extent
             self.ax_map.set_xlim(x0, x1)
             self.ax_map.set_ylim(y0, y1)

@@ -156,3 +156,29 @@ def test_ipympl_initial_image_gets_the_data_scheme():
     live = SimpleNamespace(syncing_data_url=False, _data_url="iVBORw0KGgo=")  # view up: ipympl's business
     _repair_data_url(live)
     assert live._data_url == "iVBORw0KGgo="
+
+
+def test_proven_layer_hatches_exactly_the_proven_cells():
+    """The 'proven' toggle hatches one polygon per cell the map proved complete, over that
+    cell's grid point; the static plot_map draws the same polygons."""
+    import matplotlib.pyplot as plt
+
+    bm = sweep(skew_tent(0.2, 0.0, 1.0), {"A[0]": np.linspace(-0.8, 0.8, 5), "W[0,0]": np.linspace(-2.9, 1.9, 7)},
+               3, seed=0, prove=2)                      # orders 1-2 proven, 3 not: only some cells complete
+    app = BifurcationExplorer(bm)
+    assert len(app.proven_layer.get_paths()) == 0       # off by default
+    app.show_proven.value = True
+    got = app.proven_layer.get_paths()
+    want = [(bm.values0[i], bm.values1[j]) for i, j in zip(*np.nonzero(bm.cell_proven))]
+    assert len(got) == len(want)
+    for path, (x, y) in zip(got, want):                 # each polygon is the cell around its point
+        assert path.contains_point((x, y))
+        hx, hy = 0.5 * (bm.values0[1] - bm.values0[0]), 0.5 * (bm.values1[1] - bm.values1[0])
+        np.testing.assert_allclose(path.get_extents().bounds, (x - hx, y - hy, 2 * hx, 2 * hy), atol=1e-9)
+    fig, ax = plt.subplots()
+    plot_map(bm, ax, proven=True)
+    hatch = [c for c in ax.collections if c.get_gid() == "rnx-proven"][0]
+    assert len(hatch.get_paths()) == len(want) and hatch.get_hatch() == "///"
+    plt.close(fig)
+    app.show_proven.value = False
+    assert len(app.proven_layer.get_paths()) == 0
