@@ -140,7 +140,7 @@ class _Rows:
 
 def _pad(b: np.ndarray) -> np.ndarray:
     """Slack added to bounds from floating-point LP optima (HiGHS tolerances are about 1e-7)."""
-    return 1e-6 * (1.0 + np.abs(b))
+    return 1e-5 * (1.0 + np.abs(b))
 
 
 class _Program:
