@@ -350,7 +350,8 @@ def certify_box(
     CycleSet
         The objects of orders ``min_order..max_order`` with every point in the box (known ones
         and the ones the programs found), ``proven[k] == "box"`` for every order certified
-        (``None`` when a time limit was hit), ``stats["box"] == box``, ``stats["milp_solves"]``.
+        (``None`` when a time limit was hit), ``stats["box"] == box``, ``stats["milp_solves"]`` and
+        ``stats["bound_lps"]`` (the LPs of the bound tightening) per order.
 
     Examples
     --------
