@@ -6,7 +6,7 @@
 2. ReLU RNNs ``x' = relu(W x + b)`` with M = 3..10 units and a chaotic attractor: how far the
    LP-pruned tree proves orders within a time cap, its LPs and solves against ``2^(M k)``.
 3. Box certificates (MILP) for the fixed points of ReLU RNNs trained on the 3-bit flip-flop task
-   at M = 16 / 32 / 64 (``benchmarks/data/flipflop_M*.npz`` from ``make_flipflop_nets.py``: the
+   at M = 16 / 32 / 64 (``benchmarks/data/certify_flipflop_M*.npz`` from ``make_flipflop_nets.py``: the
    27-point cube of 8 attractors and 19 saddles), with the interval-only program side by side.
 
 Run: ``PYTHONPATH=. python benchmarks/bench_proofs.py [--quick] [--part 1 2 3] [--sizes 16 32 64]``

@@ -4,8 +4,9 @@
 otherwise the trainer's defaults. The step counts stop training where the network holds the
 task's 27 fixed points (8 attractors, 19 saddles): trained on, these networks also learn the
 "no pulse yet" target 0 of each channel as a memory (27 attractors and about 90 saddles at
-M = 32 after 1000 steps). The weights go to ``benchmarks/data/flipflop_M{M}.npz`` (``save_flipflop``: atomic,
-no pickle). Prints the loss, the accuracy and the fixed points found by ``find_cycles``.
+M = 32 after 1000 steps; ``start_pulse=True``, as ``bench_flipflop.py`` trains its nets, avoids
+that). The weights go to ``benchmarks/data/certify_flipflop_M{M}.npz`` (``save_flipflop``:
+atomic, no pickle). Prints the loss, the accuracy and the fixed points found by ``find_cycles``.
 
 Run: ``PYTHONPATH=. python benchmarks/make_flipflop_nets.py [--sizes 16 32 64] [--steps N]``
 """
@@ -30,7 +31,7 @@ STEPS = {16: 800, 32: 400, 64: 200}  # from scans of the fixed points every 50-1
 
 
 def path(M: int) -> str:
-    return os.path.join(HERE, f"flipflop_M{M}.npz")
+    return os.path.join(HERE, f"certify_flipflop_M{M}.npz")
 
 
 def main() -> None:

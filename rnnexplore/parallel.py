@@ -32,7 +32,7 @@ from typing import Any
 
 from rnnexplore._validation import check_callable, check_executor, check_int
 
-__all__ = ["parallel_map", "chunked", "progress_bar"]
+__all__ = ["parallel_map", "chunked", "n_workers", "progress_bar"]
 
 
 class _NoBar:
@@ -79,7 +79,24 @@ def _run_chunk(func: Callable[[Any], Any], chunk: list[Any]) -> list[Any]:
     return [func(item) for item in chunk]
 
 
-def _n_workers(executor: Executor) -> int:
+def n_workers(executor: Executor | None) -> int:
+    """Number of workers of an executor (1 for ``None``: in-process).
+
+    Reads ``_max_workers`` of the standard-library pools and the thread count of a Dask
+    client's executor; 2 when the executor does not say.
+
+    Examples
+    --------
+    >>> from concurrent.futures import ThreadPoolExecutor
+    >>> with ThreadPoolExecutor(3) as ex:
+    ...     n_workers(ex)
+    3
+    >>> n_workers(None)
+    1
+    """
+    executor = check_executor(executor)
+    if executor is None:
+        return 1
     for attr in ("_max_workers",):
         n = getattr(executor, attr, None)
         if isinstance(n, int) and n > 0:
@@ -136,7 +153,7 @@ def parallel_map(
                 bar.update(1)
             return out
         if chunksize is None:
-            chunksize = max(1, math.ceil(len(items) / (4 * _n_workers(executor))))
+            chunksize = max(1, math.ceil(len(items) / (4 * n_workers(executor))))
         chunks = chunked(items, chunksize)
         futures = [executor.submit(_run_chunk, func, chunk) for chunk in chunks]
         results: list[Any] = []

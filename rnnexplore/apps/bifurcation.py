@@ -404,11 +404,20 @@ class BifurcationState:
         r = self.result
         n0, n1 = r.shape
         text = (f"{n0} x {n1} map of {self.names[0]} x {self.names[1]} up to order {r.max_order}: "
-                f"{len(r.ev_kind)} events, {r.solves_per_point:.0f} solves/point")
+                f"{len(r.ev_kind)} events, {r.solves_per_point:.0f} solves/point; {r.proven_summary()}")
         if self.selected is not None:
             where = ", ".join(f"{k} = {v:.4g}" for k, v in self.params.items())
-            text += f"; selected {where}: {len(self.cycles)} object(s)"
+            po = int(r.proven_order[self.selected])
+            how = ("proven complete" if po == r.max_order else
+                   f"proven complete to order {po}" if po else "not proven complete")
+            text += f"; selected {where}: {len(self.cycles)} object(s), {how}"
         return text
+
+    def proven_image(self) -> np.ndarray:
+        """``(n1, n0)`` image (rows = y, like :meth:`image`) of the highest order up to which
+        each point's object set is proven complete (``max_order``: the whole cell is proven),
+        for a "proven cells" layer (:attr:`BifurcationMap.proven_order`)."""
+        return np.asarray(self.result.proven_order).T
 
     # ------------------------------------------------------------------ zoom
     def zoom_grid(self, x0: float, x1: float, y0: float, y1: float, shape: tuple[int, int] | None = None

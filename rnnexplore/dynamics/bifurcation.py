@@ -23,14 +23,15 @@ import json
 import os
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
+from functools import cached_property
 from typing import Any
 
 import numpy as np
 
 from rnnexplore._validation import check_array, check_executor, check_int, check_real, check_seed
-from rnnexplore.dynamics.continuation import Continuation, ContinuationOptions, _parse_key, probe_scale
+from rnnexplore.dynamics.continuation import PROVEN_HOW, Continuation, ContinuationOptions, _parse_key, probe_scale
 from rnnexplore.dynamics.cycles import Cycle, CycleSet, SearchBudget
-from rnnexplore.dynamics.events import EVENT_KINDS, BifurcationEvent, classify_events
+from rnnexplore.dynamics.events import EVENT_KINDS, BifurcationEvent
 from rnnexplore.dynamics.models import PiecewiseLinearModel, model_from_dict
 from rnnexplore.dynamics.solve import ModelStack
 from rnnexplore.dynamics.orbits import simulate_orbits
@@ -143,7 +144,8 @@ class _Rows:
     def sorted(self) -> "_Rows":
         idx = np.lexsort((self.key, self.order, self.pt))
         start = np.concatenate([[0], np.cumsum(self.order)])
-        zidx = np.concatenate([np.arange(start[i], start[i + 1]) for i in idx]) if len(idx) else np.zeros(0, int)
+        k = self.order[idx]
+        zidx = np.repeat(start[idx] - np.concatenate([[0], np.cumsum(k)[:-1]]), k) + np.arange(int(k.sum()))
         return _Rows(self.pt[idx], self.key[idx], self.order[idx], self.Z[zidx], self.eig[idx])
 
     def cycles(self) -> list[Cycle]:
@@ -156,13 +158,16 @@ class _Rows:
         return out
 
 
-def _engine_rows(eng: Continuation, global_index: np.ndarray, keep: np.ndarray) -> _Rows:
-    """The engine's objects at the points ``keep`` (local mask) as global rows."""
-    pt, kid, Z, eig = eng.table(keep)
-    if len(pt) == 0:
-        return _Rows.empty(eng.M)
-    return _Rows(global_index[pt].astype(np.int64), np.array([eng.reg.key(k) for k in kid], dtype=str),
-                 eng.reg.order[kid].astype(np.int64), np.concatenate(Z), np.stack(eig))
+def _pack(rows: _Rows) -> dict:
+    """Rows as plain arrays for shipping, keys as indices into a table of distinct keys."""
+    table, inv = np.unique(rows.key, return_inverse=True)
+    return {"keys": table, "pt": rows.pt.astype(np.int64), "key": inv.astype(np.int32), "order": rows.order,
+            "Z": rows.Z, "eig": rows.eig}
+
+
+def _unpack(d: dict) -> _Rows:
+    keys = d["keys"][d["key"]] if len(d["key"]) else np.zeros(0, "<U1")
+    return _Rows(d["pt"], keys, d["order"], d["Z"], d["eig"])
 
 
 def _tile_work(item: dict) -> dict:
@@ -189,7 +194,6 @@ def _tile_work(item: dict) -> dict:
     opt = ContinuationOptions(**item["options"])
     eng = Continuation(ModelStack.from_params(base, params), shape, item["max_order"], opt,
                        frozen=~inside, point_seeds=gidx)
-    local = {int(g): n for n, g in enumerate(gidx)}
     st = item["state"]
     if st is None:
         coarse = item["coarse"]
@@ -197,51 +201,63 @@ def _tile_work(item: dict) -> dict:
         if not item["propagate"]:
             pts = list(np.flatnonzero(inside))
         eng.full_search(pts, item["seed"], item["budget"])
+        if item["prove"]:
+            eng.prove(np.flatnonzero(inside), item["prove"])
         if item["propagate"]:
             eng.probe(item["seed"])
             eng.run()
     else:
-        _restore(eng, st, local)
-        eng.run(*_add_rows(eng, _Rows(**item["halo"]), local))
+        _restore(eng, st, gidx)
+        eng.run(*_add_rows(eng, _unpack(item["halo"]), gidx))
     return {"bounds": item["bounds"], "state": _snapshot(eng, gidx, inside)}
 
 
 def _snapshot(eng: Continuation, gidx: np.ndarray, inside: np.ndarray) -> dict:
-    """The tile's own points: objects, per-sequence work record, full searches."""
+    """The tile's own points: objects, per-sequence work record, full searches (compact: keys
+    once per tile, the work record as integer arrays)."""
+    pt, kid, Z, eig = eng.table(inside)
     codes, done = eng.pairs.export(inside)
-    kid, p = codes // eng.n, codes % eng.n
+    wkid = codes // eng.n
+    table, inv = np.unique(np.concatenate([kid, wkid]), return_inverse=True)
+    keys = _str_array([eng.reg.key(k) for k in table.tolist()])
+    M = eng.M
     return {
-        "rows": asdict(_engine_rows(eng, gidx, inside)),
-        "work_key": np.array([eng.reg.key(k) for k in kid], dtype=str) if len(kid) else np.zeros(0, "<U1"),
-        "work_point": gidx[p].astype(np.int64),
+        "rows": {"keys": keys, "pt": gidx[pt].astype(np.int64), "key": inv[: len(kid)].astype(np.int32),
+                 "order": eng.reg.order[kid].astype(np.int64),
+                 "Z": np.concatenate(Z) if Z else np.zeros((0, M)),
+                 "eig": np.stack(eig) if eig else np.zeros((0, M), complex)},
+        "work_key": inv[len(kid) :].astype(np.int32),
+        "work_point": gidx[codes % eng.n].astype(np.int64),
         "work_done": done.astype(np.int8),
         "points": gidx[inside],
         "full": eng.full[inside].copy(),
         "full_solves": eng.full_solves[inside].copy(),
+        "proven": eng.proven[inside].copy(),
     }
 
 
-def _restore(eng: Continuation, st: dict, local: dict) -> None:
-    kid = np.array([eng.reg.add_key(k) for k in st["work_key"].tolist()], dtype=np.int64)
-    pts = np.array([local[g] for g in st["work_point"].tolist()], dtype=np.int64)
-    eng.pairs.done.update(zip((kid * eng.n + pts).tolist(), st["work_done"].tolist()))
-    cols = np.array([local[int(g)] for g in st["points"]], dtype=np.int64)
+def _restore(eng: Continuation, st: dict, gidx: np.ndarray) -> None:
+    table = eng.reg.add_keys(st["rows"]["keys"].tolist())
+    if len(st["work_key"]):
+        codes = table[st["work_key"]] * eng.n + np.searchsorted(gidx, st["work_point"])
+        eng.pairs.done.update(zip(codes.tolist(), st["work_done"].tolist()))
+    cols = np.searchsorted(gidx, st["points"])
     eng.full[cols] = st["full"]
     eng.full_solves[cols] = st["full_solves"]
-    _add_rows(eng, _Rows(**st["rows"]), local)
+    eng.proven[cols] = st["proven"]
+    _add_rows(eng, _unpack(st["rows"]), gidx)
 
 
-def _add_rows(eng: Continuation, rows: _Rows, local: dict) -> tuple[np.ndarray, np.ndarray]:
-    """Record rows in the engine; returns the (local point, key id) pairs that were new."""
-    ends = np.cumsum(rows.order)
-    new_p, new_k = [], []
-    for n in range(len(rows.pt)):
-        p = local[int(rows.pt[n])]
-        kid = eng.reg.add_key(str(rows.key[n]))
-        if eng.record(p, kid, rows.Z[ends[n] - rows.order[n] : ends[n]], rows.eig[n]):
-            new_p.append(p)
-            new_k.append(kid)
-    return np.asarray(new_p, np.int64), np.asarray(new_k, np.int64)
+def _add_rows(eng: Continuation, rows: _Rows, gidx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Record rows in the engine (``gidx``: the sorted global indices of its points); returns
+    the (local point, key id) pairs that were new."""
+    if len(rows.pt) == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    table, inv = np.unique(rows.key, return_inverse=True)
+    kid = eng.reg.add_keys(table.tolist())[inv.ravel()]
+    p = np.searchsorted(gidx, rows.pt)
+    new = eng.record_many(p, kid, np.split(rows.Z, np.cumsum(rows.order)[:-1]), rows.eig)
+    return p[new], kid[new]
 
 
 def _orbit_work(item: dict) -> np.ndarray:
@@ -285,12 +301,13 @@ class BifurcationMap:
     max_order, seed : int
     obj_index : (n_obj, 2) int
         Grid index of each object.
-    obj_order, obj_n_stable, obj_track : (n_obj,) int
-        Period, number of stable eigenvalues, and track id (the same object across the grid:
-        equal keys at neighbouring points, or linked by a border collision).
-    obj_key, obj_stability : (n_obj,) str
-    obj_max_abs_eig : (n_obj,) float
+    obj_order, obj_track : (n_obj,) int
+        Period and track id (the same object across the grid: equal keys at neighbouring
+        points, or linked by a border collision).
+    obj_key : (n_obj,) str
     obj_eigenvalues : (n_obj, M) complex
+        The one source of the derived ``obj_n_stable`` (int), ``obj_stability`` (str) and
+        ``obj_max_abs_eig`` (float) properties.
     pt_object : (n_pts,) int
         Row of ``obj_*`` each orbit point belongs to.
     pt_coords : (n_pts, M) float
@@ -303,6 +320,11 @@ class BifurcationMap:
         Linear solves spent at each grid point.
     full_search : (n0, n1) bool
         Points searched from scratch (the coarse sub-grid, or every point without continuation).
+    proven : (n0, n1, max_order) int8
+        How the completeness of each order is known at each point, a code into
+        :data:`~rnnexplore.dynamics.continuation.PROVEN_HOW` (0: not proven; 1 "enumerated",
+        2 "pruned", 3 "box"): from the full searches and from ``sweep(..., prove=K)``.
+        See :attr:`proven_order`, :attr:`cell_proven`, :meth:`proven_at`, :meth:`proven_summary`.
     orbit : (n0, n_samples, M) float
         Orbit diagram (1-D sweeps; NaN where the orbit diverged); empty otherwise.
 
@@ -323,9 +345,6 @@ class BifurcationMap:
     obj_index: np.ndarray
     obj_order: np.ndarray
     obj_key: np.ndarray
-    obj_n_stable: np.ndarray
-    obj_stability: np.ndarray
-    obj_max_abs_eig: np.ndarray
     obj_track: np.ndarray
     obj_eigenvalues: np.ndarray
     pt_object: np.ndarray
@@ -339,12 +358,76 @@ class BifurcationMap:
     ev_description: np.ndarray
     solves: np.ndarray
     full_search: np.ndarray
+    proven: np.ndarray
     orbit: np.ndarray
 
     def __post_init__(self) -> None:
         checked = _checked_map_fields({f.name: np.asarray(getattr(self, f.name)) for f in fields(self)})
         for name, value in checked.items():
             object.__setattr__(self, name, value)
+
+    # ------------------------------------------------------------------ derived from the eigenvalues
+    @cached_property
+    def _stability(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        n_stable, label, radius = _row_stability(self.obj_eigenvalues)
+        return n_stable, _str_array(label.tolist()), radius.astype(np.float64)
+
+    @property
+    def obj_n_stable(self) -> np.ndarray:
+        """Number of eigenvalues inside the unit circle of every object (from ``obj_eigenvalues``)."""
+        return self._stability[0]
+
+    @property
+    def obj_stability(self) -> np.ndarray:
+        """``"stable"``, ``"saddle"`` or ``"unstable"`` for every object (from ``obj_eigenvalues``)."""
+        return self._stability[1]
+
+    @property
+    def obj_max_abs_eig(self) -> np.ndarray:
+        """Spectral radius of every object (from ``obj_eigenvalues``)."""
+        return self._stability[2]
+
+    # ------------------------------------------------------------------ completeness
+    @property
+    def proven_order(self) -> np.ndarray:
+        """``(n0, n1)``: the largest ``P`` such that orders ``1..P`` are all proven complete at
+        the point (0: not even the fixed points)."""
+        ok = self.proven > 0
+        return np.where(ok.all(axis=2), self.max_order, np.argmin(ok, axis=2)).astype(np.int64)
+
+    @property
+    def cell_proven(self) -> np.ndarray:
+        """``(n0, n1)`` bool: the point's object set is proven complete (all its orders are)."""
+        return self.proven_order == self.max_order
+
+    def proven_at(self, i: int, j: int = 0) -> dict[int, str | None]:
+        """How completeness is known at ``(i, j)``, per order (as :attr:`CycleSet.proven`):
+        ``"enumerated"``, ``"pruned"``, ``"box"`` or ``None`` (heuristic / continuation)."""
+        i, j = self._check_index(i, j)
+        return {k + 1: (PROVEN_HOW[c] or None) for k, c in enumerate(self.proven[i, j].tolist())}
+
+    def proven_summary(self) -> str:
+        """One line: how many points are proven complete, e.g. ``"12 of 400 points proven
+        complete to order 16; all 400 to order 3"``.
+
+        Examples
+        --------
+        >>> from rnnexplore.dynamics.models import skew_tent
+        >>> bm = sweep(skew_tent(0.2, 0.0, 1.0), {"W[0,0]": np.linspace(-2.2, 0.6, 15)}, 3, prove=3)
+        >>> bm.proven_summary()
+        '15 of 15 points proven complete to order 3'
+        """
+        po = self.proven_order
+        n, K = po.size, self.max_order
+        text = f"{int(np.sum(po == K))} of {n} points proven complete to order {K}"
+        low = int(po.min()) if n else 0
+        if 0 < low < K:
+            text += f"; all {n} to order {low}"
+        elif n and np.any(po < K):
+            best = int(po.max())
+            if 0 < best < K:
+                text += f"; {int(np.sum(po >= best))} to order {best}"
+        return text
 
     # ------------------------------------------------------------------ basics
     @property
@@ -568,16 +651,38 @@ class BifurcationMap:
         parameter names; any problem is a ``ValueError`` naming the field.
         """
         names = [f.name for f in fields(cls)]
-        raw = load_npz(path, names, "bifurcation map")
-        if "magic" in raw and (raw["magic"].shape != () or str(raw["magic"]) != _MAP_MAGIC):
-            raise ValueError(f"{os.fspath(path)!r} is not an rnnexplore bifurcation map file (wrong magic)")
+        where = repr(os.fspath(path))
+        raw = load_npz(path, [n for n in names if n != "proven"], "bifurcation map")
+        magic = str(raw["magic"]) if "magic" in raw and raw["magic"].shape == () else _OLD_MAGIC
+        if "magic" in raw and (raw["magic"].shape != () or magic not in (_MAP_MAGIC, _OLD_MAGIC)):
+            raise ValueError(f"{where} is not an rnnexplore bifurcation map file (wrong magic)")
+        derived = {}
+        if magic == _OLD_MAGIC:  # v1: derived stability arrays stored, completeness not recorded
+            derived = {n: raw.pop(n) for n in _DERIVED if n in raw}
+            try:
+                n0 = raw["values0"].shape[0]
+                n1 = raw["values1"].shape[0] if raw["names"].shape == (2,) else 1
+                raw["proven"] = np.zeros((n0, n1, int(raw["max_order"][()])), dtype=np.int8)
+            except (IndexError, TypeError, ValueError):
+                raise ValueError(f"bifurcation map file {where}: malformed grid fields") from None
+        elif "proven" not in raw:
+            raise ValueError(f"{where} is not a valid bifurcation map file: missing arrays ['proven']")
         try:
-            return cls(**{n: raw[n] for n in names})
+            out = cls(**{n: raw[n] for n in names})
         except ValueError as exc:
-            raise ValueError(f"bifurcation map file {os.fspath(path)!r}: {exc}") from None
+            raise ValueError(f"bifurcation map file {where}: {exc}") from None
+        for n, arr in derived.items():
+            mine = getattr(out, n)
+            same = (arr.shape == mine.shape and (np.allclose(arr, mine, rtol=1e-9, atol=1e-12)
+                                                 if arr.dtype.kind == "f" else np.array_equal(arr, mine)))
+            if not same:
+                raise ValueError(f"bifurcation map file {where}: {n} does not match obj_eigenvalues")
+        return out
 
 
-_MAP_MAGIC = "rnnexplore-bifurcation-map-v1"
+_MAP_MAGIC = "rnnexplore-bifurcation-map-v2"
+_OLD_MAGIC = "rnnexplore-bifurcation-map-v1"  # stored obj_n_stable / obj_stability / obj_max_abs_eig; no proven
+_DERIVED = ("obj_n_stable", "obj_stability", "obj_max_abs_eig")
 
 
 def _int_field(raw: dict, name: str, shape: tuple, lo: int | None = None, hi: int | None = None) -> np.ndarray:
@@ -632,17 +737,12 @@ def _checked_map_fields(raw: dict) -> dict[str, Any]:
         raise ValueError(f"obj_index must lie inside the grid of shape ({n0}, {n1})")
     kw["obj_order"] = _int_field(raw, "obj_order", (n_obj,), 1, kw["max_order"])
     kw["obj_key"] = _str_field(raw, "obj_key", n_obj)
-    kw["obj_n_stable"] = _int_field(raw, "obj_n_stable", (n_obj,), 0, M)
-    kw["obj_stability"] = _str_field(raw, "obj_stability", n_obj, ("stable", "saddle", "unstable"))
-    kw["obj_max_abs_eig"] = check_array(raw["obj_max_abs_eig"], "obj_max_abs_eig", shape=(n_obj,))
     kw["obj_track"] = _int_field(raw, "obj_track", (n_obj,), 0)
     ev = raw["obj_eigenvalues"]
     if ev.dtype.kind not in "fc" or ev.shape != (n_obj, M) or not np.all(np.isfinite(ev)):
         raise ValueError(f"obj_eigenvalues must be finite complex numbers of shape ({n_obj}, {M}), "
                          f"got dtype {ev.dtype} of shape {ev.shape}")
     kw["obj_eigenvalues"] = ev.astype(complex)
-    if n_obj and not np.allclose(np.abs(ev).max(axis=1), kw["obj_max_abs_eig"], rtol=1e-9, atol=1e-12):
-        raise ValueError("obj_max_abs_eig does not match obj_eigenvalues")
     n_pts = raw["pt_object"].shape[0] if raw["pt_object"].ndim == 1 else -1
     kw["pt_object"] = _int_field(raw, "pt_object", (n_pts,), 0, n_obj - 1)
     kw["pt_coords"] = check_array(raw["pt_coords"], "pt_coords", shape=(n_pts, M))
@@ -662,6 +762,13 @@ def _checked_map_fields(raw: dict) -> dict[str, Any]:
     if fs.dtype != bool or fs.shape != (n0, n1):
         raise ValueError(f"full_search must be booleans of shape ({n0}, {n1}), got {fs.dtype} {fs.shape}")
     kw["full_search"] = fs
+    pv = raw["proven"]
+    if pv.dtype.kind not in "iu" or pv.shape != (n0, n1, kw["max_order"]):
+        raise ValueError(f"proven must be integer codes of shape ({n0}, {n1}, {kw['max_order']}), "
+                         f"got {pv.dtype} {pv.shape}")
+    if pv.size and (pv.min() < 0 or pv.max() >= len(PROVEN_HOW)):
+        raise ValueError(f"proven codes must lie in [0, {len(PROVEN_HOW) - 1}] ({PROVEN_HOW[1:]})")
+    kw["proven"] = pv.astype(np.int8)
     orb = check_array(raw["orbit"], "orbit", ndim=3, allow_nonfinite=True)
     if orb.size and (orb.shape[0] != n0 or orb.shape[2] != M):
         raise ValueError(f"orbit must have shape ({n0}, n_samples, {M}), got {orb.shape}")
@@ -691,6 +798,7 @@ def sweep(
     executor: Any = None,
     chunksize: int | None = None,
     progress: bool = False,
+    prove: int | None = None,
 ) -> BifurcationMap:
     """Objects (fixed points and cycles up to ``max_order``) over a 1-D or 2-D parameter grid.
 
@@ -703,8 +811,9 @@ def sweep(
     orbits for attractors born away from every known object. The grid is cut into tiles (the
     unit of parallel work, :func:`rnnexplore.parallel.parallel_map`) that exchange their border
     objects in rounds until nothing changes. Finally, every pair of neighbouring points with
-    different object sets is classified with :func:`classify_events` (with both models, so
-    exactly) and objects are linked into tracks.
+    different object sets is classified with
+    :func:`~rnnexplore.dynamics.events.classify_events_many` (with both models, so exactly;
+    per tile on the executor) and objects are linked into tracks.
 
     Parameters
     ----------
@@ -723,7 +832,7 @@ def sweep(
         ``False``: an independent full search at every point (the baseline); ``True``
         (default options), a dict of :class:`ContinuationOptions` fields or an instance.
     tol : float
-        Border-collision matching tolerance of :func:`classify_events`.
+        Border-collision matching tolerance of :func:`~rnnexplore.dynamics.events.classify_events`.
     orbit : bool
         1-D sweeps: also simulate ``n_orbits`` random initial states per value (orbit diagram).
     orbit_steps : (int, int)
@@ -733,9 +842,18 @@ def sweep(
         ``None`` runs in-process; a ``ProcessPoolExecutor`` or a Dask client's
         ``get_executor()`` spread the tiles. The result does not depend on it.
     chunksize : int, optional
-        Tiles per submitted task (see :func:`~rnnexplore.parallel.parallel_map`).
+        Tiles per submitted task (default 1; see :func:`~rnnexplore.parallel.parallel_map`).
     progress : bool
         tqdm progress bars (one per round).
+    prove : int, optional
+        Prove the object sets of orders ``1..prove`` complete at every point: exact
+        enumeration of every Lyndon word over the point's letters
+        (:meth:`~rnnexplore.dynamics.continuation.Continuation.prove`, batched over the points
+        of a tile); objects it finds that continuation missed are added (and continued). The
+        cost is ``sum_k L(n_letters, k)`` solves per point (the paper's system: 4 letters, 964
+        solves per point to order 6, 11464 to order 8), so the default (``None``) proves only
+        what the full searches at the coarse points proved on their own;
+        :attr:`BifurcationMap.proven` says per point and order.
 
     Returns
     -------
@@ -758,7 +876,11 @@ def sweep(
         raise ValueError(f"orbit_steps must be a pair (transient, kept), got {orbit_steps!r}")
     orbit_steps = (check_int(orbit_steps[0], "orbit_steps[0]", minimum=0),
                    check_int(orbit_steps[1], "orbit_steps[1]", minimum=1))
-    job, tiles, opt = _job(model, names, values, max_order, seed, budget, continuation)
+    prove = check_int(prove, "prove", minimum=0, maximum=max_order, allow_none=True) or 0
+    job, tiles, opt = _job(model, names, values, max_order, seed, budget, continuation, prove)
+    # one tile per task by default: tiles are large and their costs differ several-fold, so
+    # tasks of several tiles unbalance the workers
+    chunksize = check_int(chunksize, "chunksize", minimum=1, allow_none=True) or 1
     states = _run_tiles(job, tiles, opt.max_rounds, executor, chunksize, progress)
     orbit_args = (orbit and len(values) == 1, n_orbits, orbit_steps, executor, chunksize, progress)
     return _assemble_map(model, names, values, job, states, tol, orbit_args)
@@ -768,16 +890,18 @@ def _assemble_map(model, names, values, job, states, tol, orbit_args) -> Bifurca
     """The map from the tiles' records: objects, work per point, events, tracks, orbits."""
     shape, seed = tuple(job["grid_shape"]), job["seed"]
     v1 = np.asarray(job["values1"])
-    rows = _Rows.concat([_Rows(**st["rows"]) for st in states], model.M).sorted()
+    rows = _Rows.concat([_unpack(st["rows"]) for st in states], model.M).sorted()
     solves = np.zeros(shape, dtype=np.int64)
     full = np.zeros(shape, dtype=bool)
+    proven = np.zeros(shape + (job["max_order"],), dtype=np.int8)
     for st in states:
         idx = np.unravel_index(st["points"], shape)
         per = np.bincount(np.searchsorted(st["points"], st["work_point"]), minlength=len(st["points"]))
         solves[idx] = per + st["full_solves"]
         full[idx] = st["full"]
-    arrays = _events_and_tracks(model, names, values, v1, rows, shape, tol)
+        proven[idx] = st["proven"]
     do_orbit, n_orbits, orbit_steps, executor, chunksize, progress = orbit_args
+    arrays = _events_and_tracks(job, rows, tol, executor, chunksize, progress)
     orbit_arr = np.zeros((0, 0, model.M))
     if do_orbit:
         orbit_arr = _orbit_diagram(model, names[0], values[0], rows, seed, n_orbits, orbit_steps,
@@ -787,11 +911,11 @@ def _assemble_map(model, names, values, job, states, tol, orbit_args) -> Bifurca
         values0=np.asarray(values[0], dtype=np.float64),
         values1=np.asarray(v1 if len(values) == 2 else np.zeros(0), dtype=np.float64),
         model_json=json.dumps(model.to_dict()), max_order=job["max_order"], seed=seed,
-        solves=solves, full_search=full, orbit=orbit_arr, **arrays,
+        solves=solves, full_search=full, proven=proven, orbit=orbit_arr, **arrays,
     )
 
 
-def _job(model, names, values, max_order, seed, budget, continuation):
+def _job(model, names, values, max_order, seed, budget, continuation, prove=0):
     """The tiles' shared work description, the tiles, and the continuation options."""
     propagate = continuation is not False
     opt = ContinuationOptions.coerce(True if continuation is False else continuation)
@@ -799,12 +923,13 @@ def _job(model, names, values, max_order, seed, budget, continuation):
     shape = (len(values[0]), len(v1))
     nmin = min(shape) if len(values) == 2 else shape[0]
     coarse = opt.coarse or max(2, nmin // 5)
-    # the tiling never depends on the executor (so neither does the result); a few large
-    # tiles keep the batched solves large and two workers busy
-    tile = opt.tile or max(64, -(-max(shape) // 2))
+    # the tiling never depends on the executor (so neither does the result): 4 x 4 tiles of
+    # a large map keep the batched solves large and balance two or more workers (the cost of
+    # a tile varies several-fold across a map: chaotic regions hold most of the cycles)
+    tile = opt.tile or max(32, -(-max(shape) // 4))
     job = {"model": model.to_dict(), "names": names, "values0": values[0].tolist(), "values1": v1.tolist(),
            "grid_shape": shape, "coarse": coarse, "max_order": max_order, "seed": seed,
-           "budget": asdict(SearchBudget.coerce(budget)), "propagate": propagate,
+           "budget": asdict(SearchBudget.coerce(budget)), "propagate": propagate, "prove": prove,
            "options": {**asdict(opt), "coarse": coarse, "tile": tile,
                        "probe_scale": opt.probe_scale or probe_scale(model)}}
     return job, _tiles(shape, tile, len(values)), opt
@@ -843,7 +968,7 @@ def _run_tiles(job: dict, tiles: list, max_rounds: int, executor, chunksize, pro
         rounds += 1
         if not job["propagate"]:
             break
-        rows = _Rows.concat([_Rows(**st["rows"]) for st in states], M)
+        rows = _Rows.concat([_unpack(st["rows"]) for st in states], M)
         todo = []
         for n, t in enumerate(tiles):
             mask = np.isin(rows.pt, rings[n])
@@ -852,7 +977,9 @@ def _run_tiles(job: dict, tiles: list, max_rounds: int, executor, chunksize, pro
             if new.any():
                 sent[n].update(pairs)
                 halo = rows.select(_mask_of(mask, new))
-                todo.append((n, {**job, "bounds": t, "state": states[n], "halo": asdict(halo)}))
+                todo.append((n, {**job, "bounds": t, "state": states[n], "halo": _pack(halo)}))
+        # largest first (the size of a tile's record tracks its cost): balanced workers
+        todo.sort(key=lambda it: -len(it[1]["state"]["work_key"]))
     return states
 
 
@@ -870,40 +997,90 @@ def _row_stability(eig: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     return n_stable.astype(np.int64), label, np.max(mod, axis=1, initial=0.0)
 
 
-def _events_and_tracks(model, names, values, v1, rows: _Rows, shape, tol) -> dict:
-    """Events between neighbouring points with different object sets, and track ids."""
+def _events_and_tracks(job: dict, rows: _Rows, tol: float, executor, chunksize, progress) -> dict:
+    """Events between neighbouring points with different object sets (per tile, on the
+    executor), and track ids."""
+    shape = tuple(job["grid_shape"])
     n0, n1 = shape
-    n_stable, _, _ = _row_stability(rows.eig)
-    _, code = np.unique(np.char.add(rows.key, np.char.mod("#%d", n_stable)), return_inverse=True)
-    first = np.searchsorted(rows.pt, np.arange(n0 * n1 + 1))
-    sig = [tuple(code[first[p] : first[p + 1]].tolist()) for p in range(n0 * n1)]
-    pairs = [(p, q) for p in range(n0 * n1)
-             for q in (p + n1 if p // n1 + 1 < n0 else -1, p + 1 if p % n1 + 1 < n1 else -1)
-             if q >= 0 and sig[p] != sig[q]]
-    sets: dict[int, CycleSet] = {}
-    models: dict[int, PiecewiseLinearModel] = {}
-
+    tiles = _tiles(shape, job["options"]["tile"], len(job["names"]))
     starts = np.concatenate([[0], np.cumsum(rows.order)])
-
-    def at(p):
-        if p not in sets:
-            sets[p] = CycleSet(rows.span(first[p], first[p + 1], starts).cycles())
-            i, j = divmod(p, n1)
-            upd = {names[0]: values[0][i]}
-            if len(names) > 1:
-                upd[names[1]] = v1[j]
-            models[p] = model.with_params(upd)
-        return sets[p], models[p]
-
-    ev_rows, links = [], []
-    for p, q in pairs:
-        (cp, mp), (cq, mq) = at(p), at(q)
-        for e in classify_events(cp, cq, tol=tol, models=(mp, mq)):
-            ev_rows.append((divmod(p, n1), divmod(q, n1), e))
-            if e.kind == "border_collision" and e.key_before and e.key_after:
-                links.append((p, e.key_before, q, e.key_after))
+    items = []
+    for (a0, b0), (a1, b1) in tiles:
+        I, J = np.meshgrid(np.arange(a0, min(b0 + 1, n0)), np.arange(a1, min(b1 + 1, n1)), indexing="ij")
+        pts = np.ravel_multi_index((I.ravel(), J.ravel()), shape)
+        sel = np.flatnonzero(np.isin(rows.pt, pts))
+        items.append({**{k: job[k] for k in ("model", "names", "values0", "values1", "grid_shape")},
+                      "bounds": ((a0, b0), (a1, b1)), "tol": tol,
+                      "rows": _pack(_take(rows, sel, starts))})
+    items.sort(key=lambda it: -len(it["rows"]["pt"]))  # largest first; the events are sorted below
+    parts = parallel_map(_event_work, items, executor=executor, chunksize=chunksize,
+                         progress="events" if progress else False)
+    ev = {k: np.concatenate([part[k] for part in parts]) for k in parts[0]}
+    order = np.lexsort((ev["seq"], ev["dir"], ev["p"]))
+    ev = {k: v[order] for k, v in ev.items()}
+    bc = (ev["kind"] == "border_collision") & (ev["key_before"] != "") & (ev["key_after"] != "")
+    links = list(zip(ev["p"][bc].tolist(), ev["key_before"][bc].tolist(), ev["q"][bc].tolist(),
+                     ev["key_after"][bc].tolist()))
     tracks = _track_ids(rows, shape, links)
-    return _table_arrays(rows, tracks, ev_rows, shape, model.M)
+    return _table_arrays(rows, tracks, ev, shape, rows.Z.shape[1])
+
+
+def _take(rows: _Rows, sel: np.ndarray, starts: np.ndarray) -> _Rows:
+    """Rows ``sel`` (sorted indices; ``starts``: cumulative orders with a leading 0)."""
+    k = rows.order[sel]
+    zidx = np.repeat(starts[sel] - np.concatenate([[0], np.cumsum(k)[:-1]]), k) + np.arange(int(k.sum()))
+    return _Rows(rows.pt[sel], rows.key[sel], rows.order[sel], rows.Z[zidx], rows.eig[sel])
+
+
+def _event_work(item: dict) -> dict:
+    """Events of one tile (top-level work function): every pair ``(p, q)`` with ``p`` in the
+    tile and ``q`` its next point along either axis, classified exactly with the models of
+    both points (:func:`classify_events_many`: one batched solve per order)."""
+    from rnnexplore.dynamics.events import classify_events_many
+
+    shape = tuple(item["grid_shape"])
+    n0, n1 = shape
+    (a0, b0), (a1, b1) = item["bounds"]
+    rows = _unpack(item["rows"])
+    I, J = np.meshgrid(np.arange(a0, min(b0 + 1, n0)), np.arange(a1, min(b1 + 1, n1)), indexing="ij")
+    dom = np.ravel_multi_index((I.ravel(), J.ravel()), shape)  # sorted
+    inside = ((I < b0) & (J < b1)).ravel()
+    n_stable = np.sum(np.abs(rows.eig) < 1.0, axis=1)
+    _, code = np.unique(np.char.add(rows.key, np.char.mod("#%d", n_stable)), return_inverse=True)
+    first = np.searchsorted(rows.pt, np.append(dom, n0 * n1))
+    sig = [tuple(code[first[n] : first[n + 1]].tolist()) for n in range(len(dom))]
+    local = {int(g): n for n, g in enumerate(dom)}
+    pairs, where = [], []
+    for n in np.flatnonzero(inside).tolist():
+        p = int(dom[n])
+        i, j = divmod(p, n1)
+        for d, (q, ok) in enumerate(((p + n1, i + 1 < n0), (p + 1, j + 1 < n1))):
+            if ok and sig[n] != sig[local[q]]:
+                pairs.append((n, local[q]))
+                where.append((p, q, d))
+    starts = np.concatenate([[0], np.cumsum(rows.order)])
+    sets: dict[int, list[Cycle]] = {}
+
+    def at(n: int) -> list[Cycle]:
+        if n not in sets:
+            sets[n] = rows.span(first[n], first[n + 1], starts).cycles()
+        return sets[n]
+
+    out = {"p": [], "q": [], "dir": [], "seq": [], "kind": [], "order": [], "key_before": [], "key_after": [],
+           "description": []}
+    if pairs:
+        params = {item["names"][0]: np.asarray(item["values0"])[I.ravel()]}
+        if len(item["names"]) > 1:
+            params[item["names"][1]] = np.asarray(item["values1"])[J.ravel()]
+        stack = ModelStack.from_params(model_from_dict(item["model"]), params)
+        found = classify_events_many([(at(n), at(m)) for n, m in pairs], stack, np.array(pairs), tol=item["tol"])
+        for (p, q, d), evs in zip(where, found):
+            for s, e in enumerate(evs):
+                for k, v in zip(out, (p, q, d, s, e.kind, e.order, e.key_before or "", e.key_after or "",
+                                      e.description)):
+                    out[k].append(v)
+    ints = {"p", "q", "dir", "seq", "order"}
+    return {k: np.array(v, dtype=np.int64) if k in ints else _str_array(v) for k, v in out.items()}
 
 
 def _track_ids(rows: _Rows, shape, links) -> np.ndarray:
@@ -939,27 +1116,23 @@ def _track_ids(rows: _Rows, shape, links) -> np.ndarray:
     return rank[labels]
 
 
-def _table_arrays(rows: _Rows, tracks, ev_rows, shape, M) -> dict:
+def _table_arrays(rows: _Rows, tracks, ev: dict, shape, M) -> dict:
     n1 = shape[1]
-    n_stable, label, radius = _row_stability(rows.eig)
     return dict(
         obj_index=np.stack([rows.pt // n1, rows.pt % n1], axis=1).astype(np.int64).reshape(-1, 2),
         obj_order=rows.order.astype(np.int64),
         obj_key=_str_array(rows.key.tolist()),
-        obj_n_stable=n_stable,
-        obj_stability=_str_array(label.tolist()),
-        obj_max_abs_eig=radius.astype(np.float64),
         obj_track=np.asarray(tracks, dtype=np.int64),
         obj_eigenvalues=np.asarray(rows.eig, dtype=complex).reshape(-1, M),
         pt_object=np.repeat(np.arange(len(rows.pt)), rows.order).astype(np.int64),
         pt_coords=np.asarray(rows.Z, dtype=np.float64).reshape(-1, M),
-        ev_a=np.array([a for a, _, _ in ev_rows], dtype=np.int64).reshape(-1, 2),
-        ev_b=np.array([b for _, b, _ in ev_rows], dtype=np.int64).reshape(-1, 2),
-        ev_kind=_str_array([e.kind for _, _, e in ev_rows]),
-        ev_order=np.array([e.order for _, _, e in ev_rows], dtype=np.int64),
-        ev_key_before=_str_array([e.key_before or "" for _, _, e in ev_rows]),
-        ev_key_after=_str_array([e.key_after or "" for _, _, e in ev_rows]),
-        ev_description=_str_array([e.description for _, _, e in ev_rows]),
+        ev_a=np.stack([ev["p"] // n1, ev["p"] % n1], axis=1).astype(np.int64).reshape(-1, 2),
+        ev_b=np.stack([ev["q"] // n1, ev["q"] % n1], axis=1).astype(np.int64).reshape(-1, 2),
+        ev_kind=_str_array(ev["kind"].tolist()),
+        ev_order=ev["order"].astype(np.int64),
+        ev_key_before=_str_array(ev["key_before"].tolist()),
+        ev_key_after=_str_array(ev["key_after"].tolist()),
+        ev_description=_str_array(ev["description"].tolist()),
     )
 
 

@@ -37,10 +37,13 @@ from rnnexplore._validation import check_int, check_real
 from rnnexplore.dynamics import cycles as _cycles
 from rnnexplore.dynamics.cycles import Cycle, CycleSet, _as_cycles, _key_string, _same_orbit, _sort_eigenvalues
 from rnnexplore.dynamics.models import PiecewiseLinearModel
-from rnnexplore.dynamics.solve import ModelStack, check_model, solve_stack
+from rnnexplore.dynamics.solve import ModelStack, check_model, eigenvalues, solve_stack
 
 __all__ = ["ContinuationOptions", "Continuation", "continue_cycles", "continuation_step", "canonical_sequences",
-           "objects_from_states", "probe_scale"]
+           "objects_from_states", "probe_scale", "PROVEN_HOW"]
+
+PROVEN_HOW: tuple[str, ...] = ("", "enumerated", "pruned", "box")
+"""How an order's completeness is known at a point, by code (``Continuation.proven``; 0: not proven)."""
 
 
 # =========================================================================== options
@@ -69,7 +72,7 @@ class ContinuationOptions:
     tile : int or None
         Maps: tile size in grid points (the unit of parallel work; never chosen by the
         executor, so the result does not depend on the executor). Default
-        ``max(64, ceil(n / 2))`` for the largest grid size ``n``.
+        ``max(32, ceil(n / 4))`` for the largest grid size ``n``.
     max_rounds : int
         Safety cap on the rounds in which tiles exchange their border objects.
 
@@ -192,32 +195,52 @@ class _Registry:
         """Ids of canonical sequences ``(B, K', nb)`` (first ``lengths[b]`` regions used)."""
         out = np.empty(len(canon), dtype=np.int64)
         new_regs, new_ord = [], []
-        for b in range(len(canon)):
+        groups, firsts = [], []
+        for k in np.unique(lengths).tolist():  # distinct sequences of each length
+            rows = np.flatnonzero(lengths == k)
+            raw = np.ascontiguousarray(canon[rows, :k]).reshape(len(rows), -1)
+            _, first, inv = np.unique(raw.view(np.dtype((np.void, raw.shape[1]))).ravel(), return_index=True,
+                                      return_inverse=True)
+            groups.append((rows, inv.ravel(), np.empty(len(first), dtype=np.int64)))
+            firsts += [(int(rows[f]), len(groups) - 1, u) for u, f in enumerate(first.tolist())]
+        for b, g, u in sorted(firsts):  # new ids in order of first appearance
             k = int(lengths[b])
-            raw = canon[b, :k].tobytes()
-            i = self.ids.get(raw)
+            key = canon[b, :k].tobytes()
+            i = self.ids.get(key)
             if i is None:
                 i = len(self.order) + len(new_ord)
-                self.ids[raw] = i
+                self.ids[key] = i
                 reg = np.zeros((self.K, self.nb), dtype=bool)
                 reg[:k] = canon[b, :k]
                 new_regs.append(reg)
                 new_ord.append(k)
                 self.keys.append(None)
-            out[b] = i
+            groups[g][2][u] = i
+        for rows, inv, ids in groups:
+            out[rows] = ids[inv]
         if new_ord:
             self.regions = np.concatenate([self.regions, np.stack(new_regs)])
             self.order = np.concatenate([self.order, np.asarray(new_ord, dtype=np.int64)])
         return out
 
     def add_key(self, key: str) -> int:
-        i = self.by_key.get(key)
-        if i is None:
-            reg = _parse_key(key)
-            i = int(self.add(reg[None], np.array([len(reg)]))[0])
-            self.keys[i] = key
-            self.by_key[key] = i
-        return i
+        return int(self.add_keys([key])[0])
+
+    def add_keys(self, keys: Sequence[str]) -> np.ndarray:
+        """Ids of canonical keys (``Cycle.key`` strings), the new ones registered in one call."""
+        out = np.array([self.by_key.get(k, -1) for k in keys], dtype=np.int64)
+        todo = np.flatnonzero(out < 0)
+        if todo.size:
+            regs = [_parse_key(keys[t]) for t in todo.tolist()]
+            lengths = np.array([len(r) for r in regs], dtype=np.int64)
+            canon = np.zeros((len(regs), int(lengths.max()), self.nb), dtype=bool)
+            for n, r in enumerate(regs):
+                canon[n, : len(r)] = r
+            out[todo] = self.add(canon, lengths)
+            for t in todo.tolist():
+                self.keys[out[t]] = keys[t]
+                self.by_key[keys[t]] = int(out[t])
+        return out
 
     def key(self, i: int) -> str:
         if self.keys[i] is None:
@@ -311,28 +334,38 @@ class Continuation:
         self.found = _Found()
         self.full_solves = np.zeros(self.n, dtype=np.int64)
         self.full = np.zeros(self.n, dtype=bool)
+        self.proven = np.zeros((self.n, self.K), dtype=np.int8)  # PROVEN_HOW codes per point and order
         self._queue: list = []  # (points, keys, chain steps left) waiting to be solved
 
     # ------------------------------------------------------------------ bookkeeping
     def add_cycles(self, p: int, cycles: Sequence[Cycle]) -> np.ndarray:
         """Record known objects at point ``p``; returns their key ids."""
-        kids = np.array([self.reg.add_key(c.key) for c in cycles], dtype=np.int64)
+        kids = self.reg.add_keys([c.key for c in cycles])
         for kid, c in zip(kids, cycles):
             self.record(p, int(kid), c.points, c.eigenvalues)
         return kids
 
     def record(self, p: int, kid: int, Z: np.ndarray, eig: np.ndarray) -> bool:
         """Record one object (True if it was new at ``p``)."""
-        code = int(kid) * self.n + int(p)
-        if code in self.pairs.has:
-            return False
-        self.pairs.has.add(code)
-        self.pairs.done[code] = max(self.pairs.done.get(code, -1), 0)
-        self.found.pt.append(int(p))
-        self.found.kid.append(int(kid))
-        self.found.Z.append(np.asarray(Z, dtype=np.float64))
-        self.found.eig.append(np.asarray(eig, dtype=complex))
-        return True
+        return bool(self.record_many(np.array([p]), np.array([kid]), [Z], [eig])[0])
+
+    def record_many(self, pts: np.ndarray, kids: np.ndarray, Z: Sequence[np.ndarray], eig: np.ndarray) -> np.ndarray:
+        """Record many objects at once (as :meth:`record`); returns the mask of the new ones."""
+        pts, kids = np.asarray(pts, np.int64), np.asarray(kids, np.int64)
+        codes = (kids * self.n + pts).tolist()
+        has, done = self.pairs.has, self.pairs.done
+        new = np.zeros(len(codes), bool)
+        for i, c in enumerate(codes):  # a repeated pair counts once
+            if c not in has:
+                has.add(c)
+                done[c] = max(done.get(c, -1), 0)
+                new[i] = True
+        idx = np.flatnonzero(new)
+        self.found.pt.extend(pts[idx].tolist())
+        self.found.kid.extend(kids[idx].tolist())
+        self.found.Z.extend(np.asarray(Z[i], dtype=np.float64) for i in idx)
+        self.found.eig.extend(np.asarray(eig[i], dtype=complex) for i in idx)
+        return new
 
     def full_search(self, points: Sequence[int], seed: int, budget: Any = None) -> None:
         """Independent full searches (``find_cycles``) at some points (seeds from ``seed``)."""
@@ -344,7 +377,78 @@ class Continuation:
             cs = _cycles.find_cycles(m, self.K, seed=_point_seed(seed, int(self.seeds[p])), budget=budget)
             self.full_solves[p] += int(cs.stats["total_solves"])
             self.full[p] = True
+            for k, how in cs.proven.items():
+                if how is not None and 1 <= k <= self.K:
+                    self.proven[p, k - 1] = PROVEN_HOW.index(how)
             self.add_cycles(p, list(cs))
+
+    def prove(self, points: Sequence[int], order: int, max_rows: int = 200_000) -> None:
+        """Exact enumeration at some points: every Lyndon word of length ``1..order`` over the
+        point's letters (:func:`~rnnexplore.dynamics.enumeration.region_letters`, grown by
+        :class:`~rnnexplore.dynamics.enumeration.NecklaceTree`) is solved at every point in
+        stacked solves (points with equal letters together), the real ones recorded; those
+        orders are then proven complete there (``proven[p, k - 1] = 1``, "enumerated").
+
+        Points are batched ``max_rows`` (point, word) pairs at a time. The cost is
+        ``sum_k L(n_letters, k)`` solves per point (:func:`~rnnexplore.dynamics.enumeration.n_lyndon`).
+
+        Examples
+        --------
+        >>> from rnnexplore.dynamics.models import skew_tent
+        >>> eng = Continuation(skew_tent(0.2, -1.5, 1.0), (1,), 3)
+        >>> eng.prove([0], 3)
+        >>> [c.order for c in eng.cycles_at(0)], [PROVEN_HOW[c] for c in eng.proven[0]]
+        ([1, 2], ['enumerated', 'enumerated', 'enumerated'])
+        """
+        from rnnexplore.dynamics.enumeration import NecklaceTree, effective_bits, region_letters
+        from rnnexplore.dynamics.models import ShallowPLRNN
+        from rnnexplore.dynamics.solve import _rows_for, _solve_rows
+
+        order = check_int(order, "order", minimum=0, maximum=self.K)
+        points = np.asarray(points, dtype=np.int64)
+        points = points[~self.frozen[points]]
+        if isinstance(self.stack, ModelStack) and not isinstance(self.stack.template, ShallowPLRNN):
+            # the letters of a PLRNN / ALRNN depend only on its effective bits: points with the
+            # same pattern (read off the stack's affine forms) share them
+            eff = np.any(self.stack.G[points] != 0, axis=(2, 3)) | np.any(self.stack.g[points] != 0, axis=2)
+            _, first, inv = np.unique(eff, axis=0, return_index=True, return_inverse=True)
+            inv = inv.ravel()
+        else:  # shallow models: the cells of each point's hyperplane arrangement
+            first, inv = np.arange(len(points)), np.arange(len(points))
+        groups: dict[bytes, tuple[np.ndarray, np.ndarray, list]] = {}
+        for u, f in enumerate(first.tolist()):
+            m = self._model(int(points[f]))
+            letters, bits = region_letters(m), effective_bits(m)
+            tag = letters.tobytes() + bytes(letters.shape) + bits.tobytes()
+            groups.setdefault(tag, (letters, bits, []))[2].append(points[inv == u])
+        for letters, bits, parts in groups.values():
+            pts = np.sort(np.concatenate(parts))
+            tree = NecklaceTree(len(letters))
+            for k in range(1, order + 1):
+                _, words = tree.grow()
+                if len(words) == 0:
+                    continue
+                S = letters[words]  # (W, k, nb), ineffective bits False
+                wid = self.reg.add(canonical_sequences(S)[0], np.full(len(S), k))
+                per = max(1, max_rows // len(S))
+                for a in range(0, len(pts), per):
+                    block = pts[a : a + per]
+                    rp, rw = np.repeat(block, len(S)), np.tile(np.arange(len(S)), len(block))
+                    done = self.pairs.done
+                    done.update({c: 0 for c in (wid[rw] * self.n + rp).tolist() if c not in done})
+                    # real on the effective bits; V holds the regions the true orbit visits
+                    _, real, Z, V, P, _ = _solve_rows(_rows_for(self.stack, self._stack_points(rp), len(rp)),
+                                                      S[rw], None, bits)
+                    good = np.flatnonzero(real)
+                    if good.size == 0:
+                        continue
+                    canon, shift, prim = canonical_sequences(V[good])
+                    good, canon, shift = good[prim], canon[prim], shift[prim]
+                    Zr = Z[good[:, None], (np.arange(k)[None, :] + shift[:, None]) % k]
+                    with np.errstate(all="ignore"):
+                        ev = _sort_eigenvalue_rows(np.linalg.eigvals(P[good]))
+                    self.record_many(rp[good], self.reg.add(canon, np.full(len(good), k)), Zr, ev)
+            self.proven[pts, :order] = np.where(self.proven[pts, :order] == 0, 1, self.proven[pts, :order])
 
     def _model(self, p: int):
         return self.stack.model(p) if isinstance(self.stack, ModelStack) else self.stack
@@ -390,7 +494,7 @@ class Continuation:
             good = np.flatnonzero(real)
             if good.size:
                 with np.errstate(all="ignore"):
-                    ev = np.linalg.eigvals(P)
+                    ev = eigenvalues(P)
                 ev_sorted = _sort_eigenvalue_rows(ev)
                 for j, b in enumerate(good):
                     self.found.pt.append(int(pts[sel[b]]))
@@ -516,21 +620,27 @@ class Continuation:
             # found next to a point where the same sequence is virtual: search its side too
             # (whichever of the two facts is learnt last triggers it, so the order of the work
             # does not matter)
-            born = self._next_to(new_pts, new_kids, lambda code: code in self.pairs.done and code not in self.pairs.has)
+            born = self._next_to(new_pts, new_kids, "virtual")
             if born:
                 queue.append(self._register(self._local_candidates(born, flips=True), spread_left - 1)
                              + (spread_left - 1,))
             if new_pts.size == 0 and not any(q[0].size for q in queue):
                 break
 
-    def _next_to(self, pts: np.ndarray, kids: np.ndarray, test, *, neighbour: bool = False) -> list:
-        """Pairs ``(p, k)`` of the input with a neighbour ``q`` where ``test(code(q, k))``
-        (or, with ``neighbour=True``, those pairs ``(q, k)``), as failure groups (one per
-        order, no visited regions)."""
+    def _next_to(self, pts: np.ndarray, kids: np.ndarray, test: str, *, neighbour: bool = False) -> list:
+        """Pairs ``(p, k)`` of the input with a neighbour ``q`` where the sequence ``k`` is
+        ``test`` (``"real"``: an object there; ``"virtual"``: solved there, not real), or, with
+        ``neighbour=True``, those pairs ``(q, k)``, as failure groups (one per order, no
+        visited regions)."""
         if pts.size == 0:
             return []
         src, dst = self._neighbours(pts)
-        hit = np.fromiter((test(int(k) * self.n + int(q)) for k, q in zip(kids[src], dst)), bool, len(src))
+        codes = (kids[src] * self.n + dst).tolist()
+        has, done = self.pairs.has, self.pairs.done
+        if test == "real":
+            hit = np.fromiter((c in has for c in codes), bool, len(codes))
+        else:
+            hit = np.fromiter((c in done and c not in has for c in codes), bool, len(codes))
         if not hit.any():
             return []
         where = dst[hit] if neighbour else pts[src[hit]]
@@ -547,7 +657,7 @@ class Continuation:
         (the same sequences, without visited regions)."""
         out = []
         for p, kids, _ in failures:
-            out.extend(self._next_to(p, kids, lambda code: code in self.pairs.has, neighbour=True))
+            out.extend(self._next_to(p, kids, "real", neighbour=True))
         return out
 
     def continue_from(self, p: int, cycles: Sequence[Cycle]) -> None:
@@ -621,7 +731,10 @@ class Continuation:
 def _sort_eigenvalue_rows(ev: np.ndarray) -> np.ndarray:
     """Each row sorted like :attr:`Cycle.eigenvalues` (decreasing modulus, then real, imag)."""
     ev = np.asarray(ev, dtype=complex)
-    return np.stack([_sort_eigenvalues(row) for row in ev]) if len(ev) else ev
+    if len(ev) == 0:
+        return ev
+    order = np.lexsort((ev.imag, ev.real, -np.abs(ev)), axis=-1)
+    return np.take_along_axis(ev, order, axis=-1)
 
 
 def _uniform(seed: int, point_seeds: np.ndarray, index: np.ndarray, n: int) -> np.ndarray:
@@ -810,6 +923,7 @@ def objects_from_states(
     max_order: int = 1,
     *,
     chain_length: int = 20,
+    relax: int = 0,
 ) -> CycleSet:
     """Fixed points and cycles from the regions a trajectory visits (high-dimensional networks).
 
@@ -820,14 +934,25 @@ def objects_from_states(
     by its visited regions (the SCYFI update) for up to ``chain_length`` steps. Cost grows with
     the number of distinct regions visited, not with a restart budget.
 
+    With ``relax > 0`` the states are first run ``relax`` steps of the autonomous map and only
+    the slowest stretch of each run is used: the ``max_order`` states from the step ``t`` where
+    the near-return distance ``min_k |z_{t+k} - z_t|`` (``k <= max_order``) is smallest. The
+    flow is slow near every object, saddles included, so a few hundred states sampled near the
+    task's trajectories (as fixed-point-finder samples them) give one promising candidate each
+    instead of a long trajectory of distinct regions; the exact solve and real/virtual check of
+    every candidate are unchanged.
+
     Parameters
     ----------
     model : PLRNN, ShallowPLRNN, ClippedShallowPLRNN or ALRNN
     states : array (T, M) or (T, B, M)
         Trajectories (time first), e.g. pre-activations of a torch RNN run on its task
-        (:func:`~rnnexplore.dynamics.models.from_torch_rnn`).
+        (:func:`~rnnexplore.dynamics.models.from_torch_rnn`). With ``relax > 0`` every state
+        (of every time and trajectory) is a starting point.
     max_order : int
     chain_length : int
+    relax : int
+        Steps of the relaxation (0: use the states as given).
 
     Returns
     -------
@@ -839,15 +964,20 @@ def objects_from_states(
     >>> m = skew_tent(0.2, -1.5, 1.0)
     >>> [c.order for c in objects_from_states(m, m.simulate([0.1], 30), 2)]
     [1, 2]
+    >>> [c.order for c in objects_from_states(m, [[0.1], [0.5], [-0.3]], 2, relax=20)]
+    [1, 2]
     """
     check_model(model)
     max_order = check_int(max_order, "max_order", minimum=1)
     chain_length = check_int(chain_length, "chain_length", minimum=0)
+    relax = check_int(relax, "relax", minimum=0)
     X = np.asarray(states, dtype=np.float64)
     if X.ndim == 2:
         X = X[:, None, :]
     if X.ndim != 3 or X.shape[2] != model.M:
         raise ValueError(f"states must have shape (T, M) or (T, B, M) with M = {model.M}, got {np.shape(states)}")
+    if relax:
+        X = _slowest_stretch(model, X.reshape(-1, model.M), relax, max_order)
     good = np.all(np.isfinite(X), axis=2)
     regions = model.region(np.where(good[..., None], X, 0.0))  # (T, B, nb)
     eng = Continuation(model, (1,), max_order, ContinuationOptions(chain_length=chain_length, probes=0))
@@ -863,3 +993,31 @@ def objects_from_states(
     eng._queue.append(eng._register(groups, chain_length) + (chain_length,))
     eng.run(np.zeros(0, np.int64), np.zeros(0, np.int64))
     return eng.cycles_at(0)
+
+
+def _slowest_stretch(model: PiecewiseLinearModel, z0: np.ndarray, relax: int, K: int) -> np.ndarray:
+    """``(K, B, M)``: from every start, the K states of its relaxation where it is slowest.
+
+    Runs ``relax + K`` steps; at step ``t <= relax`` the near-return distance is
+    ``min_{k <= K} |z_{t+k} - z_t|``; the window ``z_t .. z_{t+K-1}`` at its minimum is kept.
+    Only the last ``K + 1`` states and the best window are held (no trajectory array).
+    Diverging runs give non-finite windows (skipped by the caller).
+    """
+    B = z0.shape[0]
+    ring = [np.array(z0, dtype=np.float64)]
+    with np.errstate(all="ignore"):
+        for _ in range(K):
+            ring.append(model._step(ring[-1]))
+        best = np.full(B, np.inf)
+        window = np.stack(ring[:K])
+        for t in range(relax + 1):
+            d = np.full(B, np.inf)
+            for k in range(1, K + 1):
+                d = np.minimum(d, np.max(np.abs(ring[k] - ring[0]), axis=1))
+            better = np.isfinite(d) & (d < best)
+            if better.any():
+                best[better] = d[better]
+                window[:, better] = np.stack(ring[:K])[:, better]
+            if t < relax:
+                ring = ring[1:] + [model._step(ring[-1])]
+    return window

@@ -26,11 +26,11 @@ from typing import Any
 
 import numpy as np
 
-from rnnexplore._validation import check_choice, check_int, check_mapping, check_real, check_str
+from rnnexplore._validation import check_array, check_choice, check_int, check_mapping, check_real, check_str
 from rnnexplore.dynamics.cycles import Cycle, _as_cycles
 from rnnexplore.dynamics.orbits import diverged
 
-__all__ = ["EVENT_KINDS", "BifurcationEvent", "classify_events"]
+__all__ = ["EVENT_KINDS", "BifurcationEvent", "classify_events", "classify_events_many"]
 
 EVENT_KINDS: tuple[str, ...] = (
     "birth",
@@ -176,25 +176,34 @@ def _heuristic_kind(c: Cycle) -> str:
     return kind if d[kind] <= _HEURISTIC_MAX else ""
 
 
-def _model_kind(c: Cycle, other_model: Any) -> str:
-    """With the model on the other side: re-solve the object's region sequence there.
+def _model_kinds(objs: Sequence[Cycle], system: Any, points: np.ndarray | None = None) -> list[str]:
+    """Rule 4, exact: re-solve every object's region sequence on the other side, batched.
 
+    ``system`` is the other side's model, or a :class:`~rnnexplore.dynamics.solve.ModelStack`
+    with ``points[n]`` the stack index of object ``n``'s other side. One stacked solve per order.
     Singular or overflowing -> degenerate transcritical; otherwise compare the spectra of the
     two sides (``det(I -+ P)`` sign changes); a solution that merely became virtual (an orbit
     point crossed a switching border) -> border collision; still real -> "" (the search missed it).
     """
     from rnnexplore.dynamics.solve import solve_region_sequences  # the engine's one batched solve
 
-    sol = solve_region_sequences(other_model, np.asarray(c.regions, dtype=bool)[None])
-    ok, real, P = sol.solvable, sol.real, sol.P
-    if not ok[0]:
-        return "degenerate_transcritical"
-    with np.errstate(all="ignore"):
-        ev_other = np.linalg.eigvals(P[0])
-    kind = _crossing_kind(c.eigenvalues, ev_other)
-    if kind in ("degenerate_transcritical", "degenerate_flip"):
-        return kind
-    return "" if real[0] else "border_collision"
+    kinds = [""] * len(objs)
+    orders = np.array([c.order for c in objs], dtype=np.int64)
+    for k in np.unique(orders).tolist():
+        idx = np.flatnonzero(orders == k)
+        S = np.stack([np.asarray(objs[i].regions, dtype=bool) for i in idx])
+        sol = solve_region_sequences(system, S, points=None if points is None else np.asarray(points)[idx])
+        with np.errstate(all="ignore"):
+            ev_other = np.linalg.eigvals(np.where(np.isfinite(sol.P), sol.P, 0.0))
+        for r, i in enumerate(idx.tolist()):
+            if not sol.solvable[r]:
+                kinds[i] = "degenerate_transcritical"
+                continue
+            kind = _crossing_kind(objs[i].eigenvalues, ev_other[r])
+            if kind not in ("degenerate_transcritical", "degenerate_flip"):
+                kind = "" if sol.real[r] else "border_collision"
+            kinds[i] = kind
+    return kinds
 
 
 def _greedy_pairs(cands: list[tuple[float, int, int]]) -> list[tuple[int, int]]:
@@ -277,14 +286,97 @@ def classify_events(
     if models is not None:
         if not isinstance(models, (tuple, list)) or len(models) != 2:
             raise ValueError("models must be a pair (model_before, model_after)")
-    same, lost, new = _match_by_key(b, a)
-    events, lost, new = _border_collisions(lost, new, tol)
-    changed, flip_orders = _stability_changes(same)
-    events += changed
-    events += _births_and_deaths(lost, "death", tol, None if models is None else models[1], flip_orders)
-    events += _births_and_deaths(new, "birth", tol, None if models is None else models[0], flip_orders)
-    events.sort(key=lambda e: (e.order, e.kind, e.key_before or "", e.key_after or ""))
-    return events
+    plan = _Plan(b, a, tol)
+    if models is None:
+        kinds = ([_heuristic_kind(c) for c in plan.query_lost], [_heuristic_kind(c) for c in plan.query_new])
+    else:
+        kinds = (_model_kinds(plan.query_lost, models[1]), _model_kinds(plan.query_new, models[0]))
+    return plan.events(*kinds)
+
+
+def classify_events_many(
+    pairs: Sequence[tuple[Any, Any]],
+    stack: Any,
+    points: Any,
+    *,
+    tol: float = 0.05,
+) -> list[list[BifurcationEvent]]:
+    """:func:`classify_events` with models for many pairs of object sets, the solves batched.
+
+    Every birth or death of all pairs is re-solved on the other side in one stacked solve per
+    order (the exact rule 4), instead of one small solve per object; the events are those of
+    ``classify_events(before, after, tol=tol, models=(stack.model(i), stack.model(j)))``.
+
+    Parameters
+    ----------
+    pairs : list of (before, after)
+        Object sets (CycleSet or list of Cycle) at two nearby parameter points.
+    stack : ModelStack
+        The models (:class:`rnnexplore.dynamics.solve.ModelStack`).
+    points : (n_pairs, 2) int array
+        Stack indices of the two sides of every pair.
+    tol : float
+
+    Returns
+    -------
+    list of list of BifurcationEvent
+        One sorted list per pair.
+
+    Examples
+    --------
+    >>> from rnnexplore.dynamics.models import skew_tent
+    >>> from rnnexplore.dynamics.cycles import find_cycles
+    >>> from rnnexplore.dynamics.solve import ModelStack
+    >>> ms = [skew_tent(0.2, a, 1.0) for a in (-1.1, -0.9, 0.9, 1.1)]
+    >>> cs = [find_cycles(m, 2, seed=0) for m in ms]
+    >>> out = classify_events_many([(cs[0], cs[1]), (cs[2], cs[3])], ModelStack.from_models(ms), [[0, 1], [2, 3]])
+    >>> [[e.kind for e in ev] for ev in out]
+    [['degenerate_flip', 'degenerate_flip'], ['degenerate_transcritical']]
+    """
+    from rnnexplore.dynamics.solve import ModelStack
+
+    tol = check_real(tol, "tol", minimum=0.0, exclusive_minimum=True)
+    if not isinstance(stack, ModelStack):
+        raise ValueError(f"stack must be a ModelStack, got {type(stack).__name__}")
+    pairs = list(pairs)
+    if not pairs:
+        return []
+    points = check_array(points, "points", shape=(len(pairs), 2), dtype=np.int64)
+    if points.size and (points.min() < 0 or points.max() >= len(stack)):
+        raise ValueError(f"points must index the stack of {len(stack)} models")
+    plans = [_Plan(_as_cycles(b, "before"), _as_cycles(a, "after"), tol) for b, a in pairs]
+    objs, other = [], []
+    for plan, (pb, pa) in zip(plans, points.tolist()):
+        objs += plan.query_lost + plan.query_new
+        other += [pa] * len(plan.query_lost) + [pb] * len(plan.query_new)
+    kinds = _model_kinds(objs, stack, np.asarray(other, dtype=np.int64)) if objs else []
+    out, pos = [], 0
+    for plan in plans:
+        n_l, n_n = len(plan.query_lost), len(plan.query_new)
+        out.append(plan.events(kinds[pos : pos + n_l], kinds[pos + n_l : pos + n_l + n_n]))
+        pos += n_l + n_n
+    return out
+
+
+class _Plan:
+    """Rules 1-3 and 5 for one pair of object sets; rule 4 needs a kind for each of
+    ``query_lost`` / ``query_new`` (the unmatched objects that are not in a pair)."""
+
+    def __init__(self, b: list[Cycle], a: list[Cycle], tol: float) -> None:
+        same, lost, new = _match_by_key(b, a)
+        self.moved, self.lost, self.new = _border_collisions(lost, new, tol)
+        self.changed, self.flip_orders = _stability_changes(same)
+        self.partner_lost = _pair_partners(self.lost, tol)
+        self.partner_new = _pair_partners(self.new, tol)
+        self.query_lost = [c for i, c in enumerate(self.lost) if i not in self.partner_lost]
+        self.query_new = [c for i, c in enumerate(self.new) if i not in self.partner_new]
+
+    def events(self, kinds_lost: Sequence[str], kinds_new: Sequence[str]) -> list[BifurcationEvent]:
+        events = self.moved + self.changed
+        events += _births_and_deaths(self.lost, "death", self.partner_lost, kinds_lost, self.flip_orders)
+        events += _births_and_deaths(self.new, "birth", self.partner_new, kinds_new, self.flip_orders)
+        events.sort(key=lambda e: (e.order, e.kind, e.key_before or "", e.key_after or ""))
+        return events
 
 
 def _match_by_key(b: list[Cycle], a: list[Cycle]) -> tuple[list[tuple[Cycle, Cycle]], list[Cycle], list[Cycle]]:
@@ -358,19 +450,15 @@ def _pair_partners(objs: list[Cycle], tol: float) -> dict[int, int]:
     return partner
 
 
-def _births_and_deaths(objs: list[Cycle], side: str, tol: float, other_model: Any,
+def _births_and_deaths(objs: list[Cycle], side: str, partner: dict[int, int], kinds: Sequence[str],
                        flip_orders: set[int]) -> list[BifurcationEvent]:
-    """Rules 3-5 for the unmatched objects of one side (``side`` is ``"death"`` or ``"birth"``)."""
+    """Rules 3-5 for the unmatched objects of one side (``side`` is ``"death"`` or ``"birth"``;
+    ``kinds``: the rule-4 kinds of the objects not in ``partner``, in order)."""
     pair_kind = "pair_annihilation" if side == "death" else "pair_creation"
-    partner = _pair_partners(objs, tol)
     events = []
+    rest = iter(kinds)
     for i, c in enumerate(objs):
-        if i in partner:
-            kind = pair_kind
-        elif other_model is not None:  # rule 4, exact
-            kind = _model_kind(c, other_model)
-        else:  # rule 4, heuristic
-            kind = _heuristic_kind(c)
+        kind = pair_kind if i in partner else next(rest)
         if kind in ("", "neimark_sacker", "stability_change"):
             kind = side
         if _is_flip_partner(c, kind, pair_kind, flip_orders):

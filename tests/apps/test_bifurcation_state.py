@@ -129,3 +129,28 @@ def test_background_line(state):
     assert np.array_equal(st.line_map.obj_key, ref.obj_key)
     with pytest.raises(ValueError, match="axis"):
         st.start_line(2)
+
+
+def test_bifurcation_state_reports_proven_cells():
+    """The skew tent has one effective bit: enumeration to order 2 is cheap, so prove=2 proves
+    every cell; without it only the coarse full searches prove theirs."""
+    grid = {"A[0]": np.linspace(-0.85, 0.85, 6), "W[0,0]": np.linspace(-2.97, 1.93, 5)}
+    st = BifurcationState(sweep(skew_tent(0.2, 0.0, 1.0), grid, 2, seed=0, prove=2), line_points=5)
+    try:
+        assert "30 of 30 points proven complete to order 2" in st.summary()
+        st.select_index(1, 2)
+        assert st.summary().endswith("object(s), proven complete")
+        assert st.proven_image().shape == (5, 6) and (st.proven_image() == 2).all()
+    finally:
+        st.close()
+    plain = sweep(skew_tent(0.2, 0.0, 1.0), grid, 2, seed=0, continuation={"coarse": 5})
+    st = BifurcationState(plain, line_points=5)
+    try:
+        n = int(plain.cell_proven.sum())
+        assert 0 < n < 30 and n == int(plain.full_search.sum())
+        assert f"{n} of 30 points proven complete to order 2" in st.summary()
+        i, j = np.argwhere(~plain.cell_proven)[0]
+        st.select_index(int(i), int(j))
+        assert st.summary().endswith("not proven complete")
+    finally:
+        st.close()

@@ -55,3 +55,31 @@ def test_pair_partners_need_neighbouring_signatures_and_proximity():
 def test_flip_partner_rule(order, kind, flips, want):
     c = Cycle(order, np.ones((order, 1)), np.array([0.5 + 0j]), np.ones((order, 1), bool), "k")
     assert ev._is_flip_partner(c, kind, "pair_creation", flips) is want
+
+
+def test_classify_events_many_equals_classify_events_pair_by_pair():
+    """The batched rule-4 solves give the events of the one-pair function, on a 1-D family with
+    births, deaths, border collisions and flips between neighbours (and pairs that never meet)."""
+    from rnnexplore.dynamics.cycles import find_cycles
+    from rnnexplore.dynamics.events import classify_events, classify_events_many
+    from rnnexplore.dynamics.models import border_collision_normal_form
+    from rnnexplore.dynamics.solve import ModelStack
+
+    values = np.linspace(-1.2, 1.4, 14)
+    models = [border_collision_normal_form(a) for a in values]
+    sets = [find_cycles(m, 6, seed=0) for m in models]
+    rng = np.random.default_rng(0)
+    idx = [(i, i + 1) for i in range(len(values) - 1)] + [tuple(rng.choice(len(values), 2, replace=False))
+                                                         for _ in range(6)]
+    many = classify_events_many([(sets[i], sets[j]) for i, j in idx], ModelStack.from_models(models), idx)
+    n = 0
+    for (i, j), got in zip(idx, many):
+        want = classify_events(sets[i], sets[j], models=(models[i], models[j]))
+        assert got == want
+        n += len(want)
+    assert n > 10
+    assert classify_events_many([], ModelStack.from_models(models), []) == []
+    with pytest.raises(ValueError, match="points"):
+        classify_events_many([(sets[0], sets[1])], ModelStack.from_models(models), [[0, 99]])
+    with pytest.raises(ValueError, match="stack"):
+        classify_events_many([(sets[0], sets[1])], models[0], [[0, 1]])

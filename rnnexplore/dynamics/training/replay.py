@@ -569,9 +569,9 @@ def _full_searches(replay, idx, max_order, seed, find_kwargs, executor, progress
             if bar is not None:
                 bar.close()
         return out
-    from rnnexplore.parallel import _n_workers, parallel_map
+    from rnnexplore.parallel import n_workers, parallel_map
 
-    n_blocks = max(1, min(len(idx), 4 * _n_workers(executor)))
+    n_blocks = max(1, min(len(idx), 4 * n_workers(executor)))
     bounds = np.linspace(0, len(idx), n_blocks + 1).astype(int)
     items = [{**item, "indices": idx[a:b]} for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
     return [cs for part in parallel_map(_full_search_work, items, executor=executor, chunksize=1,
