@@ -9,7 +9,8 @@
    at M = 16 / 32 / 64 (``benchmarks/data/certify_flipflop_M*.npz`` from ``make_flipflop_nets.py``: the
    27-point cube of 8 attractors and 19 saddles), with the interval-only program side by side.
 
-Run: ``PYTHONPATH=. python benchmarks/bench_proofs.py [--quick] [--part 1 2 3] [--sizes 16 32 64]``
+Run: ``PYTHONPATH=. python benchmarks/bench_proofs.py [--quick] [--part 1 2 3]`` (part 2 also
+``--cap SECONDS --family inhibitory|dense --M 3 4 ...``; part 3 ``--sizes 16 32 64``)
 """
 
 from __future__ import annotations
@@ -90,43 +91,57 @@ def part1(quick: bool) -> None:
 
 
 # --------------------------------------------------------------------------- 2. ReLU RNNs
-def chaotic_relu_rnn(M, seed):
+def _lyapunov(m, W, rng, M):
+    """Largest Lyapunov exponent of z' = W relu(z) + h along one orbit (1000 steps after 500),
+    by the tangent map W diag(z > 0); None when the orbit or the tangent vector degenerates."""
+    z, v, lyap = rng.normal(size=M), rng.normal(size=M), 0.0
+    for t in range(1500):
+        v = (W * (z > 0)) @ v
+        nv = np.linalg.norm(v)
+        if nv == 0 or not np.isfinite(nv):
+            return None
+        if t >= 500:
+            lyap += np.log(nv)
+        v /= nv
+        z = m.step(z)
+        if not np.all(np.abs(z) < 1e6):
+            return None
+    return lyap / 1000
+
+
+def chaotic_relu_rnn(M, seed, family="inhibitory"):
     """A ReLU RNN z' = W relu(z) + h (pre-activation form) with a bounded orbit of positive
-    largest Lyapunov exponent, from seeded random draws (gain and bias scanned)."""
+    largest Lyapunov exponent, from seeded random draws (gain and bias scanned).
+
+    ``"inhibitory"``: the excitatory part of W is scaled to spectral radius 0.6 (inhibition
+    unrestricted), h > 0: the map contracts at infinity, so ``periodic_box`` bounds every
+    periodic orbit. ``"dense"``: W = gain N(0, 1/M), h ~ N(0, 1) (the systems of the first
+    measurement; no periodic box exists for them)."""
     rng = np.random.default_rng(seed)
     for _ in range(400):
-        gain = rng.uniform(1.2, 3.0)
-        W = gain * rng.normal(size=(M, M)) / np.sqrt(M)
-        h = rng.normal(0.0, 1.0, M)
+        if family == "inhibitory":
+            W = rng.uniform(1.0, 4.0) * rng.normal(size=(M, M)) / np.sqrt(M)
+            Wp = np.maximum(W, 0.0)
+            r = np.max(np.abs(np.linalg.eigvals(Wp)))
+            W = (Wp * (0.6 / r) if r > 0 else Wp) + np.minimum(W, 0.0)
+            h = np.abs(rng.normal(0.0, 1.0, M))
+        else:
+            W = rng.uniform(1.2, 3.0) * rng.normal(size=(M, M)) / np.sqrt(M)
+            h = rng.normal(0.0, 1.0, M)
         m = PLRNN(np.zeros(M), W, h)
-        z = rng.normal(size=M)
-        v = rng.normal(size=M)
-        lyap, ok = 0.0, True
-        for t in range(1500):
-            d = z > 0
-            v = (W * d) @ v
-            nv = np.linalg.norm(v)
-            if nv == 0 or not np.isfinite(nv):
-                ok = False
-                break
-            if t >= 500:
-                lyap += np.log(nv)
-            v /= nv
-            z = m.step(z)
-            if not np.all(np.abs(z) < 1e6):
-                ok = False
-                break
-        if ok and lyap / 1000 > 0.02:
-            return m, lyap / 1000
+        lyap = _lyapunov(m, W, rng, M)
+        if lyap is not None and lyap > 0.02:
+            return m, lyap
     raise RuntimeError(f"no chaotic ReLU RNN found for M={M}")
 
 
-def part2(quick: bool) -> None:
-    cap = 20.0 if quick else 60.0
-    print(f"[2] chaotic ReLU RNNs, LP-pruned tree up to order 12 (cap {cap:.0f} s per model)")
-    print(f"    {'M':>3} {'lyap':>6} {'orders':>6} {'cycles':>7} {'LPs':>8} {'solves':>8} {'2^(M k) at k':>14} {'s':>6}")
-    for M in range(3, 11):
-        m, lyap = chaotic_relu_rnn(M, seed=M)
+def part2(quick: bool, cap: float | None = None, family: str = "inhibitory", sizes=range(3, 11)) -> None:
+    cap = (20.0 if quick else 60.0) if cap is None else cap
+    print(f"[2] chaotic ReLU RNNs ({family}), LP-pruned tree up to order 12 (cap {cap:.0f} s per model)")
+    print(f"    {'M':>3} {'lyap':>6} {'box':>4} {'letters':>7} {'orders':>6} {'cycles':>7} {'LPs':>8} {'solves':>8} "
+          f"{'2^(M k) at k':>14} {'LPs/2^(Mk)':>10} {'s':>6}")
+    for M in sizes:
+        m, lyap = chaotic_relu_rnn(M, seed=M, family=family)
         al = _Alphabet(m)
         cols = {k: _Collector(m, k) for k in range(1, 13)}
         ex = _ExactOrders(m, al, cols)
@@ -135,8 +150,11 @@ def part2(quick: bool) -> None:
         dt = time.perf_counter() - t
         K = max(done) if done else 0
         n = sum(len(cols[k].cycles) for k in done)
-        print(f"    {M:>3} {lyap:>6.3f} {K:>6} {n:>7} {sum(ex.lps.values()):>8} {sum(ex.solves.values()):>8} "
-              f"{float(2.0 ** (M * K)):>10.3g} @{K:<3} {dt:>6.1f}")
+        lps = sum(ex.lps.get(k, 0) for k in done)
+        n_let = 2 ** M if ex.box is None else int(2 ** np.sum((ex.box[0] <= 0) & (ex.box[1] > 0)))
+        print(f"    {M:>3} {lyap:>6.3f} {'yes' if ex.box is not None else 'no':>4} {n_let:>7} {K:>6} {n:>7} {lps:>8} "
+              f"{sum(ex.solves.get(k, 0) for k in done):>8} {float(2.0 ** (M * K)):>10.3g} @{K:<3} "
+              f"{lps / 2.0 ** (M * K) if K else float('nan'):>10.2g} {dt:>6.1f}", flush=True)
 
 
 # --------------------------------------------------------------------------- 3. flip-flop
@@ -196,9 +214,14 @@ if __name__ == "__main__":
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--part", type=int, nargs="*", default=[1, 2, 3])
     ap.add_argument("--sizes", type=int, nargs="*", default=[16, 32, 64], help="flip-flop network sizes (part 3)")
+    ap.add_argument("--cap", type=float, default=None, help="seconds per model of part 2 (default 20 quick / 60)")
+    ap.add_argument("--family", choices=["inhibitory", "dense"], default="inhibitory", help="ReLU RNNs of part 2")
+    ap.add_argument("--M", type=int, nargs="*", default=list(range(3, 11)), help="sizes of part 2")
     args = ap.parse_args()
     for p in args.part:
         if p == 3:
             part3(args.quick, tuple(args.sizes))
+        elif p == 2:
+            part2(args.quick, args.cap, args.family, args.M)
         else:
-            {1: part1, 2: part2}[p](args.quick)
+            part1(args.quick)
