@@ -66,6 +66,10 @@ COLD_BUDGET = {"max_solves": 3000}
 # above this many objects (before + after) events are not classified: one classification
 # then takes seconds, and hundreds of events are not readable anyway
 EVENT_LIMIT = 200
+# Above this many region bits a slider step skips the single-bit flips of continued objects that
+# turned virtual (their visited-region chains remain): on the M = 64 flip-flop net's u[0] sweep
+# (benchmarks/bench_explorer.py) the object sets were identical at every step and the step 1.8x faster.
+WIDE_BITS = 16
 LOG_LIMIT = 200  # entries kept in the accumulated event log
 LOCATE_TOL = 1e-6  # event parameter values are located by bisection to within this
 YIELD_SECONDS = 0.15  # background work pauses while slider events came less than this ago
@@ -335,11 +339,14 @@ class ExplorerState:
 
     def _compute(self, model, max_order, warm, ics, budget=None, previous=None):
         """Search, classify, simulate; returns ``(cycles, events, trajectories, seconds)``."""
-        from rnnexplore.dynamics.continuation import continuation_step
+        from rnnexplore.dynamics.continuation import ContinuationOptions, continuation_step
 
         t0 = time.perf_counter()
+        # wide networks: objects that turned virtual are followed by their visited regions only
+        # (SCYFI updates); the single-bit flips would cost n_bits solves each (see WIDE_BITS)
+        opts = ContinuationOptions(probes=0, flips=model.n_bits <= WIDE_BITS)
         cycles = continuation_step(model, warm, max_order, seed=self.seed,
-                                   budget=self.budget if budget is None else budget)
+                                   budget=self.budget if budget is None else budget, options=opts)
         events = []
         self._events_skipped = 0
         if warm is not None:
