@@ -16,7 +16,10 @@ The browser side (decode + draw) is measured by the browser test
 (``tests/e2e/test_explorer_browser.py``, key press to final pixels).
 
 Run: ``.venv/bin/python benchmarks/bench_explorer.py`` (a minute or two; numbers are noisy on a
-shared machine - the load average is printed).
+shared machine - the load average is printed); ``... bench_explorer.py flip-flop`` runs only the
+cases whose names contain the given words. The flip-flop case opens the explorer on the trained
+M = 64 network of ``benchmarks/data/flipflop_M64.npz`` with sliders on the input ``u`` and sweeps
+``u[0]`` from 0 to 1 (the target of issue 13: warm events under 100 ms of compute).
 """
 
 from __future__ import annotations
@@ -48,19 +51,35 @@ def _png_frame(fig) -> int:
         return png.tell()
 
 
+def flipflop_state() -> ExplorerState:
+    """The explorer on the trained M = 64 flip-flop net (benchmarks/data, see bench_flipflop.py),
+    sliders on the constant input as notebook 06 opens it for M = 10."""
+    from pathlib import Path
+
+    from rnnexplore.dynamics.models import from_torch_rnn
+    from rnnexplore.dynamics.training.flipflop import load_flipflop
+
+    rnn, _ = load_flipflop(Path(__file__).resolve().parent / "data" / "flipflop_M64.npz")
+    W_ih = rnn.weight_ih_l0.detach().numpy().astype(float)
+    return ExplorerState(from_torch_rnn(rnn), max_order=1, inputs=W_ih, params=["u[0]", "u[1]", "u[2]"])
+
+
 def sweep(name: str, model, param: str, max_order: int, span: float, png: bool = True) -> dict:
     import matplotlib.pyplot as plt
 
-    st = ExplorerState(model, max_order=max_order)
+    st = model() if callable(model) else ExplorerState(model, max_order=max_order)
+    model = st.model
     fig = plt.figure(figsize=(5.6, 5.0))
     pp = PhasePortrait(fig.add_subplot(), st.projection)
     cp = CanvasPortrait()
     v0 = st.get_param(param)
     lo, hi, _ = st.ranges[param]
     values = np.clip(v0 + np.linspace(0.0, span, N_STEPS + 1)[1:], lo, hi)
-    compute, t_png, b_png, t_cv, b_cv = [], [], [], [], []
+    compute, cpu, t_png, b_png, t_cv, b_cv = [], [], [], [], [], []
     for i, v in enumerate(values):
+        c0 = time.thread_time()
         st.set_param(param, float(v))
+        cpu.append(time.thread_time() - c0)  # CPU of this thread: less sensitive to a loaded machine
         compute.append(st.compute_time)
         if png:
             t0 = time.perf_counter()
@@ -76,6 +95,7 @@ def sweep(name: str, model, param: str, max_order: int, span: float, png: bool =
     st.wait()
     ms = lambda a, q: 1000 * float(np.percentile(a, q)) if len(a) else float("nan")  # noqa: E731
     return {"name": name, "M": model.M, "K": max_order, "compute": (ms(compute, 50), ms(compute, 95)),
+            "cpu": (ms(cpu, 50), ms(cpu, 95)), "objects": len(st.cycles),
             "png": (ms(t_png, 50), ms(t_png, 95)), "png_kb": np.median(b_png) / 1e3 if b_png else float("nan"),
             "canvas": (ms(t_cv, 50), ms(t_cv, 95)), "canvas_kb": np.median(b_cv) / 1e3}
 
@@ -86,6 +106,7 @@ def main() -> int:
         ("paper GT16, W[0,1] sweep", paper_gt16(), "W[0,1]", 16, 0.2, True),
         ("random M=10, h[3] sweep", random_plrnn(10, seed=0), "h[3]", 4, 1.0, True),
         ("random M=64, h[3] sweep", random_plrnn(64, seed=0), "h[3]", 1, 0.5, False),
+        ("flip-flop M=64, u[0] sweep", flipflop_state, "u[0]", 1, 1.0, False),
     ]
     print(f"CycleExplorer per-event cost, {N_STEPS} slider steps per case "
           f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
@@ -95,12 +116,19 @@ def main() -> int:
     print(f"{'':<26} {'':>2} {'':>2} | {'median   p95':>13} | {'median   p95':>13} | {'':>6} | "
           f"{'median    p95':>15} | {'':>9} |")
     print("-" * len(hdr))
+    only = sys.argv[1:]  # optional substrings of case names
+    cpus = []
     for name, model, param, K, span, png in cases:
+        if only and not any(o in name for o in only):
+            continue
         r = sweep(name, model, param, K, span, png=png)
         ratio = r["png"][0] / r["canvas"][0] if png else float("nan")
         print(f"{name:<26} {r['M']:>2} {r['K']:>2} | {r['compute'][0]:6.1f} {r['compute'][1]:6.1f} | "
               f"{r['png'][0]:6.1f} {r['png'][1]:6.1f} | {r['png_kb']:6.1f} | {r['canvas'][0]:7.2f} {r['canvas'][1]:7.2f} | "
               f"{r['canvas_kb']:9.1f} | {ratio:8.0f}x")
+        cpus.append(f"{name}: CPU of the event's thread median {r['cpu'][0]:.1f} ms, p95 {r['cpu'][1]:.1f} ms")
+    print("\n" + "\n".join(cpus))
+    print("\nTarget (issue 13): warm events under 100 ms of compute at M = 64 (the flip-flop row, median and p95).")
     print("\nPNG frame: full Agg render + PNG encode of the portrait (server side only; ipympl then "
           "base64-encodes it and the browser decodes it). Canvas frame: the data the browser draws from.")
     return 0

@@ -5,10 +5,12 @@
    vectorised enumeration over the effective alphabet written here in numpy (no engine code).
 2. ReLU RNNs ``x' = relu(W x + b)`` with M = 3..10 units and a chaotic attractor: how far the
    LP-pruned tree proves orders within a time cap, its LPs and solves against ``2^(M k)``.
-3. Box certificates (MILP) for the fixed points of ReLU RNNs trained (torch, seeded) on the
-   3-bit flip-flop task at M = 16 / 32 / 64.
+3. Box certificates (MILP) for the fixed points of ReLU RNNs trained on the 3-bit flip-flop task
+   at M = 16 / 32 / 64 (``benchmarks/data/certify_flipflop_M*.npz`` from ``make_flipflop_nets.py``: the
+   27-point cube of 8 attractors and 19 saddles), with the interval-only program side by side.
 
-Run: ``PYTHONPATH=. python benchmarks/bench_proofs.py [--quick] [--part 1 2 3]``
+Run: ``PYTHONPATH=. python benchmarks/bench_proofs.py [--quick] [--part 1 2 3]`` (part 2 also
+``--cap SECONDS --family inhibitory|dense --M 3 4 ...``; part 3 ``--sizes 16 32 64``)
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import time
 
 import numpy as np
 
-from rnnexplore.dynamics.certify import certify_box
+from rnnexplore.dynamics.certify import _certify_order, _Program, certify_box
 from rnnexplore.dynamics.cycles import _Alphabet, _Collector, _ExactOrders, find_cycles
 from rnnexplore.dynamics.models import PLRNN, from_torch_rnn
 
@@ -89,43 +91,57 @@ def part1(quick: bool) -> None:
 
 
 # --------------------------------------------------------------------------- 2. ReLU RNNs
-def chaotic_relu_rnn(M, seed):
+def _lyapunov(m, W, rng, M):
+    """Largest Lyapunov exponent of z' = W relu(z) + h along one orbit (1000 steps after 500),
+    by the tangent map W diag(z > 0); None when the orbit or the tangent vector degenerates."""
+    z, v, lyap = rng.normal(size=M), rng.normal(size=M), 0.0
+    for t in range(1500):
+        v = (W * (z > 0)) @ v
+        nv = np.linalg.norm(v)
+        if nv == 0 or not np.isfinite(nv):
+            return None
+        if t >= 500:
+            lyap += np.log(nv)
+        v /= nv
+        z = m.step(z)
+        if not np.all(np.abs(z) < 1e6):
+            return None
+    return lyap / 1000
+
+
+def chaotic_relu_rnn(M, seed, family="inhibitory"):
     """A ReLU RNN z' = W relu(z) + h (pre-activation form) with a bounded orbit of positive
-    largest Lyapunov exponent, from seeded random draws (gain and bias scanned)."""
+    largest Lyapunov exponent, from seeded random draws (gain and bias scanned).
+
+    ``"inhibitory"``: the excitatory part of W is scaled to spectral radius 0.6 (inhibition
+    unrestricted), h > 0: the map contracts at infinity, so ``periodic_box`` bounds every
+    periodic orbit. ``"dense"``: W = gain N(0, 1/M), h ~ N(0, 1) (the systems of the first
+    measurement; no periodic box exists for them)."""
     rng = np.random.default_rng(seed)
     for _ in range(400):
-        gain = rng.uniform(1.2, 3.0)
-        W = gain * rng.normal(size=(M, M)) / np.sqrt(M)
-        h = rng.normal(0.0, 1.0, M)
+        if family == "inhibitory":
+            W = rng.uniform(1.0, 4.0) * rng.normal(size=(M, M)) / np.sqrt(M)
+            Wp = np.maximum(W, 0.0)
+            r = np.max(np.abs(np.linalg.eigvals(Wp)))
+            W = (Wp * (0.6 / r) if r > 0 else Wp) + np.minimum(W, 0.0)
+            h = np.abs(rng.normal(0.0, 1.0, M))
+        else:
+            W = rng.uniform(1.2, 3.0) * rng.normal(size=(M, M)) / np.sqrt(M)
+            h = rng.normal(0.0, 1.0, M)
         m = PLRNN(np.zeros(M), W, h)
-        z = rng.normal(size=M)
-        v = rng.normal(size=M)
-        lyap, ok = 0.0, True
-        for t in range(1500):
-            d = z > 0
-            v = (W * d) @ v
-            nv = np.linalg.norm(v)
-            if nv == 0 or not np.isfinite(nv):
-                ok = False
-                break
-            if t >= 500:
-                lyap += np.log(nv)
-            v /= nv
-            z = m.step(z)
-            if not np.all(np.abs(z) < 1e6):
-                ok = False
-                break
-        if ok and lyap / 1000 > 0.02:
-            return m, lyap / 1000
+        lyap = _lyapunov(m, W, rng, M)
+        if lyap is not None and lyap > 0.02:
+            return m, lyap
     raise RuntimeError(f"no chaotic ReLU RNN found for M={M}")
 
 
-def part2(quick: bool) -> None:
-    cap = 20.0 if quick else 60.0
-    print(f"[2] chaotic ReLU RNNs, LP-pruned tree up to order 12 (cap {cap:.0f} s per model)")
-    print(f"    {'M':>3} {'lyap':>6} {'orders':>6} {'cycles':>7} {'LPs':>8} {'solves':>8} {'2^(M k) at k':>14} {'s':>6}")
-    for M in range(3, 11):
-        m, lyap = chaotic_relu_rnn(M, seed=M)
+def part2(quick: bool, cap: float | None = None, family: str = "inhibitory", sizes=range(3, 11)) -> None:
+    cap = (20.0 if quick else 60.0) if cap is None else cap
+    print(f"[2] chaotic ReLU RNNs ({family}), LP-pruned tree up to order 12 (cap {cap:.0f} s per model)")
+    print(f"    {'M':>3} {'lyap':>6} {'box':>4} {'letters':>7} {'orders':>6} {'cycles':>7} {'LPs':>8} {'solves':>8} "
+          f"{'2^(M k) at k':>14} {'LPs/2^(Mk)':>10} {'s':>6}")
+    for M in sizes:
+        m, lyap = chaotic_relu_rnn(M, seed=M, family=family)
         al = _Alphabet(m)
         cols = {k: _Collector(m, k) for k in range(1, 13)}
         ex = _ExactOrders(m, al, cols)
@@ -134,56 +150,63 @@ def part2(quick: bool) -> None:
         dt = time.perf_counter() - t
         K = max(done) if done else 0
         n = sum(len(cols[k].cycles) for k in done)
-        print(f"    {M:>3} {lyap:>6.3f} {K:>6} {n:>7} {sum(ex.lps.values()):>8} {sum(ex.solves.values()):>8} "
-              f"{float(2.0 ** (M * K)):>10.3g} @{K:<3} {dt:>6.1f}")
+        lps = sum(ex.lps.get(k, 0) for k in done)
+        n_let = 2 ** M if ex.box is None else int(2 ** np.sum((ex.box[0] <= 0) & (ex.box[1] > 0)))
+        print(f"    {M:>3} {lyap:>6.3f} {'yes' if ex.box is not None else 'no':>4} {n_let:>7} {K:>6} {n:>7} {lps:>8} "
+              f"{sum(ex.solves.get(k, 0) for k in done):>8} {float(2.0 ** (M * K)):>10.3g} @{K:<3} "
+              f"{lps / 2.0 ** (M * K) if K else float('nan'):>10.2g} {dt:>6.1f}", flush=True)
 
 
 # --------------------------------------------------------------------------- 3. flip-flop
-def train_flipflop(M, seed, steps):
-    import torch
+def flipflop_net(M):
+    """The flip-flop network of size M from benchmarks/data (trained by make_flipflop_nets.py if absent)."""
+    import os
 
-    torch.manual_seed(seed)
-    rng = np.random.default_rng(seed)
-    rnn = torch.nn.RNN(3, M, nonlinearity="relu", batch_first=True)
-    out = torch.nn.Linear(M, 3)
-    opt = torch.optim.Adam(list(rnn.parameters()) + list(out.parameters()), lr=3e-3)
-    T, B = 40, 32
-    for _ in range(steps):
-        pulses = (rng.random((B, T, 3)) < 0.05) * rng.choice([-1.0, 1.0], size=(B, T, 3))
-        target = np.zeros_like(pulses)
-        state = np.zeros((B, 3))
-        for t in range(T):
-            state = np.where(pulses[:, t] != 0, pulses[:, t], state)
-            target[:, t] = state
-        x = torch.tensor(pulses, dtype=torch.float32)
-        y = torch.tensor(target, dtype=torch.float32)
-        hseq, _ = rnn(x)
-        loss = torch.mean((out(hseq) - y) ** 2)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    return rnn, float(loss.item())
+    from make_flipflop_nets import STEPS, path
+    from rnnexplore.dynamics.training.flipflop import load_flipflop, save_flipflop, train_flipflop
+
+    if not os.path.exists(path(M)):
+        rnn, readout, _ = train_flipflop(hidden=M, steps=STEPS[M], seed=0)
+        save_flipflop(path(M), rnn, readout)
+    return load_flipflop(path(M))[0]
 
 
 def part3(quick: bool, sizes=(16, 32, 64)) -> None:
-    steps = 150 if quick else 500
+    """Certify the fixed points of the cached flip-flop nets; wall and CPU time (the machine is
+    shared: CPU time is the load-independent number). The interval-only program (no LP
+    tightening) side by side up to M = 32 (at M = 64 neither finishes within the target)."""
+    from rnnexplore.dynamics.models import skew_tent
+
+    certify_box(skew_tent(0.2, -1.5, 1.0), 2, box=10.0)  # warm-up: imports, HiGHS first call
+    targets = {16: 2.0, 32: 20.0, 64: 120.0}
+    caps = {16: 30.0, 32: 120.0, 64: 120.0}  # wall-clock HiGHS limits, generous under load
     print(flush=True)
-    print(f"[3] box certificates for the fixed points of flip-flop ReLU RNNs ({steps} Adam steps, seed 0)")
-    print(f"    {'M':>3} {'loss':>7} {'heuristic':>9} {'certified':>9} {'box':>7} {'MILPs':>5} {'s':>7} target")
-    targets = {16: 2, 32: 20, 64: 120}
+    print("[3] box certificates for the fixed points of flip-flop ReLU RNNs (benchmarks/data, seed 0)")
+    print(f"    {'M':>3} {'fixed pts':>9} {'certified':>9} {'box':>5} {'free':>5} {'LPs':>4} {'MILPs':>5} "
+          f"{'certificate':>11}  target   interval-only bounds")
     for M in sizes:
-        t = time.perf_counter()
-        rnn, loss = train_flipflop(M, 0, steps)
-        t_train = time.perf_counter() - t
-        m = from_torch_rnn(rnn)  # autonomous (zero input) dynamics in pre-activation variables
+        m = from_torch_rnn(flipflop_net(M))  # autonomous (zero input) dynamics in pre-activation variables
         traj = m.simulate(np.random.default_rng(0).normal(size=(64, M)), 300)
         box = float(np.ceil(2.0 * np.nanmax(np.abs(traj[50:])) + 1.0))
         heur = find_cycles(m, 1, seed=0, allow_long=True)
-        t = time.perf_counter()
-        cs = certify_box(m, 1, box, cycles=list(heur), time_limit=300.0)
-        dt = time.perf_counter() - t
-        print(f"    {M:>3} {loss:>7.4f} {len(heur):>9} {len(cs):>9} {box:>7.1f} {cs.stats['milp_solves'][1]:>5} "
-              f"{dt:>7.1f} <= {targets[M]} s, proven={cs.proven[1]} (training {t_train:.0f} s)", flush=True)
+        cap = caps.get(M, 120.0)
+        t, c0 = time.perf_counter(), time.process_time()
+        cs = certify_box(m, 1, box, cycles=list(heur), time_limit=cap)
+        dt, cpu = time.perf_counter() - t, time.process_time() - c0
+        nf = _Program(m, 1, box).nf
+        base = "-"
+        if not quick and M <= 32:
+            t, c0 = time.perf_counter(), time.process_time()
+            _, proven0, _, _ = _certify_order(m, 1, box, {1: list(heur)}, cap, tighten=0)
+            base = (f"{time.perf_counter() - t:.1f} s (cpu {time.process_time() - c0:.1f} s)"
+                    f"{'' if proven0 else ' not proven: time limit'}")
+        kinds = {s: sum(c.stability == s for c in cs) for s in ("stable", "saddle")}
+        ok = cs.proven[1] == "box" and dt <= targets.get(M, np.inf)
+        print(f"    {M:>3} {len(heur):>9} {len(cs):>9} {box:>5.1f} {nf:>5} {cs.stats['bound_lps'][1]:>4} "
+              f"{cs.stats['milp_solves'][1]:>5} {dt:>9.1f} s (cpu {cpu:.1f} s) <= {targets.get(M, float('nan')):.0f} s "
+              f"{'met' if ok else 'MISSED'}   {base}", flush=True)
+        print(f"        proven={cs.proven[1]}, {kinds['stable']} attractors + {kinds['saddle']} saddles, "
+              f"time limit {cap:.0f} s", flush=True)
 
 
 if __name__ == "__main__":
@@ -191,9 +214,14 @@ if __name__ == "__main__":
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--part", type=int, nargs="*", default=[1, 2, 3])
     ap.add_argument("--sizes", type=int, nargs="*", default=[16, 32, 64], help="flip-flop network sizes (part 3)")
+    ap.add_argument("--cap", type=float, default=None, help="seconds per model of part 2 (default 20 quick / 60)")
+    ap.add_argument("--family", choices=["inhibitory", "dense"], default="inhibitory", help="ReLU RNNs of part 2")
+    ap.add_argument("--M", type=int, nargs="*", default=list(range(3, 11)), help="sizes of part 2")
     args = ap.parse_args()
     for p in args.part:
         if p == 3:
             part3(args.quick, tuple(args.sizes))
+        elif p == 2:
+            part2(args.quick, args.cap, args.family, args.M)
         else:
-            {1: part1, 2: part2}[p](args.quick)
+            part1(args.quick)

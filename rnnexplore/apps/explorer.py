@@ -66,6 +66,10 @@ COLD_BUDGET = {"max_solves": 3000}
 # above this many objects (before + after) events are not classified: one classification
 # then takes seconds, and hundreds of events are not readable anyway
 EVENT_LIMIT = 200
+# Above this many region bits a slider step skips the single-bit flips of continued objects that
+# turned virtual (their visited-region chains remain): on the M = 64 flip-flop net's u[0] sweep
+# (benchmarks/bench_explorer.py) the object sets were identical at every step and the step 1.8x faster.
+WIDE_BITS = 16
 LOG_LIMIT = 200  # entries kept in the accumulated event log
 LOCATE_TOL = 1e-6  # event parameter values are located by bisection to within this
 YIELD_SECONDS = 0.15  # background work pauses while slider events came less than this ago
@@ -149,13 +153,13 @@ class ExplorerState:
         Parameters that get sliders (default: all of ``model.param_names()`` when there are at
         most 16, else the diagonal of A / ``a`` and the biases).
     ranges : dict name -> (lo, hi) or (lo, hi, step), optional
-        Slider ranges (default :func:`default_ranges`).
+        Slider ranges (default ``default_ranges``).
     seed : int
         Seed of every cycle search (so the same parameters give the same objects).
     budget : str, int, dict or SearchBudget
         Cycle search budget for parameter events (``"interactive"``: a warm-started event costs
         a few ms; see :class:`rnnexplore.dynamics.cycles.SearchBudget`). Preset, import, reset and order
-        changes run the default search capped at 3000 solves per order (:data:`COLD_BUDGET`).
+        changes run the default search capped at 3000 solves per order (``COLD_BUDGET``).
     n_steps : int
         Length of every trajectory.
     initial_conditions : array_like (n, M), optional
@@ -184,12 +188,12 @@ class ExplorerState:
     n_computes : int, number of recomputes so far
     log : list of LogEntry
         Every event crossed since the start (or :meth:`clear_log`), one entry per pair event,
-        located by bisection in the background (:func:`locate_events`).
+        located by bisection in the background (``locate_events``).
     view : ((x0, x1), (y0, y1))
         Plane limits of the portrait (follows the content; :meth:`fit_attractors`, :meth:`set_view`).
     basins, manifolds
         Delivered in the background after the objects when :meth:`set_basins` /
-        :meth:`set_manifolds` are on: a :class:`rnnexplore.dynamics.basins.Basins` of the view,
+        :meth:`set_manifolds` are on: a ``rnnexplore.dynamics.basins.Basins`` of the view,
         and a list of ``(cycle, Manifolds)`` of the saddles (2-D models).
     last_update : {"all", "log", "basins", "manifolds", "view"}
         What the last notification changed (views redraw only that).
@@ -335,11 +339,14 @@ class ExplorerState:
 
     def _compute(self, model, max_order, warm, ics, budget=None, previous=None):
         """Search, classify, simulate; returns ``(cycles, events, trajectories, seconds)``."""
-        from rnnexplore.dynamics.continuation import continuation_step
+        from rnnexplore.dynamics.continuation import ContinuationOptions, continuation_step
 
         t0 = time.perf_counter()
+        # wide networks: objects that turned virtual are followed by their visited regions only
+        # (SCYFI updates); the single-bit flips would cost n_bits solves each (see WIDE_BITS)
+        opts = ContinuationOptions(probes=0, flips=model.n_bits <= WIDE_BITS)
         cycles = continuation_step(model, warm, max_order, seed=self.seed,
-                                   budget=self.budget if budget is None else budget)
+                                   budget=self.budget if budget is None else budget, options=opts)
         events = []
         self._events_skipped = 0
         if warm is not None:
@@ -456,7 +463,7 @@ class ExplorerState:
         """Set one scalar parameter (``"A[0]"``, ``"W[1,0]"``, ``"h[1]"``) and recompute.
 
         ``value`` is a number or typed text (``"0.845"``, ``"1e-3"``). Returns False (and
-        explains in :attr:`status`) for an unknown name or a value that is not a finite
+        explains in ``status``) for an unknown name or a value that is not a finite
         number; the previous state stays.
         """
         return self.set_params({name: value})
@@ -933,7 +940,7 @@ class ExplorerState:
 
 # =========================================================================== helpers
 class _InputValues:
-    """Answers ``get_param("u[i]")`` for :func:`default_ranges` (slider ranges of the inputs)."""
+    """Answers ``get_param("u[i]")`` for ``default_ranges`` (slider ranges of the inputs)."""
 
     def __init__(self, u: np.ndarray) -> None:
         self.u = u

@@ -37,7 +37,7 @@ from rnnexplore._validation import check_int, check_real
 from rnnexplore.dynamics import cycles as _cycles
 from rnnexplore.dynamics.cycles import Cycle, CycleSet, _as_cycles, _key_string, _same_orbit, _sort_eigenvalues
 from rnnexplore.dynamics.models import PiecewiseLinearModel
-from rnnexplore.dynamics.solve import ModelStack, check_model, solve_stack
+from rnnexplore.dynamics.solve import ModelStack, check_model, eigenvalues, solve_stack
 
 __all__ = ["ContinuationOptions", "Continuation", "continue_cycles", "continuation_step", "canonical_sequences",
            "objects_from_states", "probe_scale", "PROVEN_HOW"]
@@ -494,7 +494,7 @@ class Continuation:
             good = np.flatnonzero(real)
             if good.size:
                 with np.errstate(all="ignore"):
-                    ev = np.linalg.eigvals(P)
+                    ev = eigenvalues(P)
                 ev_sorted = _sort_eigenvalue_rows(ev)
                 for j, b in enumerate(good):
                     self.found.pt.append(int(pts[sel[b]]))
@@ -923,6 +923,7 @@ def objects_from_states(
     max_order: int = 1,
     *,
     chain_length: int = 20,
+    relax: int = 0,
 ) -> CycleSet:
     """Fixed points and cycles from the regions a trajectory visits (high-dimensional networks).
 
@@ -933,14 +934,25 @@ def objects_from_states(
     by its visited regions (the SCYFI update) for up to ``chain_length`` steps. Cost grows with
     the number of distinct regions visited, not with a restart budget.
 
+    With ``relax > 0`` the states are first run ``relax`` steps of the autonomous map and only
+    the slowest stretch of each run is used: the ``max_order`` states from the step ``t`` where
+    the near-return distance ``min_k |z_{t+k} - z_t|`` (``k <= max_order``) is smallest. The
+    flow is slow near every object, saddles included, so a few hundred states sampled near the
+    task's trajectories (as fixed-point-finder samples them) give one promising candidate each
+    instead of a long trajectory of distinct regions; the exact solve and real/virtual check of
+    every candidate are unchanged.
+
     Parameters
     ----------
     model : PLRNN, ShallowPLRNN, ClippedShallowPLRNN or ALRNN
     states : array (T, M) or (T, B, M)
         Trajectories (time first), e.g. pre-activations of a torch RNN run on its task
-        (:func:`~rnnexplore.dynamics.models.from_torch_rnn`).
+        (:func:`~rnnexplore.dynamics.models.from_torch_rnn`). With ``relax > 0`` every state
+        (of every time and trajectory) is a starting point.
     max_order : int
     chain_length : int
+    relax : int
+        Steps of the relaxation (0: use the states as given).
 
     Returns
     -------
@@ -952,15 +964,20 @@ def objects_from_states(
     >>> m = skew_tent(0.2, -1.5, 1.0)
     >>> [c.order for c in objects_from_states(m, m.simulate([0.1], 30), 2)]
     [1, 2]
+    >>> [c.order for c in objects_from_states(m, [[0.1], [0.5], [-0.3]], 2, relax=20)]
+    [1, 2]
     """
     check_model(model)
     max_order = check_int(max_order, "max_order", minimum=1)
     chain_length = check_int(chain_length, "chain_length", minimum=0)
+    relax = check_int(relax, "relax", minimum=0)
     X = np.asarray(states, dtype=np.float64)
     if X.ndim == 2:
         X = X[:, None, :]
     if X.ndim != 3 or X.shape[2] != model.M:
         raise ValueError(f"states must have shape (T, M) or (T, B, M) with M = {model.M}, got {np.shape(states)}")
+    if relax:
+        X = _slowest_stretch(model, X.reshape(-1, model.M), relax, max_order)
     good = np.all(np.isfinite(X), axis=2)
     regions = model.region(np.where(good[..., None], X, 0.0))  # (T, B, nb)
     eng = Continuation(model, (1,), max_order, ContinuationOptions(chain_length=chain_length, probes=0))
@@ -976,3 +993,31 @@ def objects_from_states(
     eng._queue.append(eng._register(groups, chain_length) + (chain_length,))
     eng.run(np.zeros(0, np.int64), np.zeros(0, np.int64))
     return eng.cycles_at(0)
+
+
+def _slowest_stretch(model: PiecewiseLinearModel, z0: np.ndarray, relax: int, K: int) -> np.ndarray:
+    """``(K, B, M)``: from every start, the K states of its relaxation where it is slowest.
+
+    Runs ``relax + K`` steps; at step ``t <= relax`` the near-return distance is
+    ``min_{k <= K} |z_{t+k} - z_t|``; the window ``z_t .. z_{t+K-1}`` at its minimum is kept.
+    Only the last ``K + 1`` states and the best window are held (no trajectory array).
+    Diverging runs give non-finite windows (skipped by the caller).
+    """
+    B = z0.shape[0]
+    ring = [np.array(z0, dtype=np.float64)]
+    with np.errstate(all="ignore"):
+        for _ in range(K):
+            ring.append(model._step(ring[-1]))
+        best = np.full(B, np.inf)
+        window = np.stack(ring[:K])
+        for t in range(relax + 1):
+            d = np.full(B, np.inf)
+            for k in range(1, K + 1):
+                d = np.minimum(d, np.max(np.abs(ring[k] - ring[0]), axis=1))
+            better = np.isfinite(d) & (d < best)
+            if better.any():
+                best[better] = d[better]
+                window[:, better] = np.stack(ring[:K])[:, better]
+            if t < relax:
+                ring = ring[1:] + [model._step(ring[-1])]
+    return window

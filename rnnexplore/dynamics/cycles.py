@@ -24,7 +24,8 @@ Search modes of :func:`find_cycles`:
     orders neither reaches go to the heuristic below. :attr:`CycleSet.proven` says which.
     Work estimated above ``SearchBudget.max_seconds`` (60 s) is refused unless
     ``allow_long=True``; Ctrl-C raises :class:`SearchInterrupted` carrying the partial result.
-    Box certificates for what remains: :func:`rnnexplore.dynamics.certify.certify_box`.
+    Box certificates for what remains: ``find_cycles(..., certify=True, box=B)``
+    (:func:`rnnexplore.dynamics.certify.certify_box` on every unproven order).
 
     The heuristic:
     Many chains of region guesses advance together as one stacked solve per iteration; every
@@ -70,20 +71,29 @@ from typing import Any
 
 import numpy as np
 
-from rnnexplore._validation import check_array, check_bool, check_int, check_mapping, check_real, check_seed, check_str
+from rnnexplore._validation import (
+    check_array,
+    check_bool,
+    check_int,
+    check_mapping,
+    check_real,
+    check_seed,
+    check_str,
+)
 from rnnexplore.dynamics.enumeration import (
     PRUNE_TOL,
     NecklaceTree,
     effective_bits,
     n_lyndon,
+    periodic_box,
     prefix_margin,
     prefix_margins,
     region_letters,
     switching_affine,
 )
 from rnnexplore.dynamics.models import PiecewiseLinearModel, ShallowPLRNN
+from rnnexplore.dynamics.solve import HUGE, _solve_sequences, check_model
 from rnnexplore.files import atomic_write_json, read_json
-from rnnexplore.dynamics.solve import HUGE, RegionSolution, _solve_sequences, check_model, solve_region_sequences
 
 __all__ = [
     "Cycle",
@@ -783,6 +793,15 @@ class _ExactOrders:
         self.lp_seconds = 5e-3  # first guess; measured as the tree grows
         self._lp_total = 0.0
         self._lp_count = 0
+        self._level_lps = 0
+        self._deadline = math.inf
+        self.lps_per_word = float(max(1, int(np.sum(alphabet.bits))))  # first guess; measured per level
+        self.box = None  # bounds of every periodic point used by the pruned tree (None: unbounded)
+        G = alphabet.G
+        unit = (np.sum(G != 0, axis=1) == 1) & (np.max(G, axis=1) == 1.0)
+        #: per switching bit, the state component it reads (G row = unit vector), else -1
+        self._selects = np.where(unit, np.argmax(G != 0, axis=1), -1)
+        self._wit = _Cells(model.M)
 
     # -- exact solve of Lyndon words
     def solve_words(self, k: int, words: np.ndarray, batch: int = 8192) -> None:
@@ -827,98 +846,232 @@ class _ExactOrders:
                 self._complete(t, "enumerated")
 
     # -- pruned tree
-    def pruned(self, orders: list[int], seconds: float, skip: set[int], report: set[int] | None = None) -> list[int]:
+    def pruned(self, orders: list[int], seconds: float, skip: set[int], report: set[int] | None = None,
+               box: Any = "auto") -> list[int]:
         """Grow a pruned tree while its estimated cost fits in ``seconds``; returns the orders
-        it made complete (those in ``orders``; the ones in ``report`` are marked ``"pruned"``)."""
+        it made complete (those in ``orders``; the ones in ``report`` are marked ``"pruned"``).
+
+        ``box``: bounds ``(lo, hi)`` holding every periodic point (prefixes are followed from
+        states in the box only), ``"auto"`` for
+        :func:`~rnnexplore.dynamics.enumeration.periodic_box`, or None.
+        """
         report = set(orders) if report is None else report
         import scipy.optimize  # noqa: F401 - imported before the clock starts (the LP cost model)
 
-        model, alpha = self.model, self.alpha
-        M = model.M
-        state = {"w_z": np.zeros((1, M)), "w_cur": np.full((1, M), np.nan), "w_ok": np.zeros(1, dtype=bool)}
+        self.box = periodic_box(self.model) if isinstance(box, str) else box
+        self._wit = _Cells(self.model.M)
         t0 = time.perf_counter()
+        self._deadline = t0 + seconds
         done: list[int] = []
-        counter = {"lps": 0}
-
-        def admissible(parents, words, letters):
-            t = words.shape[1]
-            n = len(words)
-            keep = np.zeros(n, dtype=bool)
-            w_z = np.zeros((n, M))
-            w_cur = np.full((n, M), np.nan)
-            w_ok = np.zeros(n, dtype=bool)
-            p_ok = state["w_ok"][parents]
-            if t == 1:
-                nxt_letter = np.full(n, -2)
-                nxt_state = np.full((n, M), np.nan)
-            else:
-                with np.errstate(all="ignore"):
-                    nxt_state = model._step(state["w_cur"][parents])
-                nxt_letter = np.where(p_ok, alpha.letter_of(np.nan_to_num(nxt_state)), -2)
-            inherit = p_ok & (nxt_letter == letters)
-            keep[inherit] = True
-            w_z[inherit] = state["w_z"][parents[inherit]]
-            w_cur[inherit] = nxt_state[inherit]
-            w_ok[inherit] = True
-            todo = np.flatnonzero(~inherit)
-            if len(todo):
-                a = time.perf_counter()
-                taus, zs = prefix_margins(model, alpha.letters[words[todo]], alpha.bits, alpha.G, alpha.g)
-                self._lp_total += time.perf_counter() - a
-                self._lp_count += len(todo)
-                counter["lps"] += len(todo)
-                keep[todo] = ~(taus < -PRUNE_TOL)  # NaN (undecided) is kept
-                good = todo[taus > 0.0]
-                if len(good):
-                    with np.errstate(all="ignore"):
-                        orbit = model.simulate(zs[taus > 0.0], t - 1)  # (t, n, M)
-                    lets = alpha.letter_of(np.nan_to_num(orbit)).T  # (n, t)
-                    fine = np.all(lets == words[good], axis=1) & np.all(np.isfinite(orbit), axis=(0, 2))
-                    g_ok = good[fine]
-                    w_z[g_ok] = zs[taus > 0.0][fine]
-                    w_cur[g_ok] = orbit[-1][fine]
-                    w_ok[g_ok] = True
-            state["w_z"], state["w_cur"], state["w_ok"] = w_z[keep], w_cur[keep], w_ok[keep]
-            return keep
-
-        tree = NecklaceTree(alpha.n, admissible)
+        tree = NecklaceTree(self.alpha.n)
         want = set(orders)
         first = min(report) if report else max(orders)
         sizes: list[int] = []
         for t in range(1, max(orders) + 1):
-            est = tree.expected_children() * self.lp_seconds
-            spent = time.perf_counter() - t0
-            if spent + est > seconds:
+            if not self._affordable(tree, t, first, sizes, seconds - (time.perf_counter() - t0)):
                 break
-            if len(sizes) >= 2 and t < first and sizes[-2] > 0:
-                # geometric growth of the admissible levels: the cost of reaching the first
-                # order this tree would prove; give up at once if that does not fit
-                ratio = max(1.0, sizes[-1] / sizes[-2])
-                ahead = est * sum(ratio**j for j in range(first - t + 1))
-                if spent + ahead > seconds:
-                    break
-            counter["lps"] = 0
-            _parents, lyn = tree.grow()
+            self._level_lps = 0
+            try:
+                lyn = self._next_level(tree)
+            except _OutOfTime:  # the level would not fit after all: it proves nothing
+                break
             sizes.append(len(tree.words))
             if self._lp_count:
                 self.lp_seconds = self._lp_total / self._lp_count
             if t in want:
-                self.lps[t] = counter["lps"]
+                self.lps[t] = self._level_lps
                 if t not in skip:
                     self.solve_words(t, lyn)
                 done.append(t)
                 if t in report:
                     self._complete(t, "pruned")
             if len(tree.words) == 0:  # nothing admissible any more: every higher order is empty
-                for k in orders:
-                    if k > t:
-                        done.append(k)
-                        self.solves.setdefault(k, 0)
-                        self.lps.setdefault(k, 0)
-                        if k in report:
-                            self._complete(k, "pruned")
+                done += self._empty_above(t, orders, report)
                 break
         return done
+
+    def _affordable(self, tree: NecklaceTree, t: int, first: int, sizes: list[int], left: float) -> bool:
+        """Whether level t fits in the time left (LPs per word as measured on the last level);
+        before the first order the tree would prove, levels are assumed to grow geometrically."""
+        est = len(tree.words) * self.lps_per_word * self.lp_seconds
+        if est > left:
+            return False
+        if len(sizes) >= 2 and t < first and sizes[-2] > 0:
+            ratio = max(1.0, sizes[-1] / sizes[-2])
+            return est * sum(ratio**j for j in range(first - t + 1)) <= left
+        return True
+
+    def _empty_above(self, t: int, orders: list[int], report: set[int]) -> list[int]:
+        """The orders above t, complete and empty (no prefix of length t is admissible)."""
+        out = [k for k in orders if k > t]
+        for k in out:
+            self.solves.setdefault(k, 0)
+            self.lps.setdefault(k, 0)
+            if k in report:
+                self._complete(k, "pruned")
+        return out
+
+    def _in_box(self, z: np.ndarray) -> np.ndarray:
+        """Rows of z (..., M) inside the box (finite rows without a box); NaN is outside."""
+        if self.box is None:
+            return np.all(np.isfinite(z), axis=-1)
+        return np.all((z >= self.box[0]) & (z <= self.box[1]), axis=-1)
+
+    def _next_level(self, tree: NecklaceTree) -> np.ndarray:
+        """Extend the tree by the admissible letters of every word (:meth:`_split`); returns the
+        Lyndon words of the new level and moves the witnesses along."""
+        n_words, root = len(tree.words), tree.depth == 0
+        par, letter, wit = self._split(tree)
+        _parents, lyn = tree.extend(par, letter)
+        self._wit = wit.select(tree.kept)
+        if not root:  # the root's LPs (all first letters) say nothing of a word's children
+            self.lps_per_word = self._level_lps / max(n_words, 1)
+        return lyn
+
+    def _split(self, tree: NecklaceTree) -> tuple[np.ndarray, np.ndarray, "_Cells"]:
+        """The letters that may follow each word of the level, found one effective bit at a
+        time: a cell (word, last region fixed on some bits) splits on the next bit; the side
+        its witness orbit takes is nonempty for free, the other side costs one LP (all of a
+        bit at once). Cells whose letters all lie below the word's FKM bound are dropped (for
+        binary-coded letters, highest bit first). Returns ``(parent, letter, witnesses)``."""
+        model, alpha = self.model, self.alpha
+        words, t = tree.words, tree.depth
+        eff = np.flatnonzero(alpha.bits)[::-1]
+        binary = not isinstance(model, ShallowPLRNN)
+        lo = tree.lowest_letters()
+        cells = _Cells(model.M, len(words))
+        cells.lo, cells.hi = self._image_interval(tree)
+        if t > 0:
+            with np.errstate(all="ignore"):
+                nxt = model._step(self._wit.cur)
+            has = self._wit.ok & np.all(np.isfinite(nxt), axis=1)
+            cells.set(np.flatnonzero(has), self._wit.z[has], nxt[has])
+        par = np.arange(len(words))
+        pat = np.zeros((len(words), model.n_bits), dtype=bool)
+        code = np.zeros(len(words), dtype=np.int64)
+        for jj, j in enumerate(eff):
+            par, pat, code = np.repeat(par, 2), np.repeat(pat, 2, axis=0), np.repeat(code, 2)
+            side = np.tile([False, True], len(par) // 2)
+            pat[:, j] = side
+            old = cells
+            cells = _Cells(model.M, len(par))
+            src = np.repeat(np.arange(len(old.ok)), 2)
+            with np.errstate(invalid="ignore"):
+                w_side = model._region(np.nan_to_num(old.cur))[:, j]
+            free = old.ok[src] & (w_side[src] == side)
+            cells.set(np.flatnonzero(free), old.z[src[free]], old.cur[src[free]])
+            cells.lo, cells.hi = old.lo[src], old.hi[src]
+            keep = self._interval_split(cells, j, side) | free
+            if binary:
+                bit = len(eff) - 1 - jj  # letter code bit of unit j
+                code = code + side.astype(np.int64) * (1 << bit)
+                keep &= code + (1 << bit) - 1 >= lo[par]
+            todo = np.flatnonzero(keep & ~free)
+            if len(todo):
+                keep[todo] = self._lp_cells(words[par[todo]], pat[todo], eff[: jj + 1], todo, cells)
+            par, pat, code, cells = par[keep], pat[keep], code[keep], cells.select(keep)
+        letter = np.array([alpha._index.get(r.tobytes(), -1) for r in pat[:, alpha.bits]], dtype=np.int64)
+        ok = letter >= 0
+        cells = cells.select(ok)
+        return par[ok], letter[ok], cells
+
+    def _image_interval(self, tree: NecklaceTree) -> tuple[np.ndarray, np.ndarray]:
+        """Interval hull of the next state of every word: the box at the root, then the interval
+        image of the last state's hull under the piece of the word's last letter, in the box."""
+        M = self.model.M
+        blo, bhi = (np.full(M, -_BIG), np.full(M, _BIG)) if self.box is None else self.box
+        if tree.depth == 0:
+            return np.tile(blo, (len(tree.words), 1)), np.tile(bhi, (len(tree.words), 1))
+        regs = self.alpha.letters[tree.words[:, -1]]
+        J, c = self.model.jacobians(regs), self.model.offsets(regs)
+        Jp, Jn = np.maximum(J, 0.0), np.minimum(J, 0.0)
+        lo, hi = self._wit.lo, self._wit.hi
+        with np.errstate(all="ignore"):
+            nlo = np.einsum("nij,nj->ni", Jp, lo) + np.einsum("nij,nj->ni", Jn, hi) + c
+            nhi = np.einsum("nij,nj->ni", Jp, hi) + np.einsum("nij,nj->ni", Jn, lo) + c
+        pad = 1e-9 * (1.0 + np.abs(nlo) + np.abs(nhi))
+        nlo = np.nan_to_num(nlo - pad, nan=-_BIG, neginf=-_BIG, posinf=_BIG)
+        nhi = np.nan_to_num(nhi + pad, nan=_BIG, neginf=-_BIG, posinf=_BIG)
+        return np.maximum(nlo, blo), np.minimum(nhi, bhi)
+
+    def _interval_split(self, cells: "_Cells", j: int, side: np.ndarray) -> np.ndarray:
+        """Which cells may have switching bit j on ``side`` by their interval hull (sound: only
+        cells whose bit-j value is impossible for every state of the hull are False); the hull
+        of a PLRNN / ALRNN cell is then clipped to the half-space of its side."""
+        G, g = self.alpha.G[j], self.alpha.g[j]
+        Gp, Gn = np.maximum(G, 0.0), np.minimum(G, 0.0)
+        with np.errstate(all="ignore"):
+            slo = cells.lo @ Gp + cells.hi @ Gn + g
+            shi = cells.hi @ Gp + cells.lo @ Gn + g
+        tol = 1e-9 * (1.0 + np.abs(slo) + np.abs(shi))
+        ok = np.where(side, ~(shi < -tol), ~(slo > tol)) & np.all(cells.lo <= cells.hi, axis=1)
+        p = self._selects[j]
+        if p >= 0:  # the bit reads one state component: z_p > -g (on) or z_p <= -g (off)
+            cells.lo[side, p] = np.maximum(cells.lo[side, p], -g - 1e-9 * (1.0 + abs(g)))
+            cells.hi[~side, p] = np.minimum(cells.hi[~side, p], -g + 1e-9 * (1.0 + abs(g)))
+        return ok
+
+    def _lp_cells(self, words: np.ndarray, last: np.ndarray, fixed: np.ndarray, rows: np.ndarray,
+                  cells: "_Cells") -> np.ndarray:
+        """LP emptiness of the prefixes ``words`` followed by a last region of which only the
+        bits ``fixed`` count; records in ``cells[rows]`` the witnesses whose orbit really follows.
+        Returns the keep-mask (undecided is kept)."""
+        model, alpha = self.model, self.alpha
+        n, t = words.shape
+        seqs = np.concatenate([alpha.letters[words], last[:, None, :]], axis=1)
+        active = np.ones(seqs.shape, dtype=bool)
+        active[:, t] = False
+        active[:, t, fixed] = True
+        taus, zs = np.empty(n), np.empty((n, model.M))
+        for s0 in range(0, n, 2000):  # the deadline is checked between slices
+            if time.perf_counter() > self._deadline:
+                raise _OutOfTime
+            a = time.perf_counter()
+            sl = slice(s0, s0 + 2000)
+            taus[sl], zs[sl] = prefix_margins(model, seqs[sl], alpha.bits, alpha.G, alpha.g, box=self.box,
+                                              active=active[sl])
+            self._lp_total += time.perf_counter() - a
+            self._lp_count += len(taus[sl])
+            self._level_lps += len(taus[sl])
+        pos = np.flatnonzero(taus > 0.0)
+        if len(pos):
+            with np.errstate(all="ignore"):
+                orbit = model.simulate(zs[pos], t)  # (t + 1, n, M)
+            fine = self._in_box(orbit[0]) & np.all(np.isfinite(orbit), axis=(0, 2))
+            if t:
+                fine &= np.all(alpha.letter_of(np.nan_to_num(orbit[:t])).T == words[pos], axis=1)
+            fine &= np.all(model._region(np.nan_to_num(orbit[t]))[:, fixed] == last[pos][:, fixed], axis=1)
+            cells.set(rows[pos[fine]], zs[pos[fine]], orbit[t][fine])
+        return ~(taus < -PRUNE_TOL)  # NaN (undecided) is kept
+
+
+class _OutOfTime(Exception):
+    """The pruned tree ran past its time budget in the middle of a level."""
+
+
+class _Cells:
+    """What is known of each prefix of a tree level (or of a cell, a prefix with a partly fixed
+    last region): a witness orbit - its start ``z``, its last state ``cur``, whether known
+    (``ok``) - and an interval hull ``[lo, hi]`` of the last state over every periodic orbit
+    that follows the prefix."""
+
+    def __init__(self, M: int, n: int = 1) -> None:
+        self.z = np.zeros((n, M))
+        self.cur = np.full((n, M), np.nan)
+        self.ok = np.zeros(n, dtype=bool)
+        self.lo = np.full((n, M), -_BIG)
+        self.hi = np.full((n, M), _BIG)
+
+    def set(self, rows: np.ndarray, z: np.ndarray, cur: np.ndarray) -> None:
+        self.z[rows], self.cur[rows], self.ok[rows] = z, cur, True
+
+    def select(self, keep: np.ndarray) -> "_Cells":
+        self.z, self.cur, self.ok = self.z[keep], self.cur[keep], self.ok[keep]
+        self.lo, self.hi = self.lo[keep], self.hi[keep]
+        return self
+
+
+_BIG = 1e300  # "unbounded" in interval arithmetic (finite, so that 0 * bound stays 0)
 
 
 def brute_force_cycles(model: PiecewiseLinearModel, order: int) -> list[Cycle]:
@@ -1353,6 +1506,8 @@ def find_cycles(
     min_order: int = 1,
     progress: bool = False,
     allow_long: bool = False,
+    certify: bool = False,
+    box: float | None = None,
 ) -> CycleSet:
     """All fixed points and cycles of orders ``min_order..max_order``, proven complete where affordable.
 
@@ -1390,6 +1545,13 @@ def find_cycles(
     allow_long : bool
         Work the cost model estimates above ``SearchBudget.max_seconds`` (default 60 s) is
         refused with a ValueError giving the estimate, unless this is True.
+    certify : bool
+        After the search, every order left unproven is certified in the box ``[-box, box]^M``
+        by a mixed-integer program (:func:`rnnexplore.dynamics.certify.certify_box`; orders up
+        to 64): objects it finds are added, and ``proven[k] == "box"`` (with
+        ``stats["box"] == box``) when the program proves nothing else exists in the box.
+    box : float, optional
+        Half-width of the certified box (required with ``certify=True``, refused without).
 
     Returns
     -------
@@ -1410,19 +1572,12 @@ def find_cycles(
     >>> cs.proven[1], cs.proven[16]  # order 16 has ~2.7e8 Lyndon words: heuristic
     ('enumerated', None)
     >>> cs2 = find_cycles(paper_gt16().with_params({"A[0]": 0.84}), 16, warm_start=cs, seed=0)
+    >>> cs3 = find_cycles(paper_gt16(), 10, seed=0, certify=True, box=20.0)  # orders 9, 10 by MILP
+    >>> cs3.proven[10], cs3.stats["box"]
+    ('box', 20.0)
     """
     t0 = time.perf_counter()
-    check_model(model)
-    max_order = check_int(max_order, "max_order", minimum=1)
-    min_order = check_int(min_order, "min_order", minimum=1)
-    if max_order > MAX_ORDER:
-        raise ValueError(f"max_order must be <= {MAX_ORDER}, got {max_order}")
-    if min_order > max_order:
-        raise ValueError(f"min_order ({min_order}) must be <= max_order ({max_order})")
-    if mode not in ("fast", "reference"):
-        raise ValueError(f"mode must be 'fast' or 'reference', got {mode!r}")
-    seed = check_seed(seed)
-    allow_long = check_bool(allow_long, "allow_long")
+    max_order, min_order, seed, box = _search_args(model, max_order, min_order, mode, seed, allow_long, certify, box)
     bud = SearchBudget.coerce(budget)
     warm = _warm_sequences(warm_start, model.n_bits)
     orders = range(min_order, max_order + 1)
@@ -1436,108 +1591,178 @@ def find_cycles(
             f"(limit {bud.max_seconds:g} s: SearchBudget.max_seconds); lower max_order or the budget, "
             "or pass allow_long=True"
         )
-    cycles: list[Cycle] = []
-    solves: dict[int, int] = {}
-    stops: dict[int, str] = {}
-    last_find: dict[int, int] = {}
-    proven: dict[int, str | None] = {k: None for k in orders}
-    lps: dict[int, int] = {}
-    continua: list[dict] = []
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=len(orders), desc="cycle orders")
-
-    def rng_for(k: int) -> np.random.Generator:
-        return np.random.default_rng(None if seed is None else [int(seed), k])
-
-    found: dict[int, _Collector] = {}
-    searches: list[_FastOrder] = []
-    exact = None
-    interrupted = False
+    run = _Run(model, orders, seed, bud, warm, progress)
     try:
         if mode == "fast":
-            if alpha is not None:
-                for k in orders:
-                    found[k] = _Collector(model, k)
-                exact = _ExactOrders(model, alpha, found, bar)
-                plain = [k for k in orders if plan[k] == "enumerated"]
-                exact.plain(plain)
-                rest = [k for k in orders if plan[k] == "pruned?"]
-                if rest:
-                    exact.pruned(list(range(1, max(rest) + 1)), prune_budget,
-                                 skip=set(plain) | set(range(1, min_order)), report=set(rest))
-            done = exact.completed if exact is not None else {}
-            heur = [k for k in orders if k not in done]
-            traj = _TrajectoryRegions(model, bud.trajectories, bud.trajectory_length, seed)
-            for k in heur:
-                found.pop(k, None)
-            searches = [_FastOrder(model, k, rng_for(k), bud, warm.get(k, []), traj, found, exhaustive=alpha is None)
-                        for k in heur]
-            _fast_search(model, searches, bar)
+            run.fast(alpha, plan, prune_budget)
         else:
-            for k in orders:
-                col = _Collector(model, k)
-                found[k] = col
-                solves[k], stops[k], last_find[k] = _reference_order(
-                    model, k, rng_for(k), bud, col, warm.get(k, [])
-                )
-                if bar is not None:
-                    bar.update(1)
+            run.reference()
     except KeyboardInterrupt:
-        interrupted = True
+        run.interrupted = True
     finally:
-        if bar is not None:
-            bar.close()
-    if exact is not None:
-        for k, how in exact.completed.items():
-            if k in proven:
-                proven[k] = how
-                stops[k] = "complete"
-                solves[k] = exact.solves.get(k, 0)
-                last_find[k] = solves[k]
-        lps = {k: n for k, n in exact.lps.items() if proven.get(k) == "pruned"}
-        continua = sorted(exact.continua.values(), key=lambda d: (d["order"], d["regions"]))
-    for srch in searches:
-        found[srch.k] = srch.collector
-        solves[srch.k] = srch.solves
-        stops[srch.k] = srch.stop or ("interrupted" if interrupted else "converged")
-        last_find[srch.k] = srch.last_find
-        if srch.stop == "complete":
-            proven[srch.k] = "enumerated"  # the chains happened to solve every region sequence
-    for k in orders:
-        if k not in stops:
-            stops[k] = "interrupted"
-            solves[k] = exact.solves.get(k, 0) if exact is not None else 0
-        if k in found:
-            cycles.extend(found[k].cycles.values())
-    if mode == "reference":
-        proven = {k: None for k in orders}
-    stats = {
-        "mode": mode,
-        "max_order": max_order,
-        "min_order": min_order,
-        "seed": None if seed is None else int(seed),
-        "solves": {k: int(solves.get(k, 0)) for k in orders},
-        "total_solves": int(sum(solves.values())),
-        "lps": lps,
-        "stop": {k: stops.get(k, "interrupted") for k in orders},
-        "solves_at_last_find": last_find,
-        "budget_exhausted": any(s == "max_solves" for s in stops.values()),
-        "complete": all(p is not None for p in proven.values()),
-        "proven": proven,
-        "continua": continua,
-        "estimated_seconds": float(estimate),
-        "interrupted": interrupted,
-        "wall_time": time.perf_counter() - t0,
-    }
-    if alpha is not None:
-        stats["letters"] = int(alpha.n)
-    result = CycleSet(cycles, stats, model)
-    if interrupted:
+        if run.bar is not None:
+            run.bar.close()
+    stats = run.stats(mode, max_order, min_order, estimate, alpha)
+    result = CycleSet(run.cycles(), stats, model)
+    if run.interrupted:
+        result.stats["wall_time"] = time.perf_counter() - t0
         raise SearchInterrupted(result)
+    if certify:
+        result = _certify_unproven(model, result, box)
+    result.stats["wall_time"] = time.perf_counter() - t0
     return result
+
+
+def _search_args(model, max_order, min_order, mode, seed, allow_long, certify, box):
+    """Validated ``(max_order, min_order, seed, box)`` of :func:`find_cycles`."""
+    check_model(model)
+    max_order = check_int(max_order, "max_order", minimum=1)
+    min_order = check_int(min_order, "min_order", minimum=1)
+    if max_order > MAX_ORDER:
+        raise ValueError(f"max_order must be <= {MAX_ORDER}, got {max_order}")
+    if min_order > max_order:
+        raise ValueError(f"min_order ({min_order}) must be <= max_order ({max_order})")
+    if mode not in ("fast", "reference"):
+        raise ValueError(f"mode must be 'fast' or 'reference', got {mode!r}")
+    seed = check_seed(seed)
+    check_bool(allow_long, "allow_long")
+    if check_bool(certify, "certify"):
+        if box is None:
+            raise ValueError("certify=True needs box=B: the half-width of the box [-B, B]^M to certify")
+        box = check_real(box, "box", minimum=0.0, exclusive_minimum=True)
+        if max_order > _CERTIFY_MAX_ORDER:
+            raise ValueError(f"certify=True: box certificates handle orders up to {_CERTIFY_MAX_ORDER}, "
+                             f"got max_order={max_order}")
+    elif box is not None:
+        raise ValueError("box is only used with certify=True")
+    return max_order, min_order, seed, box
+
+
+_CERTIFY_MAX_ORDER = 64  # the largest order certify_box accepts
+
+
+def _certify_unproven(model, cs: CycleSet, box: float) -> CycleSet:
+    """Certify every unproven order of ``cs`` in ``[-box, box]^M`` (one program per order, lowest
+    first, the objects known so far cut); objects the programs find are added."""
+    from rnnexplore.dynamics.certify import certify_box
+
+    cycles = list(cs)
+    proven = dict(cs.proven)
+    milps: dict[int, int] = {}
+    for k in sorted(o for o, how in proven.items() if how is None):
+        cert = certify_box(model, k, box, cycles=cycles, min_order=k)
+        known = {c.key for c in cycles if c.order == k}
+        cycles.extend(c for c in cert if c.order == k and c.key not in known)
+        milps[k] = int(cert.stats["milp_solves"].get(k, 0))
+        proven[k] = cert.proven[k]
+    stats = dict(cs.stats)
+    stop = dict(stats.get("stop", {}))
+    stop.update({k: "complete" for k in milps if proven[k] == "box"})
+    stats.update(proven=proven, box=float(box), milp_solves=milps, stop=stop,
+                 complete=all(p is not None for p in proven.values()))
+    return CycleSet(cycles, stats, cs.model)
+
+
+class _Run:
+    """The search of :func:`find_cycles` over its orders: what each order found and spent."""
+
+    def __init__(self, model, orders: range, seed, bud: SearchBudget, warm, progress: bool) -> None:
+        self.model, self.orders, self.seed, self.bud, self.warm = model, orders, seed, bud, warm
+        self.found: dict[int, _Collector] = {}
+        self.searches: list[_FastOrder] = []
+        self.exact: _ExactOrders | None = None
+        self.reference_results: dict[int, tuple[int, str, int]] = {}
+        self.interrupted = False
+        self.bar = None
+        if progress:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=len(orders), desc="cycle orders")
+
+    def rng_for(self, k: int) -> np.random.Generator:
+        return np.random.default_rng(None if self.seed is None else [int(self.seed), k])
+
+    def fast(self, alpha: "_Alphabet | None", plan: dict[int, str], prune_budget: float) -> None:
+        """Exact orders first (plain, then pruned), the heuristic for the rest."""
+        model, orders, bud = self.model, self.orders, self.bud
+        if alpha is not None:
+            for k in orders:
+                self.found[k] = _Collector(model, k)
+            self.exact = _ExactOrders(model, alpha, self.found, self.bar)
+            plain = [k for k in orders if plan[k] == "enumerated"]
+            self.exact.plain(plain)
+            rest = [k for k in orders if plan[k] == "pruned?"]
+            if rest:
+                self.exact.pruned(list(range(1, max(rest) + 1)), prune_budget,
+                                  skip=set(plain) | set(range(1, orders.start)), report=set(rest))
+        done = self.exact.completed if self.exact is not None else {}
+        heur = [k for k in orders if k not in done]
+        traj = _TrajectoryRegions(model, bud.trajectories, bud.trajectory_length, self.seed)
+        for k in heur:
+            self.found.pop(k, None)
+        self.searches = [_FastOrder(model, k, self.rng_for(k), bud, self.warm.get(k, []), traj, self.found,
+                                    exhaustive=alpha is None) for k in heur]
+        _fast_search(model, self.searches, self.bar)
+
+    def reference(self) -> None:
+        for k in self.orders:
+            col = _Collector(self.model, k)
+            self.found[k] = col
+            self.reference_results[k] = _reference_order(self.model, k, self.rng_for(k), self.bud, col,
+                                                         self.warm.get(k, []))
+            if self.bar is not None:
+                self.bar.update(1)
+
+    def cycles(self) -> list[Cycle]:
+        for srch in self.searches:
+            self.found[srch.k] = srch.collector
+        return [c for k in self.orders if k in self.found for c in self.found[k].cycles.values()]
+
+    def stats(self, mode: str, max_order: int, min_order: int, estimate: float, alpha) -> dict[str, Any]:
+        """The search statistics (see :class:`CycleSet`), per order."""
+        orders, exact = self.orders, self.exact
+        proven: dict[int, str | None] = {k: None for k in orders}
+        solves: dict[int, int] = {}
+        stops: dict[int, str] = {}
+        last_find: dict[int, int] = {}
+        for k, (n, stop, last) in self.reference_results.items():
+            solves[k], stops[k], last_find[k] = n, stop, last
+        if exact is not None:
+            for k, how in exact.completed.items():
+                if k in proven:
+                    proven[k], stops[k] = how, "complete"
+                    solves[k] = last_find[k] = exact.solves.get(k, 0)
+        for srch in self.searches:
+            solves[srch.k], last_find[srch.k] = srch.solves, srch.last_find
+            stops[srch.k] = srch.stop or ("interrupted" if self.interrupted else "converged")
+            if srch.stop == "complete":
+                proven[srch.k] = "enumerated"  # the chains happened to solve every region sequence
+        for k in orders:
+            if k not in stops:
+                solves[k] = exact.solves.get(k, 0) if exact is not None else 0
+        if mode == "reference":
+            proven = {k: None for k in orders}
+        stats = {
+            "mode": mode,
+            "max_order": max_order,
+            "min_order": min_order,
+            "seed": None if self.seed is None else int(self.seed),
+            "solves": {k: int(solves.get(k, 0)) for k in orders},
+            "total_solves": int(sum(solves.values())),
+            "lps": {k: n for k, n in exact.lps.items() if proven.get(k) == "pruned"} if exact is not None else {},
+            "stop": {k: stops.get(k, "interrupted") for k in orders},
+            "solves_at_last_find": last_find,
+            "budget_exhausted": any(s == "max_solves" for s in stops.values()),
+            "complete": all(p is not None for p in proven.values()),
+            "proven": proven,
+            "continua": sorted(exact.continua.values(), key=lambda d: (d["order"], d["regions"]))
+            if exact is not None else [],
+            "estimated_seconds": float(estimate),
+            "interrupted": self.interrupted,
+        }
+        if alpha is not None:
+            stats["letters"] = int(alpha.n)
+        return stats
 
 
 def _alphabet_affordable(model) -> bool:

@@ -14,7 +14,9 @@ one level at once in numpy (the FKM successor rule); its level ``k`` contains ev
 of length k. With pruning, a prefix is dropped as soon as no state follows it: the states whose
 orbit visits a given sequence of regions form a convex polyhedron (every piece is affine), and
 its emptiness is decided by a linear program (``scipy.optimize.linprog``, HiGHS) that maximises
-the smallest margin of the strict "on" inequalities. Every surviving Lyndon word is still solved
+the smallest margin of the strict "on" inequalities. When the map contracts or expands at
+infinity, :func:`periodic_box` bounds every periodic orbit, and the prefix polyhedra are
+intersected with it. Every surviving Lyndon word is still solved
 and checked exactly on the true map, so pruning can only save work, never add an object; a
 prefix is dropped only when the LP says it is empty by more than its tolerance.
 
@@ -38,7 +40,7 @@ from typing import Any
 
 import numpy as np
 
-from rnnexplore.dynamics.models import ShallowPLRNN, PiecewiseLinearModel
+from rnnexplore.dynamics.models import PiecewiseLinearModel, ShallowPLRNN
 
 __all__ = [
     "effective_bits",
@@ -48,6 +50,7 @@ __all__ = [
     "NecklaceTree",
     "prefix_margin",
     "prefix_margins",
+    "periodic_box",
     "PRUNE_TOL",
 ]
 
@@ -127,6 +130,95 @@ def region_letters(model: PiecewiseLinearModel) -> np.ndarray:
     return np.array(cells, dtype=bool).reshape(len(cells), nb)
 
 
+# --------------------------------------------------------------------------- a box for every periodic orbit
+def _contraction_bound(L, C, G, g, h0) -> np.ndarray | None:
+    """Bound on ``max |z|`` over every periodic orbit from a nonnegative linear recursion.
+
+    Along a periodic orbit let ``a`` be the componentwise maximum of ``|z|`` and ``u`` that of
+    ``y = relu(G z + g)``. Every orbit point is the image of one, so
+    ``a <= |L| a + |C| u + |h0|`` and ``u <= |G L| a + (G C)^+ u + (G h0 + g)^+`` (``y >= 0``).
+    With ``Q >= 0`` the matrix of that system and ``rho(Q) < 1``, ``(I - Q)^-1 >= 0`` turns it
+    into ``(a, u) <= (I - Q)^-1 q``. None when ``rho(Q) >= 1``.
+    """
+    M, nb = C.shape
+    GL, GC = G @ L, G @ C
+    Q = np.block([[np.abs(L), np.abs(C)], [np.abs(GL), np.maximum(GC, 0.0)]])
+    q = np.concatenate([np.abs(h0), np.maximum(G @ h0 + g, 0.0)])
+    if Q.size == 0 or np.max(np.abs(np.linalg.eigvals(Q))) >= 1.0 - 1e-9:
+        return None
+    m = np.linalg.solve(np.eye(M + nb) - Q, q)
+    if not np.all(np.isfinite(m)) or np.any(m < -1e-12):
+        return None
+    a, u = np.maximum(m[:M], 0.0), np.maximum(m[M:], 0.0)
+    # z = L z_prev + C y_prev + h0 with |z_prev| <= a, 0 <= y_prev <= u
+    lo = -np.abs(L) @ a + np.minimum(C, 0.0) @ u + h0
+    hi = np.abs(L) @ a + np.maximum(C, 0.0) @ u + h0
+    return np.minimum(np.maximum(np.abs(lo), np.abs(hi)), a)
+
+
+def _expansion_bound(L, C, G, g, h0) -> float | None:
+    """Radius R of an infinity-norm ball holding every periodic orbit of a map that expands at
+    infinity (PLRNN / ALRNN structure: each switching row selects one state component).
+
+    If ``|F(z)_i| >= rho_i N - c`` whenever ``|z_i| = ||z|| = N``, with ``rho = min rho_i > 1``,
+    the largest-norm point of a periodic orbit (norm N) maps to a point of norm > N unless
+    ``N <= c / (rho - 1)``; its image is on the orbit, so every orbit lies in that ball.
+    None when the structure does not apply or ``rho <= 1``.
+    """
+    M, nb = C.shape
+    if nb and not (np.all(np.sum(G != 0, axis=1) == 1) and np.all(G[G != 0] == 1.0)):
+        return None
+    p = np.argmax(G != 0, axis=1) if nb else np.zeros(0, dtype=np.int64)
+    rho = np.empty(M)
+    for i in range(M):
+        own = p == i
+        c_i = float(np.sum(C[i, own]))
+        cross = float(np.sum(np.abs(L[i])) - abs(L[i, i]) + np.sum(np.abs(C[i, ~own])))
+        rho[i] = min(abs(L[i, i] + c_i), abs(L[i, i])) - cross
+    const = float(np.max(np.abs(h0) + np.abs(C) @ np.abs(g))) if M else 0.0
+    r = float(np.min(rho)) if M else 0.0
+    if r <= 1.0 + 1e-9:
+        return None
+    return const / (r - 1.0)
+
+
+def periodic_box(model: PiecewiseLinearModel) -> tuple[np.ndarray, np.ndarray] | None:
+    """Bounds ``lo <= z <= hi`` that hold at every point of every periodic orbit, or None.
+
+    Two sufficient conditions are tried on ``z' = L z + C relu(G z + g) + h0``
+    (:func:`rnnexplore.dynamics.certify.relu_form`): the map contracts at infinity (a
+    nonnegative recursion on the componentwise maxima of ``|z|`` and of the rectified units
+    along the orbit has spectral radius < 1; typical of inhibition-dominated ReLU RNNs), or it
+    expands at infinity in the infinity norm (the largest point of an orbit would map further
+    out; e.g. the rich skew-tent PLRNNs). The box found is then tightened by interval
+    propagation (:func:`rnnexplore.dynamics.certify.propagate_bounds`: a periodic point in the
+    box lies in every image of the box). Neither condition holds: None (no bound is known, and
+    pruning proceeds without one). The bounds are widened by a relative ``1e-7`` for rounding.
+
+    Examples
+    --------
+    >>> from rnnexplore.dynamics.models import PLRNN, skew_tent
+    >>> lo, hi = periodic_box(skew_tent(0.2, -1.5, 1.0))  # contracting at infinity on z < 0
+    >>> bool(lo[0] <= -0.3846 and 0.9231 <= hi[0])
+    True
+    >>> periodic_box(PLRNN([1.0], [[0.0]], [0.0])) is None  # the identity: no bound exists
+    True
+    """
+    from rnnexplore.dynamics.certify import propagate_bounds, relu_form
+
+    L, C, G, g, h0 = relu_form(model)
+    with np.errstate(all="ignore"):
+        a = _contraction_bound(L, C, G, g, h0)
+        R = float(np.max(a)) if a is not None else _expansion_bound(L, C, G, g, h0)
+    if R is None or not math.isfinite(R):
+        return None
+    R = R * (1.0 + 1e-7) + 1e-7
+    lo, hi = propagate_bounds(model, R)
+    if a is not None:
+        lo, hi = np.maximum(lo, -a * (1.0 + 1e-7) - 1e-7), np.minimum(hi, a * (1.0 + 1e-7) + 1e-7)
+    return lo, hi
+
+
 # --------------------------------------------------------------------------- Lyndon words
 def _mobius(n: int) -> int:
     result, p = 1, 2
@@ -183,35 +275,44 @@ class NecklaceTree:
         self.words = np.zeros((1, 0), dtype=np.int16)
         self.period = np.ones(1, dtype=np.int64)
         self.depth = 0
+        self.kept = np.zeros(0, dtype=np.int64)
 
-    def expected_children(self) -> int:
-        """Number of children the next :meth:`grow` will consider (before pruning)."""
+    def lowest_letters(self) -> np.ndarray:
+        """Smallest letter each word of the level may be extended by (the FKM rule)."""
         if self.depth == 0:
-            return self.n
-        lo = self.words[np.arange(len(self.words)), self.depth - self.period]
-        return int(np.sum(self.n - lo.astype(np.int64)))
+            return np.zeros(len(self.words), dtype=np.int64)
+        return self.words[np.arange(len(self.words)), self.depth - self.period].astype(np.int64)
 
     def grow(self) -> tuple[np.ndarray, np.ndarray]:
         """Extend every word by one letter; returns ``(parents, lyndon)`` of the new level:
         the parent index of every new word and the Lyndon words (int array (L, t+1))."""
-        t, n = self.depth, self.n
-        N = len(self.words)
+        n = self.n
+        lo = self.lowest_letters()
+        counts = n - lo
+        parents = np.repeat(np.arange(len(self.words)), counts)
+        start = np.repeat(np.cumsum(counts) - counts, counts)
+        letters = lo[parents] + np.arange(len(parents)) - start
+        return self.extend(parents, letters, admissible=self.admissible)
+
+    def extend(self, parents: np.ndarray, letters: np.ndarray, admissible: Any = None) -> tuple[np.ndarray, np.ndarray]:
+        """The next level from the given ``(parent, letter)`` pairs (sorted by parent; pairs
+        below :meth:`lowest_letters` are dropped, then ``admissible`` filters as in the class).
+        Returns ``(parents, lyndon)`` like :meth:`grow`; :attr:`kept` indexes the pairs kept."""
+        t = self.depth
+        parents = np.asarray(parents, dtype=np.int64)
+        letters = np.asarray(letters, dtype=np.int64)
+        idx = np.flatnonzero(letters >= self.lowest_letters()[parents])
+        parents, letters = parents[idx], letters[idx].astype(np.int16)
         if t == 0:
-            parents = np.zeros(n, dtype=np.int64)
-            letters = np.arange(n, dtype=np.int16)
-            period = np.ones(n, dtype=np.int64)
+            period = np.ones(len(parents), dtype=np.int64)
         else:
-            lo = self.words[np.arange(N), t - self.period].astype(np.int64)
-            counts = n - lo
-            parents = np.repeat(np.arange(N), counts)
-            start = np.repeat(np.cumsum(counts) - counts, counts)
-            letters = (lo[parents] + np.arange(len(parents)) - start).astype(np.int16)
-            period = np.where(letters == lo[parents], self.period[parents], t + 1)
+            period = np.where(letters == self.lowest_letters()[parents], self.period[parents], t + 1)
         words = np.concatenate([self.words[parents], letters[:, None]], axis=1)
-        if self.admissible is not None and len(words):
-            keep = np.asarray(self.admissible(parents, words, letters), dtype=bool)
-            parents, words, period = parents[keep], words[keep], period[keep]
+        if admissible is not None and len(words):
+            keep = np.asarray(admissible(parents, words, letters), dtype=bool)
+            parents, words, period, idx = parents[keep], words[keep], period[keep], idx[keep]
         self.words, self.period, self.depth = words, period, t + 1
+        self.kept = idx
         return parents, words[period == t + 1]
 
 
@@ -299,7 +400,8 @@ def prefix_margin(model: PiecewiseLinearModel, seq: np.ndarray, bits: np.ndarray
 
 def prefix_margins(model: PiecewiseLinearModel, seqs: np.ndarray, bits: np.ndarray | None = None,
                    G: np.ndarray | None = None, g: np.ndarray | None = None,
-                   chunk: int = 100) -> tuple[np.ndarray, np.ndarray]:
+                   chunk: int = 100, box: tuple[np.ndarray, np.ndarray] | None = None,
+                   active: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Emptiness of many prefixes at once: one block-diagonal linear program per ``chunk``
     (about 100 blocks per HiGHS call is fastest: the solver's cost grows faster than linearly).
 
@@ -308,7 +410,13 @@ def prefix_margins(model: PiecewiseLinearModel, seqs: np.ndarray, bits: np.ndarr
     of every step i (rows scaled by ``1 / |G_j|``). The blocks share no variable, so maximising
     the sum maximises every ``tau_b``, and every block is feasible (small enough tau). A
     nonempty prefix has ``tau_b >= 0``; ``tau_b < -PRUNE_TOL`` proves it empty; ``tau_b > 0``
-    gives an interior witness ``z_1`` (all inequalities strict).
+    gives an interior witness ``z_1`` (all inequalities strict). With ``box = (lo, hi)`` (e.g.
+    :func:`periodic_box`) ``z_1`` must also lie in the box (as bounds of the variables): the
+    prefix polyhedra become bounded and many more of them empty. (Asking the same of every
+    ``z_i`` was measured to drop no more prefixes for a box from :func:`periodic_box`, which is
+    nearly mapped into itself, at three times the LP cost.)
+    ``active`` (B, t, n_bits) bool leaves the inequalities of the False bits out (a last step
+    whose region is only partly fixed).
 
     Returns
     -------
@@ -333,9 +441,9 @@ def prefix_margins(model: PiecewiseLinearModel, seqs: np.ndarray, bits: np.ndarr
     if bits is None:
         bits = np.ones(model.n_bits, dtype=bool)
     Gb, gb = G[bits], g[bits]
-    nr = Gb.shape[0]
     norm = np.linalg.norm(Gb, axis=1)
     norm[norm == 0] = 1.0
+    nr = Gb.shape[0]
     tau = np.full(B, np.nan)
     Z = np.zeros((B, M))
     if nr == 0:
@@ -357,14 +465,16 @@ def prefix_margins(model: PiecewiseLinearModel, seqs: np.ndarray, bits: np.ndarr
                     P = J[:, i] @ P
                     r = (J[:, i] @ r[:, :, None])[:, :, 0] + c[:, i]
         on = S[:, :, bits]  # (n, t, nr)
+        act = np.ones(on.shape, dtype=bool) if active is None else np.asarray(active[s0 : s0 + chunk])[:, :, bits]
         sign = np.where(on, -1.0, 1.0)
         finite = np.all(np.isfinite(R), axis=(1, 2, 3)) & np.all(np.isfinite(O), axis=(1, 2))
         R = np.where(finite[:, None, None, None], R, 0.0)
         O = np.where(finite[:, None, None], O, 0.0)
         # block b: variables [z_b (M), tau_b]; rows sign*(R z + O) + tau <= 0
         nrow = t * nr
-        rows = np.arange(n * nrow).reshape(n, nrow)
-        coef = (sign.reshape(n, nrow)[:, :, None] * R.reshape(n, nrow, M))
+        act = act.reshape(n, nrow)
+        rows = np.cumsum(act.ravel()).reshape(n, nrow) - 1  # inactive rows are left out
+        coef = sign.reshape(n, nrow)[:, :, None] * R.reshape(n, nrow, M)
         vz = (np.arange(n) * (M + 1))[:, None, None] + np.arange(M)[None, None, :]
         ri = np.broadcast_to(rows[:, :, None], (n, nrow, M))
         vi = np.broadcast_to(vz, (n, nrow, M))
@@ -372,14 +482,18 @@ def prefix_margins(model: PiecewiseLinearModel, seqs: np.ndarray, bits: np.ndarr
         data = np.concatenate([coef.ravel(), np.ones(n * nrow)])
         ii = np.concatenate([ri.ravel(), rows.ravel()])
         jj = np.concatenate([vi.ravel(), vt.ravel()])
-        keep = data != 0
-        A = coo_matrix((data[keep], (ii[keep], jj[keep])), shape=(n * nrow, n * (M + 1))).tocsr()
-        b = (-sign * O).ravel()
+        keep = (data != 0) & np.concatenate([np.repeat(act.ravel(), M), act.ravel()])
+        n_act = int(act.sum())
+        A = coo_matrix((data[keep], (ii[keep], jj[keep])), shape=(n_act, n * (M + 1))).tocsr()
+        b = (-sign * O).reshape(n, nrow)[act]
         cost = np.zeros(n * (M + 1))
         cost[M :: M + 1] = -1.0
         lo = np.full(n * (M + 1), -np.inf)
         hi = np.full(n * (M + 1), np.inf)
         hi[M :: M + 1] = 1.0
+        if box is not None:  # z_1 in the box: bounds of the variables
+            lo.reshape(n, M + 1)[:, :M] = box[0]
+            hi.reshape(n, M + 1)[:, :M] = box[1]
         res = linprog(cost, A_ub=A, b_ub=b, bounds=np.stack([lo, hi], axis=1), method="highs")
         if res.status == 0:
             x = res.x.reshape(n, M + 1)

@@ -354,7 +354,16 @@ class PLRNN(PiecewiseLinearModel):
         return bool(np.all(self.A == np.diag(np.diag(self.A))))
 
     def _step(self, z: np.ndarray) -> np.ndarray:
-        return z @ self.A.T + _relu(z) @ self.W.T + self.h
+        a = self.__dict__.get("_diag")
+        if a is None:  # immutable: decided once; a diagonal A is a multiply, not an M x M product
+            a = self.__dict__["_diag"] = np.diag(self.A).copy() if self.diagonal_A else False
+        if a is False:
+            return z @ self.A.T + _relu(z) @ self.W.T + self.h
+        with np.errstate(invalid="ignore", over="ignore"):
+            lin = z * a
+        if not np.all(np.isfinite(lin)):  # keep the product's propagation of inf / nan (inf * 0)
+            return z @ self.A.T + _relu(z) @ self.W.T + self.h
+        return lin + _relu(z) @ self.W.T + self.h
 
     def _switching(self, z: np.ndarray) -> np.ndarray:
         return z

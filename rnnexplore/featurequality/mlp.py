@@ -92,6 +92,7 @@ class ReLUMLP(nn.Module):
                 lin.bias.zero_()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Network output ``f(x)`` (ReLU layers, the last one linear, divided by ``gamma``), shape (n,)."""
         for lin in self.layers[:-1]:
             x = torch.relu(lin(x))
         return self.layers[-1](x).squeeze(-1) / self.gamma

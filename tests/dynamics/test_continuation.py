@@ -144,3 +144,29 @@ def test_options_validation():
         continuation_step(paper_gt16(), None, 0)
     with pytest.raises(ValueError, match="states"):
         objects_from_states(paper_gt16(), np.zeros((3, 5)))
+
+
+def test_objects_from_states_relaxed_finds_every_fixed_point_of_a_wide_network():
+    # 3 coupled units (brute force: every one of their 2^3 regions) + 21 units that decay to
+    # z = -1 whatever the rest does: the fixed points are the 3-unit ones times (-1, ..., -1);
+    # M = 24 takes the reduced k x k solves
+    rng = np.random.default_rng(4)
+    small = PLRNN(np.zeros(3), 2.0 * np.eye(3) + 0.3 * rng.normal(size=(3, 3)), -0.5 * np.ones(3))
+    M = 24
+    W = np.zeros((M, M))
+    W[:3, :3] = small.W
+    W[3:, 3:] = 0.5 * np.eye(M - 3)
+    W[3:, :3] = rng.normal(size=(M - 3, 3))  # the decaying units listen to the first three...
+    h = np.r_[small.h, -11.0 * np.ones(M - 3)]  # ...but stay inactive wherever those are bounded
+    m = PLRNN(np.zeros(M), W, h)
+    ref = {c.key for c in brute_force_cycles(small, 1)}
+    starts = rng.normal(scale=1.0, size=(300, M))
+    got = objects_from_states(m, starts, 1, relax=3)
+    assert len(got) == len(ref) >= 4
+    for c in got:
+        z = c.points[0]
+        np.testing.assert_allclose(m.step(z), z, atol=1e-10)  # the exact fixed-point condition
+        assert np.all(z[3:] < 0) and c.key[3:] == "0" * (M - 3)
+    assert {c.key[:3] for c in got} == ref
+    with pytest.raises(ValueError, match="relax"):
+        objects_from_states(m, starts, 1, relax=-1)

@@ -51,3 +51,37 @@ def test_save_load_round_trip_and_foreign_files_refused(tmp_path):
     np.savez(evil, weight_ih_l0=np.array([object()], dtype=object))
     with pytest.raises(ValueError):
         load_flipflop(evil)
+
+
+def test_start_pulse_trials_begin_with_a_pulse_on_every_bit():
+    u, y = flipflop_batch(4, 50, seed=2, start_pulse=True)
+    assert np.all(u[0] != 0) and np.all(y != 0)
+    u0, _ = flipflop_batch(4, 50, seed=2)
+    np.testing.assert_array_equal(u[1:] != 0, u0[1:] != 0)  # the same later pulses
+    with pytest.raises(ValueError, match="start_pulse"):
+        flipflop_batch(4, 50, start_pulse="yes")
+
+
+def test_benchmark_network_m64_has_the_cube_from_relaxed_states():
+    # the cached M = 64 network of benchmarks/bench_flipflop.py; 2^64 regions rule out brute
+    # force, so the oracle is the cube's structure and the map itself at every point
+    import torch
+    from pathlib import Path
+
+    from rnnexplore.dynamics.continuation import objects_from_states
+
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "data" / "flipflop_M64.npz"
+    rnn, _ = load_flipflop(path)
+    model = from_torch_rnn(rnn)
+    u, _ = flipflop_batch(16, 100, seed=1, start_pulse=True)
+    with torch.no_grad():
+        x = rnn(torch.tensor(u, dtype=torch.float32))[0].numpy().astype(np.float64).reshape(-1, 64)
+    rng = np.random.default_rng(2)
+    init = x[rng.choice(len(x), 512, replace=False)] + 0.5 * rng.standard_normal((512, 64))
+    cs = objects_from_states(model, (init @ model.W.T + model.h)[None], 1, relax=30)
+    n_unstable = sorted(int(np.sum(np.abs(c.eigenvalues) > 1)) for c in cs)
+    assert [n_unstable.count(k) for k in range(4)] == [8, 12, 6, 1] and len(cs) == 27
+    for c in cs:
+        p = c.points[0]
+        assert np.max(np.abs(model.step(p) - p)) < 1e-9
+        np.testing.assert_array_equal(model.region(p), c.regions[0])

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from rnnexplore._validation import check_int, check_real, check_seed
+from rnnexplore._validation import check_bool, check_int, check_real, check_seed
 from rnnexplore.files import atomic_savez, load_npz
 
 __all__ = ["flipflop_batch", "train_flipflop", "save_flipflop", "load_flipflop", "cached_flipflop",
@@ -37,11 +37,14 @@ CACHED = "flipflop_relu.npz"  # package data: rnnexplore/dynamics/training/data/
 
 
 def flipflop_batch(n_batch: int, n_steps: int, *, n_bits: int = 3, p: float = 0.04,
-                   seed: int | None = 0) -> tuple[np.ndarray, np.ndarray]:
+                   seed: int | None = 0, start_pulse: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Inputs and targets ``(n_steps, n_batch, n_bits)`` of the flip-flop task.
 
     A pulse (+1 or -1, equally likely) arrives on each channel with probability ``p`` per
-    step; the target holds the last pulse's sign (0 before the first pulse).
+    step; the target holds the last pulse's sign (0 before the first pulse). With
+    ``start_pulse=True`` every channel gets a pulse at step 0, as in fixed-point-finder's
+    ``FlipFlopData``: no "nothing seen yet" state to hold, so a network has no reason to keep
+    a stable state at 0 besides the ``2^n_bits`` memories.
     """
     n_batch = check_int(n_batch, "n_batch", minimum=1)
     n_steps = check_int(n_steps, "n_steps", minimum=1)
@@ -49,6 +52,8 @@ def flipflop_batch(n_batch: int, n_steps: int, *, n_bits: int = 3, p: float = 0.
     p = check_real(p, "p", minimum=0.0, maximum=1.0)
     rng = np.random.default_rng(check_seed(seed))
     pulse = rng.uniform(size=(n_steps, n_batch, n_bits)) < p
+    if check_bool(start_pulse, "start_pulse"):
+        pulse[0] = True
     sign = np.where(rng.uniform(size=pulse.shape) < 0.5, -1.0, 1.0)
     u = np.where(pulse, sign, 0.0)
     y = np.zeros_like(u)
@@ -60,12 +65,15 @@ def flipflop_batch(n_batch: int, n_steps: int, *, n_bits: int = 3, p: float = 0.
 
 
 def train_flipflop(*, hidden: int = 10, n_bits: int = 3, steps: int = 1500, batch: int = 64,
-                   length: int = 150, p: float = 0.02, lr: float = 5e-3, seed: int = 0) -> tuple[Any, Any, list[float]]:
+                   length: int = 150, p: float = 0.02, lr: float = 5e-3, seed: int = 0,
+                   start_pulse: bool = False) -> tuple[Any, Any, list[float]]:
     """Train a ReLU ``torch.nn.RNN`` (+ linear readout) on the flip-flop task (CPU, seeded).
 
     The defaults (10 units, 1500 Adam steps on batches of 64 sequences of 150 steps, pulse
     probability 0.02) give the shipped network (:func:`cached_flipflop`): 27 fixed points at
     zero input, 8 attractors and 19 saddles. About 3-5 minutes on one CPU core.
+    ``start_pulse=True`` trains on trials that begin with a pulse on every channel
+    (:func:`flipflop_batch`); wide networks trained so keep only the 8 memories stable.
 
     Returns
     -------
@@ -76,20 +84,22 @@ def train_flipflop(*, hidden: int = 10, n_bits: int = 3, steps: int = 1500, batc
     """
     import torch
 
-    hidden = check_int(hidden, "hidden", minimum=1, maximum=64)
+    hidden = check_int(hidden, "hidden", minimum=1, maximum=1024)
     steps = check_int(steps, "steps", minimum=0)
     seed = check_seed(seed, allow_none=False)
     torch.manual_seed(seed)
     rnn = torch.nn.RNN(n_bits, hidden, nonlinearity="relu")
     readout = torch.nn.Linear(hidden, n_bits)
     with torch.no_grad():  # start near the identity: memories need slow dynamics
-        rnn.weight_hh_l0.copy_(0.9 * torch.eye(hidden) + 0.02 * torch.randn(hidden, hidden))
+        # random part of spectral radius about 0.02 sqrt(min(hidden, 64)) <= 0.16: wide nets stay tame
+        scale = 0.02 * min(1.0, 8.0 / np.sqrt(hidden))
+        rnn.weight_hh_l0.copy_(0.9 * torch.eye(hidden) + scale * torch.randn(hidden, hidden))
         rnn.bias_hh_l0.zero_()
         rnn.bias_ih_l0.fill_(0.05)
     opt = torch.optim.Adam([*rnn.parameters(), *readout.parameters()], lr=lr)
     losses = []
     for i in range(steps):
-        u, y = flipflop_batch(batch, length, n_bits=n_bits, p=p, seed=seed * 100_003 + i)
+        u, y = flipflop_batch(batch, length, n_bits=n_bits, p=p, seed=seed * 100_003 + i, start_pulse=start_pulse)
         u, y = torch.tensor(u, dtype=torch.float32), torch.tensor(y, dtype=torch.float32)
         out, _ = rnn(u)
         loss = torch.mean((readout(out) - y) ** 2)
