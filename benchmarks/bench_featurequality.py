@@ -5,6 +5,7 @@ Run from the repository root (each part can be run alone)::
 
     .venv/bin/python benchmarks/bench_featurequality.py --parts ntk
     .venv/bin/python benchmarks/bench_featurequality.py --parts steps        # training step cost
+    .venv/bin/python benchmarks/bench_featurequality.py --parts pair         # kernels of the n=4000 pair
     .venv/bin/python benchmarks/bench_featurequality.py --parts sweep        # batched vs separate
     .venv/bin/python benchmarks/bench_featurequality.py --parts paper        # 8-term staircase FQ
     .venv/bin/python benchmarks/bench_featurequality.py --parts depthwidth   # writes package data
@@ -154,6 +155,19 @@ def bench_sweep(out: Path, workers: int, modes: list[str]) -> None:
     print(res.table(["err_net", "err_ntk", "fq", "one_minus_cka", "cka_debiased", "rel_frob"], shuffled=True))
 
 
+def bench_pair(steps: int) -> None:
+    """The non-training cost of the sweep's largest work: the n = 4000 clean + shuffled pair with
+    ``steps`` training steps (all five kernels, the strength and feature measures), one process."""
+    from rnnexplore.featurequality import classic_staircase, compare_many
+
+    task = classic_staircase(4, 20)
+    compare_many(task, [(100, 0, False)], steps=10, n_test=100)  # imports, caches
+    c, t = time.process_time(), time.perf_counter()
+    compare_many(task, [(4000, 0, False), (4000, 0, True)], steps=steps)
+    print(f"n=4000 clean + shuffled pair, {steps} training steps, one process: CPU {time.process_time() - c:.1f} s, "
+          f"wall {time.perf_counter() - t:.1f} s (load average {os.getloadavg()[0]:.2f})")
+
+
 def bench_steps(models: int, steps: int, repeat: int) -> None:
     """Training cost only, one process, one torch thread: ``models`` S4 networks (3 x 256, batch 64)
     trained one after another with ``train_mlp`` against the same networks as one batched model,
@@ -205,38 +219,46 @@ def bench_paper(out: Path, workers: int) -> None:
     print(res.table(["err_net", "err_ntk", "fq", "one_minus_cka", "rel_frob"], shuffled=True))
 
 
-def _one_architecture(depth: int, width: int) -> list[dict]:
+def _one_item(depth: int, width: int, n: int) -> list[dict]:
     from rnnexplore.featurequality import architecture_sweep, classic_staircase
 
-    res = architecture_sweep(classic_staircase(4, 20), DW_NS, seeds=[0], depths=[depth], widths=[width])
+    res = architecture_sweep(classic_staircase(4, 20), [n], seeds=[0], depths=[depth], widths=[width])
     return res.records
 
 
-def bench_depth_width(out: Path, workers: int) -> None:
-    """Cheapest architectures first; the file is rewritten after every finished architecture,
-    so an interrupted run still leaves the part of the grid it finished."""
+#: order of the training-set sizes: those that decide where FQ first exceeds 10 first
+DW_ORDER = [1000, 500, 2000, 250, 4000, 3000]
+assert sorted(DW_ORDER) == DW_NS
+
+
+def bench_depth_width(out: Path, workers: int, widths: list[int]) -> None:
+    """One work item per (depth, width, n_train) (the training cost of an item does not depend on n;
+    wide networks are compute-bound, so batching the sizes of one architecture gains little), in the
+    order of :data:`DW_ORDER` and widest first. The file is rewritten after every finished item, so an
+    interrupted run leaves the part of the grid it finished; records of other widths already in
+    ``out`` are kept, so ``--dw-widths 1024`` adds one width to an existing table."""
     from concurrent.futures import as_completed
 
     from rnnexplore.featurequality import SweepResult, first_n_above
 
-    archs = sorted(((dp, w) for dp in (1, 2, 3, 4) for w in (64, 256, 1024)), key=lambda a: a[0] * a[1] ** 2)
+    items = [(dp, w, n) for n in DW_ORDER for w in sorted(widths, reverse=True) for dp in (4, 3, 2, 1)]
+    kept = [r for r in SweepResult.load(out).records if r["width"] not in widths] if out.exists() else []
     load0 = os.getloadavg()[0]
     t = time.perf_counter()
     records: list[dict] = []
     out.parent.mkdir(parents=True, exist_ok=True)
     with _pool(workers) as ex:
-        futures = {ex.submit(_one_architecture, dp, w): (dp, w) for dp, w in archs}
+        futures = {ex.submit(_one_item, *item): item for item in items}
         for fut in as_completed(futures):
             records.extend(fut.result())
-            records.sort(key=lambda r: (r["depth"], r["width"], r["n_train"], r["seed"]))
-            SweepResult(records).save(out)
-            dp, w = futures[fut]
-            print(f"  depth {dp} x width {w} done at {time.perf_counter() - t:.0f} s "
+            SweepResult(sorted(kept + records, key=lambda r: (r["depth"], r["width"], r["n_train"], r["seed"]))).save(out)
+            dp, w, n = futures[fut]
+            print(f"  depth {dp} x width {w}, n = {n} done at {time.perf_counter() - t:.0f} s "
                   f"(load average {os.getloadavg()[0]:.2f})", flush=True)
     wall = time.perf_counter() - t
-    res = SweepResult(records)
-    print(f"depth x width on S4 (n {DW_NS}, seed 0, 8000 steps, analytic NTK only): wall {wall:.0f} s "
-          f"(load average {load0:.2f} -> {os.getloadavg()[0]:.2f}); saved {out}")
+    res = SweepResult.load(out)
+    print(f"depth x width on S4 (widths {widths} rerun; n {DW_NS}, seed 0, 8000 steps, analytic NTK only): "
+          f"wall {wall:.0f} s (load average {load0:.2f} -> {os.getloadavg()[0]:.2f}); saved {out}")
     print("| depth | width | n where FQ first > 10 | largest FQ | at n <= |")
     print("|---|---|---|---|---|")
     for row in first_n_above(res, 10.0):
@@ -246,7 +268,7 @@ def bench_depth_width(out: Path, workers: int) -> None:
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--parts", default="ntk,steps,sweep,paper",
-                    help="comma-separated: ntk, steps, sweep, paper, depthwidth")
+                    help="comma-separated: ntk, steps, pair, sweep, paper, depthwidth")
     ap.add_argument("--n", type=int, default=4000)
     ap.add_argument("--subset", type=int, default=500)
     ap.add_argument("--repeat", type=int, default=2)
@@ -256,9 +278,10 @@ def main(argv=None) -> None:
     ap.add_argument("--paper-out", type=Path, default=DATA / "paper8_sweep.json")
     ap.add_argument("--step-count", type=int, default=500, help="steps part: training steps per model")
     ap.add_argument("--modes", default="separate,batched", help="sweep part: separate, batched or both")
+    ap.add_argument("--dw-widths", default="64,256,1024", help="depthwidth part: widths to (re)run")
     args = ap.parse_args(argv)
     parts = set(args.parts.split(","))
-    unknown = parts - {"ntk", "steps", "sweep", "paper", "depthwidth"}
+    unknown = parts - {"ntk", "steps", "pair", "sweep", "paper", "depthwidth"}
     if unknown:
         ap.error(f"unknown parts {sorted(unknown)}")
     print(f"load average at start: {os.getloadavg()}", flush=True)
@@ -268,10 +291,12 @@ def main(argv=None) -> None:
         bench_sweep(args.out, args.workers, args.modes.split(","))
     if "steps" in parts:
         bench_steps(15, args.step_count, args.repeat)
+    if "pair" in parts:
+        bench_pair(50)
     if "paper" in parts:
         bench_paper(args.paper_out, args.workers)
     if "depthwidth" in parts:
-        bench_depth_width(args.depth_width_out, args.workers)
+        bench_depth_width(args.depth_width_out, args.workers, [int(w) for w in args.dw_widths.split(",")])
     print(f"load average at end: {os.getloadavg()}")
 
 

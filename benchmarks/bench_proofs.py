@@ -5,11 +5,12 @@
    vectorised enumeration over the effective alphabet written here in numpy (no engine code).
 2. ReLU RNNs ``x' = relu(W x + b)`` with M = 3..10 units and a chaotic attractor: how far the
    LP-pruned tree proves orders within a time cap, its LPs and solves against ``2^(M k)``.
-3. Box certificates (MILP) for the fixed points of ReLU RNNs trained (torch, seeded) on the
-   3-bit flip-flop task at M = 16 / 32 / 64.
+3. Box certificates (MILP) for the fixed points of ReLU RNNs trained on the 3-bit flip-flop task
+   at M = 16 / 32 / 64 (``benchmarks/data/certify_flipflop_M*.npz`` from ``make_flipflop_nets.py``: the
+   27-point cube of 8 attractors and 19 saddles), with the interval-only program side by side.
 
 Run: ``PYTHONPATH=. python benchmarks/bench_proofs.py [--quick] [--part 1 2 3]`` (part 2 also
-``--cap SECONDS --family inhibitory|dense --M 3 4 ...``)
+``--cap SECONDS --family inhibitory|dense --M 3 4 ...``; part 3 ``--sizes 16 32 64``)
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import time
 
 import numpy as np
 
-from rnnexplore.dynamics.certify import certify_box
+from rnnexplore.dynamics.certify import _certify_order, _Program, certify_box
 from rnnexplore.dynamics.cycles import _Alphabet, _Collector, _ExactOrders, find_cycles
 from rnnexplore.dynamics.models import PLRNN, from_torch_rnn
 
@@ -157,51 +158,55 @@ def part2(quick: bool, cap: float | None = None, family: str = "inhibitory", siz
 
 
 # --------------------------------------------------------------------------- 3. flip-flop
-def train_flipflop(M, seed, steps):
-    import torch
+def flipflop_net(M):
+    """The flip-flop network of size M from benchmarks/data (trained by make_flipflop_nets.py if absent)."""
+    import os
 
-    torch.manual_seed(seed)
-    rng = np.random.default_rng(seed)
-    rnn = torch.nn.RNN(3, M, nonlinearity="relu", batch_first=True)
-    out = torch.nn.Linear(M, 3)
-    opt = torch.optim.Adam(list(rnn.parameters()) + list(out.parameters()), lr=3e-3)
-    T, B = 40, 32
-    for _ in range(steps):
-        pulses = (rng.random((B, T, 3)) < 0.05) * rng.choice([-1.0, 1.0], size=(B, T, 3))
-        target = np.zeros_like(pulses)
-        state = np.zeros((B, 3))
-        for t in range(T):
-            state = np.where(pulses[:, t] != 0, pulses[:, t], state)
-            target[:, t] = state
-        x = torch.tensor(pulses, dtype=torch.float32)
-        y = torch.tensor(target, dtype=torch.float32)
-        hseq, _ = rnn(x)
-        loss = torch.mean((out(hseq) - y) ** 2)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    return rnn, float(loss.item())
+    from make_flipflop_nets import STEPS, path
+    from rnnexplore.dynamics.training.flipflop import load_flipflop, save_flipflop, train_flipflop
+
+    if not os.path.exists(path(M)):
+        rnn, readout, _ = train_flipflop(hidden=M, steps=STEPS[M], seed=0)
+        save_flipflop(path(M), rnn, readout)
+    return load_flipflop(path(M))[0]
 
 
 def part3(quick: bool, sizes=(16, 32, 64)) -> None:
-    steps = 150 if quick else 500
+    """Certify the fixed points of the cached flip-flop nets; wall and CPU time (the machine is
+    shared: CPU time is the load-independent number). The interval-only program (no LP
+    tightening) side by side up to M = 32 (at M = 64 neither finishes within the target)."""
+    from rnnexplore.dynamics.models import skew_tent
+
+    certify_box(skew_tent(0.2, -1.5, 1.0), 2, box=10.0)  # warm-up: imports, HiGHS first call
+    targets = {16: 2.0, 32: 20.0, 64: 120.0}
+    caps = {16: 30.0, 32: 120.0, 64: 120.0}  # wall-clock HiGHS limits, generous under load
     print(flush=True)
-    print(f"[3] box certificates for the fixed points of flip-flop ReLU RNNs ({steps} Adam steps, seed 0)")
-    print(f"    {'M':>3} {'loss':>7} {'heuristic':>9} {'certified':>9} {'box':>7} {'MILPs':>5} {'s':>7} target")
-    targets = {16: 2, 32: 20, 64: 120}
+    print("[3] box certificates for the fixed points of flip-flop ReLU RNNs (benchmarks/data, seed 0)")
+    print(f"    {'M':>3} {'fixed pts':>9} {'certified':>9} {'box':>5} {'free':>5} {'LPs':>4} {'MILPs':>5} "
+          f"{'certificate':>11}  target   interval-only bounds")
     for M in sizes:
-        t = time.perf_counter()
-        rnn, loss = train_flipflop(M, 0, steps)
-        t_train = time.perf_counter() - t
-        m = from_torch_rnn(rnn)  # autonomous (zero input) dynamics in pre-activation variables
+        m = from_torch_rnn(flipflop_net(M))  # autonomous (zero input) dynamics in pre-activation variables
         traj = m.simulate(np.random.default_rng(0).normal(size=(64, M)), 300)
         box = float(np.ceil(2.0 * np.nanmax(np.abs(traj[50:])) + 1.0))
         heur = find_cycles(m, 1, seed=0, allow_long=True)
-        t = time.perf_counter()
-        cs = certify_box(m, 1, box, cycles=list(heur), time_limit=300.0)
-        dt = time.perf_counter() - t
-        print(f"    {M:>3} {loss:>7.4f} {len(heur):>9} {len(cs):>9} {box:>7.1f} {cs.stats['milp_solves'][1]:>5} "
-              f"{dt:>7.1f} <= {targets[M]} s, proven={cs.proven[1]} (training {t_train:.0f} s)", flush=True)
+        cap = caps.get(M, 120.0)
+        t, c0 = time.perf_counter(), time.process_time()
+        cs = certify_box(m, 1, box, cycles=list(heur), time_limit=cap)
+        dt, cpu = time.perf_counter() - t, time.process_time() - c0
+        nf = _Program(m, 1, box).nf
+        base = "-"
+        if not quick and M <= 32:
+            t, c0 = time.perf_counter(), time.process_time()
+            _, proven0, _, _ = _certify_order(m, 1, box, {1: list(heur)}, cap, tighten=0)
+            base = (f"{time.perf_counter() - t:.1f} s (cpu {time.process_time() - c0:.1f} s)"
+                    f"{'' if proven0 else ' not proven: time limit'}")
+        kinds = {s: sum(c.stability == s for c in cs) for s in ("stable", "saddle")}
+        ok = cs.proven[1] == "box" and dt <= targets.get(M, np.inf)
+        print(f"    {M:>3} {len(heur):>9} {len(cs):>9} {box:>5.1f} {nf:>5} {cs.stats['bound_lps'][1]:>4} "
+              f"{cs.stats['milp_solves'][1]:>5} {dt:>9.1f} s (cpu {cpu:.1f} s) <= {targets.get(M, float('nan')):.0f} s "
+              f"{'met' if ok else 'MISSED'}   {base}", flush=True)
+        print(f"        proven={cs.proven[1]}, {kinds['stable']} attractors + {kinds['saddle']} saddles, "
+              f"time limit {cap:.0f} s", flush=True)
 
 
 if __name__ == "__main__":

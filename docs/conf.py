@@ -4,6 +4,8 @@ Notebook pages are the executed copies that the notebook tests leave behind: ``d
 copies them into ``docs/notebooks/`` (and writes the gallery) before Sphinx runs, so myst-nb
 never executes anything here. The API reference is generated from the facade's ``__all__``
 (``docs/api_pages.py``), so a name added to the facade is documented without editing the docs.
+Docstrings' references name objects where they are defined; ``docs/xref.py`` points them to the
+public pages. ``sphinx -n`` (nitpicky) lists what still does not resolve.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ extensions = [
     "sphinx.ext.autosummary",
     "sphinx.ext.mathjax",
     "sphinx-mathjax-offline",  # MathJax served from _static/, so the site works without internet
+    "xref",  # docstrings' references to defining modules -> the documented public names (docs/xref.py)
 ]
 
 exclude_patterns = ["_build", "README.md", "Thumbs.db", ".DS_Store", "**.ipynb_checkpoints"]

@@ -12,6 +12,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -30,12 +31,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_http(url: str, proc: subprocess.Popen, timeout: float = 90.0) -> None:
+def wait_http(url: str, proc: subprocess.Popen, timeout: float = 90.0, log: Any = None) -> None:
     deadline = time.time() + timeout
     last = None
     while time.time() < deadline:
         if proc.poll() is not None:
-            out = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
+            out = (proc.stdout.read().decode(errors="replace") if proc.stdout else
+                   Path(log.name).read_text(errors="replace") if log is not None else "")
             raise RuntimeError(f"server exited early with code {proc.returncode}:\n{out[-3000:]}")
         try:
             with urllib.request.urlopen(url, timeout=5) as r:
@@ -47,14 +49,24 @@ def wait_http(url: str, proc: subprocess.Popen, timeout: float = 90.0) -> None:
     raise TimeoutError(f"{url} did not answer within {timeout}s ({last})")
 
 
-def _stop(proc: subprocess.Popen) -> str:
+def _log_file(tmp_path: Path, name: str):
+    """Where a server writes its output: a file, never an unread pipe (a full pipe blocks the
+    server's next log line, and with it every websocket message it would forward)."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    return open(tmp_path / f"{name}.log", "wb")
+
+
+def _stop(proc: subprocess.Popen, log: Any = None) -> str:
     proc.terminate()
     try:
         proc.wait(timeout=20)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
-    return proc.stdout.read().decode(errors="replace") if proc.stdout else ""
+    if log is None:
+        return ""
+    log.close()
+    return Path(log.name).read_text(errors="replace")
 
 
 @contextlib.contextmanager
@@ -70,14 +82,14 @@ def lab_server(tmp_path: Path, *, via_cli: bool = True):
                "--ServerApp.ip=127.0.0.1", f"--ServerApp.root_dir={ROOT}"]
     cmd += [f"--LabApp.user_settings_dir={tmp_path / 'settings'}",
             f"--LabApp.workspaces_dir={tmp_path / 'ws'}", "--LabApp.expose_app_in_browser=True"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT)
+    log = _log_file(tmp_path, "lab")
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_http(f"{base}/api/status?token={token}", proc)
+        wait_http(f"{base}/api/status?token={token}", proc, log=log)
         yield base, token, proc
     finally:
-        _stop(proc)
+        _stop(proc, log)
 
 
 @contextlib.contextmanager
@@ -93,14 +105,14 @@ def voila_server(notebook: Path, tmp_path: Path, template: str | None = None):
 
         env = app_environment(env)
         cmd.append(f"--template={template}")
-    proc = subprocess.Popen(cmd, cwd=notebook.parent, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT)
+    log = _log_file(tmp_path, "voila")
+    proc = subprocess.Popen(cmd, cwd=notebook.parent, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_port(port, proc)
         yield base, proc
     finally:
-        _stop(proc)
+        _stop(proc, log)
 
 
 def _wait_port(port: int, proc: subprocess.Popen, timeout: float = 90.0) -> None:

@@ -13,6 +13,7 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 
+from rnnexplore.apps.bifurcation import signature_words  # noqa: E402
 from rnnexplore.dynamics.bifurcation import sweep  # noqa: E402
 from rnnexplore.dynamics.cycles import find_cycles  # noqa: E402
 from rnnexplore.dynamics.models import paper_gt16, skew_tent  # noqa: E402
@@ -47,16 +48,41 @@ def test_curves_are_the_segments_of_the_map(tent_map):
     plt.close(fig)
 
 
-@pytest.mark.parametrize("colour", ["signature", "count"])
+@pytest.mark.parametrize("colour", ["signature", "count", "stable"])
 def test_map_background_is_one_value_per_grid_point(tent_map, colour):
     fig, ax = plt.subplots()
-    plot_map(tent_map, ax, colour=colour, curves=False, colorbar=True)
+    plot_map(tent_map, ax, colour=colour, curves=False, transform=lambda a, w: (a, a + w))
     mesh = ax.collections[0]
-    want = tent_map.signatures()[0] if colour == "signature" else tent_map.n_objects()
-    np.testing.assert_array_equal(np.asarray(mesh.get_array()).reshape(want.shape), want)
+    # oracle: count the object records of every grid point directly
+    want = np.zeros(tent_map.shape, dtype=int)
+    for (i, j), stab in zip(tent_map.obj_index, tent_map.obj_stability):
+        want[i, j] += colour != "stable" or stab == "stable"
+    got = np.asarray(mesh.get_array()).reshape(want.shape)
+    if colour == "signature":
+        ids, texts = tent_map.signatures()
+        assert [signature_words(texts[k]) for k in range(len(texts))] == [
+            t.get_text() for t in ax.get_legend().get_texts()]
+        want = ids
+        assert len(set(map(tuple, mesh.to_rgba(np.arange(len(texts)))))) == len(texts)   # one colour each
+    else:
+        cbar = fig.axes[-1]
+        assert [float(t) for t in cbar.get_yticks()] == [float(v) for v in range(int(want.max()) + 1)]
+    np.testing.assert_array_equal(got, want)
     assert ax.get_xlabel() == "A[0]" and ax.get_ylabel() == "W[0,0]"
+    corners = mesh.get_coordinates()                       # the shear moved every cell corner
+    w = tent_map.values1
+    h = 0.5 * (w[1] - w[0])                                # an even grid: edges half a step around values
+    np.testing.assert_allclose(corners[..., 1] - corners[..., 0], np.broadcast_to(np.linspace(w[0] - h, w[-1] + h, len(w) + 1), corners.shape[:2]))
     with pytest.raises(ValueError, match="colour"):
         plot_map(tent_map, ax, colour="rainbow")
+    plt.close(fig)
+
+
+def test_signature_legend_lists_curves_too(tent_map):
+    fig, ax = plt.subplots()
+    plot_map(tent_map, ax)
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert {k.replace("_", " ") for k in tent_map.curves()} <= set(texts)
     plt.close(fig)
 
 

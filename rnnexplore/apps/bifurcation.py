@@ -8,7 +8,7 @@ Long work (a zoomed map, a 1-D diagram) runs in the background: :meth:`Bifurcati
 and :meth:`BifurcationState.start_line` return a :class:`~rnnexplore.apps.jobs.Job` whose work
 goes to a worker process, so the kernel stays free and a cancel stops it at once (the process
 is ended). A zoom first measures its cost (:mod:`rnnexplore.dynamics.cost`); above
-``confirm_above`` seconds the job ends with a :class:`NeedsConfirmation` instead of a map.
+``confirm_above`` seconds the job ends with a ``NeedsConfirmation`` instead of a map.
 While the map is computed, finished tiles stream into :attr:`BifurcationState.partial`; the
 shown map changes only when the whole new map is there (a cancelled or failed job leaves
 everything as it was).
@@ -538,9 +538,9 @@ class BifurcationState:
         """Zoom in the background; returns the running :class:`~rnnexplore.apps.jobs.Job`.
 
         The job first measures the cost (unless ``confirmed``); if the estimate is above
-        ``confirm_above`` it ends with a :class:`NeedsConfirmation` (start again with
+        ``confirm_above`` it ends with a ``NeedsConfirmation`` (start again with
         ``confirmed=True``). Otherwise the tiles are computed in the worker process and stream
-        into :attr:`partial`; the new map replaces the shown one when it is complete
+        into ``partial``; the new map replaces the shown one when it is complete
         (``on_done(map)``). Callbacks run in the job's thread. Starting a job cancels the
         running one.
         """

@@ -153,13 +153,13 @@ class ExplorerState:
         Parameters that get sliders (default: all of ``model.param_names()`` when there are at
         most 16, else the diagonal of A / ``a`` and the biases).
     ranges : dict name -> (lo, hi) or (lo, hi, step), optional
-        Slider ranges (default :func:`default_ranges`).
+        Slider ranges (default ``default_ranges``).
     seed : int
         Seed of every cycle search (so the same parameters give the same objects).
     budget : str, int, dict or SearchBudget
         Cycle search budget for parameter events (``"interactive"``: a warm-started event costs
         a few ms; see :class:`rnnexplore.dynamics.cycles.SearchBudget`). Preset, import, reset and order
-        changes run the default search capped at 3000 solves per order (:data:`COLD_BUDGET`).
+        changes run the default search capped at 3000 solves per order (``COLD_BUDGET``).
     n_steps : int
         Length of every trajectory.
     initial_conditions : array_like (n, M), optional
@@ -188,12 +188,12 @@ class ExplorerState:
     n_computes : int, number of recomputes so far
     log : list of LogEntry
         Every event crossed since the start (or :meth:`clear_log`), one entry per pair event,
-        located by bisection in the background (:func:`locate_events`).
+        located by bisection in the background (``locate_events``).
     view : ((x0, x1), (y0, y1))
         Plane limits of the portrait (follows the content; :meth:`fit_attractors`, :meth:`set_view`).
     basins, manifolds
         Delivered in the background after the objects when :meth:`set_basins` /
-        :meth:`set_manifolds` are on: a :class:`rnnexplore.dynamics.basins.Basins` of the view,
+        :meth:`set_manifolds` are on: a ``rnnexplore.dynamics.basins.Basins`` of the view,
         and a list of ``(cycle, Manifolds)`` of the saddles (2-D models).
     last_update : {"all", "log", "basins", "manifolds", "view"}
         What the last notification changed (views redraw only that).
@@ -463,7 +463,7 @@ class ExplorerState:
         """Set one scalar parameter (``"A[0]"``, ``"W[1,0]"``, ``"h[1]"``) and recompute.
 
         ``value`` is a number or typed text (``"0.845"``, ``"1e-3"``). Returns False (and
-        explains in :attr:`status`) for an unknown name or a value that is not a finite
+        explains in ``status``) for an unknown name or a value that is not a finite
         number; the previous state stays.
         """
         return self.set_params({name: value})
@@ -940,7 +940,7 @@ class ExplorerState:
 
 # =========================================================================== helpers
 class _InputValues:
-    """Answers ``get_param("u[i]")`` for :func:`default_ranges` (slider ranges of the inputs)."""
+    """Answers ``get_param("u[i]")`` for ``default_ranges`` (slider ranges of the inputs)."""
 
     def __init__(self, u: np.ndarray) -> None:
         self.u = u

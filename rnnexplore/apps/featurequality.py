@@ -74,7 +74,7 @@ SERIES_KEYS = ("task", "depth", "width", "gamma", "steps", "lr", "batch_size", "
 
 
 def series_label(key: tuple) -> str:
-    """Short label of a series key (see :data:`SERIES_KEYS`).
+    """Short label of a series key (see ``SERIES_KEYS``).
 
     Examples
     --------
@@ -93,7 +93,7 @@ class FeatureQualityState:
     result : SweepResult or path, optional
         Runs to start with (a saved sweep's ``.json``/``.csv`` path is loaded).
     task : str
-        A key of :data:`TASKS`.
+        A key of ``TASKS``.
     depth, width, gamma, steps, n_test : as in :func:`~rnnexplore.featurequality.compare`
     n_train : int
         Training-set size of the next :meth:`run`.
@@ -102,7 +102,7 @@ class FeatureQualityState:
     shuffled : bool
         Next run uses shuffled training labels.
     strength : str
-        Key of :data:`STRENGTH_MEASURES` for the scatter.
+        Key of ``STRENGTH_MEASURES`` for the scatter.
 
     Examples
     --------
@@ -157,7 +157,7 @@ class FeatureQualityState:
                     batch_size=self.batch_size, n_test=self.n_test)
 
     def current_key(self) -> tuple:
-        """Series key (:data:`SERIES_KEYS`) of the current settings."""
+        """Series key (``SERIES_KEYS``) of the current settings."""
         c = self.config()
         return (TASKS[self.task]().name, c["depth"], c["width"], c["gamma"], c["steps"], c["lr"], c["batch_size"],
                 c["n_test"])
@@ -168,7 +168,7 @@ class FeatureQualityState:
             self.result = SweepResult(self.result.records + [rec.to_dict()])
 
     def run(self, progress=False) -> FQRecord:
-        """Run one comparison with the current settings (blocking) and add it to :attr:`result`."""
+        """Run one comparison with the current settings (blocking) and add it to ``result``."""
         rec = compare(TASKS[self.task](), self.n_train, seed=self.seed, shuffle_labels=self.shuffled,
                       progress=progress, **self.config())
         self._add(rec)
@@ -185,7 +185,7 @@ class FeatureQualityState:
               on_cancel: Callable | None = None) -> Job:
         """Train in a background thread: one run per ``n_train x seed`` with the current settings.
 
-        Each finished run is added to :attr:`result` at once and passed to ``on_record(rec)``
+        Each finished run is added to ``result`` at once and passed to ``on_record(rec)``
         (in the worker thread), so plots can stream. :meth:`cancel` stops the current run
         within 100 training steps; finished runs are kept, the unfinished one is dropped.
 
@@ -201,7 +201,7 @@ class FeatureQualityState:
         Returns
         -------
         Job
-            Also kept as :attr:`job`.
+            Also kept as ``job``.
 
         Raises
         ------
@@ -255,7 +255,7 @@ class FeatureQualityState:
         return self.result.filter(task=TASKS[self.task]().name)
 
     def matching(self, shuffled: bool = False) -> SweepResult:
-        """Runs of the current series: the full current configuration (:data:`SERIES_KEYS`)."""
+        """Runs of the current series: the full current configuration (``SERIES_KEYS``)."""
         where = dict(zip(SERIES_KEYS, self.current_key()))
         return self.result.filter(shuffled=shuffled, **where)
 

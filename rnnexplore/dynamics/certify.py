@@ -4,14 +4,16 @@ Every model of the kit is ``z' = L z + C relu(G z + g) + h0`` (:func:`relu_form`
 the box is a feasible point of a mixed-integer linear program: states ``z_1..z_k`` in the box,
 ``y_i = relu(G z_i + g)`` written with one binary ``d`` per rectified unit (``y >= s``,
 ``y >= 0``, ``y <= s - l (1 - d)``, ``y <= u d`` for pre-activation bounds ``l <= s <= u``),
-``z_{i+1} = L z_i + C y_i + h0`` and ``z_{k+1} = z_1``. The bounds are tightened by interval
+``z_{i+1} = L z_i + C y_i + h0`` and ``z_{k+1} = z_1``. The bounds come from interval
 propagation (a cycle point lies in the image of the box, intersected with the box, again and
-again), which fixes many units on or off. Cuts exclude the region sequences already known
-(every rotation, and every repetition of the lower-order objects). :func:`certify_box` solves
-the program (``scipy.optimize.milp``, HiGHS) repeatedly: each solution's region sequence is
-solved exactly (its cycle is added when real, otherwise the sequence is cut - its cycle
-equation has only that one candidate), until the program is infeasible: then the order is
-*proven* complete in the box.
+again), then from optimisation-based tightening (each ``s_j`` minimised and maximised over the
+program's LP relaxation, HiGHS); units whose bounds fix their sign are folded into the linear
+part and leave the integer set, and every big-M is the unit's own bound. No-good cuts on the
+binaries exclude the region sequences already known (every rotation, and every repetition of
+the lower-order objects). :func:`certify_box` solves the program (``scipy.optimize.milp``,
+HiGHS) repeatedly: each solution's region sequence is solved exactly (its cycle is added when
+real, otherwise the sequence is cut - its cycle equation has only that one candidate), until
+the program is infeasible: then the order is *proven* complete in the box.
 
 Examples
 --------
@@ -102,126 +104,218 @@ def propagate_bounds(model: PiecewiseLinearModel, box: float, n_iter: int = 500)
     return np.maximum(lo - pad, -float(box)), np.minimum(hi + pad, float(box))
 
 
-class _Program:
-    """The MILP of k-cycles in the box, with cuts added as objects become known."""
+class _Rows:
+    """Sparse constraint rows ``lo <= A x <= hi`` collected block by block (COO, duplicates summed)."""
 
-    def __init__(self, model, k: int, box: float) -> None:
+    def __init__(self, nv: int) -> None:
+        self.nv, self.n = nv, 0
+        self.r: list[np.ndarray] = []
+        self.c: list[np.ndarray] = []
+        self.v: list[np.ndarray] = []
+        self.lo: list[np.ndarray] = []
+        self.hi: list[np.ndarray] = []
+
+    def add(self, terms: list[tuple[int, np.ndarray]], lo: Any, hi: Any) -> slice:
+        """One block of rows: ``terms`` are ``(first column, dense block)`` pairs; returns the rows."""
+        n = terms[0][1].shape[0]
+        lo = np.broadcast_to(np.asarray(lo, dtype=float), (n,))
+        hi = np.broadcast_to(np.asarray(hi, dtype=float), (n,))
+        for start, block in terms:
+            rr, cc = np.nonzero(block)
+            self.r.append(rr + self.n)
+            self.c.append(cc + start)
+            self.v.append(block[rr, cc])
+        self.lo.append(lo)
+        self.hi.append(hi)
+        self.n += n
+        return slice(self.n - n, self.n)
+
+    def build(self):
+        from scipy.sparse import coo_matrix
+
+        cat = (lambda xs: np.concatenate(xs) if xs else np.zeros(0))
+        A = coo_matrix((cat(self.v), (cat(self.r).astype(int), cat(self.c).astype(int))), shape=(self.n, self.nv))
+        return A.tocsr(), cat(self.lo), cat(self.hi)
+
+
+def _pad(b: np.ndarray) -> np.ndarray:
+    """Slack added to bounds from floating-point LP optima (HiGHS tolerances are about 1e-7)."""
+    return 1e-5 * (1.0 + np.abs(b))
+
+
+class _Program:
+    """The mixed-integer program of k-cycles in the box, over the *free* units only.
+
+    Bounds ``lo <= s <= hi`` of the pre-activations ``s = G z + g`` (interval propagation, then
+    optimisation-based tightening: min and max of each ``s_j`` over the LP relaxation of this
+    program, kept and repeated while a round folds more units) split the units: stably active ones (``lo >= 0``,
+    ``y = s``) are folded into the linear part, stably inactive ones (``hi <= 0``, ``y = 0``)
+    drop out, and only the free units carry a ReLU output ``y`` with its binary ``d`` and a
+    big-M from their own bounds. Variables per step ``i``: ``z_i`` (M), ``y_i``, ``d_i`` (nf).
+    Known region sequences are excluded by no-good cuts on the binaries.
+    """
+
+    def __init__(self, model, k: int, box: float, *, tighten: int = 8) -> None:
         self.model, self.k = model, k
         L, C, G, g, h0 = relu_form(model)
         self.units = np.flatnonzero(effective_bits(model))  # only these bits matter
         u = self.units
-        self.L, self.C, self.G, self.g, self.h0 = L, C[:, u], G[u], g[u], h0
-        M, nu = model.M, len(u)
-        self.M, self.nu = M, nu
+        self.L0, self.C0, self.G0, self.g0, self.h00 = L, C[:, u], G[u], g[u], h0
+        self.M = model.M
         lo, hi = propagate_bounds(model, box)
-        self.empty = bool(np.any(lo > hi))
+        Gp, Gn = np.maximum(self.G0, 0), np.minimum(self.G0, 0)
         self.zlo, self.zhi = lo, hi
-        Gp, Gn = np.maximum(self.G, 0), np.minimum(self.G, 0)
-        self.slo = Gp @ lo + Gn @ hi + self.g
-        self.shi = Gp @ hi + Gn @ lo + self.g
-        self.nv = k * (M + 2 * nu)
-        self.cuts: list[np.ndarray] = []  # rows over the d variables: sum over the pattern >= 1
+        self.slo, self.shi = Gp @ lo + Gn @ hi + self.g0, Gp @ hi + Gn @ lo + self.g0
+        self.empty = bool(np.any(lo > hi))
+        self.lps = 0
+        self.cuts: list[np.ndarray] = []  # (k, nf) free-unit patterns excluded, every rotation
+        self._fold()
+        for _ in range(tighten if not self.empty else 0):
+            # a round is kept only when it folds units: on trained flip-flop nets (M = 32) the
+            # narrower big-Ms alone made HiGHS slower (6.5 s of CPU against 4.5 s)
+            saved = (self.slo.copy(), self.shi.copy(), self.zlo.copy(), self.zhi.copy())
+            nf = self.nf
+            self.tighten()
+            if self.empty or self.nf == 0:
+                break
+            if self.nf == nf:
+                self.slo, self.shi, self.zlo, self.zhi = saved
+                self._fold()
+                break
+
+    def _fold(self) -> None:
+        """Split the units into stably on / off / free and fold the stable ones into the dynamics."""
+        self.on = self.slo >= 0
+        self.free = ~self.on & (self.shi > 0)
+        on, f = self.on, self.free
+        self.L = self.L0 + self.C0[:, on] @ self.G0[on]
+        self.h0 = self.h00 + self.C0[:, on] @ self.g0[on]
+        self.C, self.G, self.g = self.C0[:, f], self.G0[f], self.g0[f]
+        self.nf = int(np.sum(f))
+        self.stride = self.M + 2 * self.nf
 
     def zi(self, i: int) -> slice:
-        base = i * (self.M + 2 * self.nu)
-        return slice(base, base + self.M)
+        return slice(i * self.stride, i * self.stride + self.M)
 
     def yi(self, i: int) -> slice:
-        base = i * (self.M + 2 * self.nu) + self.M
-        return slice(base, base + self.nu)
+        return slice(i * self.stride + self.M, i * self.stride + self.M + self.nf)
 
     def di(self, i: int) -> slice:
-        base = i * (self.M + 2 * self.nu) + self.M + self.nu
-        return slice(base, base + self.nu)
+        return slice(i * self.stride + self.M + self.nf, (i + 1) * self.stride)
+
+    def program(self):
+        """``(A, row_lo, row_hi, var_lo, var_hi, integrality, s_rows)`` of the current program."""
+        k, M, nf = self.k, self.M, self.nf
+        R = _Rows(k * self.stride)
+        l, u = self.slo[self.free], self.shi[self.free]
+        eye_f = np.eye(nf)
+        s_rows = []
+        for i in range(k):
+            z, y, d, zn = self.zi(i).start, self.yi(i).start, self.di(i).start, self.zi((i + 1) % k).start
+            R.add([(zn, np.eye(M)), (z, -self.L), (y, -self.C)], self.h0, self.h0)  # z' = L z + C y + h0
+            s_rows.append(R.add([(z, self.G0)], self.slo - self.g0, self.shi - self.g0))  # every s in bounds
+            if nf:
+                R.add([(y, eye_f), (z, -self.G)], self.g, np.inf)  # y >= s
+                R.add([(y, eye_f), (z, -self.G), (d, np.diag(-l))], -np.inf, self.g - l)  # y <= s - l (1 - d)
+                R.add([(y, eye_f), (d, np.diag(-u))], -np.inf, 0.0)  # y <= u d
+        for pat in self.cuts:  # sum_{on} (1 - d) + sum_{off} d >= 1
+            R.add([(self.di(i).start, np.where(pat[i], -1.0, 1.0)[None]) for i in range(k)],
+                  1.0 - float(np.sum(pat)), np.inf)
+        A, rlo, rhi = R.build()
+        vlo, vhi = np.zeros(R.nv), np.zeros(R.nv)
+        integrality = np.zeros(R.nv)
+        for i in range(k):
+            vlo[self.zi(i)], vhi[self.zi(i)] = self.zlo, self.zhi
+            vhi[self.yi(i)] = u
+            vhi[self.di(i)] = 1.0
+            integrality[self.di(i)] = 1
+        return A, rlo, rhi, vlo, vhi, integrality, s_rows
+
+    def tighten(self) -> None:
+        """One round of optimisation-based bound tightening over the LP relaxation (HiGHS).
+
+        Each free unit's ``s_j`` (and each state coordinate that is not itself some ``s_j``) at
+        step 0 is minimised and maximised - by symmetry under rotation the bounds hold at every
+        step; each new bound is used at once by the next LP of the round.
+        """
+        from scipy.optimize import Bounds, LinearConstraint, milp
+
+        A, rlo, rhi, vlo, vhi, _, s_rows = self.program()
+        z0 = self.zi(0)
+        targets = [("s", j) for j in np.flatnonzero(self.free)]
+        unit_rows = {tuple(r) for r in np.abs(self.G0)} if len(self.G0) else set()
+        targets += [("z", m) for m in range(self.M) if tuple(np.eye(self.M)[m]) not in unit_rows]
+        for kind, j in targets:
+            c = np.zeros(A.shape[1])
+            c[z0] = self.G0[j] if kind == "s" else np.eye(self.M)[j]
+            off = self.g0[j] if kind == "s" else 0.0
+            for sign in (1.0, -1.0):
+                res = milp(sign * c, constraints=LinearConstraint(A, rlo, rhi), bounds=Bounds(vlo, vhi),
+                           options={"disp": False, "presolve": True})
+                self.lps += 1
+                if res.status == 2:  # the relaxation is empty: no k-cycle in the box
+                    self.empty = True
+                    return
+                if res.x is None:
+                    continue
+                val = sign * res.fun + off
+                lo_, hi_ = (self.slo, self.shi) if kind == "s" else (self.zlo, self.zhi)
+                if sign > 0:
+                    lo_[j] = max(lo_[j], val - _pad(val))
+                else:
+                    hi_[j] = min(hi_[j], val + _pad(val))
+                if kind == "s":
+                    for i in range(self.k):
+                        rlo[s_rows[i]], rhi[s_rows[i]] = self.slo - self.g0, self.shi - self.g0
+                else:
+                    for i in range(self.k):
+                        vlo[self.zi(i)], vhi[self.zi(i)] = self.zlo, self.zhi
+            if np.any(self.slo > self.shi) or np.any(self.zlo > self.zhi):
+                self.empty = True
+                return
+        self._sync_z()
+        self._fold()
+
+    def _sync_z(self) -> None:
+        """State bounds from the unit bounds where a unit is one coordinate (``s_j = +-z_m + g_j``)."""
+        for j, row in enumerate(self.G0):
+            nz = np.flatnonzero(row)
+            if len(nz) == 1 and abs(row[nz[0]]) == 1.0:
+                m, a = nz[0], row[nz[0]]
+                lo_, hi_ = sorted(((self.slo[j] - self.g0[j]) / a, (self.shi[j] - self.g0[j]) / a))
+                self.zlo[m], self.zhi[m] = max(self.zlo[m], lo_), min(self.zhi[m], hi_)
+        if np.any(self.zlo > self.zhi):
+            self.empty = True
+
+    def full(self, dpat: np.ndarray) -> np.ndarray:
+        """The region sequence (k, n_bits) of a free-unit pattern (k, nf): stable bits as known."""
+        S = np.zeros((self.k, self.model.n_bits), dtype=bool)
+        S[:, self.units[self.on]] = True
+        S[:, self.units[self.free]] = dpat
+        return S
 
     def cut(self, pattern: np.ndarray) -> None:
-        """Exclude one region sequence ``pattern`` (k, nu) of the effective units, all rotations."""
+        """Exclude one region sequence ``pattern`` (k, n_bits) and its rotations.
+
+        Only its free bits enter the cut; a sequence whose stable bits contradict the bounds
+        cannot hold a cycle point in the box, so it needs no cut.
+        """
+        u = self.units
+        if np.any(pattern[:, u[self.on]] == 0) or np.any(pattern[:, u[~self.on & ~self.free]]):
+            return
+        pat = pattern[:, u[self.free]]
         for s in range(self.k):
-            rot = np.roll(pattern, -s, axis=0)
-            row = np.zeros(self.nv)
-            const = 0.0
-            for i in range(self.k):
-                d = self.di(i)
-                on = rot[i]
-                row[d] = np.where(on, -1.0, 1.0)
-                const += float(np.sum(on))
-            # sum_{on} (1 - d) + sum_{off} d >= 1  <=>  row . x >= 1 - const
-            self.cuts.append(np.r_[row, 1.0 - const])
+            self.cuts.append(np.roll(pat, -s, axis=0))
 
     def solve(self, time_limit: float | None):
         from scipy.optimize import Bounds, LinearConstraint, milp
-        from scipy.sparse import lil_matrix
 
-        k, M, nu = self.k, self.M, self.nu
-        nv = self.nv
-        lb = np.zeros(nv)
-        ub = np.zeros(nv)
-        integrality = np.zeros(nv)
-        slo, shi = self.slo, self.shi
-        for i in range(k):
-            lb[self.zi(i)], ub[self.zi(i)] = self.zlo, self.zhi
-            lb[self.yi(i)], ub[self.yi(i)] = 0.0, np.maximum(shi, 0.0)
-            lb[self.di(i)] = (slo > 0).astype(float)  # always on
-            ub[self.di(i)] = (shi > 0).astype(float)  # can be on
-            integrality[self.di(i)] = 1
-        n_rows = k * (M + 4 * nu) + len(self.cuts)
-        A = lil_matrix((n_rows, nv))
-        rlo = np.full(n_rows, -np.inf)
-        rhi = np.full(n_rows, np.inf)
-        row = 0
-        for i in range(k):
-            z, y, d = self.zi(i), self.yi(i), self.di(i)
-            zn = self.zi((i + 1) % k)
-            # dynamics: z_{i+1} - L z_i - C y_i = h0
-            for m in range(M):
-                A[row, zn.start + m] += 1.0
-                for j in range(M):
-                    if self.L[m, j] != 0:
-                        A[row, z.start + j] -= self.L[m, j]
-                for j in range(nu):
-                    if self.C[m, j] != 0:
-                        A[row, y.start + j] -= self.C[m, j]
-                rlo[row] = rhi[row] = self.h0[m]
-                row += 1
-            for j in range(nu):
-                Gj = self.G[j]
-                # y - G z >= g
-                A[row, y.start + j] = 1.0
-                for m in np.flatnonzero(Gj):
-                    A[row, z.start + m] = -Gj[m]
-                rlo[row] = self.g[j]
-                row += 1
-                # y - G z - l d <= g - l    (y <= s - l (1 - d))
-                A[row, y.start + j] = 1.0
-                for m in np.flatnonzero(Gj):
-                    A[row, z.start + m] = -Gj[m]
-                l = min(slo[j], 0.0)
-                A[row, d.start + j] = -l
-                rhi[row] = self.g[j] - l
-                row += 1
-                # y - u d <= 0
-                A[row, y.start + j] = 1.0
-                A[row, d.start + j] = -max(shi[j], 0.0)
-                rhi[row] = 0.0
-                row += 1
-                # d = 1 => s >= 0 is implied; d = 0 => s <= 0: G z + g - u d <= 0
-                for m in np.flatnonzero(Gj):
-                    A[row, z.start + m] = Gj[m]
-                A[row, d.start + j] = -max(shi[j], 0.0)
-                rhi[row] = -self.g[j]
-                row += 1
-        for c in self.cuts:
-            nz = np.flatnonzero(c[:-1])
-            for v in nz:
-                A[row, v] = c[v]
-            rlo[row] = c[-1]
-            row += 1
+        A, rlo, rhi, vlo, vhi, integrality, _ = self.program()
         opts: dict[str, Any] = {"disp": False}
         if time_limit is not None:
             opts["time_limit"] = float(time_limit)
-        res = milp(np.zeros(nv), constraints=LinearConstraint(A.tocsr(), rlo, rhi),
-                   integrality=integrality, bounds=Bounds(lb, ub), options=opts)
-        return res
+        return milp(np.zeros(A.shape[1]), constraints=LinearConstraint(A, rlo, rhi),
+                    integrality=integrality, bounds=Bounds(vlo, vhi), options=opts)
 
 
 def certify_box(
@@ -256,7 +350,8 @@ def certify_box(
     CycleSet
         The objects of orders ``min_order..max_order`` with every point in the box (known ones
         and the ones the programs found), ``proven[k] == "box"`` for every order certified
-        (``None`` when a time limit was hit), ``stats["box"] == box``, ``stats["milp_solves"]``.
+        (``None`` when a time limit was hit), ``stats["box"] == box``, ``stats["milp_solves"]`` and
+        ``stats["bound_lps"]`` (the LPs of the bound tightening) per order.
 
     Examples
     --------
@@ -265,7 +360,7 @@ def certify_box(
     >>> len(cs), cs.proven
     (1, {1: 'box', 2: 'box'})
     """
-    from rnnexplore.dynamics.cycles import Cycle, CycleSet, _canonical_shift, _Collector, _is_primitive
+    from rnnexplore.dynamics.cycles import CycleSet
 
     t0 = time.perf_counter()
     check_model(model)
@@ -274,84 +369,83 @@ def certify_box(
     box = check_real(box, "box", minimum=0.0)
     if time_limit is not None:
         time_limit = check_real(time_limit, "time_limit", minimum=0.0)
-    known: list[Cycle] = []
-    if cycles is not None:
-        for c in cycles:
-            if not isinstance(c, Cycle) or c.regions.shape[1] != model.n_bits or c.M != model.M:
-                raise ValueError("cycles must be Cycles of this model")
-            known.append(c)
-    units = np.flatnonzero(effective_bits(model))
-
-    def inside(c: Cycle) -> bool:
-        return bool(np.all(np.abs(c.points) <= box))
-
-    out: list[Cycle] = []
-    proven: dict[int, str | None] = {}
-    milps: dict[int, int] = {}
-    by_order: dict[int, list[Cycle]] = {}
-    for c in known:
-        by_order.setdefault(c.order, []).append(c)
-    for k in range(1, max_order + 1):
-        if k < min_order:
-            continue
-        col = _Collector(model, k)
-        for c in by_order.get(k, []):
-            if inside(c):
-                col.cycles[_canonical_shift(np.ascontiguousarray(c.regions).tobytes(), k, model.n_bits)[0]] = c
-        prog = _Program(model, k, box)
-        milps[k] = 0
-        if prog.empty:
-            proven[k] = "box"
-            by_order[k] = list(col.cycles.values())
-            out.extend(by_order[k])
-            continue
-        for d in range(1, k + 1):  # cut every repetition of lower orders and the known k-cycles
-            if k % d:
-                continue
-            for c in by_order.get(d, []) if d < k else list(col.cycles.values()):
-                prog.cut(np.tile(c.regions[:, units], (k // d, 1)))
-        status = None
-        while True:
-            res = prog.solve(time_limit)
-            milps[k] += 1
-            if res.status == 2 or (res.x is None and res.status == 0):  # infeasible: proven
-                status = "box"
-                break
-            if res.x is None:  # time limit or numerical trouble
-                status = None
-                break
-            dpat = np.stack([np.round(res.x[prog.di(i)]).astype(bool) for i in range(k)])
-            S = np.zeros((1, k, model.n_bits), dtype=bool)
-            S[0][:, units] = dpat
-            bits = np.zeros(model.n_bits, dtype=bool)
-            bits[units] = True
-            ok, real, Z, V, P, cont = _solve_sequences(model, S, bits=bits)
-            if cont[0]:  # a continuum in this pattern: not a finite set, cannot certify by cuts
-                status = None
-                break
-            if real[0] and np.all(np.abs(Z[0]) <= box):
-                seq = np.ascontiguousarray(V[0])
-                canon = _canonical_shift(seq.tobytes(), k, model.n_bits)[0]
-                if _is_primitive(canon, k, model.n_bits):
-                    col.offer(seq.tobytes(), Z[0], seq, P[0])
-            prog.cut(dpat)
-        proven[k] = status
-        by_order[k] = list(col.cycles.values())
-        out.extend(by_order[k])
+    by_order = _known_by_order(model, cycles)
+    out, proven, milps, lps = [], {}, {}, {}
     for k in range(min_order, max_order + 1):
-        proven.setdefault(k, None)
+        found, proven[k], milps[k], lps[k] = _certify_order(model, k, box, by_order, time_limit)
+        by_order[k] = found
+        out.extend(found)
+    orders = range(min_order, max_order + 1)
     stats = {
         "mode": "box",
         "max_order": max_order,
         "min_order": min_order,
         "box": float(box),
-        "proven": {k: proven[k] for k in range(min_order, max_order + 1)},
+        "proven": dict(proven),
         "milp_solves": milps,
-        "solves": {k: 0 for k in range(min_order, max_order + 1)},
+        "bound_lps": lps,
+        "solves": {k: 0 for k in orders},
         "total_solves": 0,
-        "stop": {k: ("complete" if proven[k] else "time_limit") for k in range(min_order, max_order + 1)},
-        "complete": all(proven[k] for k in range(min_order, max_order + 1)),
+        "stop": {k: ("complete" if proven[k] else "time_limit") for k in orders},
+        "complete": all(proven[k] for k in orders),
         "continua": [],
         "wall_time": time.perf_counter() - t0,
     }
-    return CycleSet([c for c in out if c.order >= min_order], stats)
+    return CycleSet(out, stats)
+
+
+def _known_by_order(model: PiecewiseLinearModel, cycles: Any) -> dict[int, list]:
+    """The known objects grouped by order (checked to be Cycles of this model)."""
+    from rnnexplore.dynamics.cycles import Cycle
+
+    by_order: dict[int, list] = {}
+    for c in cycles if cycles is not None else ():
+        if not isinstance(c, Cycle) or c.regions.shape[1] != model.n_bits or c.M != model.M:
+            raise ValueError("cycles must be Cycles of this model")
+        by_order.setdefault(c.order, []).append(c)
+    return by_order
+
+
+def _certify_order(model, k: int, box: float, by_order: dict[int, list], time_limit: float | None,
+                   tighten: int = 8):
+    """``(cycles, proven, milp_solves, bound_lps)`` of order k in the box.
+
+    The known k-cycles in the box are kept and cut, as is every repetition of the lower
+    orders; then the program is solved until infeasible (proven) or out of time. Each
+    solution's region sequence is solved exactly: a real cycle in the box is added, and the
+    sequence is cut either way (its cycle equation has that one candidate). ``tighten``: the
+    most rounds of LP bound tightening (0: interval propagation only).
+    """
+    from rnnexplore.dynamics.cycles import _canonical_shift, _Collector, _is_primitive
+
+    nb = model.n_bits
+    col = _Collector(model, k)
+    for c in by_order.get(k, []):
+        if np.all(np.abs(c.points) <= box):
+            col.cycles[_canonical_shift(np.ascontiguousarray(c.regions).tobytes(), k, nb)[0]] = c
+    prog = _Program(model, k, box, tighten=tighten)
+    if prog.empty:
+        return list(col.cycles.values()), "box", 0, prog.lps
+    for d in range(1, k + 1):  # every repetition of lower orders and the known k-cycles
+        if k % d == 0:
+            for c in by_order.get(d, []) if d < k else list(col.cycles.values()):
+                prog.cut(np.tile(c.regions, (k // d, 1)))
+    bits = np.zeros(nb, dtype=bool)
+    bits[prog.units] = True
+    n = 0
+    while True:
+        res = prog.solve(time_limit)
+        n += 1
+        if res.status == 2 or (res.x is None and res.status == 0):  # infeasible: proven
+            return list(col.cycles.values()), "box", n, prog.lps
+        if res.x is None:  # time limit or numerical trouble
+            return list(col.cycles.values()), None, n, prog.lps
+        S = prog.full(np.stack([np.round(res.x[prog.di(i)]).astype(bool) for i in range(k)]))
+        ok, real, Z, V, P, cont = _solve_sequences(model, S[None], bits=bits)
+        if cont[0]:  # a continuum in this sequence: not a finite set, cannot certify by cuts
+            return list(col.cycles.values()), None, n, prog.lps
+        if real[0] and np.all(np.abs(Z[0]) <= box):
+            seq = np.ascontiguousarray(V[0])
+            if _is_primitive(_canonical_shift(seq.tobytes(), k, nb)[0], k, nb):
+                col.offer(seq.tobytes(), Z[0], seq, P[0])
+        prog.cut(S)

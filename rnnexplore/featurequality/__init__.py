@@ -25,7 +25,14 @@ from .compare import (
     sweep,
 )
 from .features import feature_view, learned_subspace, principal_angles, subspace_mass, weight_mass
-from .kernels import DEFAULT_RELATIVE_RIDGE, KernelRidge, analytic_nngp, analytic_ntk, default_ridge
+from .kernels import (
+    DEFAULT_RELATIVE_RIDGE,
+    KernelRidge,
+    analytic_nngp,
+    analytic_ntk,
+    default_ridge,
+    linear_kernel_ridge,
+)
 from .measures import (
     cka,
     effective_rank,
@@ -80,6 +87,7 @@ __all__ = [
     "analytic_ntk",
     "analytic_nngp",
     "KernelRidge",
+    "linear_kernel_ridge",
     "default_ridge",
     "DEFAULT_RELATIVE_RIDGE",
     "mse",

@@ -56,17 +56,16 @@ import numpy as np
 
 from ..parallel import parallel_map
 from .features import feature_view
-from .kernels import DEFAULT_RELATIVE_RIDGE, KernelRidge, analytic_nngp, analytic_ntk
+from .kernels import DEFAULT_RELATIVE_RIDGE, KernelRidge, analytic_nngp, analytic_ntk, linear_kernel_ridge
 from .measures import (
+    _spectral_summary,
     cka,
-    effective_rank,
     feature_quality,
     k95,
     kernel_target_alignment,
     mse,
     relative_frobenius_change,
     relative_weight_change,
-    spectral_quality,
 )
 from .._validation import (
     check_bool,
@@ -100,7 +99,7 @@ class FQRecord:
         Test MSE (clean target, end of training) of the network and of KRR with each kernel
         (NaN for kernels not computed).
     fq : float
-        ``err_ntk / err_net``; ``log10_fq`` its logarithm.
+        ``err_ntk / err_net``; the property ``log10_fq`` is its logarithm (derived, not stored).
     k0_over_kT, kT_over_net : float
         ``err_k0 / err_kT`` and ``err_kT / err_net``.
     pi_star_0, pi_star_T : list of float
@@ -152,7 +151,6 @@ class FQRecord:
     err_kT: float
     err_ckT: float
     fq: float
-    log10_fq: float
     k0_over_kT: float
     kT_over_net: float
     k95_0: float
@@ -176,6 +174,11 @@ class FQRecord:
     weight_mass: list = field(default_factory=list)
     batched_with: int = 1
 
+    @property
+    def log10_fq(self) -> float:
+        """``log10(fq)`` (``-inf`` for FQ 0, NaN for NaN)."""
+        return _log10(self.fq)
+
     def errors(self) -> dict[str, float]:
         """``{"net": err_net, "ntk": err_ntk, ...}``."""
         return {k: getattr(self, "err_" + k) for k in ("net",) + KERNELS}
@@ -189,6 +192,11 @@ class FQRecord:
         """Inverse of :meth:`to_dict` (unknown keys are ignored)."""
         names = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in names})
+
+
+def _log10(v) -> float:
+    v = float(v)
+    return float("-inf") if v == 0 else (float(np.log10(v)) if v > 0 else NAN)
 
 
 def _validate_config(cfg: dict) -> dict:
@@ -267,119 +275,155 @@ def compare_many(
     >>> [r.shuffled for r in recs], recs[0].err_ntk != recs[1].err_ntk, recs[0].batched_with
     ([False, True], True, 2)
     """
-    import torch
+    from .mlp import ReLUMLP, set_torch_threads, train_batched
 
-    from .mlp import ReLUMLP, ntk_factors, ntk_from_factors, set_torch_threads, train_batched
-
-    _check_task(task)
-    runs = [(check_int(n, "n_train", minimum=1), _check_seed(s), check_bool(sh, "shuffled")) for n, s, sh in runs]
-    if not runs:
-        raise ValueError("runs must not be empty")
-    ridge = check_real(ridge, "ridge", minimum=0.0, allow_none=True)
-    relative_ridge = check_real(relative_ridge, "relative_ridge", minimum=0.0)
-    threads = check_int(threads, "threads", minimum=1, maximum=os.cpu_count() or 1)
-    cfg = _validate_config(config)
-    n_big = max(max(n for n, _, _ in runs), cfg["n_test"])
-    check_memory((n_big, n_big), "n_train / n_test (kernel matrices)")
+    runs, krr, threads, cfg = _check_many(task, runs, ridge, relative_ridge, threads, config)
     set_torch_threads(threads)
     t0 = time.perf_counter()
-    arch = dict(depth=cfg["depth"], width=cfg["width"], gamma=cfg["gamma"])
-    basis = task.relevant_basis()
-
-    # ---- per (n_train, seed): data, initialisation, everything that does not depend on training
-    groups: dict[tuple[int, int], dict] = {}
-    for n, seed, _ in runs:
-        if (n, seed) in groups:
-            continue
-        s = _seeds(seed)
-        X_tr, f_tr = task.train_set(n, seed=s["train"])
-        X_te, y_te = task.test_set(cfg["n_test"], seed=s["test"])
-        groups[(n, seed)] = dict(s=s, X_tr=X_tr, f_tr=f_tr, X_te=X_te, y_te=y_te,
-                                 y_sh=shuffle_labels_fn(f_tr, seed=s["shuffle"]))
-    labels = {(n, seed, sh): (groups[(n, seed)]["y_sh"] if sh else groups[(n, seed)]["f_tr"]) for n, seed, sh in runs}
-    err0: dict[tuple[int, int, bool], dict] = {r: {} for r in runs}
-    for (n, seed), g in groups.items():
-        members = [r for r in runs if r[:2] == (n, seed)]
-        Y = np.stack([labels[r] for r in members], axis=1)
-
-        def errs(K_tt, K_st, name):
-            for r, e in zip(members, _krr_errors(K_tt, K_st, Y, g["y_te"], ridge, relative_ridge)):
-                err0[r][name] = e
-
-        errs(analytic_ntk(g["X_tr"], **arch), analytic_ntk(g["X_te"], g["X_tr"], **arch), "ntk")
-        errs(analytic_nngp(g["X_tr"], depth=arch["depth"], gamma=arch["gamma"]),
-             analytic_nngp(g["X_te"], g["X_tr"], depth=arch["depth"], gamma=arch["gamma"]), "nngp")
-        model0 = ReLUMLP(task.d, **arch, seed=g["s"]["init"])
-        g["W0"] = model0.weights()
-        with torch.no_grad():
-            g["H0_te"] = model0.hidden(torch.as_tensor(g["X_te"], dtype=torch.float32)).double().numpy()
-        if empirical_kernels:
-            Ftr = ntk_factors(model0, g["X_tr"])
-            g["K0_tt"] = ntk_from_factors(Ftr)
-            K0_st = ntk_from_factors(ntk_factors(model0, g["X_te"]), Ftr)
-            errs(g["K0_tt"], K0_st, "k0")
-            del Ftr, K0_st
-
-    # ---- one batched training of every run
-    models = [ReLUMLP(task.d, **arch, seed=groups[r[:2]]["s"]["init"]) for r in runs]
-    train_batched(models, [groups[r[:2]]["X_tr"] for r in runs], [labels[r] for r in runs],
-                  seeds=[groups[r[:2]]["s"]["batches"] for r in runs], steps=cfg["steps"], lr=cfg["lr"],
-                  batch_size=cfg["batch_size"], progress=progress, should_stop=should_stop)
-
-    # ---- per run: the trained network, its kernels and features
-    records = []
-    for r, model in zip(runs, models):
-        n, seed, shuffled = r
-        g, y_tr, e = groups[(n, seed)], labels[r], err0[r]
-        X_tr, X_te, y_te = g["X_tr"], g["X_te"], g["y_te"]
-
-        def forward(Z, fn):
-            with torch.no_grad():
-                return fn(torch.as_tensor(Z, dtype=torch.float32)).double().numpy()
-
-        err_net = mse(forward(X_te, model), y_te)
-        train_loss = mse(forward(X_tr, model), y_tr)
-        HT_tr, HT_te = forward(X_tr, model.hidden), forward(X_te, model.hidden)
-        strength = dict(cka=NAN, cka_debiased=NAN, rel_frob=NAN, kta_0=NAN, kta_T=NAN)
-        err_kT = err_ckT = NAN
-        if empirical_kernels:
-            Ftr = ntk_factors(model, X_tr)
-            KT_tt = ntk_from_factors(Ftr)
-            err_kT = _krr_errors(KT_tt, ntk_from_factors(ntk_factors(model, X_te), Ftr), y_tr[:, None], y_te,
-                                 ridge, relative_ridge)[0]
-            del Ftr
-            err_ckT = _krr_errors(HT_tr @ HT_tr.T + 1.0, HT_te @ HT_tr.T + 1.0, y_tr[:, None], y_te,
-                                  ridge, relative_ridge)[0]
-            K0_tt = g["K0_tt"]
-            if n > 1:
-                strength.update(cka=cka(K0_tt, KT_tt), rel_frob=relative_frobenius_change(K0_tt, KT_tt),
-                                kta_0=kernel_target_alignment(K0_tt, y_tr), kta_T=kernel_target_alignment(KT_tt, y_tr))
-            if n >= 4:
-                strength["cka_debiased"] = cka(K0_tt, KT_tt, debiased=True)
-            del KT_tt
-        pi0, piT = spectral_quality(g["H0_te"], y_te), spectral_quality(HT_te, y_te)
-        WT = model.weights()
-        fq = feature_quality(e["ntk"], err_net)
-        view = feature_view(g["W0"][0], WT[0], basis)
-        records.append(FQRecord(
-            task=task.name, d=task.d, n_train=n, seed=seed, shuffled=shuffled,
-            depth=cfg["depth"], width=cfg["width"], gamma=cfg["gamma"], steps=cfg["steps"], lr=cfg["lr"],
-            batch_size=cfg["batch_size"], n_test=len(X_te), var_f=task.variance, train_loss=train_loss,
-            err_net=err_net, err_ntk=e["ntk"], err_nngp=e["nngp"], err_k0=e.get("k0", NAN), err_kT=err_kT,
-            err_ckT=err_ckT, fq=fq, log10_fq=float(np.log10(fq)) if fq > 0 else float("-inf"),
-            k0_over_kT=_ratio_or_nan(e.get("k0", NAN), err_kT), kT_over_net=_ratio_or_nan(err_kT, err_net),
-            k95_0=k95(pi0), k95_T=k95(piT), one_minus_cka=1.0 - strength["cka"], **strength,
-            erank_0=effective_rank(g["H0_te"]), erank_T=effective_rank(HT_te),
-            weight_change=relative_weight_change(g["W0"], WT),
-            pi_star_0=[float(v) for v in pi0], pi_star_T=[float(v) for v in piT],
-            weight_mass=view["weight_mass"], support_mass_0=view["support_mass_0"],
-            support_mass_T=view["support_mass_T"], angles=view["angles"], max_angle=view["max_angle"],
-            batched_with=len(runs),
-        ))
+    with _blas_threads(threads):
+        groups = {}
+        for n, seed, _ in runs:
+            if (n, seed) not in groups:
+                groups[(n, seed)] = _initial_group(task, n, seed, [r[2] for r in runs if r[:2] == (n, seed)],
+                                                   cfg, krr, empirical_kernels)
+        models = [ReLUMLP(task.d, **_arch(cfg), seed=groups[r[:2]]["seeds"]["init"]) for r in runs]
+        train_batched(models, [groups[r[:2]]["X_tr"] for r in runs], [groups[r[:2]]["labels"][r[2]] for r in runs],
+                      seeds=[groups[r[:2]]["seeds"]["batches"] for r in runs], steps=cfg["steps"], lr=cfg["lr"],
+                      batch_size=cfg["batch_size"], progress=progress, should_stop=should_stop)
+        records = [_trained_record(task, cfg, r, model, groups[r[:2]], krr, empirical_kernels, len(runs))
+                   for r, model in zip(runs, models)]
     wall = time.perf_counter() - t0
     for rec in records:
         rec.seconds = wall / len(records)
     return records
+
+
+def _check_many(task, runs, ridge, relative_ridge, threads, config):
+    """Validated ``(runs, krr options, threads, config)`` of :func:`compare_many`."""
+    _check_task(task)
+    runs = [(check_int(n, "n_train", minimum=1), _check_seed(s), check_bool(sh, "shuffled")) for n, s, sh in runs]
+    if not runs:
+        raise ValueError("runs must not be empty")
+    krr = dict(ridge=check_real(ridge, "ridge", minimum=0.0, allow_none=True),
+               relative_ridge=check_real(relative_ridge, "relative_ridge", minimum=0.0))
+    threads = check_int(threads, "threads", minimum=1, maximum=os.cpu_count() or 1)
+    cfg = _validate_config(config)
+    n_big = max(max(n for n, _, _ in runs), cfg["n_test"])
+    check_memory((n_big, n_big), "n_train / n_test (kernel matrices)")
+    return runs, krr, threads, cfg
+
+
+def _blas_threads(n: int):
+    """Limit numpy's BLAS to ``n`` threads while the kernels are built and solved (threadpoolctl, if
+    installed). Two sweep workers with two BLAS threads each on two cores made every Gram product and
+    Cholesky factorisation spin-wait for the other process."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl comes with scipy's usual stack
+        import contextlib
+
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=n, user_api="blas")
+
+
+def _arch(cfg: dict) -> dict:
+    return dict(depth=cfg["depth"], width=cfg["width"], gamma=cfg["gamma"])
+
+
+def _initial_group(task, n: int, seed: int, shuffled: list[bool], cfg: dict, krr: dict, empirical: bool) -> dict:
+    """Everything of one ``(n_train, seed)`` that does not depend on training, shared by its runs
+    (clean and shuffled labels): data, the analytic kernels' and ``K_0``'s test errors for every
+    label vector (one factorisation each), the initial network's weights and test features."""
+    import torch
+
+    from .mlp import ReLUMLP, ntk_factors, ntk_from_factors
+
+    s = _seeds(seed)
+    X_tr, f_tr = task.train_set(n, seed=s["train"])
+    X_te, y_te = task.test_set(cfg["n_test"], seed=s["test"])
+    labels = {False: f_tr, True: shuffle_labels_fn(f_tr, seed=s["shuffle"])}
+    labels = {sh: labels[sh] for sh in shuffled}
+    Y = np.stack(list(labels.values()), axis=1)
+    err0: dict[bool, dict] = {sh: {} for sh in labels}
+
+    def errs(K_tt, K_st, name):
+        for sh, e in zip(labels, _krr_errors(K_tt, K_st, Y, y_te, krr["ridge"], krr["relative_ridge"])):
+            err0[sh][name] = e
+
+    arch = _arch(cfg)
+    errs(analytic_ntk(X_tr, **arch), analytic_ntk(X_te, X_tr, **arch), "ntk")
+    nngp = dict(depth=arch["depth"], gamma=arch["gamma"])
+    errs(analytic_nngp(X_tr, **nngp), analytic_nngp(X_te, X_tr, **nngp), "nngp")
+    model0 = ReLUMLP(task.d, **arch, seed=s["init"])
+    with torch.no_grad():
+        H0_te = model0.hidden(torch.as_tensor(X_te, dtype=torch.float32)).double().numpy()
+    g = dict(seeds=s, X_tr=X_tr, X_te=X_te, y_te=y_te, labels=labels, err0=err0, W0=model0.weights(),
+             H0_te=H0_te, spectrum0=_spectral_summary(H0_te, y_te))
+    if empirical:
+        Ftr = ntk_factors(model0, X_tr)
+        g["K0_tt"] = ntk_from_factors(Ftr)
+        errs(g["K0_tt"], ntk_from_factors(ntk_factors(model0, X_te), Ftr), "k0")
+    return g
+
+
+def _forward(Z, fn) -> np.ndarray:
+    import torch
+
+    with torch.no_grad():
+        return fn(torch.as_tensor(Z, dtype=torch.float32)).double().numpy()
+
+
+def _trained_kernels(model, g: dict, y_tr, HT_tr, HT_te, krr: dict) -> dict:
+    """Test errors of the after kernel ``K_T`` and the trained last-layer kernel, and the strength
+    measures of ``K_0 -> K_T`` on the training inputs."""
+    from .mlp import ntk_factors, ntk_from_factors
+
+    X_tr, X_te, y_te, K0_tt = g["X_tr"], g["X_te"], g["y_te"], g["K0_tt"]
+    Ftr = ntk_factors(model, X_tr)
+    KT_tt = ntk_from_factors(Ftr)
+    out = dict(err_kT=_krr_errors(KT_tt, ntk_from_factors(ntk_factors(model, X_te), Ftr), y_tr[:, None], y_te,
+                                  krr["ridge"], krr["relative_ridge"])[0])
+    del Ftr
+    # <a_L(x), a_L(x')> + 1 = Phi Phi^T with Phi = [a_L, 1]: ridge regression in feature space
+    ones = np.ones((len(HT_tr), 1)), np.ones((len(HT_te), 1))
+    pred = linear_kernel_ridge(np.hstack([HT_tr, ones[0]]), np.hstack([HT_te, ones[1]]), y_tr, **krr)
+    out["err_ckT"] = mse(pred, y_te)
+    n = len(y_tr)
+    if n > 1:
+        out.update(cka=cka(K0_tt, KT_tt), rel_frob=relative_frobenius_change(K0_tt, KT_tt),
+                   kta_0=kernel_target_alignment(K0_tt, y_tr), kta_T=kernel_target_alignment(KT_tt, y_tr))
+    if n >= 4:
+        out["cka_debiased"] = cka(K0_tt, KT_tt, debiased=True)
+    return out
+
+
+def _trained_record(task, cfg: dict, run, model, g: dict, krr: dict, empirical: bool, batched_with: int) -> FQRecord:
+    """The :class:`FQRecord` of one trained run of :func:`compare_many`."""
+    n, seed, shuffled = run
+    y_tr, e = g["labels"][shuffled], g["err0"][shuffled]
+    X_tr, X_te, y_te = g["X_tr"], g["X_te"], g["y_te"]
+    err_net = mse(_forward(X_te, model), y_te)
+    train_loss = mse(_forward(X_tr, model), y_tr)
+    HT_te = _forward(X_te, model.hidden)
+    m = dict(err_kT=NAN, err_ckT=NAN, cka=NAN, cka_debiased=NAN, rel_frob=NAN, kta_0=NAN, kta_T=NAN)
+    if empirical:
+        m.update(_trained_kernels(model, g, y_tr, _forward(X_tr, model.hidden), HT_te, krr))
+    (pi0, erank0), (piT, erankT) = g["spectrum0"], _spectral_summary(HT_te, y_te)
+    WT = model.weights()
+    view = feature_view(g["W0"][0], WT[0], task.relevant_basis())
+    return FQRecord(
+        task=task.name, d=task.d, n_train=n, seed=seed, shuffled=shuffled, depth=cfg["depth"], width=cfg["width"],
+        gamma=cfg["gamma"], steps=cfg["steps"], lr=cfg["lr"], batch_size=cfg["batch_size"], n_test=len(X_te),
+        var_f=task.variance, train_loss=train_loss, err_net=err_net, err_ntk=e["ntk"], err_nngp=e["nngp"],
+        err_k0=e.get("k0", NAN), fq=feature_quality(e["ntk"], err_net),
+        k0_over_kT=_ratio_or_nan(e.get("k0", NAN), m["err_kT"]), kT_over_net=_ratio_or_nan(m["err_kT"], err_net),
+        k95_0=k95(pi0), k95_T=k95(piT), one_minus_cka=1.0 - m["cka"], **m, erank_0=erank0, erank_T=erankT,
+        weight_change=relative_weight_change(g["W0"], WT),
+        pi_star_0=[float(v) for v in pi0], pi_star_T=[float(v) for v in piT],
+        weight_mass=view["weight_mass"], support_mass_0=view["support_mass_0"],
+        support_mass_T=view["support_mass_T"], angles=view["angles"], max_angle=view["max_angle"],
+        batched_with=batched_with,
+    )
 
 
 def compare(
@@ -633,6 +677,8 @@ def first_n_above(result: SweepResult, threshold: float = 10.0, column: str = "f
 
 
 _FORMAT = "rnnexplore.featurequality.sweep/1"
+#: Columns computed from a stored one: ``{name: (source column, function)}``.
+_DERIVED = {"log10_fq": ("fq", lambda v: _log10(NAN if v is None else v))}
 
 
 def _clean(v):
@@ -687,7 +733,9 @@ class SweepResult:
     def __init__(self, records: Sequence[dict]):
         if isinstance(records, (str, bytes, Mapping)) or not isinstance(records, Iterable):
             raise ValueError(f"records must be a list of dicts, got {type(records).__name__}")
-        self.records = [check_mapping(r, f"records[{i}]") for i, r in enumerate(records)]
+        # derived columns are computed on demand, never stored (files written before that kept them)
+        self.records = [{k: v for k, v in check_mapping(r, f"records[{i}]").items() if k not in _DERIVED}
+                        for i, r in enumerate(records)]
 
     def __len__(self) -> int:
         return len(self.records)
@@ -697,7 +745,14 @@ class SweepResult:
 
     @property
     def columns(self) -> list[str]:
-        """Column names, in first-seen order."""
+        """Column names, in first-seen order (``log10_fq`` derived from ``fq``, after it)."""
+        cols: list[str] = []
+        for c in self._stored_columns():
+            cols.append(c)
+            cols.extend(k for k, (source, _) in _DERIVED.items() if source == c)
+        return cols
+
+    def _stored_columns(self) -> list[str]:
         cols: dict[str, None] = {}
         for r in self.records:
             cols.update(dict.fromkeys(r))
@@ -711,7 +766,11 @@ class SweepResult:
         """One column as an array (after :meth:`filter`)."""
         if self.records and name not in self.columns:
             raise ValueError(f"unknown column {name!r}; columns: {self.columns}")
-        return np.asarray([r[name] for r in self.filter(**where).records])
+        rows = self.filter(**where).records
+        if name in _DERIVED:
+            source, fn = _DERIVED[name]
+            return np.asarray([fn(r[source]) for r in rows], dtype=float)
+        return np.asarray([r[name] for r in rows])
 
     def median(self, name: str, by: str = "n_train", **where) -> tuple[np.ndarray, np.ndarray]:
         """Median of column ``name`` for each value of ``by`` (sorted), after :meth:`filter`."""
@@ -745,7 +804,7 @@ class SweepResult:
     def to_csv(self, path=None) -> str:
         """CSV text (list columns as JSON strings); written to ``path`` if given."""
         buf = io.StringIO()
-        w = csv.DictWriter(buf, fieldnames=self.columns, lineterminator="\n")
+        w = csv.DictWriter(buf, fieldnames=self._stored_columns(), lineterminator="\n")
         w.writeheader()
         for r in self.records:
             w.writerow({k: json.dumps(_clean(v)) if isinstance(v, list) else v for k, v in r.items()})

@@ -38,6 +38,7 @@ __all__ = [
     "analytic_ntk",
     "analytic_nngp",
     "KernelRidge",
+    "linear_kernel_ridge",
     "default_ridge",
     "DEFAULT_RELATIVE_RIDGE",
 ]
@@ -245,10 +246,16 @@ class KernelRidge:
         if not (np.all(np.isfinite(K)) and np.all(np.isfinite(y))):
             raise ValueError("K or y contains NaN or inf")
         ridge = default_ridge(K, self.relative_ridge) if self.ridge is None else float(self.ridge)
-        A = K + ridge * np.eye(K.shape[0])
+        def shifted():
+            A = K.copy()
+            A.flat[:: K.shape[0] + 1] += ridge
+            return A
+
         try:
-            self.alpha_ = cho_solve(cho_factor(A, lower=True, check_finite=False), y, check_finite=False)
+            self.alpha_ = cho_solve(cho_factor(shifted(), lower=True, overwrite_a=True, check_finite=False), y,
+                                    check_finite=False)
         except np.linalg.LinAlgError:
+            A = shifted()
             w, V = eigh((A + A.T) / 2)
             tol = max(ridge, np.finfo(float).eps * max(abs(w).max(), 1.0) * K.shape[0])
             coef = V.T @ y
@@ -262,3 +269,56 @@ class KernelRidge:
         if K_test_train.ndim != 2 or K_test_train.shape[1] != self.alpha_.shape[0]:
             raise ValueError(f"K_test_train must have shape (m, {self.alpha_.shape[0]}), got {K_test_train.shape}")
         return K_test_train @ self.alpha_
+
+
+def linear_kernel_ridge(F_train, F_test, y, *, ridge: float | None = None,
+                        relative_ridge: float = DEFAULT_RELATIVE_RIDGE) -> np.ndarray:
+    """KRR predictions with the linear kernel ``K = F F^T``, solved in feature space.
+
+    Equal to ``KernelRidge(ridge, relative_ridge).fit(F_train @ F_train.T, y).predict(F_test @ F_train.T)``
+    by the push-through identity ``F^T (F F^T + r I)^{-1} = (F^T F + r I)^{-1} F^T``, at cost
+    ``O(n p^2)`` instead of ``O(n^3)`` (``p`` features, ``n`` training points; the two have the same
+    condition number). The default ridge is the same ``relative_ridge * tr(K) / n`` with
+    ``tr(K) = ||F_train||_F^2``.
+
+    Parameters
+    ----------
+    F_train : array_like, shape (n, p)
+    F_test : array_like, shape (m, p)
+    y : array_like, shape (n,) or (n, k)
+    ridge, relative_ridge : as in :class:`KernelRidge`
+
+    Returns
+    -------
+    ndarray, shape (m,) or (m, k)
+
+    Examples
+    --------
+    >>> F = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]); y = np.array([1.0, 2.0, 3.0])
+    >>> np.round(linear_kernel_ridge(F, F, y, ridge=1e-9), 6)  # y lies in the span of F's columns
+    array([1., 2., 3.])
+    """
+    from scipy.linalg import cho_factor, cho_solve, eigh
+
+    F = check_array(F_train, "F_train", ndim=2, min_size=1)
+    G = check_array(F_test, "F_test", ndim=2)
+    y = check_array(y, "y", ndim=(1, 2))
+    if G.shape[1] != F.shape[1]:
+        raise ValueError(f"F_test must have {F.shape[1]} columns like F_train, got {G.shape[1]}")
+    if y.ndim not in (1, 2) or y.shape[0] != F.shape[0]:
+        raise ValueError(f"y must have shape ({F.shape[0]},) or ({F.shape[0]}, k), got {y.shape}")
+    relative_ridge = check_real(relative_ridge, "relative_ridge", minimum=0.0)
+    if ridge is None:
+        ridge = relative_ridge * float(np.vdot(F, F)) / F.shape[0]
+    ridge = check_real(ridge, "ridge", minimum=0.0)
+    A = F.T @ F
+    A.flat[:: A.shape[0] + 1] += ridge
+    b = F.T @ y
+    try:
+        w = cho_solve(cho_factor(A, lower=True, check_finite=False), b, check_finite=False)
+    except np.linalg.LinAlgError:
+        lam, V = eigh((A + A.T) / 2)
+        tol = max(ridge, np.finfo(float).eps * max(abs(lam).max(), 1.0) * A.shape[0])
+        coef = V.T @ b
+        w = V @ (coef / (np.maximum(lam, tol) if b.ndim == 1 else np.maximum(lam, tol)[:, None]))
+    return G @ w

@@ -43,9 +43,15 @@ def _square(K, name: str) -> np.ndarray:
     return K
 
 
-def _center(K: np.ndarray) -> np.ndarray:
-    """``H K H`` with ``H = I - 11^T/n``."""
-    return K - K.mean(axis=0, keepdims=True) - K.mean(axis=1, keepdims=True) + K.mean()
+def _centred_inner(K: np.ndarray, L: np.ndarray) -> float:
+    """``<H K H, H L H>_F`` with ``H = I - 11^T/n``, without forming the centred matrices.
+
+    ``<HKH, HLH> = <K, L> - (c_K . c_L + r_K . r_L) / n + (1'K1)(1'L1) / n^2`` with ``c``, ``r``
+    the column and row sums (one pass over each matrix; checked against ``H K H`` in the tests).
+    """
+    n = K.shape[0]
+    cK, cL, rK, rL = K.sum(axis=0), L.sum(axis=0), K.sum(axis=1), L.sum(axis=1)
+    return float(np.vdot(K, L) - (cK @ cL + rK @ rL) / n + cK.sum() * cL.sum() / n**2)
 
 
 def mse(prediction, target) -> float:
@@ -88,10 +94,9 @@ def _hsic_unbiased(K: np.ndarray, L: np.ndarray) -> float:
     It equals the U-statistic over ordered 4-tuples of distinct indices (checked in the tests).
     """
     n = K.shape[0]
-    Kt = K - np.diag(np.diag(K))
-    Lt = L - np.diag(np.diag(L))
-    sk, sl = Kt.sum(axis=0), Lt.sum(axis=0)
-    trace = float(np.sum(Kt * Lt))  # tr(Kt Lt) for symmetric kernels
+    dK, dL = np.diag(K), np.diag(L)
+    sk, sl = K.sum(axis=0) - dK, L.sum(axis=0) - dL  # column sums of Kt, Lt
+    trace = float(np.vdot(K, L) - dK @ dL)  # tr(Kt Lt) for symmetric kernels
     return (trace + sk.sum() * sl.sum() / ((n - 1) * (n - 2)) - 2.0 / (n - 2) * float(sk @ sl)) / (n * (n - 3))
 
 
@@ -139,11 +144,10 @@ def cka(K1, K2, *, debiased: bool = False) -> float:
         if kk <= 0 or ll <= 0:
             return float("nan")
         return float(_hsic_unbiased(K1, K2) / np.sqrt(kk * ll))
-    A, B = _center(K1), _center(K2)
-    na, nb = np.linalg.norm(A), np.linalg.norm(B)
-    if na == 0 or nb == 0:
+    na2, nb2 = _centred_inner(K1, K1), _centred_inner(K2, K2)
+    if na2 <= 0 or nb2 <= 0:
         raise ValueError("a centred kernel is zero: CKA is undefined")
-    return float(np.sum(A * B) / (na * nb))
+    return float(_centred_inner(K1, K2) / np.sqrt(na2 * nb2))
 
 
 def relative_frobenius_change(K0, KT) -> float:
@@ -176,7 +180,12 @@ def kernel_target_alignment(K, y) -> float:
         raise ValueError(f"y must have shape ({K.shape[0]},), got {y.shape}")
     if not np.all(np.isfinite(y)):
         raise ValueError("y contains NaN or inf")
-    return cka(K, np.outer(y, y))
+    # cka(K, y y^T) without the outer product: <HKH, H yy^T H> = yc' K yc, ||H yy^T H|| = ||yc||^2
+    yc = y - y.mean()
+    nk2 = _centred_inner(K, K)
+    if nk2 <= 0 or not yc.any():
+        raise ValueError("a centred kernel is zero: CKA is undefined")
+    return float(yc @ K @ yc / (np.sqrt(nk2) * (yc @ yc)))
 
 
 def spectral_quality(features, target) -> np.ndarray:
@@ -201,6 +210,11 @@ def spectral_quality(features, target) -> np.ndarray:
     >>> spectral_quality(F, np.array([0.0, 1.0, 0.0]))
     array([0., 1.])
     """
+    return _spectral_summary(features, target)[0]
+
+
+def _spectral_summary(features, target) -> tuple[np.ndarray, float]:
+    """``(spectral_quality(features, target), effective_rank(features))`` from one SVD."""
     F = np.asarray(features, dtype=np.float64)
     y = np.asarray(target, dtype=np.float64)
     if F.ndim != 2:
@@ -214,7 +228,7 @@ def spectral_quality(features, target) -> np.ndarray:
         raise ValueError("target is zero: Pi*(k) is undefined")
     U, s, _ = np.linalg.svd(F, full_matrices=False)
     order = np.argsort(-s, kind="stable")
-    return np.cumsum((U[:, order].T @ y) ** 2) / norm2
+    return np.cumsum((U[:, order].T @ y) ** 2) / norm2, _entropy_rank(s)
 
 
 def k95(pi_star, level: float = 0.95) -> float:
@@ -241,7 +255,10 @@ def effective_rank(features) -> float:
     F = np.asarray(features, dtype=np.float64)
     if F.ndim != 2 or not np.all(np.isfinite(F)):
         raise ValueError("features must be a finite 2-d array")
-    s = np.linalg.svd(F, compute_uv=False)
+    return _entropy_rank(np.linalg.svd(F, compute_uv=False))
+
+
+def _entropy_rank(s: np.ndarray) -> float:
     if s.sum() == 0:
         return 0.0
     p = s / s.sum()

@@ -92,6 +92,7 @@ class ReLUMLP(nn.Module):
                 lin.bias.zero_()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Network output ``f(x)`` (ReLU layers, the last one linear, divided by ``gamma``), shape (n,)."""
         for lin in self.layers[:-1]:
             x = torch.relu(lin(x))
         return self.layers[-1](x).squeeze(-1) / self.gamma
@@ -136,7 +137,7 @@ def train_batched(
 ) -> list[np.ndarray]:
     """Train several independent MLPs of one architecture as one batched model.
 
-    The weights of the ``B`` models are stacked into tensors of shape ``(B, fan_out, fan_in)``
+    The transposed weights of the ``B`` models are stacked into tensors of shape ``(B, fan_in, fan_out)``
     and every step runs batched matrix products (``torch.baddbmm``) on the ``B`` minibatches.
     The loss is the sum of the models' mean squared errors, so each model receives exactly its
     own gradient; Adam is elementwise, so the stacked optimiser performs each model's own Adam
@@ -179,6 +180,57 @@ def train_batched(
     >>> [l.shape for l in train_batched(ms, [X, X], [y, -y], seeds=[0, 1], steps=20, batch_size=2)]
     [(1,), (1,)]
     """
+    models, Xs, ys, seeds, ns = _check_batch(models, Xs, ys, seeds, steps, batch_size, record_every, lr)
+    m0 = models[0]
+    dtype = next(m0.parameters()).dtype
+    Xp, yp = _padded_data(Xs, ys, ns, m0.d, dtype)
+    WTs, bs = _stack_parameters(models)
+    try:
+        losses = _adam_steps(WTs, bs, Xp, yp, ns, seeds, int(steps), lr, int(batch_size), 1.0 / m0.gamma,
+                             record_every, progress, should_stop)
+    finally:
+        _unstack_parameters(models, WTs, bs)
+    return [np.asarray(v) for v in losses]
+
+
+def _adam_steps(WTs, bs, Xp, yp, ns, seeds, steps, lr, batch_size, inv_gamma, record_every, progress,
+                should_stop) -> list[list[float]]:
+    """The training loop of :func:`train_batched` on the stacked parameters (updated in place)."""
+    opt = torch.optim.Adam(WTs + bs, lr=lr, fused=True)
+    gens = [torch.Generator().manual_seed(s) for s in seeds]
+    rows = torch.arange(len(ns)).unsqueeze(1)
+    callback = progress if callable(progress) else None
+    losses: list[list[float]] = [[] for _ in ns]
+    shown = 0
+    with progress_bar(False if callback is not None else progress, steps, desc="train", leave=False) as bar:
+        for step in range(steps):
+            if step % _INDEX_BLOCK == 0:  # (block, B, batch) indices, each model below its own n
+                block = min(_INDEX_BLOCK, steps - step)
+                idx_block = torch.stack([torch.randint(0, n, (block, batch_size), generator=g)
+                                         for n, g in zip(ns, gens)], dim=1)
+            idx = idx_block[step % _INDEX_BLOCK]
+            per_model = _batched_loss(WTs, bs, Xp[rows, idx], yp[rows, idx], inv_gamma)
+            for group in opt.param_groups:
+                group["lr"] = _cosine_lr(lr, step, steps)
+            opt.zero_grad(set_to_none=True)
+            per_model.sum().backward()
+            opt.step()
+            last = step == steps - 1
+            if last or (record_every and step % record_every == 0):
+                for j, v in enumerate(per_model.detach().tolist()):
+                    losses[j].append(float(v))
+            if step % 100 == 99 or last:
+                bar.update(step + 1 - shown)
+                shown = step + 1
+                if callback is not None:
+                    callback(step + 1, steps)
+                if should_stop is not None and not last and should_stop():
+                    raise TrainingCancelled(f"training stopped at step {step + 1} of {steps}")
+    return losses
+
+
+def _check_batch(models, Xs, ys, seeds, steps, batch_size, record_every, lr):
+    """Validate :func:`train_batched`'s arguments; returns lists and the training-set sizes."""
     models = list(models)
     Xs, ys, seeds = list(Xs), list(ys), [int(s) for s in seeds]
     if not models:
@@ -199,7 +251,6 @@ def train_batched(
             raise ValueError(f"models[{j}] must be a ReLUMLP, got {type(m).__name__}")
         if (m.d, m.depth, m.width, m.gamma, next(m.parameters()).dtype) != (m0.d, m0.depth, m0.width, m0.gamma, dtype):
             raise ValueError(f"models[{j}] has a different architecture or dtype than models[0]")
-    steps, batch_size, B = int(steps), int(batch_size), len(models)
     ns = []
     for j, (X, y) in enumerate(zip(Xs, ys)):
         X, y = np.asarray(X), np.asarray(y)
@@ -210,64 +261,48 @@ def train_batched(
         if not (np.all(np.isfinite(X)) and np.all(np.isfinite(y))):
             raise ValueError(f"Xs[{j}] or ys[{j}] contains NaN or inf")
         ns.append(X.shape[0])
-    n_max = max(ns)
-    Xp = torch.zeros(B, n_max, m0.d, dtype=dtype)
-    yp = torch.zeros(B, n_max, dtype=dtype)
+    return models, Xs, ys, seeds, ns
+
+
+def _padded_data(Xs, ys, ns, d, dtype):
+    """Training sets zero-padded to the largest: ``(B, n_max, d)`` inputs, ``(B, n_max)`` labels."""
+    Xp = torch.zeros(len(ns), max(ns), d, dtype=dtype)
+    yp = torch.zeros(len(ns), max(ns), dtype=dtype)
     for j, (X, y) in enumerate(zip(Xs, ys)):
         Xp[j, : ns[j]] = torch.as_tensor(np.asarray(X), dtype=dtype)
         yp[j, : ns[j]] = torch.as_tensor(np.asarray(y), dtype=dtype)
-    # stacked leaves: W (B, out, in), b (B, 1, out)
-    Ws = [torch.stack([m.layers[k].weight.detach() for m in models]).clone().requires_grad_(True)
-          for k in range(len(m0.layers))]
+    return Xp, yp
+
+
+def _stack_parameters(models):
+    """Stacked leaves: transposed weights ``W^T`` of shape (B, fan_in, fan_out), biases (B, 1, fan_out).
+
+    Keeping ``W^T`` contiguous lets the weight gradient ``h^T g`` land in place (with ``W`` itself
+    stacked, every step copied the transposed gradient of each layer).
+    """
+    layers = range(len(models[0].layers))
+    WTs = [torch.stack([m.layers[k].weight.detach().T for m in models]).contiguous().requires_grad_(True)
+           for k in layers]
     bs = [torch.stack([m.layers[k].bias.detach() for m in models]).unsqueeze(1).clone().requires_grad_(True)
-          for k in range(len(m0.layers))]
-    opt = torch.optim.Adam(Ws + bs, lr=lr, fused=True)
-    gens = [torch.Generator().manual_seed(s) for s in seeds]
-    rows = torch.arange(B).unsqueeze(1)
-    last_layer = len(Ws) - 1
-    inv_gamma = 1.0 / m0.gamma
-    callback = progress if callable(progress) else None
-    losses: list[list[float]] = [[] for _ in range(B)]
-    cancelled, shown = False, 0
-    with progress_bar(False if callback is not None else progress, steps, desc="train", leave=False) as bar:
-        try:
-            for step in range(steps):
-                if step % _INDEX_BLOCK == 0:
-                    block = min(_INDEX_BLOCK, steps - step)
-                    idx_block = torch.stack([torch.randint(0, n, (block, batch_size), generator=g)
-                                             for n, g in zip(ns, gens)], dim=1)  # (block, B, batch)
-                idx = idx_block[step % _INDEX_BLOCK]
-                h = Xp[rows, idx]
-                for k in range(last_layer):
-                    h = torch.relu(torch.baddbmm(bs[k], h, Ws[k].transpose(1, 2)))
-                out = torch.baddbmm(bs[last_layer], h, Ws[last_layer].transpose(1, 2)).squeeze(-1) * inv_gamma
-                per_model = torch.mean((out - yp[rows, idx]) ** 2, dim=1)
-                for group in opt.param_groups:
-                    group["lr"] = _cosine_lr(lr, step, steps)
-                opt.zero_grad(set_to_none=True)
-                per_model.sum().backward()
-                opt.step()
-                last = step == steps - 1
-                if last or (record_every and step % record_every == 0):
-                    for j, v in enumerate(per_model.detach().tolist()):
-                        losses[j].append(float(v))
-                if step % 100 == 99 or last:
-                    bar.update(step + 1 - shown)
-                    shown = step + 1
-                    if callback is not None:
-                        callback(step + 1, steps)
-                    if should_stop is not None and not last and should_stop():
-                        cancelled = True
-                        break
-        finally:
-            with torch.no_grad():
-                for j, m in enumerate(models):
-                    for k, lin in enumerate(m.layers):
-                        lin.weight.copy_(Ws[k][j])
-                        lin.bias.copy_(bs[k][j, 0])
-    if cancelled:
-        raise TrainingCancelled(f"training stopped at step {step + 1} of {steps}")
-    return [np.asarray(v) for v in losses]
+          for k in layers]
+    return WTs, bs
+
+
+def _unstack_parameters(models, WTs, bs) -> None:
+    """Copy the stacked parameters back into the models."""
+    with torch.no_grad():
+        for j, m in enumerate(models):
+            for k, lin in enumerate(m.layers):
+                lin.weight.copy_(WTs[k][j].T)
+                lin.bias.copy_(bs[k][j, 0])
+
+
+def _batched_loss(WTs, bs, h, y, inv_gamma):
+    """Per-model minibatch MSE of the stacked MLPs on inputs ``h`` (B, batch, d), labels ``y`` (B, batch)."""
+    for WT, b in zip(WTs[:-1], bs[:-1]):
+        h = torch.relu(torch.baddbmm(b, h, WT))
+    out = torch.baddbmm(bs[-1], h, WTs[-1]).squeeze(-1) * inv_gamma
+    return torch.mean((out - y) ** 2, dim=1)
 
 
 def train_mlp(

@@ -5,7 +5,8 @@
 three panels:
 
 - the map (colour by object count, by stability signature or by the number of stable
-  objects), the bifurcation curves on top (one colour per event kind), the selected point and
+  objects), the bifurcation curves on top (one colour per event kind), optionally the points
+  whose objects are proven complete hatched (``proven``; maps swept with ``prove=``), the selected point and
   the line of the 1-D panel; click a point to select it, drag a rectangle to recompute that
   part of the map at the chosen resolution (``back`` returns to the previous map);
 - the phase portrait of the selected parameter setting (the shared
@@ -22,12 +23,12 @@ A zoom that would take longer than ``confirm_above`` seconds says how long ("abo
 this machine") and waits for "compute anyway".
 
 The three panels are three figures in a wrapping row, sized to the width the page reports
-(:class:`~rnnexplore.widgets.clientside.WidthProbe`): side by side when there is room, else
-below each other; never clipped. Counts use integer colour keys; signatures a key that names
+(:class:`~rnnexplore.widgets.clientside.WidthProbe`), in JupyterLab and in Voila: side by side
+when there is room, else below each other; never clipped. Counts use integer colour keys; signatures a key that names
 each one in words ("stable 16-cycle + saddle 16-cycle").
 
 Every control carries a stable CSS class: ``rnx-bif`` (the app), ``rnx-bif-colour``,
-``rnx-bif-curves``, ``rnx-bif-line-axis``, ``rnx-bif-line``, ``rnx-bif-coord``,
+``rnx-bif-curves``, ``rnx-bif-proven``, ``rnx-bif-line-axis``, ``rnx-bif-line``, ``rnx-bif-coord``,
 ``rnx-bif-resolution``, ``rnx-bif-back``, ``rnx-bif-open``, ``rnx-bif-status``,
 ``rnx-bif-progress``, ``rnx-bif-cancel``, ``rnx-bif-confirm``, ``rnx-bif-key``, ``rnx-bif-probe``,
 ``rnx-bif-info``, ``rnx-bif-figure`` (the map; ``rnx-bif-phase`` and ``rnx-bif-line-figure``
@@ -48,100 +49,32 @@ import numpy as np
 
 from rnnexplore.apps.bifurcation import COLOUR_MODES, BifurcationState, NeedsConfirmation
 from rnnexplore.dynamics.events import EVENT_KINDS
+from rnnexplore.plotting import map_colours, proven_cells, proven_collection, signature_colours
 from rnnexplore.widgets.base import EVENT_COLOURS, STABILITY_STYLE, guarded, status_html
 from rnnexplore.widgets.figure import in_ipython
 
-__all__ = ["BifurcationExplorer", "draw_map", "map_colours", "panel_sizes"]
+__all__ = ["BifurcationExplorer", "panel_sizes", "signature_key_html"]
 
 
-# =========================================================================== colours and keys
-def _signature_palette(n: int) -> list:
-    import matplotlib
+# =========================================================================== colour key
+def signature_key_html(labels: list) -> str:
+    """HTML key: a colour swatch and the words of each signature (CSS class ``rnx-bif-key-item``).
 
-    cols = []
-    for name in ("tab20", "tab20b", "tab20c"):
-        cmap = matplotlib.colormaps[name]
-        cols.extend(cmap(k) for k in range(cmap.N))
-    return [cols[k % len(cols)] for k in range(max(n, 1))]
-
-
-def map_colours(img: np.ndarray, labels: list, colour: str) -> tuple[Any, Any, list]:
-    """Colormap, norm and integer ticks for a map image: one colour per count or per signature.
+    The colours are :func:`rnnexplore.plotting.signature_colours`, those of the map.
 
     Examples
     --------
-    >>> import numpy as np
-    >>> cmap, norm, ticks = map_colours(np.array([[0, 3]]), ["0", "1", "2", "3"], "count")
-    >>> cmap.N, ticks
-    (4, [0, 1, 2, 3])
+    >>> signature_key_html(["no object"]).count("rnx-bif-key-item")
+    1
     """
-    from matplotlib.colors import BoundaryNorm, ListedColormap
-
-    import matplotlib
-
-    n = max(len(labels), int(np.max(img)) + 1 if np.size(img) else 1)
-    if colour == "signature":
-        cmap = ListedColormap(_signature_palette(n))
-    else:
-        base = matplotlib.colormaps["viridis"]
-        cmap = ListedColormap([base(v) for v in (np.linspace(0, 1, n) if n > 1 else [0.0])])
-    norm = BoundaryNorm(np.arange(-0.5, n + 0.5), cmap.N)
-    step = max(1, n // 12)
-    return cmap, norm, list(range(0, n, step))
-
-
-def _hex(c) -> str:
     from matplotlib.colors import to_hex
 
-    return to_hex(c)
-
-
-def signature_key_html(labels: list) -> str:
-    """HTML key: a colour swatch and the words of each signature (CSS class ``rnx-bif-key-item``)."""
-    cols = _signature_palette(len(labels))
     items = "".join(
         f"<span class='rnx-bif-key-item' style='display:inline-block;margin:1px 10px 1px 0'>"
-        f"<span style='display:inline-block;width:12px;height:12px;background:{_hex(c)};"
+        f"<span style='display:inline-block;width:12px;height:12px;background:{to_hex(c)};"
         f"border:1px solid #888;vertical-align:middle;margin-right:4px'></span>{html.escape(t)}</span>"
-        for t, c in zip(labels, cols))
+        for t, c in zip(labels, signature_colours(len(labels))))
     return f"<div style='font-size:12px;line-height:1.5'><b>stability signature</b>: {items}</div>"
-
-
-def draw_map(ax: Any, result: Any, colour: str = "signature", *, curves: bool = True,
-             offset: tuple[float, float] = (0.0, 0.0), legend: bool = True, curve_legend: bool = True) -> Any:
-    """Draw a 2-D :class:`BifurcationMap` on ``ax`` with its colour key (static figures, notebooks).
-
-    ``colour``: "count" or "stable" get an integer colour bar; "signature" a legend naming each
-    signature in words, outside the axes on the right. ``offset`` is subtracted from the
-    coordinates (e.g. plot ``Delta a11`` instead of ``a11``). Returns the image artist.
-    """
-    from matplotlib.patches import Patch
-
-    st = BifurcationState(result)
-    img, labels = st.image(colour)
-    cmap, norm, ticks = map_colours(img, labels, colour)
-    x0, x1, y0, y1 = st.extent
-    ext = (x0 - offset[0], x1 - offset[0], y0 - offset[1], y1 - offset[1])
-    im = ax.imshow(img, origin="lower", extent=ext, aspect="auto", interpolation="nearest", cmap=cmap, norm=norm)
-    handles = []
-    if curves:
-        for kind, segs in st.curves().items():
-            for seg in segs:
-                ax.plot(seg[:, 0] - offset[0], seg[:, 1] - offset[1], "-", color=EVENT_COLOURS[kind], lw=1.2)
-            handles.append(ax.plot([], [], "-", color=EVENT_COLOURS[kind], lw=2, label=kind.replace("_", " "))[0])
-    if colour == "signature":
-        if legend:
-            cols = _signature_palette(len(labels))
-            patches = [Patch(facecolor=c, edgecolor="0.5", label=t) for t, c in zip(labels, cols)]
-            ax.legend(handles=patches + handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0),
-                      borderaxespad=0, title="stability signature / curves", title_fontsize=7)
-    else:
-        cb = ax.figure.colorbar(im, ax=ax, ticks=ticks)
-        cb.set_label(st.title(colour).split(" (")[0], fontsize=8)
-        if handles and curve_legend:
-            ax.legend(handles=handles, fontsize=7, loc="lower left", framealpha=0.7)
-    ax.set_title(st.title(colour), fontsize=9)
-    return im
 
 
 def panel_sizes(width: int) -> tuple[int, int, int]:
@@ -198,7 +131,25 @@ class _Panel:
             FigureCanvasAgg(self.fig).print_png(buf)
             self.widget.value = buf.getvalue()
         else:
-            self.fig.canvas.draw()  # renders and pushes the image now (also from a job's thread)
+            canvas = self.fig.canvas
+            canvas.draw()  # renders and pushes the image now (also from a job's thread)
+            _repair_data_url(canvas)
+
+
+def _repair_data_url(canvas: Any) -> None:
+    """Give ipympl's initial image the ``data:`` scheme it lacks.
+
+    Until the browser's view reports "initialized", ipympl (0.9-0.10, ``Canvas.send_binary``)
+    stores each pushed image in ``_data_url`` as bare base64, while its ``_repr_mimebundle_``
+    writes a proper ``data:image/png;base64,`` URL. The view then loads the bare text as a
+    relative URL: a request of ~50 kB per panel that Voila refuses (403) and logs in full - in
+    a server whose output nobody reads (a pipe) the log fills the pipe and the server stops
+    forwarding every widget message, the page-width probe's included. With the scheme the
+    view shows the image at once and requests nothing.
+    """
+    url = getattr(canvas, "_data_url", None)
+    if getattr(canvas, "syncing_data_url", False) and isinstance(url, str) and url and not url.startswith("data:"):
+        canvas._data_url = "data:image/png;base64," + url
 
 
 # =========================================================================== the view
@@ -220,7 +171,7 @@ class BifurcationExplorer:
     ----------
     state : BifurcationState
     widget : ipywidgets.VBox
-    colour, show_curves, line_axis, line_button, coord, resolution, back_button, open_button,
+    colour, show_curves, show_proven, line_axis, line_button, coord, resolution, back_button, open_button,
     status, progress, cancel_button, confirm_button, confirm_box, key, info, explorer_out :
         the controls
     fig_map, fig_phase, fig_line : matplotlib figures of the three panels
@@ -281,7 +232,7 @@ class BifurcationExplorer:
         self.fig_map.canvas.mpl_connect("button_press_event", self._on_press)
         self.fig_map.canvas.mpl_connect("button_release_event", self._on_release)
 
-        controls = W.HBox([self.colour, self.show_curves, self.resolution, self.back_button],
+        controls = W.HBox([self.colour, self.show_curves, self.show_proven, self.resolution, self.back_button],
                           layout=lay(flex_flow="row wrap"))
         line_controls = W.HBox([self.line_axis, self.line_button, self.coord, self.open_button],
                                layout=lay(flex_flow="row wrap"))
@@ -294,6 +245,7 @@ class BifurcationExplorer:
         self.widget.add_class("rnx-bif")
         self.colour.observe(self._on_colour, names="value")
         self.show_curves.observe(self._on_curves, names="value")
+        self.show_proven.observe(self._on_curves, names="value")
         self.line_axis.observe(self._on_line_axis, names="value")
         self.coord.observe(self._on_coord, names="value")
         self.line_button.on_click(self._on_line_button)
@@ -322,6 +274,8 @@ class BifurcationExplorer:
         self.colour = W.Dropdown(options=list(COLOUR_MODES), value=colour, description="colour",
                                  layout=lay(width="200px"))
         self.show_curves = W.Checkbox(value=True, description="curves", indent=False, layout=lay(width="90px"))
+        self.show_proven = W.Checkbox(value=False, description="proven", indent=False, layout=lay(width="90px"),
+                                      tooltip="hatch the points whose objects are proven complete (sweep(prove=...))")
         self.line_axis = W.ToggleButtons(options=[("vary x", 0), ("vary y", 1)], value=0,
                                          style={"button_width": "70px"})
         self.line_button = W.Button(description="1-D diagram", icon="line-chart", layout=lay(width="120px"),
@@ -346,7 +300,8 @@ class BifurcationExplorer:
         self.explorer_out = W.Output()
         self.probe = WidthProbe()
         self.probe.add_class("rnx-bif-probe")
-        for w, cls in [(self.colour, "colour"), (self.show_curves, "curves"), (self.line_axis, "line-axis"),
+        for w, cls in [(self.colour, "colour"), (self.show_curves, "curves"), (self.show_proven, "proven"),
+                       (self.line_axis, "line-axis"),
                        (self.line_button, "line"), (self.coord, "coord"), (self.resolution, "resolution"),
                        (self.back_button, "back"), (self.open_button, "open"), (self.status, "status"),
                        (self.progress, "progress"), (self.cancel_button, "cancel"), (self.confirm_box, "confirm"),
@@ -389,6 +344,7 @@ class BifurcationExplorer:
             lc = LineCollection([], colors=EVENT_COLOURS[kind], linewidths=1.4, label=kind.replace("_", " "))
             ax.add_collection(lc)
             self.curve_lines[kind] = lc
+        self.proven_layer = ax.add_collection(proven_collection(np.zeros((0, 4, 2))))
         self.sel_marker = Line2D([], [], ls="none", marker="+", ms=14, mew=2, color="red", zorder=6)
         ax.add_line(self.sel_marker)
         self.line_marker = Line2D([], [], ls="--", lw=1, color="red", zorder=5)
@@ -440,12 +396,15 @@ class BifurcationExplorer:
             for kind, lc in self.curve_lines.items():
                 lc.set_segments(list(curves.get(kind, [])))
             present = [lc for kind, lc in self.curve_lines.items() if kind in curves]
+            self.proven_layer.set_verts(list(proven_cells(st.result)) if self.show_proven.value else [])
+            if len(self.proven_layer.get_paths()):
+                present.append(self.proven_layer)
             if self.map_legend is not None:
                 self.map_legend.remove()
                 self.map_legend = None
             if present:
                 self.map_legend = self.ax_map.legend(handles=present, loc="lower left", fontsize=6, framealpha=0.7,
-                                                     title="bifurcation curves", title_fontsize=6)
+                                                     title="curves / proven", title_fontsize=6)
             x0, x1, y0, y1 = st.extent
             self.ax_map.set_xlim(x0, x1)
             self.ax_map.set_ylim(y0, y1)

@@ -138,8 +138,6 @@ class CycleExplorer:
     def __init__(self, model: Any = None, *, preset: str | None = None, state: ExplorerState | None = None,
                  vector_field: bool = False, basins: bool = False, manifolds: bool = False,
                  width: int = 520, height: int = 440, coalesce: Any = "auto", **state_kwargs: Any) -> None:
-        import ipywidgets as W
-
         if state is None:
             if model is None:
                 state = ExplorerState.from_preset(preset or "paper_gt16", **state_kwargs)
@@ -160,7 +158,30 @@ class CycleExplorer:
         self._slider_names: list[str] | None = None
         self._frame = 0
 
-        # ---- controls
+        self._build_controls(basins, manifolds, vector_field)
+        self.portrait = CanvasPortrait(width=width, height=height, css_class="rnx-explorer-figure")
+        self.canvas = self.portrait.widget
+        self.portrait.on_click = self._on_click
+
+        self._build_layout()
+        self._wire()
+        loop = _kernel_loop() if coalesce == "auto" else None
+        if loop is not None:  # background results are shown from the kernel's thread
+            self.state.dispatch = lambda fn: loop.call_soon_threadsafe(fn)
+        self.state.listeners.append(self._on_state)
+        if basins:
+            self.state.show_basins = True
+        if manifolds:
+            self.state.show_manifolds = True
+        if basins or manifolds:
+            self.state._background()
+        self._on_state(self.state)
+
+    def _build_controls(self, basins: bool, manifolds: bool, vector_field: bool) -> None:
+        """Create every control (each with its stable CSS class ``rnx-explorer-*``)."""
+        import ipywidgets as W
+
+        state = self.state
         lay = W.Layout
         half = "167px"
         self.preset = W.Dropdown(options=[("(custom)", "")] + [(p.label, k) for k, p in PRESETS.items()],
@@ -197,12 +218,11 @@ class CycleExplorer:
                        (self.import_button, "import"), (self.slider_box, "sliders")]:
             w.add_class(f"rnx-explorer-{cls}")
 
-        # ---- the portrait
-        self.portrait = CanvasPortrait(width=width, height=height, css_class="rnx-explorer-figure")
-        self.canvas = self.portrait.widget
-        self.portrait.on_click = self._on_click
+    def _build_layout(self) -> None:
+        """Arrange the controls, the canvas, the status line, the event log, the table and sharing."""
+        import ipywidgets as W
 
-        # ---- layout
+        lay = W.Layout
         left = W.VBox([W.HBox([self.preset, self.reset]), W.HBox([self.order, self.fit]),
                        W.HBox([self.projection, self.clear]),
                        W.HBox([self.basins, self.manifolds, self.vector_field]),
@@ -216,7 +236,8 @@ class CycleExplorer:
                              layout=lay(width="900px"))
         self.widget.add_class("rnx-explorer")
 
-        # ---- wiring
+    def _wire(self) -> None:
+        """Connect every control to its callback."""
         self.preset.observe(self._on_preset, names="value")
         self.reset.on_click(self._on_reset)
         self.order.observe(self._on_order, names="value")
@@ -229,17 +250,6 @@ class CycleExplorer:
         self.clear_log.on_click(self._on_clear_log)
         self.export_button.on_click(self._on_export)
         self.import_button.on_click(self._on_import)
-        loop = _kernel_loop() if coalesce == "auto" else None
-        if loop is not None:  # background results are shown from the kernel's thread
-            state.dispatch = lambda fn: loop.call_soon_threadsafe(fn)
-        self.state.listeners.append(self._on_state)
-        if basins:
-            state.show_basins = True
-        if manifolds:
-            state.show_manifolds = True
-        if basins or manifolds:
-            state._background()
-        self._on_state(self.state)
 
     # ------------------------------------------------------------------ display
     def _ipython_display_(self) -> None:

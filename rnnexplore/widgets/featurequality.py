@@ -370,7 +370,7 @@ def plot_sweep(result: SweepResult | str | Path, *, strength: str = "one_minus_c
     ----------
     result : SweepResult or path
     strength : str
-        Key of :data:`STRENGTH_MEASURES` for the scatter's x axis.
+        Key of ``rnnexplore.apps.featurequality.STRENGTH_MEASURES`` for the scatter's x axis.
     figsize : tuple
 
     Returns
@@ -437,51 +437,66 @@ def plot_feature_view(result: SweepResult | str | Path, *, support: tuple[int, .
         raise ValueError("result has no clean-label runs")
     fig = Figure(figsize=figsize)
     ax_mass, ax_angle, ax_sub = fig.subplots(1, 3)
-    ns = sorted({int(r["n_train"]) for r in clean.records})
+    _weight_mass_panel(ax_mass, clean, support)
+    _angle_panel(ax_angle, clean, shuffled)
+    _support_panel(ax_sub, clean)
+    fig.tight_layout()
+    return fig
+
+
+def _weight_mass_panel(ax: Any, clean: SweepResult, support: tuple[int, ...] | None) -> None:
+    """Median first-layer weight mass per input coordinate, one line per ``n_train``."""
     import matplotlib
 
+    ns = sorted({int(r["n_train"]) for r in clean.records})
     cmap = matplotlib.colormaps["viridis"]
     d = len(clean.records[0]["weight_mass"])
     for i, n in enumerate(ns):
         masses = np.array([r["weight_mass"] for r in clean.filter(n_train=n).records], dtype=float)
-        ax_mass.plot(np.arange(d), np.median(masses, axis=0), marker=".", lw=1.2,
-                     color=cmap(i / max(1, len(ns) - 1)), label=f"n={n}")
+        ax.plot(np.arange(d), np.median(masses, axis=0), marker=".", lw=1.2,
+                color=cmap(i / max(1, len(ns) - 1)), label=f"n={n}")
     for j in support or ():
-        ax_mass.axvspan(j - 0.5, j + 0.5, color="0.9", zorder=0)
-    ax_mass.axhline(1 / d, color="0.5", ls=":", lw=0.8)
-    ax_mass.set_xlabel("input coordinate")
-    ax_mass.set_ylabel("share of ||W1||^2 (trained)")
-    ax_mass.set_title("first-layer weight mass (shaded: support)", fontsize=9)
-    ax_mass.legend(fontsize=6)
+        ax.axvspan(j - 0.5, j + 0.5, color="0.9", zorder=0)
+    ax.axhline(1 / d, color="0.5", ls=":", lw=0.8)
+    ax.set_xlabel("input coordinate")
+    ax.set_ylabel("share of ||W1||^2 (trained)")
+    ax.set_title("first-layer weight mass (shaded: support)", fontsize=9)
+    ax.legend(fontsize=6)
+
+
+def _angle_panel(ax: Any, clean: SweepResult, shuffled: SweepResult) -> None:
+    """Largest principal angle to the target subspace (true and shuffled labels), log10 FQ on a twin axis."""
     for runs, style, label in ((clean, dict(color="k", marker="o"), "true labels"),
                                (shuffled, dict(color="red", marker="x", ls="--"), "shuffled labels")):
         if len(runs):
             x, a = runs.median("max_angle")
-            ax_angle.plot(x, a, label=f"largest angle, {label}", **style)
-    ax_angle.set_xscale("log")
-    ax_angle.set_ylim(0, 92)
-    ax_angle.set_xlabel("n_train")
-    ax_angle.set_ylabel("largest principal angle (deg)")
-    ax_angle.set_title("learned vs target subspace", fontsize=9)
-    twin = ax_angle.twinx()
+            ax.plot(x, a, label=f"largest angle, {label}", **style)
+    ax.set_xscale("log")
+    ax.set_ylim(0, 92)
+    ax.set_xlabel("n_train")
+    ax.set_ylabel("largest principal angle (deg)")
+    ax.set_title("learned vs target subspace", fontsize=9)
+    twin = ax.twinx()
     x, fq = clean.median("fq")
     twin.plot(x, np.log10(fq), color="C0", marker="s", ls=":", label="log10 FQ")
     twin.set_ylabel("log10 FQ", color="C0")
-    h1, l1 = ax_angle.get_legend_handles_labels()
+    h1, l1 = ax.get_legend_handles_labels()
     h2, l2 = twin.get_legend_handles_labels()
-    ax_angle.legend(h1 + h2, l1 + l2, fontsize=6, loc="center left")
+    ax.legend(h1 + h2, l1 + l2, fontsize=6, loc="center left")
+
+
+def _support_panel(ax: Any, clean: SweepResult) -> None:
+    """Share of the first layer's norm inside the target subspace, trained vs initial."""
     for col, style, label in (("support_mass_T", dict(color="k", marker="o"), "trained"),
                               ("support_mass_0", dict(color="0.5", marker=".", ls=":"), "initial")):
         x, m = clean.median(col)
-        ax_sub.plot(x, m, label=label, **style)
-    ax_sub.set_xscale("log")
-    ax_sub.set_ylim(0, 1.02)
-    ax_sub.set_xlabel("n_train")
-    ax_sub.set_ylabel("share of ||W1||^2 in target subspace")
-    ax_sub.set_title("first layer inside the target subspace", fontsize=9)
-    ax_sub.legend(fontsize=7)
-    fig.tight_layout()
-    return fig
+        ax.plot(x, m, label=label, **style)
+    ax.set_xscale("log")
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel("n_train")
+    ax.set_ylabel("share of ||W1||^2 in target subspace")
+    ax.set_title("first layer inside the target subspace", fontsize=9)
+    ax.legend(fontsize=7)
 
 
 def plot_depth_width(result: SweepResult | str | Path, *, threshold: float = 10.0,

@@ -815,8 +815,6 @@ class CanvasPortrait:
                view: Any, basins: Any = None, manifolds: Sequence = (), vector_field: bool = False,
                frame: int = 0, values: str = "") -> None:
         """Send the whole picture (one widget message)."""
-        from rnnexplore.dynamics.basins import object_name
-
         (x0, x1), (y0, y1) = view
         xlim, ylim = (float(x0), float(x1)), (float(y0), float(y1))
         scene: dict[str, Any] = {"frame": int(frame), "values": values, "width": self.width,
@@ -824,73 +822,89 @@ class CanvasPortrait:
                                  "xlabel": projection.labels[0], "ylabel": projection.labels[1],
                                  "traj_colours": _CANVAS_TRAJ}
         buffers: dict[str, bytes] = {}
-        # regions (recomputed only when the switching functions on the plane or the view changed)
-        base = projection.lift(np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]]))
-        key = (np.asarray(model.switching(base)).tobytes(), xlim, ylim, self.grid, type(model).__name__)
-        if key != self._regions_key:
-            self._regions_key = key
-            n = self.grid
-            X, Y = np.meshgrid(np.linspace(*xlim, n), np.linspace(*ylim, n))
-            bits = model.region(projection.lift(np.stack([X, Y], axis=-1).reshape(-1, 2)))
-            idx = region_colour_index(bits).reshape(n, n)
-            self._regions = idx.astype(np.uint8).tobytes()
-            self._borders = [[float(v) for v in seg.ravel()] for seg in plane_borders(model, projection, xlim, ylim)]
-            self._legend_regions = []
-            if bits.shape[1] <= 3:
-                pats, first = np.unique(bits, axis=0, return_index=True)
-                names = [f"z{i}" for i in range(bits.shape[1])]
-                for p in pats[np.argsort(first)]:
-                    c = _REGION_COLOURS[int(region_colour_index(p[None])[0])]
-                    self._legend_regions.append({"kind": "swatch", "colour": c, "label": _region_label(p, names)})
+        self._update_regions(model, projection, xlim, ylim)
         scene["borders"] = self._borders
-        legend = []
-        if basins is not None:
-            palette = [_BASIN_COLOURS[i % len(_BASIN_COLOURS)] for i in range(basins.n_attractors)]
-            palette += [_BASIN_DIVERGE, _BASIN_OTHER]
-            scene["basins"] = {"n": int(basins.shape[0]), "extent": list(basins.extent), "palette": palette,
-                               "alpha": 0.85}
-            buffers["basins"] = basins.labels.astype(np.uint8).tobytes()
-            fr = basins.fractions()
-            legend += [{"kind": "swatch", "colour": c,
-                        "label": (f"basin of the {name}" if i < basins.n_attractors else
-                                  "diverges" if i == basins.n_attractors else "no attractor reached")
-                        + f" ({100 * fr[name]:.0f}%)"}
-                       for i, (c, name) in enumerate(zip(palette, basins.names)) if fr[name] > 0]
-        else:
-            scene["regions"] = {"n": self.grid, "extent": [xlim[0], xlim[1], ylim[0], ylim[1]],
-                                "palette": _REGION_COLOURS, "alpha": 0.55}
-            buffers["regions"] = self._regions
-            legend += self._legend_regions
+        legend = self._background_layer(basins, xlim, ylim, scene, buffers)
         if projection.kind == "return":
             gx, gy = return_map_graph(model, xlim)
             scene["graph"] = [[float(a), float(b)] for a, b in zip(gx, gy) if np.isfinite(b)]
         elif vector_field:
             xy, d = direction_field(model, projection, xlim, ylim)
             scene["field"] = np.round(np.column_stack([xy, d]), 6).tolist()
-        # manifolds: unstable segments first, then stable
-        segs_u = [m.unstable for _, m in manifolds]
-        segs_s = [m.stable for _, m in manifolds]
-        U = np.concatenate(segs_u) if segs_u else np.zeros((0, 2, 2))
-        S = np.concatenate(segs_s) if segs_s else np.zeros((0, 2, 2))
-        if len(U) or len(S):
-            U = projection.orbit(U.reshape(-1, U.shape[-1])).reshape(-1, 4) if len(U) else np.zeros((0, 4))
-            S = projection.orbit(S.reshape(-1, S.shape[-1])).reshape(-1, 4) if len(S) else np.zeros((0, 4))
-        else:
-            U, S = np.zeros((0, 4)), np.zeros((0, 4))
-        scene["manifolds"] = {"unstable": int(len(U)), "stable": int(len(S))}
-        buffers["manifolds"] = np.vstack([U, S]).astype(np.float32).tobytes()
-        if len(U) or len(S):
-            legend += [{"kind": "line", "colour": "#a50f15", "label": "unstable manifold"},
-                       {"kind": "line", "colour": "#4292c6", "label": "stable manifold", "dashed": True}]
+        legend += self._manifold_layer(manifolds, projection, scene, buffers)
         # trajectories: (x, y) pairs one after the other; their lengths in the scene
         parts = []
         for t in trajectories:
             t = np.asarray(t, float)
-            xy = _cobweb(t[:, 0]) if projection.kind == "return" else projection.orbit(t.reshape(len(t), -1))
-            parts.append(xy)
+            parts.append(_cobweb(t[:, 0]) if projection.kind == "return" else projection.orbit(t.reshape(len(t), -1)))
         scene["traj_lengths"] = [len(p) for p in parts]
         buffers["trajectories"] = (np.vstack(parts) if parts else np.zeros((0, 2))).astype(np.float32).tobytes()
-        # objects
+        scene["objects"], markers = self._object_layer(cycles, projection)
+        scene["legend"] = markers + legend
+        self._send(scene, buffers)
+
+    def _update_regions(self, model: Any, projection: Projection, xlim: tuple, ylim: tuple) -> None:
+        """Region image, borders and region key, recomputed only when the switching functions on
+        the plane or the view changed."""
+        base = projection.lift(np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]]))
+        key = (np.asarray(model.switching(base)).tobytes(), xlim, ylim, self.grid, type(model).__name__)
+        if key == self._regions_key:
+            return
+        self._regions_key = key
+        n = self.grid
+        X, Y = np.meshgrid(np.linspace(*xlim, n), np.linspace(*ylim, n))
+        bits = model.region(projection.lift(np.stack([X, Y], axis=-1).reshape(-1, 2)))
+        idx = region_colour_index(bits).reshape(n, n)
+        self._regions = idx.astype(np.uint8).tobytes()
+        self._borders = [[float(v) for v in seg.ravel()] for seg in plane_borders(model, projection, xlim, ylim)]
+        self._legend_regions = []
+        if bits.shape[1] <= 3:
+            pats, first = np.unique(bits, axis=0, return_index=True)
+            names = [f"z{i}" for i in range(bits.shape[1])]
+            for p in pats[np.argsort(first)]:
+                c = _REGION_COLOURS[int(region_colour_index(p[None])[0])]
+                self._legend_regions.append({"kind": "swatch", "colour": c, "label": _region_label(p, names)})
+
+    def _background_layer(self, basins: Any, xlim: tuple, ylim: tuple, scene: dict, buffers: dict) -> list:
+        """The plane's colours: basins of attraction when given, else the regions; returns their key."""
+        if basins is None:
+            scene["regions"] = {"n": self.grid, "extent": [xlim[0], xlim[1], ylim[0], ylim[1]],
+                                "palette": _REGION_COLOURS, "alpha": 0.55}
+            buffers["regions"] = self._regions
+            return list(self._legend_regions)
+        palette = [_BASIN_COLOURS[i % len(_BASIN_COLOURS)] for i in range(basins.n_attractors)]
+        palette += [_BASIN_DIVERGE, _BASIN_OTHER]
+        scene["basins"] = {"n": int(basins.shape[0]), "extent": list(basins.extent), "palette": palette,
+                           "alpha": 0.85}
+        buffers["basins"] = basins.labels.astype(np.uint8).tobytes()
+        fr = basins.fractions()
+        return [{"kind": "swatch", "colour": c,
+                 "label": (f"basin of the {name}" if i < basins.n_attractors else
+                           "diverges" if i == basins.n_attractors else "no attractor reached")
+                 + f" ({100 * fr[name]:.0f}%)"}
+                for i, (c, name) in enumerate(zip(palette, basins.names)) if fr[name] > 0]
+
+    @staticmethod
+    def _manifold_layer(manifolds: Sequence, projection: Projection, scene: dict, buffers: dict) -> list:
+        """Manifold segments in the plane (unstable first, then stable); returns their key."""
+        segs_u = [m.unstable for _, m in manifolds]
+        segs_s = [m.stable for _, m in manifolds]
+        U = np.concatenate(segs_u) if segs_u else np.zeros((0, 2, 2))
+        S = np.concatenate(segs_s) if segs_s else np.zeros((0, 2, 2))
+        U = projection.orbit(U.reshape(-1, U.shape[-1])).reshape(-1, 4) if len(U) else np.zeros((0, 4))
+        S = projection.orbit(S.reshape(-1, S.shape[-1])).reshape(-1, 4) if len(S) else np.zeros((0, 4))
+        scene["manifolds"] = {"unstable": int(len(U)), "stable": int(len(S))}
+        buffers["manifolds"] = np.vstack([U, S]).astype(np.float32).tobytes()
+        if not (len(U) or len(S)):
+            return []
+        return [{"kind": "line", "colour": "#a50f15", "label": "unstable manifold"},
+                {"kind": "line", "colour": "#4292c6", "label": "stable manifold", "dashed": True}]
+
+    @staticmethod
+    def _object_layer(cycles: Sequence, projection: Projection) -> tuple[list, list]:
+        """Closed orbits of the objects with their names, and the stability key of those present."""
+        from rnnexplore.dynamics.basins import object_name
+
         objs = []
         present = set()
         for c in cycles:
@@ -898,12 +912,14 @@ class CanvasPortrait:
             objs.append({"xy": np.round(xy, 9).tolist(), "stability": c.stability, "order": int(c.order),
                          "name": object_name(c), "key": c.key})
             present.add(c.stability)
-        scene["objects"] = objs
-        legend = [{"kind": "marker", "colour": CANVAS_STABILITY[s], "label": s,
-                   "fill": CANVAS_STABILITY[s] if s == "stable" else
-                   (f"linear-gradient(90deg, {CANVAS_STABILITY[s]} 50%, #fff 50%)" if s == "saddle" else "#fff")}
-                  for s in ("stable", "saddle", "unstable") if s in present] + legend
-        scene["legend"] = legend
+        markers = [{"kind": "marker", "colour": CANVAS_STABILITY[s], "label": s,
+                    "fill": CANVAS_STABILITY[s] if s == "stable" else
+                    (f"linear-gradient(90deg, {CANVAS_STABILITY[s]} 50%, #fff 50%)" if s == "saddle" else "#fff")}
+                   for s in ("stable", "saddle", "unstable") if s in present]
+        return objs, markers
+
+    def _send(self, scene: dict, buffers: dict) -> None:
+        """One message: the changed binary layers and the scene."""
         w = self.widget
         sent = 0
         with w.hold_sync():

@@ -49,11 +49,15 @@ def test_estimate_for_a_skew_tent_map():
     m = skew_tent(0.2, 0.0, 1.0)
     grid = {"A[0]": np.linspace(-0.85, 0.85, 30), "W[0,0]": np.linspace(-2.97, 1.93, 40)}
     sweep(m, {k: v[:4] for k, v in grid.items()}, 2)  # warm caches first: estimate and sweep both run warm
-    est = estimate_sweep_seconds(m, grid, 2)
-    t0 = time.perf_counter()
-    sweep(m, grid, 2)
-    measured = time.perf_counter() - t0
-    assert 1 / 3 <= est / measured <= 3, (est, measured)
+    ratios = []
+    for _ in range(3):  # a model off by more than 3x fails every time; a burst of load on a shared machine does not
+        est = estimate_sweep_seconds(m, grid, 2)
+        t0 = time.perf_counter()
+        sweep(m, grid, 2)
+        ratios.append(est / (time.perf_counter() - t0))
+        if 1 / 3 <= ratios[-1] <= 3:
+            break
+    assert 1 / 3 <= ratios[-1] <= 3, ratios
 
 
 def test_describe_and_format():

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -255,18 +256,54 @@ def test_replay_fits_and_plays_in_jupyterlab(smoke_lab, small_page):
     assert out.strip() == "False"
 
 
+def _panel_layout(page) -> dict:
+    return page.evaluate("""() => {
+        const probe = document.querySelector('.rnx-bif-probe');
+        const panels = ['.rnx-bif-figure', '.rnx-bif-phase', '.rnx-bif-line-figure'].map(sel => {
+            const b = document.querySelector(sel).getBoundingClientRect();
+            return [Math.round(b.left), Math.round(b.top), Math.round(b.width)]; });
+        return {probe: Math.round(probe.getBoundingClientRect().width), panels}; }""")
+
+
+def _wait_for_layout(page, where: str) -> dict:
+    """The panels take the width and the number of columns panel_sizes gives for the width the
+    probe measures (the kernel got the probe's report and re-laid the figures out)."""
+    from rnnexplore.widgets.bifurcation import panel_sizes
+
+    deadline = time.time() + 30
+    while True:
+        lay = _panel_layout(page)
+        cols, pw, _ = panel_sizes(lay["probe"])
+        rows = len({top for _, top, _ in lay["panels"]})
+        if all(abs(w - pw) <= 1 for *_, w in lay["panels"]) and rows == -(-3 // cols):
+            print(f"[{where}] probe {lay['probe']} px -> {cols} column(s) of {pw} px: {lay['panels']}")
+            return lay
+        assert time.time() < deadline, f"{where}: panels {lay['panels']} never followed the width {lay} ({cols} x {pw})"
+        page.wait_for_timeout(300)
+
+
 def test_bifurcation_app_in_voila(small_page, tmp_path):
+    """In Voila the panels follow the page width (the probe's reports reach the kernel) and no
+    broken image request is made (ipympl's bare-base64 initial image, see _repair_data_url)."""
     page = small_page
+    bad = []
+    page.on("response", lambda r: bad.append(f"{r.status} {r.url[:120]}") if r.status >= 400 else None)
     with _smoke_env(), voila_server(ROOT / BIF_APP, tmp_path) as (base, _proc):
         page.goto(base, timeout=LOAD_MS)
         page.wait_for_function(
             """() => { const s = document.querySelector('.rnx-bif-status');
                        return s && /drag a rectangle/.test(s.innerText); }""", timeout=LOAD_MS, polling=200)
         page.locator(".rnx-bif-figure canvas").last.wait_for(state="visible", timeout=60_000)
-        page.wait_for_timeout(1500)
+        wide = _wait_for_layout(page, "Voila 1280 x 800")
+        assert len({top for _, top, _ in wide["panels"]}) == 1   # three side by side at 1280 px
         _boxes_fit(page, [".rnx-bif-figure", ".rnx-bif-phase", ".rnx-bif-line-figure"], "Voila 1280 x 800")
         assert "stability signature" in page.locator(".rnx-bif-key").first.inner_text()
+        page.set_viewport_size({"width": 900, "height": 800})
+        narrow = _wait_for_layout(page, "Voila 900 x 800")
+        assert narrow["probe"] < wide["probe"] and len({top for _, top, _ in narrow["panels"]}) == 2
+        _boxes_fit(page, [".rnx-bif-figure", ".rnx-bif-phase", ".rnx-bif-line-figure"], "Voila 900 x 800")
         assert "Traceback" not in page.locator("body").inner_text()
+    assert not bad, bad
 
 
 if __name__ == "__main__":  # pragma: no cover

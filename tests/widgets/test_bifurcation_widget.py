@@ -14,7 +14,8 @@ pytest.importorskip("ipywidgets")
 from rnnexplore.apps.bifurcation import signature_words  # noqa: E402
 from rnnexplore.dynamics.bifurcation import sweep  # noqa: E402
 from rnnexplore.dynamics.models import skew_tent  # noqa: E402
-from rnnexplore.widgets.bifurcation import BifurcationExplorer, draw_map, panel_sizes  # noqa: E402
+from rnnexplore.plotting import plot_map  # noqa: E402
+from rnnexplore.widgets.bifurcation import BifurcationExplorer, panel_sizes  # noqa: E402
 
 
 def _tent_map():
@@ -126,18 +127,58 @@ def test_panels_fit_the_width(app, width):
         assert round(fig.get_figwidth() * fig.dpi) == pw
 
 
-def test_draw_map_for_static_figures():
+@pytest.mark.parametrize("mode", ["signature", "count", "stable"])
+def test_live_map_colours_match_the_static_map(app, mode):
+    """One map drawing: every cell of the live image has the colour of the same cell in plot_map."""
     import matplotlib.pyplot as plt
 
-    bm = _tent_map()
+    app.colour.value = mode
+    live = app.map_image.to_rgba(app.map_image.get_array())            # (n1, n0, 4), rows = y
     fig, ax = plt.subplots()
-    draw_map(ax, bm, "signature")
-    names = [t.get_text() for t in ax.get_legend().get_texts()]
-    _, texts = bm.signatures()
-    assert all(signature_words(t) in names for t in texts)
-    fig2, ax2 = plt.subplots()
-    draw_map(ax2, bm, "count")
-    cbar = fig2.axes[-1]
-    assert [float(t) for t in cbar.get_yticks()] == [float(v) for v in range(int(bm.n_objects().max()) + 1)]
+    mesh = plot_map(app.state.result, ax, colour=mode, curves=False).collections[0]
+    static = mesh.to_rgba(mesh.get_array()).reshape(live.shape[1], live.shape[0], 4)   # (n0, n1, 4)
+    np.testing.assert_allclose(live, static.transpose(1, 0, 2))
     plt.close(fig)
-    plt.close(fig2)
+
+
+def test_ipympl_initial_image_gets_the_data_scheme():
+    """ipympl keeps bare base64 as the initial image until the browser's view is up; the panel
+    makes it a data URL (the browser test checks no request for it is made)."""
+    from types import SimpleNamespace
+
+    from rnnexplore.widgets.bifurcation import _repair_data_url
+
+    early = SimpleNamespace(syncing_data_url=True, _data_url="iVBORw0KGgo=")
+    _repair_data_url(early)
+    assert early._data_url == "data:image/png;base64,iVBORw0KGgo="
+    _repair_data_url(early)                                 # already a data URL: unchanged
+    assert early._data_url == "data:image/png;base64,iVBORw0KGgo="
+    live = SimpleNamespace(syncing_data_url=False, _data_url="iVBORw0KGgo=")  # view up: ipympl's business
+    _repair_data_url(live)
+    assert live._data_url == "iVBORw0KGgo="
+
+
+def test_proven_layer_hatches_exactly_the_proven_cells():
+    """The 'proven' toggle hatches one polygon per cell the map proved complete, over that
+    cell's grid point; the static plot_map draws the same polygons."""
+    import matplotlib.pyplot as plt
+
+    bm = sweep(skew_tent(0.2, 0.0, 1.0), {"A[0]": np.linspace(-0.8, 0.8, 5), "W[0,0]": np.linspace(-2.9, 1.9, 7)},
+               3, seed=0, prove=2)                      # orders 1-2 proven, 3 not: only some cells complete
+    app = BifurcationExplorer(bm)
+    assert len(app.proven_layer.get_paths()) == 0       # off by default
+    app.show_proven.value = True
+    got = app.proven_layer.get_paths()
+    want = [(bm.values0[i], bm.values1[j]) for i, j in zip(*np.nonzero(bm.cell_proven))]
+    assert len(got) == len(want)
+    for path, (x, y) in zip(got, want):                 # each polygon is the cell around its point
+        assert path.contains_point((x, y))
+        hx, hy = 0.5 * (bm.values0[1] - bm.values0[0]), 0.5 * (bm.values1[1] - bm.values1[0])
+        np.testing.assert_allclose(path.get_extents().bounds, (x - hx, y - hy, 2 * hx, 2 * hy), atol=1e-9)
+    fig, ax = plt.subplots()
+    plot_map(bm, ax, proven=True)
+    hatch = [c for c in ax.collections if c.get_gid() == "rnx-proven"][0]
+    assert len(hatch.get_paths()) == len(want) and hatch.get_hatch() == "///"
+    plt.close(fig)
+    app.show_proven.value = False
+    assert len(app.proven_layer.get_paths()) == 0

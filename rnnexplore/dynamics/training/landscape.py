@@ -114,35 +114,22 @@ def loss_landscape(
     >>> L.loss.shape
     (2, 3)
     """
-    from rnnexplore.dynamics.models import PLRNN, ShallowPLRNN
-
-    if not isinstance(model, (TorchPLRNN, TorchShallowPLRNN, PLRNN, ShallowPLRNN)):
-        raise ValueError(f"model must be a torch or numpy PLRNN / ShallowPLRNN, got {type(model).__name__}")
+    tmodel = _torch_model(model)
     alpha = check_real(alpha, "alpha", minimum=0.0, maximum=1.0)
     seq_len = check_int(seq_len, "seq_len", minimum=2)
     n_windows = check_int(n_windows, "n_windows", minimum=1, maximum=10**5)
     chunk = check_int(chunk, "chunk", minimum=1)
     seed = check_seed(seed)
     check_str(x_param, "x_param"), check_str(y_param, "y_param")
-    tmodel = model if isinstance(model, (TorchPLRNN, TorchShallowPLRNN)) else from_numpy_model(model)
     base = tmodel.numpy_params()
     xs, ys = _grid_values(x_values, y_values)
     _check_params_and_alpha(base, (x_param, y_param), alpha)
     check_memory((xs.size, ys.size, n_windows, seq_len), "x_values * y_values * n_windows * seq_len")
-    if wrt is not None and (isinstance(wrt, str) or not isinstance(wrt, Sequence)):
-        raise ValueError(f"wrt must be a list of parameter names, got {wrt!r}")
-    wrt = list(base) if wrt is None else list(wrt)
+    wrt = _wrt_names(wrt, base)
     grad_mask = _grad_masks(tmodel, base, wrt)
     win = _eval_windows(data, seq_len, n_windows, seed)
     grid = _grid_params(base, x_param, y_param, xs, ys)
-    G = ys.size * xs.size
-    loss_out, grad_out = np.empty(G), np.empty(G)
-    with progress_bar(progress, G, "landscape") as bar:
-        for lo in range(0, G, int(chunk)):
-            hi = min(G, lo + int(chunk))
-            p = {k: v[lo:hi].detach().clone().requires_grad_(True) for k, v in grid.items()}
-            loss_out[lo:hi], grad_out[lo:hi] = _loss_and_grad_norm(tmodel, p, win, float(alpha), wrt, grad_mask)
-            bar.update(hi - lo)
+    loss_out, grad_out = _evaluate_grid(tmodel, grid, win, float(alpha), wrt, grad_mask, int(chunk), progress)
     return Landscape(
         x_param=x_param,
         y_param=y_param,
@@ -152,6 +139,36 @@ def loss_landscape(
         grad_norm=grad_out.reshape(ys.size, xs.size),
         info={"alpha": float(alpha), "seq_len": int(seq_len), "n_windows": int(n_windows), "seed": seed, "wrt": wrt},
     )
+
+
+def _torch_model(model: Any) -> Any:
+    """The torch model to evaluate (numpy models converted); anything else refused."""
+    from rnnexplore.dynamics.models import PLRNN, ShallowPLRNN
+
+    if not isinstance(model, (TorchPLRNN, TorchShallowPLRNN, PLRNN, ShallowPLRNN)):
+        raise ValueError(f"model must be a torch or numpy PLRNN / ShallowPLRNN, got {type(model).__name__}")
+    return model if isinstance(model, (TorchPLRNN, TorchShallowPLRNN)) else from_numpy_model(model)
+
+
+def _wrt_names(wrt: Any, base: dict[str, np.ndarray]) -> list[str]:
+    """The parameter arrays whose gradient enters the norm (default: all)."""
+    if wrt is not None and (isinstance(wrt, str) or not isinstance(wrt, Sequence)):
+        raise ValueError(f"wrt must be a list of parameter names, got {wrt!r}")
+    return list(base) if wrt is None else list(wrt)
+
+
+def _evaluate_grid(tmodel: Any, grid: dict[str, torch.Tensor], win: Any, alpha: float, wrt: list[str],
+                   grad_mask: Any, chunk: int, progress: bool | str) -> tuple[np.ndarray, np.ndarray]:
+    """Loss and gradient norm at every grid point, ``chunk`` points per batched recursion."""
+    G = next(iter(grid.values())).shape[0]
+    loss_out, grad_out = np.empty(G), np.empty(G)
+    with progress_bar(progress, G, "landscape") as bar:
+        for lo in range(0, G, chunk):
+            hi = min(G, lo + chunk)
+            p = {k: v[lo:hi].detach().clone().requires_grad_(True) for k, v in grid.items()}
+            loss_out[lo:hi], grad_out[lo:hi] = _loss_and_grad_norm(tmodel, p, win, alpha, wrt, grad_mask)
+            bar.update(hi - lo)
+    return loss_out, grad_out
 
 
 def _check_params_and_alpha(base: dict[str, np.ndarray], names: Sequence[str], alpha: float) -> None:

@@ -1,0 +1,124 @@
+"""The sweep's cheap forms of its measures against the textbook computations written out here.
+
+CKA / HSIC / kernel-target alignment are computed from row and column sums instead of centred
+n x n copies, and the trained last-layer kernel's ridge regression in feature space; each is
+checked against the explicit form (centring matrix H, outer products, the n x n solve).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from rnnexplore.featurequality import (
+    KernelRidge,
+    SweepResult,
+    cka,
+    effective_rank,
+    kernel_target_alignment,
+    linear_kernel_ridge,
+    spectral_quality,
+)
+from rnnexplore.featurequality.measures import (
+    _centred_inner,
+    _hsic_unbiased,
+    _spectral_summary,
+)
+
+
+def _psd(rng, n, p, shift=0.0):
+    F = rng.standard_normal((n, p)) + shift
+    return F @ F.T
+
+
+def _H(n):
+    return np.eye(n) - np.ones((n, n)) / n
+
+
+@pytest.mark.parametrize("symmetric", [True, False])
+def test_centred_inner_equals_explicit_centring(symmetric):
+    rng = np.random.default_rng(0)
+    n = 37
+    K, L = (_psd(rng, n, 5, 2.0), _psd(rng, n, 8)) if symmetric else rng.standard_normal((2, n, n)) + 3.0
+    H = _H(n)
+    assert _centred_inner(K, L) == pytest.approx(np.sum((H @ K @ H) * (H @ L @ H)), rel=1e-11)
+
+
+def test_biased_cka_and_alignment_equal_explicit_formulas():
+    rng = np.random.default_rng(1)
+    n = 50
+    K, L = _psd(rng, n, 6, 1.5), _psd(rng, n, 30, 0.5)  # large constant parts, as NTKs have
+    y = rng.standard_normal(n) + 0.7
+    H = _H(n)
+    A, B, Y = H @ K @ H, H @ L @ H, H @ np.outer(y, y) @ H
+    assert cka(K, L) == pytest.approx(np.sum(A * B) / (np.linalg.norm(A) * np.linalg.norm(B)), rel=1e-11)
+    assert kernel_target_alignment(K, y) == pytest.approx(np.sum(A * Y) / (np.linalg.norm(A) * np.linalg.norm(Y)),
+                                                          rel=1e-11)
+    with pytest.raises(ValueError, match="centred kernel is zero"):
+        kernel_target_alignment(K, np.ones(n))
+
+
+def test_unbiased_hsic_equals_zero_diagonal_formula():
+    rng = np.random.default_rng(2)
+    n = 23
+    K, L = _psd(rng, n, 4, 1.0), _psd(rng, n, 9)
+    Kt, Lt = K - np.diag(np.diag(K)), L - np.diag(np.diag(L))
+    one = np.ones(n)
+    ref = (np.trace(Kt @ Lt) + (one @ Kt @ one) * (one @ Lt @ one) / ((n - 1) * (n - 2))
+           - 2.0 / (n - 2) * one @ Kt @ Lt @ one) / (n * (n - 3))
+    assert _hsic_unbiased(K, L) == pytest.approx(ref, rel=1e-11)
+
+
+@pytest.mark.parametrize("ridge", [None, 1e-3, 0.0])
+def test_linear_kernel_ridge_equals_krr_on_the_gram_matrix(ridge):
+    rng = np.random.default_rng(3)
+    n, m, p = 120, 40, 15
+    F, G = rng.standard_normal((n, p)), rng.standard_normal((m, p))
+    F = np.hstack([np.maximum(F, 0), np.ones((n, 1))])  # relu features and the bias column, as in compare
+    G = np.hstack([np.maximum(G, 0), np.ones((m, 1))])
+    Y = rng.standard_normal((n, 2))
+    if ridge == 0.0:  # n > p: the n x n Gram is singular, compare with the minimum-norm fit instead
+        ref = G @ np.linalg.lstsq(F, Y, rcond=None)[0]
+    else:
+        ref = KernelRidge(ridge=ridge).fit(F @ F.T, Y).predict(G @ F.T)
+    got = linear_kernel_ridge(F, G, Y, ridge=ridge)
+    assert got.shape == (m, 2)
+    assert np.allclose(got, ref, rtol=1e-7, atol=1e-9 * np.abs(ref).max())
+    assert np.allclose(linear_kernel_ridge(F, G, Y[:, 0], ridge=ridge), got[:, 0])
+
+
+def test_linear_kernel_ridge_bad_inputs():
+    F = np.ones((4, 2))
+    with pytest.raises(ValueError, match="F_test"):
+        linear_kernel_ridge(F, np.ones((3, 3)), np.ones(4))
+    with pytest.raises(ValueError, match="y must have shape"):
+        linear_kernel_ridge(F, F, np.ones(5))
+    with pytest.raises(ValueError, match="ridge"):
+        linear_kernel_ridge(F, F, np.ones(4), ridge=-1.0)
+
+
+def test_one_svd_gives_spectral_quality_and_effective_rank():
+    rng = np.random.default_rng(4)
+    F, y = rng.standard_normal((60, 12)), rng.standard_normal(60)
+    pi, er = _spectral_summary(F, y)
+    U, s, _ = np.linalg.svd(F, full_matrices=False)
+    assert np.allclose(pi, np.cumsum((U.T @ y) ** 2) / (y @ y))
+    p = s / s.sum()
+    assert er == pytest.approx(math.exp(-np.sum(p * np.log(p))))
+    assert np.array_equal(pi, spectral_quality(F, y)) and er == pytest.approx(effective_rank(F), rel=1e-12)
+
+
+def test_log10_fq_is_derived_not_stored(tmp_path):
+    old = [dict(n_train=10, fq=100.0, log10_fq=99.0, shuffled=False), dict(n_train=20, fq=0.0, shuffled=False)]
+    res = SweepResult(old)  # a stale stored value is dropped: fq is the one source of truth
+    assert "log10_fq" not in res.records[0] and res.columns == ["n_train", "fq", "log10_fq", "shuffled"]
+    assert res.column("log10_fq").tolist() == [2.0, -math.inf]
+    path = tmp_path / "old.json"  # a file written before the change still loads
+    path.write_text(json.dumps({"format": "rnnexplore.featurequality.sweep/1", "records": old}))
+    assert SweepResult.load(path).column("log10_fq").tolist() == [2.0, -math.inf]
+    csv_path = res.save(tmp_path / "r.csv")
+    assert "log10_fq" not in csv_path.read_text().splitlines()[0]
+    assert SweepResult.load(csv_path).median("log10_fq")[1].tolist() == [2.0, -math.inf]
