@@ -56,11 +56,19 @@ app: $(STAMP)
 browser:
 	@bash .ci/ensure-chromium
 
+# Two cores, two pytest-xdist workers for everything but the browser tests (a test module is one unit
+# of work, so module-scoped fixtures are computed once; tests/conftest.py); then the browser tests
+# (servers, chromium, the docs site built from the notebooks the first run executed) on their own, so
+# that their frame counts see a quiet machine. Both always run; make fails if either failed.
+XDIST ?= -n 2 --dist loadscope --no-loadscope-reorder
 test: $(STAMP) browser
-	$(PY) -m pytest -q --timeout=1500
+	status=0; \
+	$(PY) -m pytest -q --timeout=1500 $(XDIST) -m "not e2e" || status=$$?; \
+	$(PY) -m pytest -q --timeout=1500 tests/e2e || status=$$?; \
+	exit $$status
 
 test-fast: $(STAMP)
-	$(PY) -m pytest -q -m "not e2e and not slow"
+	$(PY) -m pytest -q $(XDIST) -m "not e2e and not slow"
 
 screenshot: $(STAMP) browser
 	RNNEXPLORE_SCREENSHOT=docs/explorer.png $(PY) -m pytest -q tests/e2e -k explorer

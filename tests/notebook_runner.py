@@ -31,9 +31,12 @@ def run_notebook(path: Path, *, smoke: bool = True, timeout: int = 900,
     env_before = os.environ.get("RNNEXPLORE_SMOKE")
     os.environ["RNNEXPLORE_SMOKE"] = "1" if smoke else "0"
     try:
+        # the kernel starts in the notebook's folder (nbclient's resources path); papermill's own
+        # ``cwd`` would chdir this whole (pytest) process there while the notebook runs
         pm.execute_notebook(
             str(path), str(out), parameters={"SMOKE": smoke}, kernel_name="python3",
-            cwd=str(path.parent), execution_timeout=timeout, progress_bar=False,
+            resources={"metadata": {"path": str(path.parent)}}, execution_timeout=timeout,
+            progress_bar=False,
         )
     except PapermillExecutionError as exc:
         import nbformat

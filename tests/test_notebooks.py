@@ -65,3 +65,32 @@ def test_harness_passes_smoke_parameter(tmp_path):
     path = _throwaway(tmp_path, ["import os", "assert SMOKE is True",
                                  "assert os.environ['RNNEXPLORE_SMOKE'] == '1'"])
     run_notebook(path, out_dir=tmp_path / "out")
+
+
+@pytest.mark.slow
+def test_harness_runs_the_kernel_in_the_notebook_folder_and_leaves_ours_alone(tmp_path):
+    """Notebooks open their files relative to notebooks/; the test process's own working
+    directory never moves there, not even while the notebook runs (papermill's ``cwd`` would)."""
+    import os
+    import threading
+
+    folder = tmp_path / "nbdir"
+    folder.mkdir()
+    path = _throwaway(tmp_path, ["import os", f"assert os.getcwd() == {str(folder)!r}, os.getcwd()"])
+    path = path.rename(folder / path.name)
+    seen, stop = set(), threading.Event()
+
+    def watch():
+        while not stop.is_set():
+            seen.add(os.getcwd())
+            stop.wait(0.02)
+
+    here = os.getcwd()
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        run_notebook(path, out_dir=tmp_path / "out")
+    finally:
+        stop.set()
+        watcher.join()
+    assert seen == {here}

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnexplore.apps.jobs import Cancelled, Job
+from rnnexplore.apps.jobs import Job
 from rnnexplore.featurequality import (
     FQRecord,
     SweepResult,
@@ -217,16 +217,9 @@ class FeatureQualityState:
         task, cfg, shuffled = TASKS[self.task](), self.config(), self.shuffled
         runs = [(n, s) for n in ns for s in ss]
 
-        def work(report):
-            out: list[FQRecord] = []
-            try:
-                return _work(report, out)
-            except Cancelled:
-                if on_cancel is not None:
-                    on_cancel(list(out))
-                raise
+        out: list[FQRecord] = []  # this job's finished runs (on_cancel gets them)
 
-        def _work(report, out):
+        def work(report):
             for i, (n, s) in enumerate(runs):
                 label = f"run {i + 1}/{len(runs)}: n={n} seed={s}{' shuffled' if shuffled else ''}"
                 report(i / len(runs), label + " - training")
@@ -241,8 +234,9 @@ class FeatureQualityState:
                     on_record(rec)
             return out
 
+        cancelled = None if on_cancel is None else (lambda: on_cancel(list(out)))
         self.job = Job(work, on_progress=on_progress, on_done=on_done, on_error=on_error,
-                       name="rnnexplore-featurequality").start()
+                       on_cancel=cancelled, name="rnnexplore-featurequality").start()
         return self.job
 
     def cancel(self) -> None:

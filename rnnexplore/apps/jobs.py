@@ -6,7 +6,7 @@ the kernel keeps answering (other cells run, widgets stay live). The function ca
 checkpoint): that updates :attr:`Job.progress` and is the cancellation point - after
 :meth:`Job.cancel` the next ``report`` raises :class:`Cancelled`, so the work stops within one
 unit and no partial result is delivered. Callbacks (``on_progress``, ``on_done``,
-``on_error``) run in the worker thread; views use them to move a progress bar and to draw
+``on_error``, ``on_cancel``) run in the worker thread; views use them to move a progress bar and to draw
 the finished result from the state (the previous picture stays until then).
 
 Examples
@@ -26,8 +26,10 @@ Examples
 ...     while True:
 ...         report(0.0)
 ...         gate.wait(0.01)
->>> job = Job(slow).start(); job.cancel().wait(5.0).state
-'cancelled'
+>>> stopped = []
+>>> job = Job(slow, on_cancel=lambda: stopped.append("bye")).start()
+>>> job.cancel().wait(5.0).state, stopped
+('cancelled', ['bye'])
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ import time
 import traceback
 from collections.abc import Callable
 from typing import Any
+
+from rnnexplore._validation import check_callable
 
 __all__ = ["Job", "Cancelled"]
 
@@ -58,6 +62,10 @@ class Job:
         ``on_done(result)`` when ``fn`` returned (not called when cancelled or failed).
     on_error : callable, optional
         ``on_error(exc, traceback_text)`` when ``fn`` raised (not for cancellation).
+    on_cancel : callable, optional
+        ``on_cancel()`` when the job ended cancelled (``fn`` stopped at a ``report`` after
+        :meth:`cancel`, or returned after it: the result is then dropped). Runs once, in the
+        worker thread, before :meth:`wait` returns.
     name : str
         Thread name (shown in debuggers).
 
@@ -74,13 +82,12 @@ class Job:
 
     def __init__(self, fn: Callable[[Callable[..., None]], Any], *, on_progress: Callable | None = None,
                  on_done: Callable | None = None, on_error: Callable | None = None,
-                 name: str = "rnnexplore-job") -> None:
-        if not callable(fn):
-            raise ValueError(f"fn must be callable, got {type(fn).__name__}")
-        for label, cb in (("on_progress", on_progress), ("on_done", on_done), ("on_error", on_error)):
-            if cb is not None and not callable(cb):
-                raise ValueError(f"{label} must be callable or None, got {type(cb).__name__}")
-        self._fn, self._on_progress, self._on_done, self._on_error = fn, on_progress, on_done, on_error
+                 on_cancel: Callable | None = None, name: str = "rnnexplore-job") -> None:
+        self._fn = check_callable(fn, "fn", allow_none=False)
+        self._on_progress = check_callable(on_progress, "on_progress")
+        self._on_done = check_callable(on_done, "on_done")
+        self._on_error = check_callable(on_error, "on_error")
+        self._on_cancel = check_callable(on_cancel, "on_cancel")
         self._cancel = threading.Event()
         self._finished = threading.Event()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
@@ -142,6 +149,8 @@ class Job:
                 raise Cancelled()
         except Cancelled:
             self.state = "cancelled"
+            if self._on_cancel is not None:
+                self._safe(self._on_cancel)
         except BaseException as exc:  # noqa: BLE001 - delivered to the caller, never lost
             self.error, self.traceback = exc, traceback.format_exc()
             self.state = "failed"

@@ -47,7 +47,6 @@ from typing import Any
 
 import numpy as np
 
-from rnnexplore.dynamics.orbits import DIVERGENCE
 from rnnexplore.dynamics.projection import Projection
 from rnnexplore.widgets.base import STABILITY_STYLE
 

@@ -69,3 +69,58 @@ def test_bad_arguments_and_double_start_are_refused():
     job = Job(lambda r: None).start().wait(5)
     with pytest.raises(ValueError, match="starts once"):
         job.start()
+
+
+def test_on_cancel_runs_once_when_cancelled_and_never_otherwise():
+    cancelled, done, errors = [], [], []
+    gate = threading.Event()
+
+    def slow(report):
+        while True:
+            report(0.5)
+            gate.wait(0.001)
+
+    job = Job(slow, on_cancel=lambda: cancelled.append(threading.current_thread().name),
+              on_done=done.append, on_error=lambda e, tb: errors.append(e), name="w").start()
+    job.cancel().wait(5)
+    assert job.state == "cancelled" and cancelled == ["w"] and done == [] and errors == []
+
+    # cancelled after the work's last report: the result is dropped, on_cancel still runs
+    after = []
+
+    def finishes_after_cancel(report):
+        report(0.0)
+        gate2.wait(5)
+        return "late"
+
+    gate2 = threading.Event()
+    job = Job(finishes_after_cancel, on_cancel=lambda: after.append(1), on_done=done.append).start()
+    job.cancel()
+    gate2.set()
+    assert job.wait(5).state == "cancelled" and job.result is None and after == [1] and done == []
+
+    # finished or failed jobs do not call it
+    never = []
+    assert Job(lambda r: 1, on_cancel=lambda: never.append(1)).start().wait(5).state == "done"
+
+    def fails(report):
+        raise RuntimeError("x")
+
+    assert Job(fails, on_cancel=lambda: never.append(1)).start().wait(5).state == "failed"
+    assert never == []
+    with pytest.raises(ValueError, match="on_cancel must be callable"):
+        Job(lambda r: None, on_cancel="no")
+
+
+def test_a_failing_on_cancel_does_not_lose_the_cancelled_state():
+    def boom():
+        raise RuntimeError("view broke")
+
+    def slow(report):
+        while True:
+            report(0.0)
+            time.sleep(0.001)
+
+    job = Job(slow, on_cancel=boom).start()
+    job.cancel().wait(5)
+    assert job.state == "cancelled" and "view broke" in job.traceback

@@ -23,8 +23,6 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-sync", "--disable-dev-shm-usage"]
 
 
-
-
 @pytest.fixture(scope="session")
 def chromium_path():
     path = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -36,10 +34,11 @@ def chromium_path():
     return path
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def browser(chromium_path):
-    # module scope: Playwright's sync API keeps an asyncio loop running in this thread while it
-    # is alive, which must not leak into the (later) widget unit tests
+    # one chromium for the whole run (each test gets its own context). Playwright's sync API keeps
+    # an asyncio loop running in this thread while it is alive; no unit test runs in it because
+    # tests/conftest.py orders the browser tests last.
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
@@ -59,5 +58,10 @@ def page(browser):
 @pytest.fixture(scope="session")
 def lab(tmp_path_factory):
     """``(base_url, token)`` of a JupyterLab serving the repository (app exposed to JS)."""
-    with lab_server(tmp_path_factory.mktemp("lab")) as (base, token, _proc):
+    tmp = tmp_path_factory.mktemp("lab")
+    # no autosave: the notebooks the tests run must not be written back into the repository
+    plugin = tmp / "settings" / "@jupyterlab" / "docmanager-extension" / "plugin.jupyterlab-settings"
+    plugin.parent.mkdir(parents=True)
+    plugin.write_text('{"autosave": false}')
+    with lab_server(tmp) as (base, token, _proc):
         yield base, token

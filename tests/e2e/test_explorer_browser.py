@@ -23,7 +23,6 @@ import os
 import re
 import statistics
 import sys
-import time
 from pathlib import Path
 
 import pytest

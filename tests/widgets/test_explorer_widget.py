@@ -12,7 +12,6 @@ matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from rnnexplore.apps.explorer import ExplorerState  # noqa: E402
 from rnnexplore.dynamics.models import random_plrnn  # noqa: E402
 from rnnexplore.dynamics.projection import Projection  # noqa: E402
 from rnnexplore.widgets.explorer import CycleExplorer, param_css_class  # noqa: E402
