@@ -265,9 +265,10 @@ def _panel_layout(page) -> dict:
         return {probe: Math.round(probe.getBoundingClientRect().width), panels}; }""")
 
 
-def _wait_for_layout(page, where: str) -> dict:
+def _wait_for_layout(page, where: str, away_from: int | None = None) -> dict:
     """The panels take the width and the number of columns panel_sizes gives for the width the
-    probe measures (the kernel got the probe's report and re-laid the figures out)."""
+    probe measures (the kernel got the probe's report and re-laid the figures out); with
+    ``away_from``, only once the probe reports a width other than that one (after a resize)."""
     from rnnexplore.widgets.bifurcation import panel_sizes
 
     deadline = time.time() + 30
@@ -275,7 +276,8 @@ def _wait_for_layout(page, where: str) -> dict:
         lay = _panel_layout(page)
         cols, pw, _ = panel_sizes(lay["probe"])
         rows = len({top for _, top, _ in lay["panels"]})
-        if all(abs(w - pw) <= 1 for *_, w in lay["panels"]) and rows == -(-3 // cols):
+        moved = away_from is None or lay["probe"] != away_from
+        if moved and all(abs(w - pw) <= 1 for *_, w in lay["panels"]) and rows == -(-3 // cols):
             print(f"[{where}] probe {lay['probe']} px -> {cols} column(s) of {pw} px: {lay['panels']}")
             return lay
         assert time.time() < deadline, f"{where}: panels {lay['panels']} never followed the width {lay} ({cols} x {pw})"
@@ -299,7 +301,7 @@ def test_bifurcation_app_in_voila(small_page, tmp_path):
         _boxes_fit(page, [".rnx-bif-figure", ".rnx-bif-phase", ".rnx-bif-line-figure"], "Voila 1280 x 800")
         assert "stability signature" in page.locator(".rnx-bif-key").first.inner_text()
         page.set_viewport_size({"width": 900, "height": 800})
-        narrow = _wait_for_layout(page, "Voila 900 x 800")
+        narrow = _wait_for_layout(page, "Voila 900 x 800", away_from=wide["probe"])
         assert narrow["probe"] < wide["probe"] and len({top for _, top, _ in narrow["panels"]}) == 2
         _boxes_fit(page, [".rnx-bif-figure", ".rnx-bif-phase", ".rnx-bif-line-figure"], "Voila 900 x 800")
         assert "Traceback" not in page.locator("body").inner_text()
