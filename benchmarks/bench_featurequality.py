@@ -231,18 +231,27 @@ DW_ORDER = [1000, 500, 2000, 250, 4000, 3000]
 assert sorted(DW_ORDER) == DW_NS
 
 
-def bench_depth_width(out: Path, workers: int, widths: list[int]) -> None:
+def bench_depth_width(out: Path, workers: int, widths: list[int], missing_only: bool = False) -> None:
     """One work item per (depth, width, n_train) (the training cost of an item does not depend on n;
     wide networks are compute-bound, so batching the sizes of one architecture gains little), in the
     order of :data:`DW_ORDER` and widest first. The file is rewritten after every finished item, so an
     interrupted run leaves the part of the grid it finished; records of other widths already in
-    ``out`` are kept, so ``--dw-widths 1024`` adds one width to an existing table."""
+    ``out`` are kept, so ``--dw-widths 1024`` adds one width to an existing table. With
+    ``missing_only`` (``--dw-missing``) every record in ``out`` is kept and only the
+    (depth, width, n_train) items absent from it are trained, so an interrupted run can be resumed."""
     from concurrent.futures import as_completed
 
     from rnnexplore.featurequality import SweepResult, first_n_above
 
     items = [(dp, w, n) for n in DW_ORDER for w in sorted(widths, reverse=True) for dp in (4, 3, 2, 1)]
-    kept = [r for r in SweepResult.load(out).records if r["width"] not in widths] if out.exists() else []
+    old = SweepResult.load(out).records if out.exists() else []
+    if missing_only:
+        done = {(r["depth"], r["width"], r["n_train"]) for r in old}
+        items = [item for item in items if item not in done]
+        kept = old
+    else:
+        kept = [r for r in old if r["width"] not in widths]
+    print(f"depth x width: {len(items)} items to train: {items}", flush=True)
     load0 = os.getloadavg()[0]
     t = time.perf_counter()
     records: list[dict] = []
@@ -279,6 +288,8 @@ def main(argv=None) -> None:
     ap.add_argument("--step-count", type=int, default=500, help="steps part: training steps per model")
     ap.add_argument("--modes", default="separate,batched", help="sweep part: separate, batched or both")
     ap.add_argument("--dw-widths", default="64,256,1024", help="depthwidth part: widths to (re)run")
+    ap.add_argument("--dw-missing", action="store_true",
+                    help="depthwidth part: keep every record in the file, train only the missing items")
     args = ap.parse_args(argv)
     parts = set(args.parts.split(","))
     unknown = parts - {"ntk", "steps", "pair", "sweep", "paper", "depthwidth"}
@@ -296,7 +307,8 @@ def main(argv=None) -> None:
     if "paper" in parts:
         bench_paper(args.paper_out, args.workers)
     if "depthwidth" in parts:
-        bench_depth_width(args.depth_width_out, args.workers, [int(w) for w in args.dw_widths.split(",")])
+        bench_depth_width(args.depth_width_out, args.workers, [int(w) for w in args.dw_widths.split(",")],
+                          args.dw_missing)
     print(f"load average at end: {os.getloadavg()}")
 
 
