@@ -227,7 +227,7 @@ def _one_item(depth: int, width: int, n: int) -> list[dict]:
 
 
 #: order of the training-set sizes: those that decide where FQ first exceeds 10 first
-DW_ORDER = [1000, 500, 2000, 250, 4000, 3000]
+DW_ORDER = [1000, 500, 250, 2000, 4000, 3000]
 assert sorted(DW_ORDER) == DW_NS
 
 

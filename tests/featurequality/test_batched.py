@@ -121,8 +121,19 @@ def test_hand_written_backprop_equals_autograd(depth, gamma):
         loss = torch.mean((m(x[j]) - y[j]) ** 2)
         m.zero_grad()
         loss.backward()
-        np.testing.assert_allclose(float(losses[j]), float(loss), rtol=1e-12)
+        np.testing.assert_allclose(float(losses[j]), float(loss.detach()), rtol=1e-12)
         for k, lin in enumerate(m.layers):
             np.testing.assert_allclose(Ws[k].grad[j].numpy(), lin.weight.grad.numpy(), rtol=1e-10, atol=1e-13)
             np.testing.assert_allclose(bs[k].grad[j, :, 0].numpy(), lin.bias.grad.numpy(), rtol=1e-10, atol=1e-13)
     assert _backprop(Ws, bs, x.transpose(1, 2), y, 1.0 / gamma) is None
+
+
+def test_denormal_flushing_is_confined_to_training():
+    X, y = classic_staircase(2, 5).sample(30, seed=0)
+    tiny = torch.tensor([1e-39], dtype=torch.float32)  # a float32 denormal
+    assert float(tiny * 1.0) > 0
+    train_mlp(ReLUMLP(5, 1, 8, seed=0), X, y, steps=5, batch_size=4)
+    assert float(tiny * 1.0) > 0  # flags cleared after training
+    with pytest.raises(TrainingCancelled):
+        train_mlp(ReLUMLP(5, 1, 8, seed=0), X, y, steps=300, batch_size=4, should_stop=lambda: True)
+    assert float(tiny * 1.0) > 0  # also after an exception
