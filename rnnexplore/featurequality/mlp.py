@@ -319,7 +319,7 @@ def _backprop(Ws, bs, x, y, inv_gamma, loss=False):
     hs = [x]
     h = x
     for W, b in zip(Ws[:-1], bs[:-1]):
-        h = torch.baddbmm(b, W, h).relu_()
+        h = torch.bmm(W, h).add_(b).relu_()  # (MKL's bmm is ~20% faster than its baddbmm here)
         hs.append(h)
     out = torch.baddbmm(bs[-1], Ws[-1], h).squeeze(1).mul_(inv_gamma)  # (B, batch)
     resid = out.sub_(y)
