@@ -69,7 +69,6 @@ from .measures import (
 )
 from .._validation import (
     check_bool,
-    check_callable,
     check_int,
     check_mapping,
     check_memory,
@@ -498,70 +497,27 @@ def _run_batch(item: dict) -> list[dict]:
     return [r.to_dict() for r in recs]
 
 
-def split_runs(runs: Sequence[tuple[int, int, bool]], batches: int, cost=None) -> list[list[tuple[int, int, bool]]]:
-    """Split runs into at most ``batches`` groups of nearly equal cost, keeping runs that share
-    ``(n_train, seed)`` together (they share ``K_0``) except possibly the cheapest such pair.
-
-    Longest processing time first: the pairs in decreasing cost, each to the batch with the
-    smallest total so far; then the runs of the cheapest pair go to the smallest batches
-    one by one when that lowers the largest total (its shared kernels are then computed
-    twice, which is cheap at small ``n``). With ``batches >= len(runs)`` every run is its own batch.
-
-    Parameters
-    ----------
-    runs : sequence of (n_train, seed, shuffled)
-    batches : int
-        Number of batches (>= 1).
-    cost : callable, optional
-        ``cost(n_train)``: estimated cost of one run (default 1 for every run: balance the
-        counts); :func:`sweep` passes training plus kernel cost.
+def split_runs(runs: Sequence[tuple[int, int, bool]], batches: int) -> list[list[tuple[int, int, bool]]]:
+    """Split runs into at most ``batches`` groups of nearly equal size, keeping runs that share
+    ``(n_train, seed)`` together (they share ``K_0``) and spreading large ``n_train`` evenly.
+    With ``batches >= len(runs)`` every run is its own batch.
 
     Examples
     --------
     >>> split_runs([(10, 0, False), (20, 0, False), (10, 0, True), (20, 0, True)], 2)
     [[(20, 0, False), (20, 0, True)], [(10, 0, False), (10, 0, True)]]
-    >>> [len(b) for b in split_runs([(n, 0, sh) for n in (1, 2, 3) for sh in (False, True)], 2)]
-    [3, 3]
     """
     batches = check_int(batches, "batches", minimum=1)
-    check_callable(cost, "cost")
     if batches >= len(runs):
         return [[r] for r in runs]
-    run_cost = (lambda n: 1.0) if cost is None else (lambda n: float(cost(n)))
     pairs: dict[tuple[int, int], list] = {}
     for r in runs:
         pairs.setdefault(r[:2], []).append(r)
-    order = sorted(pairs, key=lambda k: (-run_cost(k[0]) * len(pairs[k]), -k[0], k[1]))
     out: list[list] = [[] for _ in range(min(batches, len(pairs)))]
-    totals = [0.0] * len(out)
-    smallest = lambda t: min(range(len(t)), key=lambda b: t[b])  # noqa: E731
-
-    def add(b: int, group: list) -> None:
-        out[b].extend(group)
-        totals[b] += sum(run_cost(r[0]) for r in group)
-
-    for key in order[:-1]:
-        add(smallest(totals), pairs[key])
-    last = pairs[order[-1]]
-    whole = list(totals)
-    whole[smallest(whole)] += sum(run_cost(r[0]) for r in last)
-    split = list(totals)
-    for r in last:
-        split[smallest(split)] += run_cost(r[0])
-    for group in ([[r] for r in last] if max(split) < max(whole) else [last]):
-        add(smallest(totals), group)
+    # largest training sets first, each to the currently smallest batch (kernel cost grows with n)
+    for key in sorted(pairs, key=lambda k: (-k[0], k[1])):
+        min(out, key=lambda b: (len(b), sum(r[0] for r in b))).extend(pairs[key])
     return [b for b in out if b]
-
-
-def _run_cost(cfg: dict, empirical_kernels: bool):
-    """Estimated cost of one run of :func:`sweep`'s configuration, as a function of ``n_train``,
-    for :func:`split_runs` (relative units): training ``steps * batch_size * width`` plus kernel
-    work ``c * n (n + n_test)``; ``c`` is calibrated on the S4 sweep (3 x 256, 8000 steps: the
-    empirical kernels of an n = 4000 run cost about 0.85 of its training; the analytic kernels
-    alone about a fifth of that)."""
-    train = cfg["steps"] * cfg["batch_size"] * cfg["width"]
-    c = 4.6 if empirical_kernels else 1.0
-    return lambda n: train + c * n * (n + cfg["n_test"])
 
 
 def sweep(
@@ -633,7 +589,7 @@ def sweep(
     runs = [(n, s, False) for n in n_trains for s in seeds] + [(n, s, True) for n in shuffled_ns for s in seeds]
     base = dict(task=task, config=cfg, threads=threads, ridge=ridge, relative_ridge=relative_ridge,
                 empirical_kernels=empirical_kernels)
-    items = [dict(base, runs=b) for b in split_runs(runs, batches, cost=_run_cost(cfg, empirical_kernels))]
+    items = [dict(base, runs=b) for b in split_runs(runs, batches)]
     out = parallel_map(_run_batch, items, executor=executor, chunksize=1 if executor else None,
                        progress="sweep" if progress is True else progress)
     by_run = {(r["n_train"], r["seed"], r["shuffled"]): r for batch in out for r in batch}

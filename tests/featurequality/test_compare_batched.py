@@ -55,38 +55,17 @@ def test_sweep_results_do_not_depend_on_batching():
 def test_split_runs_keeps_pairs_and_balances():
     runs = [(n, s, False) for n in (250, 500, 1000, 2000, 4000) for s in (0, 1, 2)]
     runs += [(n, s, True) for n, s, _ in runs]
-    cost = lambda n: 1.0 + 0.85 * (n / 4000) ** 2  # noqa: E731  (training + kernels)
-    for c in (None, cost):
-        parts = split_runs(runs, 2, cost=c)
-        assert sorted(r for p in parts for r in p) == sorted(runs)
-        split = [k for k in {r[:2] for r in runs} if sum(any(r[:2] == k for r in p) for p in parts) > 1]
-        assert len(split) <= 1 and all(k[0] == 250 for k in split)  # only the cheapest pair is split
-        totals = [sum((c or (lambda n: 1.0))(r[0]) for r in p) for p in parts]
-        assert max(totals) - min(totals) <= max((c or (lambda n: 1.0))(n) for n, _, _ in runs) + 1e-12
-    assert sorted(len(p) for p in split_runs(runs, 2)) == [15, 15]
-    assert sorted(sum(r[0] == 4000 for r in p) for p in split_runs(runs, 2, cost=cost)) == [2, 4]
+    parts = split_runs(runs, 2)
+    assert sorted(r for p in parts for r in p) == sorted(runs)
+    assert sorted(len(p) for p in parts) == [14, 16]
+    for p in parts:  # a clean run and its control are in the same batch
+        keys = {r[:2] for r in p}
+        assert all((n, s, sh) in p for n, s in keys for sh in (False, True))
+    big = [sum(r[0] == 4000 for r in p) for p in parts]
+    assert sorted(big) == [2, 4]
     assert split_runs(runs[:1], 5) == [runs[:1]]
     with pytest.raises(ValueError, match="batches"):
         split_runs(runs, 0)
-    with pytest.raises(ValueError, match="cost"):
-        split_runs(runs, 2, cost=3)
-
-
-def test_split_runs_against_brute_force():
-    """Largest totals within Graham's 4/3 bound of the best assignment of pairs, enumerated."""
-    import itertools
-
-    rng = np.random.default_rng(0)
-    for trial in range(20):
-        ns = [int(v) for v in rng.choice([10, 20, 40, 80, 160, 320], size=int(rng.integers(2, 7)), replace=False)]
-        runs = [(n, 0, sh) for n in ns for sh in (False, True)]
-        weights = {n: float(rng.uniform(0.5, 3.0)) for n in ns}
-        for k in (2, 3):
-            best = min(max(sum(2 * weights[n] for n, b in zip(ns, assign) if b == j) for j in range(k))
-                       for assign in itertools.product(range(k), repeat=len(ns)))
-            parts = split_runs(runs, k, cost=weights.get)
-            assert sorted(r for p in parts for r in p) == sorted(runs)
-            assert max(sum(weights[r[0]] for r in p) for p in parts) <= 4 / 3 * best + 1e-9
 
 
 def test_analytic_only_mode_skips_empirical_kernels():
