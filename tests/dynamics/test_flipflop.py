@@ -85,3 +85,21 @@ def test_benchmark_network_m64_has_the_cube_from_relaxed_states():
         p = c.points[0]
         assert np.max(np.abs(model.step(p) - p)) < 1e-9
         np.testing.assert_array_equal(model.region(p), c.regions[0])
+
+
+def test_a_diverging_learning_rate_raises_naming_the_step():
+    """lr = 1 blows the ReLU network up within a couple of Adam steps (loss inf, then NaN weights):
+    train_flipflop refuses to return it and says which step and what to change."""
+    import math
+
+    from rnnexplore.dynamics.training.flipflop import train_flipflop
+
+    with pytest.raises(FloatingPointError, match=r"diverged at step \d+: .*smaller learning rate \(lr=1,") as info:
+        train_flipflop(hidden=8, steps=6, batch=4, length=40, lr=1.0, seed=0)
+    step = int(str(info.value).split("step ")[1].split(":")[0])
+    assert 0 < step < 6  # step 0's loss is finite (a fresh network), the blow-up follows
+    rnn, readout, losses = train_flipflop(hidden=8, steps=6, batch=4, length=40, lr=5e-3, seed=0)
+    assert all(math.isfinite(x) for x in losses) and len(losses) == 6
+    for bad in (0.0, -1e-3, float("nan")):
+        with pytest.raises(ValueError, match="lr"):
+            train_flipflop(hidden=8, steps=1, lr=bad)

@@ -81,11 +81,19 @@ def train_flipflop(*, hidden: int = 10, n_bits: int = 3, steps: int = 1500, batc
     readout : torch.nn.Linear
     losses : list of float
         Mean squared error per step.
+
+    Raises
+    ------
+    FloatingPointError
+        When training diverges: a loss or a weight after a step is not finite (NaN or
+        infinite). The message names the step and suggests a smaller learning rate ``lr``;
+        no NaN network is ever returned.
     """
     import torch
 
     hidden = check_int(hidden, "hidden", minimum=1, maximum=1024)
     steps = check_int(steps, "steps", minimum=0)
+    lr = check_real(lr, "lr", minimum=0.0, exclusive_minimum=True)
     seed = check_seed(seed, allow_none=False)
     torch.manual_seed(seed)
     rnn = torch.nn.RNN(n_bits, hidden, nonlinearity="relu")
@@ -103,12 +111,25 @@ def train_flipflop(*, hidden: int = 10, n_bits: int = 3, steps: int = 1500, batc
         u, y = torch.tensor(u, dtype=torch.float32), torch.tensor(y, dtype=torch.float32)
         out, _ = rnn(u)
         loss = torch.mean((readout(out) - y) ** 2)
+        value = float(loss.detach())
+        _check_finite(np.isfinite(value), i, lr, f"the loss is {value}")
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_([*rnn.parameters(), *readout.parameters()], 1.0)
         opt.step()
         losses.append(float(loss.detach()))
+        with torch.no_grad():
+            bad = [n for n, q in [*rnn.named_parameters(), *readout.named_parameters(prefix="readout")]
+                   if not bool(torch.isfinite(q).all())]
+        _check_finite(not bad, i, lr, f"the update made {', '.join(bad)} non-finite")
     return rnn, readout, losses
+
+
+def _check_finite(finite: bool, step: int, lr: float, what: str) -> None:
+    """Raise FloatingPointError naming the training step unless ``finite``."""
+    if not finite:
+        raise FloatingPointError(f"train_flipflop diverged at step {step}: {what}; "
+                                 f"try a smaller learning rate (lr={lr:g}, e.g. lr={lr / 10:g})")
 
 
 def flipflop_accuracy(rnn: Any, readout: Any, *, n_batch: int = 32, n_steps: int = 200, seed: int = 1) -> float:
