@@ -8,8 +8,10 @@ ReLU RNN under constant input is exactly a PLRNN (:func:`rnnexplore.dynamics.mod
 so all its fixed points can be enumerated exactly.
 
 :func:`train_flipflop` trains one network (seeded, CPU); :func:`save_flipflop` /
-:func:`load_flipflop` store the weights as ``.npz`` (no pickle); :func:`cached_flipflop` loads
-the network shipped with the package (trained by :func:`train_flipflop` with its defaults).
+:func:`load_flipflop` store the weights as ``.npz`` (no pickle); :func:`trained_flipflop` is the
+one cache of trained networks (load the file, or train and write it when missing);
+:func:`cached_flipflop` loads the network shipped with the package (trained by
+:func:`train_flipflop` with its defaults).
 
 Examples
 --------
@@ -29,8 +31,8 @@ import numpy as np
 from rnnexplore._validation import check_bool, check_int, check_real, check_seed
 from rnnexplore.files import atomic_savez, load_npz
 
-__all__ = ["flipflop_batch", "train_flipflop", "save_flipflop", "load_flipflop", "cached_flipflop",
-           "flipflop_accuracy", "CACHED"]
+__all__ = ["flipflop_batch", "train_flipflop", "save_flipflop", "load_flipflop", "trained_flipflop",
+           "cached_flipflop", "flipflop_accuracy", "CACHED"]
 
 _MAGIC = "rnnexplore-flipflop-1"
 CACHED = "flipflop_relu.npz"  # package data: rnnexplore/dynamics/training/data/
@@ -168,6 +170,66 @@ def load_flipflop(path: str | os.PathLike) -> tuple[Any, Any]:
         readout.weight.copy_(torch.tensor(d["readout_weight"], dtype=torch.float32))
         readout.bias.copy_(torch.tensor(d["readout_bias"], dtype=torch.float32))
     return rnn, readout
+
+
+def trained_flipflop(path: str | os.PathLike, *, retrain: bool = False, torch_threads: int | None = 1,
+                     **train_kwargs: Any) -> tuple[Any, Any, str]:
+    """The network ``train_flipflop(**train_kwargs)`` gives, cached in the file ``path``.
+
+    An existing file is loaded (:func:`load_flipflop`: ``np.load(allow_pickle=False)``);
+    otherwise (or with ``retrain=True``) the network is trained and written atomically
+    (:func:`save_flipflop`), so a reader never sees half a file. The file does not record the
+    settings: one path belongs to one set of ``train_kwargs``.
+
+    Parameters
+    ----------
+    path : path-like
+        The ``.npz`` cache (its folder is created when missing).
+    retrain : bool
+        Train again and overwrite the file even if it exists.
+    torch_threads : int or None
+        Torch CPU threads while training (default 1: the cached benchmark networks were trained
+        so, and one thread keeps the result reproducible); None leaves torch's setting alone.
+    **train_kwargs
+        Passed to :func:`train_flipflop` (``hidden``, ``steps``, ``seed``, ``start_pulse``, ...).
+
+    Returns
+    -------
+    rnn : torch.nn.RNN
+    readout : torch.nn.Linear
+    how : str
+        ``"cached NAME"`` or what was trained (settings, seconds, final loss).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> f = pathlib.Path(tempfile.mkdtemp()) / "net.npz"
+    >>> rnn, readout, how = trained_flipflop(f, hidden=4, steps=2, batch=2, length=10)
+    >>> how.startswith("trained"), trained_flipflop(f)[2]
+    (True, 'cached net.npz')
+    """
+    import time
+
+    import torch
+
+    retrain = check_bool(retrain, "retrain")
+    torch_threads = check_int(torch_threads, "torch_threads", minimum=1, allow_none=True)
+    path = os.fspath(path)
+    if os.path.exists(path) and not retrain:
+        return (*load_flipflop(path), f"cached {os.path.basename(path)}")
+    before = torch.get_num_threads()
+    t0 = time.perf_counter()
+    try:
+        if torch_threads is not None:
+            torch.set_num_threads(torch_threads)
+        rnn, readout, losses = train_flipflop(**train_kwargs)
+    finally:
+        torch.set_num_threads(before)
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    save_flipflop(path, rnn, readout)
+    loss = f"{losses[-1]:.2g}" if losses else "-"
+    return rnn, readout, (f"trained {train_kwargs} in {time.perf_counter() - t0:.0f} s (loss {loss}) "
+                          f"-> {os.path.basename(path)}")
 
 
 def cached_flipflop() -> tuple[Any, Any]:
