@@ -60,7 +60,7 @@ class BifurcationEvent:
     order : int
         Period of the object concerned.
     key_before, key_after : str or None
-        :attr:`Cycle.key` of the object before / after (None when it did not exist there).
+        ``key`` (:class:`~rnnexplore.dynamics.cycles.Cycle`) of the object before / after (None when it did not exist there).
     description : str
         Human-readable sentence.
     stability_before, stability_after : str or None
@@ -230,7 +230,7 @@ def classify_events(
 
     Rules, applied in this order:
 
-    1. **Matching.** Objects with the same :attr:`Cycle.key` (region sequence up to rotation)
+    1. **Matching.** Objects with the same ``Cycle.key`` (region sequence up to rotation)
        are the same object. Among the rest, an object before and one after of the same order
        whose orbits are within ``tol`` (max-norm over phase shifts, relative to
        ``1 + max |point|``) are the same object that crossed a switching border:

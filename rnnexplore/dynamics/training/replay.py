@@ -249,7 +249,7 @@ class Replay:
 # --------------------------------------------------------------------------- Landscape
 @dataclass
 class Landscape:
-    """Loss and gradient norm over a grid of two parameters (see :func:`rnnexplore.dynamics.training.trainer.loss_landscape`).
+    """Loss and gradient norm over a grid of two parameters (see :func:`rnnexplore.dynamics.training.landscape.loss_landscape`).
 
     Attributes
     ----------
