@@ -215,8 +215,7 @@ def _tile_step(tile: _Tile | None, item: dict) -> tuple[_Tile | None, dict]:
     else:
         rows = _engine_rows(tile, tile.events)
         ring = ~np.isin(rows.pt, tile.gidx[tile.inside])
-        events = _tile_events(item, rows)
-        return None, {"state": _snapshot(tile.eng, tile.gidx, tile.inside), "events": events,
+        return None, {"state": _record(tile, rows.select(~ring)), "events": _tile_events(item, rows),
                       "ring_pt": rows.pt[ring], "ring_key": rows.key[ring]}
     rows = _engine_rows(tile, tile.edge)
     new = np.array([(p, k) not in tile.reported for p, k in zip(rows.pt.tolist(), rows.key.tolist())], bool)
@@ -257,28 +256,11 @@ def _engine_rows(tile: _Tile, keep: np.ndarray) -> _Rows:
                  np.stack(eig) if eig else np.zeros((0, eng.M), complex))
 
 
-def _snapshot(eng: Continuation, gidx: np.ndarray, inside: np.ndarray) -> dict:
-    """The tile's own points: objects, per-sequence work record, full searches (compact: keys
-    once per tile, the work record as integer arrays)."""
-    pt, kid, Z, eig = eng.table(inside)
-    codes, done = eng.pairs.export(inside)
-    wkid = codes // eng.n
-    table, inv = np.unique(np.concatenate([kid, wkid]), return_inverse=True)
-    keys = _str_array([eng.reg.key(k) for k in table.tolist()])
-    M = eng.M
-    return {
-        "rows": {"keys": keys, "pt": gidx[pt].astype(np.int64), "key": inv[: len(kid)].astype(np.int32),
-                 "order": eng.reg.order[kid].astype(np.int64),
-                 "Z": np.concatenate(Z) if Z else np.zeros((0, M)),
-                 "eig": np.stack(eig) if eig else np.zeros((0, M), complex)},
-        "work_key": inv[len(kid) :].astype(np.int32),
-        "work_point": gidx[codes % eng.n].astype(np.int64),
-        "work_done": done.astype(np.int8),
-        "points": gidx[inside],
-        "full": eng.full[inside].copy(),
-        "full_solves": eng.full_solves[inside].copy(),
-        "proven": eng.proven[inside].copy(),
-    }
+def _record(tile: _Tile, rows: _Rows) -> dict:
+    """The tile's own points: their objects (``rows``, sorted), solves, full searches, proofs."""
+    inside = tile.inside
+    return {"rows": _pack(rows), "points": tile.gidx[inside], "solves": tile.eng.solves[inside],
+            "full": tile.eng.full[inside].copy(), "proven": tile.eng.proven[inside].copy()}
 
 
 def _add_rows(eng: Continuation, rows: _Rows, gidx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -930,8 +912,7 @@ def _assemble_map(model, names, values, job, done, orbit_args) -> BifurcationMap
     proven = np.zeros(shape + (job["max_order"],), dtype=np.int8)
     for st in states:
         idx = np.unravel_index(st["points"], shape)
-        per = np.bincount(np.searchsorted(st["points"], st["work_point"]), minlength=len(st["points"]))
-        solves[idx] = per + st["full_solves"]
+        solves[idx] = st["solves"]
         full[idx] = st["full"]
         proven[idx] = st["proven"]
     do_orbit, n_orbits, orbit_steps, executor, chunksize, progress = orbit_args
