@@ -181,21 +181,22 @@ class _Tile:
     edge: np.ndarray  # own points in another tile's ring
     events: np.ndarray  # the points of the tile's events: own points and the next row and column
     reported: set  # (global point, key) pairs of edge objects sent to the neighbours
+    spec: dict  # what the events need: model, names, values, grid shape, bounds, tol; propagate
 
 
-def _tile_step(tile: _Tile | None, item: dict) -> tuple[_Tile | None, dict]:
-    """One round of the batched continuation on one tile (top-level: runs on any executor,
+def _tile_step(tile: _Tile | None, item: dict) -> tuple[_Tile, dict]:
+    """One round of the batched continuation on one tile (top-level: runs on any executor;
     the tile stays where it runs, :class:`rnnexplore.parallel.Resident`).
 
-    ``"start"``: full searches at the tile's coarse points, probe orbits, continuation;
-    ``"extend"``: the new halo objects are spread; both return the objects at the tile's edge
-    not reported before. ``"finish"``: the tile's record (objects, work per point) and its
-    events (as :func:`_event_work`, from the objects the tile holds at the next row and
-    column). Seeds derive from the global point index and the tiling is fixed by the grid,
-    so the final map does not depend on the executor.
+    ``"start"``: full searches at the tile's coarse points, probe orbits, continuation.
+    ``"finish"``: the halo objects new to the tile (if any) are recorded and spread; then the
+    tile's record (objects, solves per point) and its events (as :func:`_event_work`, from
+    the objects the tile holds at the next row and column), which stay valid as long as its
+    ring gains nothing. Both return the objects at the tile's edge not reported before and
+    the tile's object count (a cost estimate). Seeds derive from the global point index and
+    the tiling is fixed by the grid, so the final map does not depend on the executor.
     """
-    step = item["step"]
-    if step == "start":
+    if item["step"] == "start":
         tile = _new_tile(item)
         eng, inside = tile.eng, tile.inside
         if not item["propagate"]:
@@ -210,17 +211,20 @@ def _tile_step(tile: _Tile | None, item: dict) -> tuple[_Tile | None, dict]:
         if item["propagate"]:
             eng.probe(item["seed"])
             eng.run()
-    elif step == "extend":
-        tile.eng.run(*_add_rows(tile.eng, _unpack(item["halo"]), tile.gidx))
-    else:
-        rows = _engine_rows(tile, tile.events)
-        ring = ~np.isin(rows.pt, tile.gidx[tile.inside])
-        return None, {"state": _record(tile, rows.select(~ring)), "events": _tile_events(item, rows),
-                      "ring_pt": rows.pt[ring], "ring_key": rows.key[ring]}
+    elif item["halo"] is not None:
+        pts, kids = _add_rows(tile.eng, _unpack(item["halo"]), tile.gidx)
+        if tile.spec["propagate"]:
+            tile.eng.run(pts, kids)
     rows = _engine_rows(tile, tile.edge)
     new = np.array([(p, k) not in tile.reported for p, k in zip(rows.pt.tolist(), rows.key.tolist())], bool)
     tile.reported.update(zip(rows.pt[new].tolist(), rows.key[new].tolist()))
-    return tile, {"edge": _pack(rows.select(new))}
+    out = {"edge": _pack(rows.select(new)), "size": len(tile.eng.found.pt)}
+    if item["step"] == "finish":
+        rows = _engine_rows(tile, tile.events)
+        ring = ~np.isin(rows.pt, tile.gidx[tile.inside])
+        out["final"] = {"state": _record(tile, rows.select(~ring)), "events": _tile_events(tile.spec, rows),
+                        "ring_pt": rows.pt[ring], "ring_key": rows.key[ring]}
+    return tile, out
 
 
 def _new_tile(item: dict) -> _Tile:
@@ -244,7 +248,8 @@ def _new_tile(item: dict) -> _Tile:
     opt = ContinuationOptions(**item["options"])
     eng = Continuation(ModelStack.from_params(base, params), shape, item["max_order"], opt,
                        frozen=~inside, point_seeds=gidx)
-    return _Tile(eng, gidx, inside, edge, events, set())
+    spec = {k: item[k] for k in ("model", "names", "values0", "values1", "grid_shape", "bounds", "tol", "propagate")}
+    return _Tile(eng, gidx, inside, edge, events, set(), spec)
 
 
 def _engine_rows(tile: _Tile, keep: np.ndarray) -> _Rows:
@@ -966,32 +971,38 @@ def _ring(bounds, shape) -> np.ndarray:
 
 
 def _run_tiles(job: dict, tiles: list, max_rounds: int, executor, progress) -> list[dict]:
-    """Rounds of tile work: every tile once, then the tiles whose ring gained objects (only
-    the new edge objects of their neighbours travel), until none; then every tile's record
-    and events. The tiles' engines stay where they ran (:class:`~rnnexplore.parallel.Resident`)."""
+    """Rounds of tile work: every tile starts; then every tile whose ring gained objects
+    (only the new edge objects of its neighbours travel) spreads them and reports its record
+    and events, as does every tile without a report yet, until no ring gains anything (the
+    last reports are final). The tiles' engines stay where they ran
+    (:class:`~rnnexplore.parallel.Resident`); the largest tiles go first."""
     shape = tuple(job["grid_shape"])
     M = len(job["model"].get("h", job["model"].get("a", [])))
     rings = [_ring(t, shape) for t in tiles]
+    finals: dict[int, dict] = {}
+    sizes: dict[int, int] = {}
     with Resident(executor) as res:
         items = {n: {**job, "bounds": t, "step": "start"} for n, t in enumerate(tiles)}
         rounds = 0
-        while items and rounds < max_rounds:
+        while items:
             desc = (f"tiles, round {rounds + 1}" if rounds else "tiles") if progress else False
-            edges = dict(zip(items, res.map(_tile_step, items, progress=desc)))
-            rounds += 1
-            if not job["propagate"]:
-                break
-            new = _Rows.concat([_unpack(edges[n]["edge"]) for n in sorted(edges)], M)
+            out = dict(zip(items, res.map(_tile_step, items, progress=desc)))
+            if job["propagate"]:
+                rounds += 1
+            for n, r in out.items():
+                sizes[n] = r["size"]
+                if "final" in r:
+                    finals[n] = r["final"]
+            new = _Rows.concat([_unpack(out[n]["edge"]) for n in sorted(out)], M)
+            spread = rounds < max_rounds or not job["propagate"]
             items = {}
-            for n in range(len(tiles)):
-                mask = np.isin(new.pt, rings[n])
+            for n in sorted(range(len(tiles)), key=lambda n: (-sizes[n], n)):
+                mask = np.isin(new.pt, rings[n]) if spread else np.zeros(len(new.pt), bool)
                 if mask.any():
-                    items[n] = {"step": "extend", "halo": _pack(new.select(mask))}
-        fin = {"step": "finish", "tol": job["tol"],
-               **{k: job[k] for k in ("model", "names", "values0", "values1", "grid_shape")}}
-        done = res.map(_tile_step, {n: {**fin, "bounds": t} for n, t in enumerate(tiles)},
-                       progress="events" if progress else False)
-    return done
+                    items[n] = {"step": "finish", "halo": _pack(new.select(mask))}
+                elif n not in finals:
+                    items[n] = {"step": "finish", "halo": None}
+    return [finals[n] for n in range(len(tiles))]
 
 
 def _mask_of(mask: np.ndarray, sub: np.ndarray) -> np.ndarray:
