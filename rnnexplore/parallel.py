@@ -243,17 +243,21 @@ def _dask_client(executor: Any) -> Any:
     return None
 
 
-def _resident_call(func: Callable[[Any, Any], tuple[Any, Any]], token: str, key: Any, item: Any) -> tuple[Any, str]:
+def _resident_call(func: Callable[[Any, Any], tuple[Any, Any]], token: str, key: Any, item: Any,
+                   has_state: bool) -> tuple[Any, str | None]:
     """Worker side of :class:`Resident` on Dask: the key's state from this process, one step."""
     from distributed import get_worker
 
     with _STATES_LOCK:
         state = _STATES.pop((token, key), None)
+    if has_state and state is None:
+        raise RuntimeError(f"the state of {key!r} is not on this worker any more (was the worker restarted?)")
     with batch_friendly_malloc():
         state, result = func(state, item)
-    if state is not None:
-        with _STATES_LOCK:
-            _STATES[(token, key)] = state
+    if state is None:
+        return result, None
+    with _STATES_LOCK:
+        _STATES[(token, key)] = state
     return result, get_worker().address
 
 
@@ -326,13 +330,23 @@ class Resident:
                     bar.update(1)
                 return out
             if self.client is not None:
+                alive = set(self.client.scheduler_info()["workers"]) if self.where else set()
                 futs = []
                 for k in keys:
-                    pin = {"workers": [self.where[k]], "allow_other_workers": False} if k in self.where else {}
-                    futs.append(self.client.submit(_resident_call, func, self.token, k, items[k], pure=False, **pin))
+                    pin = {}
+                    if k in self.where:
+                        if self.where[k] not in alive:
+                            raise RuntimeError(f"the worker holding the state of {k!r} ({self.where[k]}) is gone")
+                        pin = {"workers": [self.where[k]], "allow_other_workers": False}
+                    futs.append(self.client.submit(_resident_call, func, self.token, k, items[k], k in self.where,
+                                                   pure=False, **pin))
                 out = []
                 for k, fut in zip(keys, futs):
-                    res, self.where[k] = fut.result()
+                    res, where = fut.result()
+                    if where is None:
+                        self.where.pop(k, None)
+                    else:
+                        self.where[k] = where
                     out.append(res)
                     bar.update(1)
                 return out

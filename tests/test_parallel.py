@@ -97,6 +97,12 @@ def test_resident_on_dask_pins_keys_to_their_worker_and_frees_states():
             assert sum(k[0] == res.token for k in par._STATES) == 6  # in-process workers: visible here
             res.close()
             assert not any(k[0] == res.token for k in par._STATES)
+            with pytest.raises(RuntimeError, match="not on this worker"):  # a state lost on its worker
+                res.where = where
+                res.map(_running_sum, {0: 1})
+            res.where = {0: "tcp://127.0.0.1:1"}
+            with pytest.raises(RuntimeError, match="is gone"):  # its worker left the cluster
+                res.map(_running_sum, {0: 1})
 
 
 def test_batch_friendly_malloc_nests_and_is_a_no_op_without_the_variable(monkeypatch):
