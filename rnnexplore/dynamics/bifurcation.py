@@ -222,8 +222,8 @@ def _tile_step(tile: _Tile | None, item: dict) -> tuple[_Tile, dict]:
     if item["step"] == "finish":
         rows = _engine_rows(tile, tile.events)
         ring = ~np.isin(rows.pt, tile.gidx[tile.inside])
-        out["final"] = {"state": _record(tile, rows.select(~ring)), "events": _tile_events(tile.spec, rows),
-                        "ring_pt": rows.pt[ring], "ring_key": rows.key[ring]}
+        out.update(state=_record(tile, rows.select(~ring)), events=_tile_events(tile.spec, rows),
+                   ring_pt=rows.pt[ring], ring_key=rows.key[ring])
     return tile, out
 
 
@@ -991,8 +991,8 @@ def _run_tiles(job: dict, tiles: list, max_rounds: int, executor, progress) -> l
                 rounds += 1
             for n, r in out.items():
                 sizes[n] = r["size"]
-                if "final" in r:
-                    finals[n] = r["final"]
+                if "state" in r:
+                    finals[n] = r
             new = _Rows.concat([_unpack(out[n]["edge"]) for n in sorted(out)], M)
             spread = rounds < max_rounds or not job["propagate"]
             items = {}
