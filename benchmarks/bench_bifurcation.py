@@ -129,7 +129,7 @@ def main() -> None:
     t0, c0 = time.perf_counter(), time.process_time()
     serial = sweep(m, grid, K, seed=args.seed)
     t_serial = time.perf_counter() - t0
-    serial_times, cpu = [t_serial], [("serial", time.process_time() - c0)]
+    serial_times, cpu_log = [t_serial], [("serial", time.process_time() - c0)]
     print(f"serial continuation: {t_serial:8.1f} s ({1e3 * t_serial / n_pts:.2f} ms/point, "
           f"{serial.solves_per_point:.1f} solves/point, {int(serial.full_search.sum())} full searches, "
           f"{len(serial.obj_order)} objects, {len(serial.ev_kind)} events)")
@@ -185,19 +185,19 @@ def main() -> None:
                 if len(serial_times) < args.repeats:
                     c0 = time.process_time()
                     serial_times += timed_sweeps(m, grid, K, args.seed, 1)[0]
-                    cpu.append(("serial", time.process_time() - c0))
+                    cpu_log.append(("serial", time.process_time() - c0))
                 w0, c0 = client.run(time.process_time), time.process_time()
                 t, dasked = timed_sweeps(m, grid, K, args.seed, 1, ex)
                 w1, c1 = client.run(time.process_time), time.process_time()
-                cpu.append(("dask", sum(w1[k] - w0[k] for k in w0), c1 - c0))
+                cpu_log.append(("dask", sum(w1[k] - w0[k] for k in w0), c1 - c0))
                 dask_times += t
                 identical &= same_map(serial, dasked)
         t_s, t_d = float(np.median(serial_times)), float(np.median(dask_times))
         print(f"serial   sweeps: {', '.join(f'{t:.2f}' for t in serial_times)} s (median {t_s:.2f} s)")
         print(f"Dask LocalCluster({args.workers}, 1 thread each): {', '.join(f'{t:.2f}' for t in dask_times)} s "
               f"(median {t_d:.2f} s; cluster start {t_start:.1f} s not included), maps identical: {identical}")
-        ser = [c[1] for c in cpu if c[0] == "serial"]
-        wk, cl = [c[1] for c in cpu if c[0] == "dask"], [c[2] for c in cpu if c[0] == "dask"]
+        ser = [c[1] for c in cpu_log if c[0] == "serial"]
+        wk, cl = [c[1] for c in cpu_log if c[0] == "dask"], [c[2] for c in cpu_log if c[0] == "dask"]
         if ser:
             print(f"CPU time per sweep (medians; load-independent up to cache effects): serial {np.median(ser):.2f} s; "
                   f"Dask workers {np.median(wk):.2f} s + client and scheduler process {np.median(cl):.2f} s")
