@@ -40,7 +40,7 @@ from typing import Any
 
 from rnnexplore._validation import check_callable, check_executor, check_int
 
-__all__ = ["parallel_map", "chunked", "n_workers", "progress_bar", "Resident"]
+__all__ = ["Resident", "chunked", "n_workers", "parallel_map", "progress_bar"]
 
 
 class _NoBar:
@@ -370,8 +370,8 @@ class Resident:
                 pass
             self.where.clear()
 
-    def __enter__(self) -> "Resident":
+    def __enter__(self) -> Resident:
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()

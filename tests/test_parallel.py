@@ -85,24 +85,24 @@ def test_resident_on_dask_pins_keys_to_their_worker_and_frees_states():
 
     import rnnexplore.parallel as par
 
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
-        with Client(cluster) as client:
-            assert _rounds(client.get_executor()) == [[1, 10, 100], [105, 3], [3, 10, 105], [7]]
-            res = par.Resident(client)  # a Client works as well as its executor
-            res.map(_running_sum, {k: k for k in range(6)})
-            where = dict(res.where)
-            assert set(where.values()) <= set(client.scheduler_info()["workers"])
-            assert res.map(_running_sum, {k: 1 for k in range(6)}) == [k + 1 for k in range(6)]
-            assert res.where == where  # every later step ran where the key's state lives
-            assert sum(k[0] == res.token for k in par._STATES) == 6  # in-process workers: visible here
-            res.close()
-            assert not any(k[0] == res.token for k in par._STATES)
-            with pytest.raises(RuntimeError, match="not on this worker"):  # a state lost on its worker
-                res.where = where
-                res.map(_running_sum, {0: 1})
-            res.where = {0: "tcp://127.0.0.1:1"}
-            with pytest.raises(RuntimeError, match="is gone"):  # its worker left the cluster
-                res.map(_running_sum, {0: 1})
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        assert _rounds(client.get_executor()) == [[1, 10, 100], [105, 3], [3, 10, 105], [7]]
+        res = par.Resident(client)  # a Client works as well as its executor
+        res.map(_running_sum, {k: k for k in range(6)})
+        where = dict(res.where)
+        assert set(where.values()) <= set(client.scheduler_info()["workers"])
+        assert res.map(_running_sum, {k: 1 for k in range(6)}) == [k + 1 for k in range(6)]
+        assert res.where == where  # every later step ran where the key's state lives
+        assert sum(k[0] == res.token for k in par._STATES) == 6  # in-process workers: visible here
+        res.close()
+        assert not any(k[0] == res.token for k in par._STATES)
+        with pytest.raises(RuntimeError, match="not on this worker"):  # a state lost on its worker
+            res.where = where
+            res.map(_running_sum, {0: 1})
+        res.where = {0: "tcp://127.0.0.1:1"}
+        with pytest.raises(RuntimeError, match="is gone"):  # its worker left the cluster
+            res.map(_running_sum, {0: 1})
 
 
 def test_batch_friendly_malloc_nests_and_is_a_no_op_without_the_variable(monkeypatch):
@@ -114,7 +114,6 @@ def test_batch_friendly_malloc_nests_and_is_a_no_op_without_the_variable(monkeyp
     monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "65536")
     with ThreadPoolExecutor(3) as ex:
         assert parallel_map(_square, range(9), executor=ex, chunksize=1) == [x * x for x in range(9)]
-    with par.batch_friendly_malloc():
-        with par.batch_friendly_malloc():
-            assert par._MALLOC_USERS[0] == (2 if par._glibc() is not None else 0)
+    with par.batch_friendly_malloc(), par.batch_friendly_malloc():  # nested
+        assert par._MALLOC_USERS[0] == (2 if par._glibc() is not None else 0)
     assert par._MALLOC_USERS[0] == 0

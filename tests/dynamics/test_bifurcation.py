@@ -299,10 +299,10 @@ def test_resident_tiles_on_dask_give_the_serial_map(small_map):
     band_grid = {"h[0]": y + 0.001, "h[1]": y}
     band_kw = dict(seed=0, continuation={"coarse": 100, "probes": 0, "tile": 3})
     band_serial = sweep(band, band_grid, 1, **band_kw)
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
-        with Client(cluster) as client:
-            _assert_same_map(small_map, sweep(m, grid, 8, executor=client, **kw))
-            band_dask = sweep(band, band_grid, 1, executor=client.get_executor(), **band_kw)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        _assert_same_map(small_map, sweep(m, grid, 8, executor=client, **kw))
+        band_dask = sweep(band, band_grid, 1, executor=client.get_executor(), **band_kw)
     _assert_same_map(band_serial, band_dask)
     assert band_dask.full_search.sum() == 1
     for i in range(8):
