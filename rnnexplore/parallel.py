@@ -28,6 +28,7 @@ Dask worker that ran the key's first task), so a round ships only its small inpu
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import os
@@ -97,12 +98,12 @@ _MALLOC_LOCK = threading.Lock()
 _MALLOC_USERS = [0]
 
 
+@functools.lru_cache(maxsize=1)
 def _glibc() -> Any:
     import ctypes
-    import ctypes.util
 
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc = ctypes.CDLL("libc.so.6")
         return libc if hasattr(libc, "mallopt") and hasattr(libc, "malloc_trim") else None
     except OSError:  # pragma: no cover - not glibc
         return None
