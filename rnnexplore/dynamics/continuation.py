@@ -35,7 +35,7 @@ import numpy as np
 
 from rnnexplore._validation import check_int, check_real
 from rnnexplore.dynamics import cycles as _cycles
-from rnnexplore.dynamics.cycles import Cycle, CycleSet, _as_cycles, _key_string, _same_orbit, _sort_eigenvalues
+from rnnexplore.dynamics.cycles import Cycle, CycleSet, _as_cycles, _key_string, _same_orbit
 from rnnexplore.dynamics.models import PiecewiseLinearModel
 from rnnexplore.dynamics.solve import ModelStack, check_model, eigenvalues, solve_stack
 
@@ -458,7 +458,7 @@ class Continuation:
                     good, canon, shift = good[prim], canon[prim], shift[prim]
                     Zr = Z[good[:, None], (np.arange(k)[None, :] + shift[:, None]) % k]
                     with np.errstate(all="ignore"):
-                        ev = _sort_eigenvalue_rows(np.linalg.eigvals(P[good]))
+                        ev = _sort_eigenvalue_rows(eigenvalues(P[good]))
                     self.record_many(rp[good], self.reg.add(canon, np.full(len(good), k)), Zr, ev)
             self.proven[pts, :order] = np.where(self.proven[pts, :order] == 0, 1, self.proven[pts, :order])
 
