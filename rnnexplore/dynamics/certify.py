@@ -359,7 +359,8 @@ class _FixedPointProgram:
         self.ylo = np.maximum(Gp @ zlo + Gn @ zhi + g[u], 0) if n else np.zeros(0)
         self.yhi = np.maximum(Gp @ zhi + Gn @ zlo + g[u], 0) if n else np.zeros(0)
         self.qlo, self.qhi = np.full(n, -np.inf), np.full(n, np.inf)
-        self.lps, self.cuts = 0, []
+        self.lps, self.cuts, self.probes = 0, [], 0
+        self.forced = np.zeros(n, dtype=int)  # +1 / -1: on / off for every fixed point not yet known
         if not self.empty:
             self._sweep()
         for _ in range(tighten if not self.empty and n else 0):
@@ -388,9 +389,10 @@ class _FixedPointProgram:
         self._fold()
 
     def _fold(self) -> None:
-        """Units with ``q_lo >= 0`` are on (``y_i = q_i``), with ``q_hi <= 0`` off (``y_i = 0``)."""
-        self.on = self.qlo >= 0
-        self.free = ~self.on & (self.qhi > 0)
+        """Units with ``q_lo >= 0`` are on (``y_i = q_i``), with ``q_hi <= 0`` off (``y_i = 0``);
+        so are the units a probe fixed (:meth:`probe`)."""
+        self.on = (self.qlo >= 0) | (self.forced > 0)
+        self.free = ~self.on & (self.qhi > 0) & (self.forced == 0)
         self.nf = int(np.sum(self.free))
 
     def di(self, i: int) -> slice:
@@ -414,8 +416,10 @@ class _FixedPointProgram:
         pf = ~self.tform
         if np.any(pf):  # a_i <= 0: s_i <= 0 at every fixed point
             Rw.add([(0, (self.W - np.diag(np.diag(self.W)))[pf])], -np.inf, -self.b[pf])
-        for pat in self.cuts:
-            Rw.add([(n, np.where(pat[0], -1.0, 1.0)[None])], 1.0 - float(np.sum(pat)), np.inf)
+        for pat in self.cuts:  # regions over the units; one that contradicts a fixed unit is empty here
+            if np.all(pat[on]) and not np.any(pat[~on & ~f]):  # nf = 0: the row 0 >= 1
+                Rw.add([(n, np.where(pat[f], -1.0, 1.0)[None])] if nf else [(0, np.zeros((1, n)))],
+                       1.0 - float(np.sum(pat[f])), np.inf)
         A, rlo, rhi = Rw.build()
         vlo = np.concatenate([np.where(on | f, self.ylo, 0.0), np.zeros(nf)])
         vhi = np.concatenate([np.where(on | f, self.yhi, 0.0), np.ones(nf)])
@@ -453,6 +457,44 @@ class _FixedPointProgram:
                 vlo[j], vhi[j] = max(vlo[j], self.qlo[j], 0.0), min(vhi[j], max(self.qhi[j], 0.0))
         self._sweep()
 
+    def probe(self, known: np.ndarray, node_limit: int = 400, time_limit: float | None = None) -> None:
+        """Fix units by small programs: a free unit on at none of the ``known`` regions (n_bits
+        columns) is forced on, one on at all of them forced off; when that program (with the
+        cuts of the known regions) is infeasible, every fixed point not yet known has the unit
+        the other way, and it is fixed so for the rest of the proof (the known points need no
+        such fix: they are cut). A probe that stops at ``node_limit`` nodes or finds a point
+        fixes nothing. Units are probed in order of their ``q`` bound nearest to 0, sweeps follow
+        each fix, and one LP tightening round the last.
+        """
+        from scipy.optimize import Bounds, LinearConstraint, milp
+
+        known = np.asarray(known, dtype=bool)[:, self.units]
+        n, fixed = len(self.units), 0
+        agree_off, agree_on = ~np.any(known, axis=0), np.all(known, axis=0)
+        order = np.argsort(np.where(agree_off, self.qhi, -self.qlo))
+        for j in order:
+            if self.empty or not self.free[j] or not (agree_off[j] or agree_on[j]):
+                continue
+            A, rlo, rhi, vlo, vhi, integrality, _ = self.program()
+            col = n + int(np.sum(self.free[:j]))
+            vlo[col] = vhi[col] = 1.0 if agree_off[j] else 0.0
+            opts: dict[str, Any] = {"disp": False, "node_limit": int(node_limit)}
+            if time_limit is not None:
+                opts["time_limit"] = float(time_limit)
+            res = milp(np.zeros(A.shape[1]), constraints=LinearConstraint(A, rlo, rhi),
+                       integrality=integrality, bounds=Bounds(vlo, vhi), options=opts)
+            self.probes += 1
+            if res.status == 2:
+                self.forced[j] = -1 if agree_off[j] else 1
+                if agree_off[j]:
+                    self.qhi[j] = min(self.qhi[j], 0.0)
+                else:
+                    self.qlo[j] = max(self.qlo[j], 0.0)
+                fixed += 1
+                self._sweep()
+        if fixed and not self.empty:
+            self.tighten()
+
     def full(self, dpat: np.ndarray) -> np.ndarray:
         """The region (1, n_bits) of a free-unit pattern (1, nf): fixed units as known."""
         S = np.zeros((1, self.model.n_bits), dtype=bool)
@@ -461,11 +503,8 @@ class _FixedPointProgram:
         return S
 
     def cut(self, pattern: np.ndarray) -> None:
-        """Exclude the region ``pattern`` (1, n_bits); one whose fixed bits contradict the bounds needs no cut."""
-        u = self.units
-        if np.any(pattern[:, u[self.on]] == 0) or np.any(pattern[:, u[~self.on & ~self.free]]):
-            return
-        self.cuts.append(pattern[:, u[self.free]])
+        """Exclude the region ``pattern`` (1, n_bits) (kept over all units: probes fix units later)."""
+        self.cuts.append(np.asarray(pattern, dtype=bool)[0, self.units])
 
     def solve(self, time_limit: float | None):
         from scipy.optimize import Bounds, LinearConstraint, milp
@@ -612,6 +651,10 @@ def _certify_order(model, k: int, box: float, by_order: dict[int, list], time_li
         if k % d == 0:
             for c in by_order.get(d, []) if d < k else list(col.cycles.values()):
                 prog.cut(np.tile(c.regions, (k // d, 1)))
+    if isinstance(prog, _FixedPointProgram) and col.cycles:
+        prog.probe(np.concatenate([c.regions for c in col.cycles.values()]), time_limit=time_limit)
+        if prog.empty:
+            return list(col.cycles.values()), "box", 0, prog.lps
     bits = np.zeros(nb, dtype=bool)
     bits[prog.units] = True
     n = 0
