@@ -15,6 +15,11 @@ HiGHS) repeatedly: each solution's region sequence is solved exactly (its cycle 
 real, otherwise the sequence is cut - its cycle equation has only that one candidate), until
 the program is infeasible: then the order is *proven* complete in the box.
 
+For fixed points (k = 1) with ``I - L`` invertible the state is eliminated instead
+(:class:`_FixedPointProgram`): ``y = relu(W y + b)`` with each unit's self-excitation solved
+away, so its sign and big-M come from the other units alone; small probing programs then fix
+the units that no fixed point outside the known ones can flip.
+
 Examples
 --------
 >>> from rnnexplore.dynamics.models import skew_tent

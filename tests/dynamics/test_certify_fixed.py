@@ -137,3 +137,25 @@ def test_box_that_excludes_a_fixed_point_leaves_it_out():
     cs = certify_box(m, 1, box=box)
     assert cs.proven == {1: "box"} and len(cs) == len(inside)
     assert not any(np.allclose(c.points[0], far, atol=1e-8) for c in cs)
+
+
+def test_probes_never_fix_a_unit_against_an_unknown_fixed_point():
+    """Hide one brute-force fixed point, probe with the others known (and cut): every unit a probe
+    fixes has the hidden point's sign; over the seeds some units are fixed."""
+    n_forced = 0
+    for seed in range(8):
+        m = mixed(6 + seed % 2, 40 + seed)
+        fps = brute_fixed_points(m, 4.0)
+        if len(fps) < 2:
+            continue
+        for hide in range(len(fps)):
+            known = np.array([z > 0 for i, z in enumerate(fps) if i != hide])
+            prog = _make_program(m, 1, 4.0)
+            for r in known:
+                prog.cut(r[None])
+            prog.probe(known)
+            z = fps[hide]
+            assert not prog.empty
+            assert np.all(z[prog.forced > 0] >= -1e-12) and np.all(z[prog.forced < 0] <= 1e-12)
+            n_forced += int(np.sum(prog.forced != 0))
+    assert n_forced >= 10, n_forced
