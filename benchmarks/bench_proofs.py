@@ -180,7 +180,7 @@ def part3(quick: bool, sizes=(16, 32, 64)) -> None:
 
     certify_box(skew_tent(0.2, -1.5, 1.0), 2, box=10.0)  # warm-up: imports, HiGHS first call
     targets = {16: 2.0, 32: 20.0, 64: 120.0}
-    caps = {16: 30.0, 32: 120.0, 64: 120.0}  # wall-clock HiGHS limits, generous under load
+    caps = {16: 30.0, 32: 120.0, 64: 600.0}  # wall-clock HiGHS limits, generous under load (met: wall <= target)
     print(flush=True)
     print("[3] box certificates for the fixed points of flip-flop ReLU RNNs (benchmarks/data, seed 0)")
     print(f"    {'M':>3} {'fixed pts':>9} {'certified':>9} {'box':>5} {'free':>5} {'LPs':>4} {'MILPs':>5} "
