@@ -451,19 +451,7 @@ def prefix_margins(model: PiecewiseLinearModel, seqs: np.ndarray, bits: np.ndarr
     for s0 in range(0, B, chunk):
         S = seqs[s0 : s0 + chunk]
         n = len(S)
-        J = model.jacobians(S)
-        c = model.offsets(S)
-        P = np.broadcast_to(np.eye(M), (n, M, M)).copy()
-        r = np.zeros((n, M))
-        R = np.empty((n, t, nr, M))
-        O = np.empty((n, t, nr))
-        with np.errstate(all="ignore"):
-            for i in range(t):
-                R[:, i] = (Gb @ P) / norm[:, None]
-                O[:, i] = ((r @ Gb.T) + gb) / norm
-                if i + 1 < t:
-                    P = J[:, i] @ P
-                    r = (J[:, i] @ r[:, :, None])[:, :, 0] + c[:, i]
+        R, O = _prefix_affine(model, S, Gb, gb, norm)
         on = S[:, :, bits]  # (n, t, nr)
         act = np.ones(on.shape, dtype=bool) if active is None else np.asarray(active[s0 : s0 + chunk])[:, :, bits]
         sign = np.where(on, -1.0, 1.0)
@@ -494,7 +482,9 @@ def prefix_margins(model: PiecewiseLinearModel, seqs: np.ndarray, bits: np.ndarr
         if box is not None:  # z_1 in the box: bounds of the variables
             lo.reshape(n, M + 1)[:, :M] = box[0]
             hi.reshape(n, M + 1)[:, :M] = box[1]
-        res = linprog(cost, A_ub=A, b_ub=b, bounds=np.stack([lo, hi], axis=1), method="highs")
+        # presolve off: ~25% faster on these many tiny independent blocks (measured)
+        res = linprog(cost, A_ub=A, b_ub=b, bounds=np.stack([lo, hi], axis=1), method="highs",
+                      options={"presolve": False})
         if res.status == 0:
             x = res.x.reshape(n, M + 1)
             tb = x[:, M].copy()
@@ -502,3 +492,27 @@ def prefix_margins(model: PiecewiseLinearModel, seqs: np.ndarray, bits: np.ndarr
             tau[s0 : s0 + n] = tb
             Z[s0 : s0 + n] = x[:, :M]
     return tau, Z
+
+
+def _prefix_affine(model: PiecewiseLinearModel, S: np.ndarray, Gb: np.ndarray, gb: np.ndarray,
+                   norm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Switching values along region sequences S (n, t, n_bits) as affine functions of z_1:
+    ``(G z_i + g)_j / |G_j| = R[:, i, j] @ z_1 + O[:, i, j]`` (rows ``Gb, gb`` of the used bits)."""
+    n, t, _ = S.shape
+    M = model.M
+    nr = Gb.shape[0]
+    J = model.jacobians(S)
+    c = model.offsets(S)
+    P = np.broadcast_to(np.eye(M), (n, M, M)).copy()
+    r = np.zeros((n, M))
+    R = np.empty((n, t, nr, M))
+    O = np.empty((n, t, nr))
+    with np.errstate(all="ignore"):
+        for i in range(t):
+            R[:, i] = (Gb @ P) / norm[:, None]
+            O[:, i] = ((r @ Gb.T) + gb) / norm
+            if i + 1 < t:
+                P = J[:, i] @ P
+                r = (J[:, i] @ r[:, :, None])[:, :, 0] + c[:, i]
+    return R, O
+
