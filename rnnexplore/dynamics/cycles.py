@@ -790,7 +790,7 @@ class _ExactOrders:
         self.solves: dict[int, int] = {}
         self.lps: dict[int, int] = {}
         self.continua: dict[bytes, dict] = {}
-        self.lp_seconds = 5e-3  # first guess; measured as the tree grows
+        self.lp_seconds = 5e-4  # first guess per LP (batched blocks, 2-core machine under load); then measured
         self._lp_total = 0.0
         self._lp_count = 0
         self._deadline = math.inf
@@ -900,10 +900,6 @@ class _ExactOrders:
         return np.all((z >= self.box[0]) & (z <= self.box[1]), axis=-1)
 
 
-class _OutOfTime(Exception):
-    """The window sets ran past their time budget in the middle of a level."""
-
-
 _BIG = 1e300  # "unbounded" in interval arithmetic (finite, so that 0 * bound stays 0)
 _MAX_TREE = 12_000_000  # prenecklace-tree nodes the closed-walk stage may hold at one level (~1 GB)
 
@@ -932,7 +928,9 @@ class _Windows:
     the box and the LP witnesses, all simulated); the rest cost one LP each
     (:func:`~rnnexplore.dynamics.enumeration.prefix_margins`, batched). Then words that have
     no successor or no predecessor in ``A_{t+1}`` are removed until none is left (every window
-    of a cycle has both: the windows starting one step later and earlier).
+    of a cycle has both: the windows starting one step later and earlier). A level whose LPs
+    would not fit in half the time left is built partially: the candidates not tested in that
+    time are kept (a superset of ``A_{t+1}`` is as sound, only less selective).
     """
 
     def __init__(self, ex: _ExactOrders, K: int, todo: list[int], depth: int | None = None) -> None:
@@ -1035,20 +1033,25 @@ class _Windows:
         return np.maximum(nlo, self.blo), np.minimum(nhi, self.bhi)
 
     # -- LPs
-    def _lp(self, words: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Keep-mask of the words (LP emptiness, z_1 in the box) and the rows with a witness."""
+    def _lp(self, words: np.ndarray, until: float = math.inf) -> tuple[np.ndarray, np.ndarray]:
+        """Keep-mask of the words (LP emptiness, z_1 in the box) and the rows with a witness.
+        LPs stop at time ``until``: the words not tested by then are kept (undecided; in a
+        seeded random order, so that a partial level prunes evenly)."""
         ex, alpha = self.ex, self.alpha
         n = len(words)
-        taus, zs = np.empty(n), np.empty((n, self.M))
-        for s0 in range(0, n, 2000):  # the deadline is checked between slices
-            if time.perf_counter() > ex._deadline:
-                raise _OutOfTime
+        taus, zs = np.full(n, np.nan), np.zeros((n, self.M))
+        order = np.random.default_rng(n).permutation(n)
+        self.tested = 0
+        for s0 in range(0, n, 1000):  # the time limits are checked between slices
+            if time.perf_counter() > min(until, ex._deadline):
+                break
             a = time.perf_counter()
-            sl = slice(s0, s0 + 2000)
+            sl = order[s0 : s0 + 1000]
             taus[sl], zs[sl] = prefix_margins(self.model, alpha.letters[words[sl]], alpha.bits, alpha.G, alpha.g,
                                               box=ex.box)
+            self.tested += len(sl)
             ex._lp_total += time.perf_counter() - a
-            ex._lp_count += len(taus[sl])
+            ex._lp_count += len(sl)
         pos = np.flatnonzero(taus > 0.0)
         if len(pos):
             self._add_orbits(zs[pos], self.K + 1)
@@ -1063,7 +1066,7 @@ class _Windows:
         if not self.exact_cells:
             idx = np.flatnonzero(ok)
             keep, _ = self._lp(letters[idx, None])
-            self.lps[1] = len(idx)
+            self.lps[1] = self.tested
             ok[idx] = keep
         else:
             self.lps[1] = 0
@@ -1096,14 +1099,17 @@ class _Windows:
         left = ex._deadline - time.perf_counter()
         lp_cost = len(need) * ex.lp_seconds
         walk_cost = self._walk_seconds(lvl)
+        until = math.inf
         if self.forced is not None:
             if t >= self.forced:
                 return None
-        elif lp_cost > 0.6 * left or walk_cost <= lp_cost:  # leave time for the closed walks
+        elif walk_cost <= lp_cost or left <= 0.0:  # deepening would not pay
             return None
+        elif lp_cost > 0.5 * left:  # a partial level (untested words kept): time is left for the walks
+            until = time.perf_counter() + 0.5 * left
         words = np.concatenate([lvl.words[par[need]], a[need, None]], axis=1)
-        keep, _ = self._lp(words)
-        self.lps[t + 1] = len(need)
+        keep, _ = self._lp(words, until)
+        self.lps[t + 1] = self.tested
         if ex._lp_count:
             ex.lp_seconds = ex._lp_total / ex._lp_count
         ok[need] = keep
@@ -1139,10 +1145,7 @@ class _Windows:
         lvl = self._first()
         self.levels.append(lvl)
         while lvl.t < self.K and len(lvl.codes) and (lvl.t + 1) * math.log2(max(self.n, 2)) <= 62:
-            try:
-                nxt = self._grow(lvl)
-            except _OutOfTime:
-                break
+            nxt = self._grow(lvl)
             if nxt is None:
                 break
             lvl = nxt
