@@ -883,8 +883,9 @@ class _ExactOrders:
             if k not in want:
                 continue
             if k not in skip:
-                if time.perf_counter() + len(lyn) * _solve_seconds(self.model.M, k) > self._deadline:
-                    break
+                est = len(lyn) * _solve_seconds(self.model.M, k)
+                if time.perf_counter() + est > self._deadline and est > 0.01 * seconds:
+                    break  # (orders that cost under 1% of the budget are still solved)
                 self.solve_words(k, lyn)
                 self.solves.setdefault(k, 0)
             self.lps[k] = win.lps.get(k, 0)
@@ -930,12 +931,14 @@ class _Windows:
     no successor or no predecessor in ``A_{t+1}`` are removed until none is left (every window
     of a cycle has both: the windows starting one step later and earlier). A level whose LPs
     would not fit in half the time left is built partially: the candidates not tested in that
-    time are kept (a superset of ``A_{t+1}`` is as sound, only less selective).
+    time are kept (a superset of ``A_{t+1}`` is as sound, only less selective) - when at least
+    about 70% of its LPs fit; it is then the last level.
     """
 
     def __init__(self, ex: _ExactOrders, K: int, todo: list[int], depth: int | None = None) -> None:
         self.ex, self.model, self.alpha = ex, ex.model, ex.alpha
         self.K, self.todo, self.forced = K, todo, depth
+        self.partial = False  # the last level was only partly tested (then it stays the last)
         self.n = ex.alpha.n
         self.M = ex.model.M
         self.levels: list[_Level] = []
@@ -1103,10 +1106,11 @@ class _Windows:
         if self.forced is not None:
             if t >= self.forced:
                 return None
-        elif walk_cost <= lp_cost or left <= 0.0:  # deepening would not pay
+        elif walk_cost <= lp_cost or lp_cost > 0.7 * left or self.partial:  # would not pay or not fit
             return None
-        elif lp_cost > 0.5 * left:  # a partial level (untested words kept): time is left for the walks
+        elif lp_cost > 0.5 * left:  # a partial last level (untested words kept): time for the walks
             until = time.perf_counter() + 0.5 * left
+            self.partial = True
         words = np.concatenate([lvl.words[par[need]], a[need, None]], axis=1)
         keep, _ = self._lp(words, until)
         self.lps[t + 1] = self.tested
