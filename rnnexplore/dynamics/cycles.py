@@ -939,6 +939,7 @@ class _Windows:
         self.ex, self.model, self.alpha = ex, ex.model, ex.alpha
         self.K, self.todo, self.forced = K, todo, depth
         self.partial = False  # the last level was only partly tested (then it stays the last)
+        self.seconds = ex._deadline - time.perf_counter()
         self.n = ex.alpha.n
         self.M = ex.model.M
         self.levels: list[_Level] = []
@@ -949,6 +950,7 @@ class _Windows:
         self.selects = np.where(unit, np.argmax(G != 0, axis=1), -1)
         eff = np.flatnonzero(self.alpha.bits)
         self.exact_cells = bool(np.all(self.selects[eff] >= 0))  # the hull test of a letter is exact
+        self.binary = not isinstance(ex.model, ShallowPLRNN) and ex.alpha.n == 2 ** len(eff)
         box = ex.box
         self.blo = np.full(self.M, -_BIG) if box is None else np.asarray(box[0], dtype=np.float64)
         self.bhi = np.full(self.M, _BIG) if box is None else np.asarray(box[1], dtype=np.float64)
@@ -994,11 +996,13 @@ class _Windows:
         return np.unique(np.concatenate(out)) if out else np.zeros(0, dtype=np.int64)
 
     # -- interval hulls
-    def _region_hull(self, lo: np.ndarray, hi: np.ndarray, letters: np.ndarray) -> np.ndarray:
-        """Clip hulls (in place) to the half-spaces of their letters; which are possibly nonempty
-        (sound: False only when no state of the hull lies in the letter's region)."""
+    def _region_hull(self, lo: np.ndarray, hi: np.ndarray, letters: np.ndarray,
+                     units: np.ndarray | None = None) -> np.ndarray:
+        """Clip hulls (in place) to the half-spaces of their letters (only the bits ``units``, by
+        default every effective bit); which are possibly nonempty (sound: False only when no
+        state of the hull lies in the letter's region)."""
         G, g = self.alpha.G, self.alpha.g
-        eff = np.flatnonzero(self.alpha.bits)
+        eff = np.flatnonzero(self.alpha.bits) if units is None else units
         regs = self.alpha.letters[letters]
         for j in eff:
             p = self.selects[j]
@@ -1036,12 +1040,18 @@ class _Windows:
         return np.maximum(nlo, self.blo), np.minimum(nhi, self.bhi)
 
     # -- LPs
-    def _lp(self, words: np.ndarray, until: float = math.inf) -> tuple[np.ndarray, np.ndarray]:
+    def _lp(self, words: np.ndarray, until: float = math.inf, units: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Keep-mask of the words (LP emptiness, z_1 in the box) and the rows with a witness.
         LPs stop at time ``until``: the words not tested by then are kept (undecided; in a
-        seeded random order, so that a partial level prunes evenly)."""
+        seeded random order, so that a partial level prunes evenly). ``units``: only these
+        bits of the last letter count (a cell of letters sharing them)."""
         ex, alpha = self.ex, self.alpha
         n = len(words)
+        active = None
+        if units is not None:
+            active = np.ones((n, words.shape[1], self.model.n_bits), dtype=bool)
+            active[:, -1] = False
+            active[:, -1, units] = True
         taus, zs = np.full(n, np.nan), np.zeros((n, self.M))
         order = np.random.default_rng(n).permutation(n)
         self.tested = 0
@@ -1051,7 +1061,7 @@ class _Windows:
             a = time.perf_counter()
             sl = order[s0 : s0 + 1000]
             taus[sl], zs[sl] = prefix_margins(self.model, alpha.letters[words[sl]], alpha.bits, alpha.G, alpha.g,
-                                              box=ex.box)
+                                              box=ex.box, active=None if active is None else active[sl])
             self.tested += len(sl)
             ex._lp_total += time.perf_counter() - a
             ex._lp_count += len(sl)
@@ -1096,6 +1106,7 @@ class _Windows:
         lo = np.maximum(nlo[par], lvl.lo[vi])
         hi = np.minimum(nhi[par], lvl.hi[vi])
         ok = self._region_hull(lo, hi, a)
+        split_lps = 0 if self.forced is None and self.partial else self._split(lvl, par, a, ccode, nlo, nhi, ok)
         seen = self._witnessed(t + 1)
         free = ok & np.isin(ccode, seen, assume_unique=False)
         need = np.flatnonzero(ok & ~free)
@@ -1106,6 +1117,8 @@ class _Windows:
         if self.forced is not None:
             if t >= self.forced:
                 return None
+        elif split_lps < 0:  # the bit-by-bit tests ran out of time
+            return None
         elif walk_cost <= lp_cost or lp_cost > 0.7 * left or self.partial:  # would not pay or not fit
             return None
         elif lp_cost > 0.5 * left:  # a partial last level (untested words kept): time for the walks
@@ -1113,12 +1126,52 @@ class _Windows:
             self.partial = True
         words = np.concatenate([lvl.words[par[need]], a[need, None]], axis=1)
         keep, _ = self._lp(words, until)
-        self.lps[t + 1] = self.tested
+        self.lps[t + 1] = self.tested + max(split_lps, 0)
         if ex._lp_count:
             ex.lp_seconds = ex._lp_total / ex._lp_count
         ok[need] = keep
         words = np.concatenate([lvl.words[par[ok]], a[ok, None]], axis=1)
         return self._trim(_Level(t + 1, words, ccode[ok], lo[ok], hi[ok]))
+
+    def _split(self, lvl: _Level, par: np.ndarray, a: np.ndarray, ccode: np.ndarray, nlo: np.ndarray,
+               nhi: np.ndarray, ok: np.ndarray) -> int:
+        """Bit-by-bit pre-tests of the candidates (binary letters: a letter's code bit b is
+        effective unit b): the candidates of a word whose last letters agree on the code bits
+        >= b form a cell; a cell whose image hull misses those bits' half-spaces, or whose LP
+        (only those bits of the last region active) is empty, drops every candidate in it
+        (``ok`` is cleared in place). Cells witnessed by a known orbit are free; a round is
+        skipped when its cells are barely shared (more than half as many as candidates).
+        Returns the LPs spent (-1 when the time ran out: the level is not built)."""
+        if self.binary is False or self.forced is not None and self.forced <= lvl.t:
+            return 0
+        ex, t = self.ex, lvl.t
+        eff = np.flatnonzero(self.alpha.bits)
+        spent = 0
+        for b in range(len(eff) - 1, 0, -1):
+            live = np.flatnonzero(ok)
+            if len(live) == 0:
+                break
+            ukey, first, inv = np.unique(ccode[live] >> b, return_index=True, return_inverse=True)
+            if len(ukey) > 0.5 * len(live):
+                continue
+            rep = live[first]
+            units = eff[b:]
+            clo, chi = nlo[par[rep]].copy(), nhi[par[rep]].copy()
+            cell = self._region_hull(clo, chi, a[rep], units)
+            free = np.isin(ukey, self._witnessed(t + 1) >> b)
+            need = np.flatnonzero(cell & ~free)
+            left = ex._deadline - time.perf_counter()
+            if self.forced is None and len(need) * ex.lp_seconds > 0.7 * left:
+                return -1
+            if len(need):
+                words = np.concatenate([lvl.words[par[rep[need]]], a[rep[need], None]], axis=1)
+                keep, _ = self._lp(words, units=units)
+                spent += self.tested
+                cell[need] = keep
+            ok[live[~cell[inv.ravel()]]] = False
+        if ex._lp_count:
+            ex.lp_seconds = ex._lp_total / ex._lp_count
+        return spent
 
     def _trim(self, lvl: _Level) -> _Level:
         """Remove words without a successor or a predecessor window until none is left."""
@@ -1172,7 +1225,10 @@ class _Windows:
             pref = T // n
             start = np.searchsorted(pref, tail, "left")
             cnt = np.searchsorted(pref, tail, "right") - start
-            if int(cnt.sum()) > _MAX_TREE:
+            # the level would not fit (about half the children are Lyndon words to solve)
+            est = 0.5 * float(cnt.sum()) * _solve_seconds(self.M, k)
+            late = time.perf_counter() + est > self.ex._deadline and est > 0.01 * self.seconds
+            if int(cnt.sum()) > _MAX_TREE or (late and any(j >= k for j in self.todo)):
                 return
             par = np.repeat(np.arange(len(tail)), cnt)
             vi = start[par] + np.arange(len(par)) - np.repeat(np.cumsum(cnt) - cnt, cnt)
