@@ -19,9 +19,10 @@ Search modes of :func:`find_cycles`:
     :mod:`rnnexplore.dynamics.enumeration`): every Lyndon word over the model's *effective*
     letters (region bits that change no Jacobian or offset are left out) is solved, vectorised,
     whenever that is estimated to cost no more than the heuristic's budget for the order
-    (or ``SearchBudget.enumerate_seconds``); above that, an LP-pruned prenecklace tree (a
-    prefix is dropped once no state follows it) is grown while its measured cost fits; the
-    orders neither reaches go to the heuristic below. :attr:`CycleSet.proven` says which.
+    (or ``SearchBudget.enumerate_seconds``); above that, pruned enumeration (the admissible
+    windows - words some state of the periodic box follows - found by exact LP emptiness tests
+    to a depth chosen by cost, then the closed walks through them solved in batches) while its
+    measured cost fits; the orders neither reaches go to the heuristic below. :attr:`CycleSet.proven` says which.
     Work estimated above ``SearchBudget.max_seconds`` (60 s) is refused unless
     ``allow_long=True``; Ctrl-C raises :class:`SearchInterrupted` carrying the partial result.
     Box certificates for what remains: ``find_cycles(..., certify=True, box=B)``
@@ -328,9 +329,9 @@ class CycleSet(list):
     @property
     def proven(self) -> dict[int, str | None]:
         """How completeness is known, per order: ``"enumerated"`` (every Lyndon word over the
-        effective letters solved), ``"pruned"`` (the LP-pruned tree), ``"box"`` (a mixed-integer
-        certificate for the box ``stats["box"]``) or ``None`` (heuristic: ``stats["solves"][k]``
-        solves were spent and more objects may exist)."""
+        effective letters solved), ``"pruned"`` (admissible windows, then closed walks),
+        ``"box"`` (a mixed-integer certificate for the box ``stats["box"]``) or ``None``
+        (heuristic: ``stats["solves"][k]`` solves were spent and more objects may exist)."""
         return {int(k): v for k, v in dict(self.stats.get("proven", {})).items()}
 
     @property
@@ -509,11 +510,12 @@ class SearchBudget:
         heuristic's budget for the order (:meth:`fast_expected_solves` solves) or at most this
         many seconds, whichever is larger (default 0: never dearer than the heuristic).
     prune : bool
-        Fast mode: orders too large to enumerate are first tried with the pruned tree (LP
-        emptiness tests), within the heuristic's budget of those orders (default False: each
-        LP batch costs milliseconds, too dear for every point of a sweep; ``"thorough"`` prunes).
+        Fast mode: orders too large to enumerate are first tried with pruned enumeration
+        (admissible windows by LP emptiness tests, then closed walks), within the heuristic's
+        budget of those orders (default False: each LP costs a fraction of a millisecond,
+        too dear for every point of a sweep; ``"thorough"`` prunes).
     prune_seconds : float, optional
-        Time the pruned tree may take (default: the heuristic's budget of the orders it would prove).
+        Time pruned enumeration may take (default: the heuristic's budget of the orders it would prove).
     max_seconds : float
         Searches estimated above this are refused (``find_cycles(..., allow_long=True)`` runs them).
     restart_scale : float
@@ -780,7 +782,7 @@ class _Alphabet:
 
 class _ExactOrders:
     """Orders made complete by enumeration: plain Lyndon words over the effective letters, or
-    a pruned prenecklace tree whose prefixes are kept only when some state follows them."""
+    the Lyndon words whose cyclic windows some state of the periodic box follows (pruned)."""
 
     def __init__(self, model, alphabet: _Alphabet, collectors: dict, bar=None) -> None:
         self.model, self.alpha = model, alphabet
@@ -913,7 +915,7 @@ class _Level:
     def __init__(self, t: int, words: np.ndarray, codes: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> None:
         self.t, self.words, self.codes, self.lo, self.hi = t, words, codes, lo, hi
 
-    def select(self, keep: np.ndarray) -> "_Level":
+    def select(self, keep: np.ndarray) -> _Level:
         return _Level(self.t, self.words[keep], self.codes[keep], self.lo[keep], self.hi[keep])
 
 
@@ -992,7 +994,7 @@ class _Windows:
                 continue
             win = sliding_window_view(lets, t, axis=1)  # (n, T - t + 1, t)
             ok = start[:, : win.shape[1]] & np.all(win >= 0, axis=2)
-            out.append((win[ok].astype(np.int64) @ pw))
+            out.append(win[ok].astype(np.int64) @ pw)
         return np.unique(np.concatenate(out)) if out else np.zeros(0, dtype=np.int64)
 
     # -- interval hulls
@@ -1072,7 +1074,7 @@ class _Windows:
 
     # -- levels
     def _first(self) -> _Level:
-        n, M = self.n, self.M
+        n = self.n
         letters = np.arange(n, dtype=np.int64)
         lo, hi = np.tile(self.blo, (n, 1)), np.tile(self.bhi, (n, 1))
         ok = self._region_hull(lo, hi, letters)
@@ -1117,10 +1119,8 @@ class _Windows:
         if self.forced is not None:
             if t >= self.forced:
                 return None
-        elif split_lps < 0:  # the bit-by-bit tests ran out of time
-            return None
-        elif walk_cost <= lp_cost or lp_cost > 0.7 * left or self.partial:  # would not pay or not fit
-            return None
+        elif split_lps < 0 or walk_cost <= lp_cost or lp_cost > 0.7 * left or self.partial:
+            return None  # the bit-by-bit tests ran out of time, or deepening would not pay or not fit
         elif lp_cost > 0.5 * left:  # a partial last level (untested words kept): time for the walks
             until = time.perf_counter() + 0.5 * left
             self.partial = True
@@ -1214,7 +1214,7 @@ class _Windows:
         window of length J lies in A_J (a prenecklace tree; prefixes are windows' prefixes)."""
         n, Jd = self.n, self.depth
         top = self.levels[-1].codes if self.levels else np.zeros(0, dtype=np.int64)
-        prefixes = [top // (n ** (Jd - t)) for t in range(0, Jd)] + [top]
+        prefixes = [top // (n ** (Jd - t)) for t in range(Jd)] + [top]
         prefixes = [np.unique(p) for p in prefixes]
         modJ = n ** max(Jd - 1, 0)
         pw = n ** np.arange(Jd - 1, -1, -1, dtype=np.int64)
@@ -1730,8 +1730,9 @@ def find_cycles(
     - ``"enumerated"``: every Lyndon word over the model's effective letters
       (:mod:`rnnexplore.dynamics.enumeration`) is solved, vectorised - whenever that costs no
       more than the heuristic's budget for the order (or ``SearchBudget.enumerate_seconds``);
-    - ``"pruned"``: a prenecklace tree whose prefixes are dropped by exact LP emptiness tests,
-      grown while its measured cost fits the heuristic's budget of the orders it would prove;
+    - ``"pruned"``: the Lyndon words whose every cyclic window of length J is an admissible
+      window (exact LP emptiness tests; J chosen by cost), solved in batches, while the
+      measured cost fits the heuristic's budget of the orders it would prove;
     - otherwise the SCYFI heuristic (chains of region updates, see the module docstring).
 
     Every returned object passes the exact real/virtual check. :attr:`CycleSet.proven` says per

@@ -9,6 +9,12 @@ arrangement for shallow models (found exactly by linear programs). Cycles of ord
 found by solving one region sequence per Lyndon word of length k over the letters (aperiodic
 words up to rotation): ``L(n, k) ~ n^k / k`` solves instead of ``2^(n_bits k)``.
 
+Pruned enumeration (``_ExactOrders.pruned`` in :mod:`rnnexplore.dynamics.cycles`) builds on
+the pieces here: :func:`periodic_box` bounds every periodic point, :func:`prefix_margins`
+decides exactly (batched LPs) which words some state of the box follows - the admissible
+*windows* - and :class:`NecklaceTree` grows the Lyndon words whose every cyclic window is
+admissible (the closed walks of the windows' de Bruijn graph), which are then solved.
+
 :class:`NecklaceTree` grows the prenecklaces (prefixes of Lyndon words) level by level, all of
 one level at once in numpy (the FKM successor rule); its level ``k`` contains every Lyndon word
 of length k. With pruning, a prefix is dropped as soon as no state follows it: the states whose

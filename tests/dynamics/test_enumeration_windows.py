@@ -105,7 +105,7 @@ def test_every_cyclic_window_of_a_cycle_is_admissible():
 
     win = _Windows(ex, K, list(range(1, K + 1)), J)
     win.build()
-    top = set(int(c) for c in win.levels[-1].codes)
+    top = {int(c) for c in win.levels[-1].codes}
     n, checked = al.n, 0
     for k in range(1, K + 1):
         for c in cols[k].cycles.values():
