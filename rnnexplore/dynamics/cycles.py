@@ -793,8 +793,6 @@ class _ExactOrders:
         self.lps: dict[int, int] = {}
         self.continua: dict[bytes, dict] = {}
         self.lp_seconds = 5e-4  # first guess per LP (batched blocks, 2-core machine under load); then measured
-        self._lp_total = 0.0
-        self._lp_count = 0
         self._deadline = math.inf
         self.box = None  # bounds of every periodic point used by the pruned stage (None: unbounded)
         self.window_depth = 0  # the window length J the pruned stage chose
@@ -886,8 +884,8 @@ class _ExactOrders:
                 continue
             if k not in skip:
                 est = len(lyn) * _solve_seconds(self.model.M, k)
-                if time.perf_counter() + est > self._deadline and est > 0.01 * seconds:
-                    break  # (orders that cost under 1% of the budget are still solved)
+                if time.perf_counter() + est > self._deadline and est > 0.05 * seconds:
+                    break  # (orders that cost under 5% of the budget are still solved)
                 self.solve_words(k, lyn)
                 self.solves.setdefault(k, 0)
             self.lps[k] = win.lps.get(k, 0)
@@ -1056,7 +1054,7 @@ class _Windows:
             active[:, -1, units] = True
         taus, zs = np.full(n, np.nan), np.zeros((n, self.M))
         order = np.random.default_rng(n).permutation(n)
-        self.tested = 0
+        self.tested, spent = 0, 0.0
         for s0 in range(0, n, 1000):  # the time limits are checked between slices
             if time.perf_counter() > min(until, ex._deadline):
                 break
@@ -1065,8 +1063,9 @@ class _Windows:
             taus[sl], zs[sl] = prefix_margins(self.model, alpha.letters[words[sl]], alpha.bits, alpha.G, alpha.g,
                                               box=ex.box, active=None if active is None else active[sl])
             self.tested += len(sl)
-            ex._lp_total += time.perf_counter() - a
-            ex._lp_count += len(sl)
+            spent += time.perf_counter() - a
+        if self.tested >= 200:  # the cost of an LP grows with the word length: the latest batch counts
+            ex.lp_seconds = spent / self.tested
         pos = np.flatnonzero(taus > 0.0)
         if len(pos):
             self._add_orbits(zs[pos], self.K + 1)
@@ -1113,7 +1112,7 @@ class _Windows:
         free = ok & np.isin(ccode, seen, assume_unique=False)
         need = np.flatnonzero(ok & ~free)
         left = ex._deadline - time.perf_counter()
-        lp_cost = len(need) * ex.lp_seconds
+        lp_cost = len(need) * ex.lp_seconds * (t + 1) / t  # one step longer than the last LPs
         walk_cost = self._walk_seconds(lvl)
         until = math.inf
         if self.forced is not None:
@@ -1127,8 +1126,6 @@ class _Windows:
         words = np.concatenate([lvl.words[par[need]], a[need, None]], axis=1)
         keep, _ = self._lp(words, until)
         self.lps[t + 1] = self.tested + max(split_lps, 0)
-        if ex._lp_count:
-            ex.lp_seconds = ex._lp_total / ex._lp_count
         ok[need] = keep
         words = np.concatenate([lvl.words[par[ok]], a[ok, None]], axis=1)
         return self._trim(_Level(t + 1, words, ccode[ok], lo[ok], hi[ok]))
@@ -1147,6 +1144,9 @@ class _Windows:
         ex, t = self.ex, lvl.t
         eff = np.flatnonzero(self.alpha.bits)
         spent = 0
+        # measured: the cell tests and the LPs after them cost about a third of one LP per candidate
+        if self.forced is None and 0.3 * np.sum(ok) * ex.lp_seconds > 0.7 * (ex._deadline - time.perf_counter()):
+            return -1
         for b in range(len(eff) - 1, 0, -1):
             live = np.flatnonzero(ok)
             if len(live) == 0:
@@ -1169,8 +1169,6 @@ class _Windows:
                 spent += self.tested
                 cell[need] = keep
             ok[live[~cell[inv.ravel()]]] = False
-        if ex._lp_count:
-            ex.lp_seconds = ex._lp_total / ex._lp_count
         return spent
 
     def _trim(self, lvl: _Level) -> _Level:
@@ -1227,7 +1225,7 @@ class _Windows:
             cnt = np.searchsorted(pref, tail, "right") - start
             # the level would not fit (about half the children are Lyndon words to solve)
             est = 0.5 * float(cnt.sum()) * _solve_seconds(self.M, k)
-            late = time.perf_counter() + est > self.ex._deadline and est > 0.01 * self.seconds
+            late = time.perf_counter() + est > self.ex._deadline and est > 0.05 * self.seconds
             if int(cnt.sum()) > _MAX_TREE or (late and any(j >= k for j in self.todo)):
                 return
             par = np.repeat(np.arange(len(tail)), cnt)
