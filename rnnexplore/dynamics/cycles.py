@@ -888,7 +888,9 @@ class _ExactOrders:
                     break  # (orders that cost under 5% of the budget are still solved)
                 self.solve_words(k, lyn)
                 self.solves.setdefault(k, 0)
-            self.lps[k] = win.lps.get(k, 0)
+            # the LPs of window level k; the lowest reported order also carries the levels below it
+            low = min(report) if report else 1
+            self.lps[k] = win.lps.get(k, 0) if k != low else sum(n for t, n in win.lps.items() if t <= k)
             done.append(k)
             if k in report:
                 self._complete(k, "pruned")
