@@ -8,7 +8,12 @@ import pytest
 from test_proven import inhibitory
 
 from rnnexplore.dynamics.cycles import _Alphabet, _Collector, _ExactOrders, find_cycles
-from rnnexplore.dynamics.models import random_plrnn
+from rnnexplore.dynamics.models import (
+    ALRNN,
+    ClippedShallowPLRNN,
+    ShallowPLRNN,
+    random_plrnn,
+)
 
 
 def brute_force_codes(model, k, chunk=1 << 16):
@@ -90,7 +95,7 @@ def test_window_enumeration_equals_vectorised_brute_force(name, make, K, depths)
     want = {k: brute_force_codes(m, k) for k in range(1, K + 1)}
     assert sum(len(v) for v in want.values()) > 0
     for depth in depths:
-        done, ex, cols = _windows(m, K, depth)
+        done, _, cols = _windows(m, K, depth)
         assert done == list(range(1, K + 1))
         for k in range(1, K + 1):
             assert engine_codes(cols[k].cycles.values(), m.M) == want[k], (name, depth, k)
@@ -99,7 +104,7 @@ def test_window_enumeration_equals_vectorised_brute_force(name, make, K, depths)
 def test_every_cyclic_window_of_a_cycle_is_admissible():
     m = random_plrnn(2, seed=1, rich=True)
     K, J = 8, 4
-    done, ex, cols = _windows(m, K, depth=J)
+    _, ex, cols = _windows(m, K, depth=J)
     al = ex.alpha
     from rnnexplore.dynamics.cycles import _letter_index, _Windows
 
@@ -124,3 +129,30 @@ def test_find_cycles_proves_a_chaotic_4d_net_by_windows_and_says_so():
     assert cs.proven == {1: "enumerated", **{k: "pruned" for k in range(2, 6)}}
     for k in range(1, 6):
         assert engine_codes(cs.by_order(k), 4) == brute_force_codes(m, k)
+
+
+def _other_models():
+    rng, r0 = np.random.default_rng(7), np.random.default_rng(0)
+    return [
+        ShallowPLRNN(rng.uniform(-0.5, 0.9, 2), 1.5 * rng.normal(size=(2, 3)), rng.normal(size=(3, 2)),
+                     rng.normal(size=2), rng.normal(size=3)),
+        ClippedShallowPLRNN(rng.uniform(0.2, 0.9, 2), 2 * rng.normal(size=(2, 2)), rng.normal(size=(2, 2)),
+                            rng.normal(size=2), rng.normal(size=2)),
+        ALRNN(r0.uniform(-0.9, 0.9, 3), 2.0 * r0.normal(size=(3, 3)), r0.normal(size=3), n_relu=2),  # a 4-cycle
+    ]
+
+
+@pytest.mark.parametrize("i", range(3))
+def test_windows_equal_plain_enumeration_for_shallow_and_alrnn_models(i):
+    # letters that are not all bit patterns (shallow cells: LPs at level 1, no bit cells), linear units
+    m = _other_models()[i]
+    K = 5
+    plain = _ExactOrders(m, _Alphabet(m), {k: _Collector(m, k) for k in range(1, K + 1)})
+    plain.plain(list(range(1, K + 1)))
+    assert sum(len(plain.collectors[k].cycles) for k in range(1, K + 1)) > 0
+    for depth in (None, 2, K):
+        done, ex, cols = _windows(m, K, depth)
+        assert done == list(range(1, K + 1))
+        for k in range(1, K + 1):
+            assert set(cols[k].cycles) == set(plain.collectors[k].cycles), (depth, k)
+            assert ex.solves[k] <= plain.solves[k]
