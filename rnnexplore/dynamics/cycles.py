@@ -151,7 +151,7 @@ class Cycle:
         Minimal period k.
     points : ndarray, shape (order, M)
         The orbit, starting at the canonical phase (the rotation whose regions form
-        :attr:`key`), so the same object found at nearby parameters starts at the
+        ``key``), so the same object found at nearby parameters starts at the
         corresponding point.
     eigenvalues : ndarray of complex, shape (M,)
         Eigenvalues of the cycle's Jacobian product ``P``, sorted by decreasing modulus.
@@ -382,7 +382,7 @@ class CycleSet(list):
         return [c for c in self if c.order == k]
 
     def keys(self) -> set[str]:
-        """Set of :attr:`Cycle.key` values."""
+        """Set of ``Cycle.key`` values."""
         return {c.key for c in self}
 
     def to_dict(self, model: Any = None) -> dict[str, Any]:
@@ -583,16 +583,19 @@ class SearchBudget:
         )
 
     def fast_restarts(self, M: int) -> int:
+        """Restarts of the fast heuristic for dimension ``M``."""
         if self.restarts is not None:
             return self.restarts
         return max(1, int(math.ceil((16 + 8 * M + min(M * M, 400)) * self.restart_scale)))
 
     def fast_chain_length(self, k: int) -> int:
+        """Chain length of the fast heuristic at order ``k``."""
         if self.chain_length is not None:
             return self.chain_length
         return min(reference_loops(k)[1], 20 + 2 * k)
 
     def fast_max_solves(self, M: int) -> int:
+        """Solves per order the fast heuristic may spend for dimension ``M``."""
         return self.max_solves if self.max_solves is not None else 20000 + 2000 * M
 
     def fast_expected_solves(self, M: int, k: int) -> int:

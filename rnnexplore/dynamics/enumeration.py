@@ -303,7 +303,7 @@ class NecklaceTree:
     def extend(self, parents: np.ndarray, letters: np.ndarray, admissible: Any = None) -> tuple[np.ndarray, np.ndarray]:
         """The next level from the given ``(parent, letter)`` pairs (sorted by parent; pairs
         below :meth:`lowest_letters` are dropped, then ``admissible`` filters as in the class).
-        Returns ``(parents, lyndon)`` like :meth:`grow`; :attr:`kept` indexes the pairs kept."""
+        Returns ``(parents, lyndon)`` like :meth:`grow`; ``self.kept`` indexes the pairs kept."""
         t = self.depth
         parents = np.asarray(parents, dtype=np.int64)
         letters = np.asarray(letters, dtype=np.int64)
