@@ -3,9 +3,10 @@
 Measures, for an n x n grid over (delta a11, delta a22) in [-1, 1]^2 up to order K:
 
 - wall time of the continuation sweep serially (in-process) and on a 2-worker
-  ``dask.distributed.LocalCluster`` (the same default tiling, 4 x 4 tiles; whether the maps are
-  identical). Both are warmed first by a 20 x 20 sweep (imports and caches; on the cluster in
-  every worker), and the cluster start is not counted;
+  ``dask.distributed.LocalCluster`` (one thread each; the same default tiling, 4 x 4 tiles;
+  whether the maps are identical), ``--repeats`` times each, alternating, medians compared.
+  Both are warmed first by a 20 x 20 sweep (imports and caches), and the cluster start is not
+  counted;
 - wall time of independent per-point searches (``find_cycles`` from scratch, default budget),
   estimated from a random sample of points timed in the same run; the target is >= 100x;
 - completeness: at ``--thorough`` random points a thorough independent search
@@ -23,11 +24,13 @@ Usage::
     .venv/bin/python benchmarks/bench_bifurcation.py --n 61 --skip-dask
     .venv/bin/python benchmarks/bench_bifurcation.py --sample 0 --thorough 0 --prove 4 --skip-dask
     .venv/bin/python benchmarks/bench_bifurcation.py --sample 0 --thorough 0 --schedule    # Dask only
+    .venv/bin/python benchmarks/bench_bifurcation.py --sample 0 --thorough 0 --repeats 5   # Dask, 5 each
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import time
 from dataclasses import fields
@@ -49,36 +52,37 @@ def same_map(a: BifurcationMap, b: BifurcationMap) -> bool:
 
 def schedule_projection(m, grid, K: int, seed: int, workers: int) -> tuple[float, float, float]:
     """Load-independent estimate of the parallel speed-up: the sweep run in-process with the
-    thread CPU time of every task (tile, exchange round, events) recorded; the tasks of each
-    round are then scheduled greedily, in submission order, on ``workers`` workers, plus the
-    CPU time of the code between rounds. Returns (serial CPU s, projected wall s, ratio); it
-    leaves out data transfer and scheduler latency (the real cluster run measures those)."""
+    thread CPU time of every tile step recorded; the steps of each round are then scheduled
+    greedily, in submission order, on ``workers`` workers, plus the CPU time of the code
+    between rounds. Returns (serial CPU s, projected wall s, ratio); it leaves out data
+    transfer and scheduler latency (the real cluster run measures those)."""
     import heapq
 
     import rnnexplore.dynamics.bifurcation as bif
 
     log: list[list[float]] = []
-    orig = bif.parallel_map
+    orig = bif.Resident
 
-    def recording(func, items, **kw):
-        times: list[float] = []
+    class Recording(orig):
+        def map(self, func, items, progress=False):
+            times: list[float] = []
 
-        def timed(item):
-            t = time.thread_time()
-            out = func(item)
-            times.append(time.thread_time() - t)
-            return out
+            def timed(state, item):
+                t = time.thread_time()
+                out = func(state, item)
+                times.append(time.thread_time() - t)
+                return out
 
-        log.append(times)
-        return orig(timed, items, **kw)
+            log.append(times)
+            return super().map(timed, items, progress)
 
-    bif.parallel_map = recording
+    bif.Resident = Recording
     try:
         t0 = time.thread_time()
         bif.sweep(m, grid, K, seed=seed)
         cpu = time.thread_time() - t0
     finally:
-        bif.parallel_map = orig
+        bif.Resident = orig
     wall = cpu - sum(map(sum, log))
     for times in log:
         free = [0.0] * workers
@@ -86,6 +90,16 @@ def schedule_projection(m, grid, K: int, seed: int, workers: int) -> tuple[float
             heapq.heappush(free, heapq.heappop(free) + t)
         wall += max(free)
     return cpu, wall, cpu / wall
+
+
+def timed_sweeps(m, grid, K: int, seed: int, repeats: int, executor=None) -> tuple[list[float], BifurcationMap]:
+    """Wall times of ``repeats`` sweeps (the last map is returned)."""
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        bm = sweep(m, grid, K, seed=seed, executor=executor)
+        times.append(time.perf_counter() - t0)
+    return times, bm
 
 
 def main() -> None:
@@ -100,6 +114,8 @@ def main() -> None:
     ap.add_argument("--schedule", action="store_true",
                     help="also project the Dask speed-up from the CPU time of every task (load-independent)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--repeats", type=int, default=3,
+                    help="serial and Dask sweeps timed alternately this many times each (medians compared)")
     args = ap.parse_args()
 
     m = paper_gt16()
@@ -110,9 +126,10 @@ def main() -> None:
 
     warm = {name: v[:20] for name, v in grid.items()}
     sweep(m, warm, K, seed=args.seed)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     serial = sweep(m, grid, K, seed=args.seed)
     t_serial = time.perf_counter() - t0
+    serial_times, cpu_log = [t_serial], [("serial", time.process_time() - c0)]
     print(f"serial continuation: {t_serial:8.1f} s ({1e3 * t_serial / n_pts:.2f} ms/point, "
           f"{serial.solves_per_point:.1f} solves/point, {int(serial.full_search.sum())} full searches, "
           f"{len(serial.obj_order)} objects, {len(serial.ev_kind)} events)")
@@ -159,12 +176,33 @@ def main() -> None:
         with LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
                           dashboard_address=None) as cluster, Client(cluster) as client:
             t_start = time.perf_counter() - t0
-            sweep(m, warm, K, seed=args.seed, executor=client.get_executor())
-            t1 = time.perf_counter()
-            dasked = sweep(m, grid, K, seed=args.seed, executor=client.get_executor())
-            t_dask = time.perf_counter() - t1
-        print(f"Dask LocalCluster ({args.workers}): {t_dask:8.1f} s  speed-up {t_serial / t_dask:.2f}x over serial "
-              f"(target >= 1.7x; cluster start {t_start:.1f} s not included), identical: {same_map(serial, dasked)}")
+            ex = client.get_executor()
+            for mod in ("rnnexplore.dynamics.bifurcation", "rnnexplore.dynamics.events", "scipy.sparse.csgraph"):
+                client.run(importlib.import_module, mod)  # every worker, not only the warm sweep's
+            sweep(m, warm, K, seed=args.seed, executor=ex)
+            dask_times, identical = [], True
+            for _ in range(args.repeats):  # alternate, so both see the same load
+                if len(serial_times) < args.repeats:
+                    c0 = time.process_time()
+                    serial_times += timed_sweeps(m, grid, K, args.seed, 1)[0]
+                    cpu_log.append(("serial", time.process_time() - c0))
+                w0, c0 = client.run(time.process_time), time.process_time()
+                t, dasked = timed_sweeps(m, grid, K, args.seed, 1, ex)
+                w1, c1 = client.run(time.process_time), time.process_time()
+                cpu_log.append(("dask", sum(w1[k] - w0[k] for k in w0), c1 - c0))
+                dask_times += t
+                identical &= same_map(serial, dasked)
+        t_s, t_d = float(np.median(serial_times)), float(np.median(dask_times))
+        print(f"serial   sweeps: {', '.join(f'{t:.2f}' for t in serial_times)} s (median {t_s:.2f} s)")
+        print(f"Dask LocalCluster({args.workers}, 1 thread each): {', '.join(f'{t:.2f}' for t in dask_times)} s "
+              f"(median {t_d:.2f} s; cluster start {t_start:.1f} s not included), maps identical: {identical}")
+        ser = [c[1] for c in cpu_log if c[0] == "serial"]
+        wk, cl = [c[1] for c in cpu_log if c[0] == "dask"], [c[2] for c in cpu_log if c[0] == "dask"]
+        if ser:
+            print(f"CPU time per sweep (medians; load-independent up to cache effects): serial {np.median(ser):.2f} s; "
+                  f"Dask workers {np.median(wk):.2f} s + client and scheduler process {np.median(cl):.2f} s")
+        print(f"Dask speed-up over serial (medians): {t_s / t_d:.2f}x (target >= 1.7x) "
+              f"{'MET' if t_s / t_d >= 1.7 else 'NOT met'}; load average {os.getloadavg()}")
     print(f"load average at end {os.getloadavg()}")
 
 

@@ -19,7 +19,9 @@ Run: ``.venv/bin/python benchmarks/bench_explorer.py`` (a minute or two; numbers
 shared machine - the load average is printed); ``... bench_explorer.py flip-flop`` runs only the
 cases whose names contain the given words. The flip-flop case opens the explorer on the trained
 M = 64 network of ``benchmarks/data/flipflop_M64.npz`` with sliders on the input ``u`` and sweeps
-``u[0]`` from 0 to 1 (the target of issue 13: warm events under 100 ms of compute).
+``u[0]`` from 0 to 1 (the target of issue 13: warm events under 100 ms of compute). The cold
+start (opening the explorer: the capped search, for wide nets seeded from the network's own
+trajectories) and the objects at the start and the end of each sweep are printed per case.
 """
 
 from __future__ import annotations
@@ -67,7 +69,9 @@ def flipflop_state() -> ExplorerState:
 def sweep(name: str, model, param: str, max_order: int, span: float, png: bool = True) -> dict:
     import matplotlib.pyplot as plt
 
+    t0 = time.perf_counter()
     st = model() if callable(model) else ExplorerState(model, max_order=max_order)
+    cold, objects0 = time.perf_counter() - t0, len(st.cycles)
     model = st.model
     fig = plt.figure(figsize=(5.6, 5.0))
     pp = PhasePortrait(fig.add_subplot(), st.projection)
@@ -96,6 +100,7 @@ def sweep(name: str, model, param: str, max_order: int, span: float, png: bool =
     ms = lambda a, q: 1000 * float(np.percentile(a, q)) if len(a) else float("nan")  # noqa: E731
     return {"name": name, "M": model.M, "K": max_order, "compute": (ms(compute, 50), ms(compute, 95)),
             "cpu": (ms(cpu, 50), ms(cpu, 95)), "objects": len(st.cycles),
+            "cold": cold, "objects0": objects0,
             "png": (ms(t_png, 50), ms(t_png, 95)), "png_kb": np.median(b_png) / 1e3 if b_png else float("nan"),
             "canvas": (ms(t_cv, 50), ms(t_cv, 95)), "canvas_kb": np.median(b_cv) / 1e3}
 
@@ -126,7 +131,8 @@ def main() -> int:
         print(f"{name:<26} {r['M']:>2} {r['K']:>2} | {r['compute'][0]:6.1f} {r['compute'][1]:6.1f} | "
               f"{r['png'][0]:6.1f} {r['png'][1]:6.1f} | {r['png_kb']:6.1f} | {r['canvas'][0]:7.2f} {r['canvas'][1]:7.2f} | "
               f"{r['canvas_kb']:9.1f} | {ratio:8.0f}x")
-        cpus.append(f"{name}: CPU of the event's thread median {r['cpu'][0]:.1f} ms, p95 {r['cpu'][1]:.1f} ms")
+        cpus.append(f"{name}: CPU of the event's thread median {r['cpu'][0]:.1f} ms, p95 {r['cpu'][1]:.1f} ms; "
+                    f"cold start {r['cold']:.2f} s, {r['objects0']} objects at the start, {r['objects']} at the end")
     print("\n" + "\n".join(cpus))
     print("\nTarget (issue 13): warm events under 100 ms of compute at M = 64 (the flip-flop row, median and p95).")
     print("\nPNG frame: full Agg render + PNG encode of the portrait (server side only; ipympl then "

@@ -9,8 +9,10 @@ for a network organised as a cube (8 corners stable, 12 edges with one unstable 
 
 Networks: trained by the package's :func:`rnnexplore.dynamics.training.flipflop.train_flipflop`
 (seed 0, trials that start with a pulse on every bit as in fixed-point-finder's
-``FlipFlopData``; settings in ``TRAINING``) and cached in ``benchmarks/data/flipflop_M{M}.npz``
-(``np.load(allow_pickle=False)``); a missing file is trained and written (``--retrain`` forces it).
+``FlipFlopData``; settings in ``make_flipflop_nets.TRAINING``) and cached in
+``benchmarks/data/flipflop_M{M}.npz`` by the one cache of the benchmark nets
+(``make_flipflop_nets.network``: ``np.load(allow_pickle=False)``, atomic write); a missing file
+is trained and written (``--retrain`` forces it).
 
 Timed on the same network, from the same 1024 states sampled (seeded) from 64 task
 trajectories of 100 steps plus Gaussian noise of standard deviation 0.5 (fixed-point-finder's
@@ -41,32 +43,16 @@ from __future__ import annotations
 import argparse
 import os
 import time
-from pathlib import Path
 
 import numpy as np
 
-DATA = Path(__file__).resolve().parent / "data"
-# train_flipflop settings per size (seed 0, start_pulse=True); the cached files were made with these
-TRAINING = {
-    64: dict(steps=800, batch=64, length=100, lr=5e-3),
-    128: dict(steps=800, batch=64, length=100, lr=5e-3),
-    512: dict(steps=600, batch=32, length=60, lr=1e-3),
-}
-
 
 def network(M: int, retrain: bool = False):
-    """The cached flip-flop network with M units (trained and written when missing)."""
-    from rnnexplore.dynamics.training.flipflop import load_flipflop, save_flipflop, train_flipflop
+    """The cached flip-flop network with M units (``make_flipflop_nets.network(M, "flipflop")``)."""
+    from make_flipflop_nets import network as benchmark_network  # benchmarks/ is the script's folder
 
-    path = DATA / f"flipflop_M{M}.npz"
-    if path.exists() and not retrain:
-        return load_flipflop(path), f"cached {path.name}"
-    cfg = TRAINING.get(M, TRAINING[128])
-    t0 = time.perf_counter()
-    rnn, readout, losses = train_flipflop(hidden=M, seed=0, start_pulse=True, **cfg)
-    DATA.mkdir(exist_ok=True)
-    save_flipflop(path, rnn, readout)
-    return (rnn, readout), f"trained {cfg} in {time.perf_counter() - t0:.0f} s (loss {losses[-1]:.2g}) -> {path.name}"
+    rnn, readout, how = benchmark_network(M, "flipflop", retrain)
+    return (rnn, readout), how
 
 
 def sampled_states(rnn, seed: int = 1) -> np.ndarray:

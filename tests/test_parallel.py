@@ -45,3 +45,75 @@ def test_progress_bar_is_closed_on_errors_and_a_no_op_when_off():
             raise RuntimeError("boom")
     assert bar.n == 1 and bar.desc.startswith("work")
     assert bar not in type(bar)._instances  # closed when the block raised
+
+
+def _running_sum(state, item):
+    """A Resident step: the state is the running sum; item None ends the key."""
+    if item is None:
+        return None, state
+    state = (state or 0) + item
+    return state, state
+
+
+def _rounds(executor):
+    from rnnexplore.parallel import Resident
+
+    with Resident(executor) as res:
+        out = [res.map(_running_sum, {"a": 1, "b": 10, "c": 100})]
+        out.append(res.map(_running_sum, {"c": 5, "a": 2}))  # any subset, any order
+        out.append(res.map(_running_sum, {"a": None, "b": None, "c": None}))
+        out.append(res.map(_running_sum, {"a": 7}))  # an ended key starts again from None
+    return out
+
+
+def test_resident_keeps_each_keys_state_on_every_executor():
+    want = [[1, 10, 100], [105, 3], [3, 10, 105], [7]]
+    assert _rounds(None) == want
+    with ThreadPoolExecutor(2) as ex:
+        assert _rounds(ex) == want
+    with ProcessPoolExecutor(2) as ex:
+        assert _rounds(ex) == want
+    with pytest.raises(ValueError, match="callable"):
+        from rnnexplore.parallel import Resident
+
+        Resident().map(3, {"a": 1})
+
+
+def test_resident_on_dask_pins_keys_to_their_worker_and_frees_states():
+    pytest.importorskip("dask.distributed")
+    from dask.distributed import Client, LocalCluster
+
+    import rnnexplore.parallel as par
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        assert _rounds(client.get_executor()) == [[1, 10, 100], [105, 3], [3, 10, 105], [7]]
+        res = par.Resident(client)  # a Client works as well as its executor
+        res.map(_running_sum, {k: k for k in range(6)})
+        where = dict(res.where)
+        assert set(where.values()) <= set(client.scheduler_info()["workers"])
+        assert res.map(_running_sum, {k: 1 for k in range(6)}) == [k + 1 for k in range(6)]
+        assert res.where == where  # every later step ran where the key's state lives
+        assert sum(k[0] == res.token for k in par._STATES) == 6  # in-process workers: visible here
+        res.close()
+        assert not any(k[0] == res.token for k in par._STATES)
+        with pytest.raises(RuntimeError, match="not on this worker"):  # a state lost on its worker
+            res.where = where
+            res.map(_running_sum, {0: 1})
+        res.where = {0: "tcp://127.0.0.1:1"}
+        with pytest.raises(RuntimeError, match="is gone"):  # its worker left the cluster
+            res.map(_running_sum, {0: 1})
+
+
+def test_batch_friendly_malloc_nests_and_is_a_no_op_without_the_variable(monkeypatch):
+    import rnnexplore.parallel as par
+
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
+    with par.batch_friendly_malloc():
+        assert par._MALLOC_USERS[0] == 0
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "65536")
+    with ThreadPoolExecutor(3) as ex:
+        assert parallel_map(_square, range(9), executor=ex, chunksize=1) == [x * x for x in range(9)]
+    with par.batch_friendly_malloc(), par.batch_friendly_malloc():  # nested
+        assert par._MALLOC_USERS[0] == (2 if par._glibc() is not None else 0)
+    assert par._MALLOC_USERS[0] == 0

@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 
 from rnnexplore._validation import check_int, check_real
-from rnnexplore.apps.jobs import Cancelled, Job
+from rnnexplore.apps.jobs import Job
 from rnnexplore.dynamics.bifurcation import BifurcationMap, sweep
 from rnnexplore.dynamics.cost import SweepCost, measure_sweep_cost
 from rnnexplore.dynamics.models import model_from_dict
@@ -472,18 +472,15 @@ class BifurcationState:
             if on_error is not None:
                 on_error(exc, tb)
 
-        def run(report):
-            try:
-                return work(report)
-            except Cancelled:
-                self.partial = None
-                if self.sweep_kwargs.get("executor") is None:
-                    self.pool.terminate()  # the tile in the worker stops now, not when it ends
-                if on_cancel is not None:
-                    on_cancel()
-                raise
+        def cancelled():
+            self.partial = None
+            if self.sweep_kwargs.get("executor") is None:
+                self.pool.terminate()  # the tile in the worker stops now, not when it ends
+            if on_cancel is not None:
+                on_cancel()
 
-        job = Job(run, on_progress=on_progress, on_done=done, on_error=error, name=f"rnnexplore-bif-{kind}")
+        job = Job(work, on_progress=on_progress, on_done=done, on_error=error, on_cancel=cancelled,
+                  name=f"rnnexplore-bif-{kind}")
         self.job = job
         return job.start()
 

@@ -70,6 +70,20 @@ EVENT_LIMIT = 200
 # turned virtual (their visited-region chains remain): on the M = 64 flip-flop net's u[0] sweep
 # (benchmarks/bench_explorer.py) the object sets were identical at every step and the step 1.8x faster.
 WIDE_BITS = 16
+# Cold searches of wide networks (more than WIDE_BITS region bits: 2^n_bits regions defeat random
+# region guesses) start from the regions their own trajectories visit: SEED_STATES seeded states
+# (the initial conditions, the rest uniform in their box); every region the first SEED_RUNS[0]
+# of them visit in SEED_RUNS[1] steps, and the slowest stretch of every state relaxed r steps
+# for r in SEED_RELAX, solved by objects_from_states with SEED_CHAIN SCYFI updates of virtual
+# solutions; the capped SCYFI search then looks for anything else. Fixed points found cold,
+# capped search alone -> seeded: M = 64 flip-flop net (benchmarks/bench_explorer.py) 20 -> 27 of
+# 27, M = 32 / 64 certificate nets 23 / 22 -> 27, M = 128 16 -> 27. Short relaxations suit slow
+# nets, long ones wide nets; longer chains cost seconds on chaotic nets (random M = 64: 1024
+# distinct candidates) and found nothing more on the flip-flop nets.
+SEED_STATES = 1024
+SEED_RUNS = (64, 100)
+SEED_RELAX = (5, 30)
+SEED_CHAIN = 3
 LOG_LIMIT = 200  # entries kept in the accumulated event log
 LOCATE_TOL = 1e-6  # event parameter values are located by bisection to within this
 YIELD_SECONDS = 0.15  # background work pauses while slider events came less than this ago
@@ -159,7 +173,9 @@ class ExplorerState:
     budget : str, int, dict or SearchBudget
         Cycle search budget for parameter events (``"interactive"``: a warm-started event costs
         a few ms; see :class:`rnnexplore.dynamics.cycles.SearchBudget`). Preset, import, reset and order
-        changes run the default search capped at 3000 solves per order (``COLD_BUDGET``).
+        changes run the default search capped at 3000 solves per order (``COLD_BUDGET``); for
+        networks with more than ``WIDE_BITS`` region bits it starts from the objects in the regions
+        the network's own relaxed trajectories visit (``SEED_STATES``, ``SEED_RELAX``).
     n_steps : int
         Length of every trajectory.
     initial_conditions : array_like (n, M), optional
@@ -345,7 +361,10 @@ class ExplorerState:
         # wide networks: objects that turned virtual are followed by their visited regions only
         # (SCYFI updates); the single-bit flips would cost n_bits solves each (see WIDE_BITS)
         opts = ContinuationOptions(probes=0, flips=model.n_bits <= WIDE_BITS)
-        cycles = continuation_step(model, warm, max_order, seed=self.seed,
+        start = warm
+        if warm is None and model.n_bits > WIDE_BITS:
+            start = _trajectory_objects(model, max_order, ics, self.seed)
+        cycles = continuation_step(model, start, max_order, seed=self.seed,
                                    budget=self.budget if budget is None else budget, options=opts)
         events = []
         self._events_skipped = 0
@@ -1005,6 +1024,32 @@ def _ics_or_default(ics, model, seed) -> np.ndarray:
     rng = np.random.default_rng(seed)
     scale = 1.0 + float(np.max(np.abs(model.step(np.zeros(model.M)))))
     return rng.uniform(-scale, scale, size=(3, model.M))
+
+
+def _trajectory_objects(model, max_order: int, ics: np.ndarray, seed: int | None) -> list:
+    """Objects in the regions the model's own trajectories visit (wide networks' cold start).
+
+    ``SEED_STATES`` states - the initial conditions ``ics``, the rest seeded uniform in their
+    box: the runs of the first ``SEED_RUNS[0]`` for ``SEED_RUNS[1]`` steps (every window a
+    candidate), and every state relaxed ``r`` steps for ``r`` in ``SEED_RELAX`` (its slowest
+    stretch the candidate), solved by
+    :func:`rnnexplore.dynamics.continuation.objects_from_states` (``SEED_CHAIN`` SCYFI updates
+    of virtual solutions).
+    """
+    from rnnexplore.dynamics.continuation import objects_from_states
+
+    ics = np.asarray(ics, dtype=np.float64).reshape(-1, model.M)[:SEED_STATES]
+    ics = ics[np.all(np.isfinite(ics), axis=1)]
+    scale = float(np.max(np.abs(ics))) if len(ics) else 1.0 + float(np.max(np.abs(model.step(np.zeros(model.M)))))
+    rng = np.random.default_rng(seed)
+    states = np.concatenate([ics, rng.uniform(-scale, scale, size=(SEED_STATES - len(ics), model.M))])
+    runs = [(simulate_orbits(model, states[: SEED_RUNS[0]], SEED_RUNS[1]), 0)]
+    runs += [(states[None], relax) for relax in SEED_RELAX]
+    found = {}
+    for X, relax in runs:
+        for c in objects_from_states(model, X, max_order, relax=relax, chain_length=SEED_CHAIN):
+            found.setdefault(c.key, c)
+    return list(found.values())
 
 
 def _simulate(model, ics: np.ndarray, n_steps: int) -> list[np.ndarray]:

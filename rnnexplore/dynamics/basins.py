@@ -136,15 +136,7 @@ def basin_labels(model: Any, cycles: Sequence[Any], starts: Any, *, max_steps: i
     progress = check_callable(progress, "progress")
     attractors = [c for c in cycles if c.stability == "stable"]
     n_att = len(attractors)
-    # all attractor points in one table: (P, M) with the owning attractor's label
-    if n_att:
-        pts = np.vstack([np.asarray(c.points, float).reshape(-1, M) for c in attractors])
-        owner = np.concatenate([np.full(len(c.points), i) for i, c in enumerate(attractors)])
-    else:
-        pts, owner = np.zeros((0, M)), np.zeros(0, dtype=int)
-    scale = tol * (1.0 + np.max(np.abs(pts), axis=1)) if n_att else np.zeros(0)
-    period = int(np.lcm.reduce([len(c.points) for c in attractors])) if n_att else 1
-    period = period if period <= 4 * chunk else max(len(c.points) for c in attractors)
+    pts, owner, scale, period = _attractor_table(attractors, M, tol, chunk)
     labels = np.full(len(z), n_att + 1, dtype=np.int64)
     open_ = np.arange(len(z))
     cur = z.copy()
@@ -162,26 +154,46 @@ def basin_labels(model: Any, cycles: Sequence[Any], starts: Any, *, max_steps: i
             cur, open_ = cur[keep], open_[keep]
             if not len(open_) or not n_att:
                 continue
-            # nearest attractor point within its capture radius; confirm for one period
-            d = np.max(np.abs(cur[:, None, :] - pts[None, :, :]), axis=2)  # (n, P)
-            near = d <= scale[None, :]
-            hit = near.any(axis=1)
-            if not hit.any():
-                continue
-            idx = np.flatnonzero(hit)
-            cand = owner[np.argmax(near[idx], axis=1)]
-            ok = np.ones(len(idx), dtype=bool)
-            probe = cur[idx]
-            own = owner[None, :] == cand[:, None]
-            for _ in range(period):  # one full period later it is still at that object
-                probe = model.step(probe)
-            dd = np.max(np.abs(probe[:, None, :] - pts[None, :, :]), axis=2)
-            ok &= np.any((dd <= scale[None, :]) & own, axis=1)
-            labels[open_[idx[ok]]] = cand[ok]
+            idx, cand = _captured(model, cur, pts, owner, scale, period)
+            labels[open_[idx]] = cand
             done = np.zeros(len(open_), dtype=bool)
-            done[idx[ok]] = True
+            done[idx] = True
             cur, open_ = cur[~done], open_[~done]
     return Basins(labels=labels, names=_names(attractors), attractors=attractors, steps=steps)
+
+
+def _attractor_table(attractors: Sequence[Any], M: int, tol: float,
+                     chunk: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """All attractor points in one table ``(P, M)``, the owning attractor of each, their capture
+    radii and the confirmation period (the lcm of the orders, or the longest one if that is
+    above ``4 chunk``)."""
+    if not attractors:
+        return np.zeros((0, M)), np.zeros(0, dtype=int), np.zeros(0), 1
+    pts = np.vstack([np.asarray(c.points, float).reshape(-1, M) for c in attractors])
+    owner = np.concatenate([np.full(len(c.points), i) for i, c in enumerate(attractors)])
+    scale = tol * (1.0 + np.max(np.abs(pts), axis=1))
+    period = int(np.lcm.reduce([len(c.points) for c in attractors]))
+    period = period if period <= 4 * chunk else max(len(c.points) for c in attractors)
+    return pts, owner, scale, period
+
+
+def _captured(model: Any, cur: np.ndarray, pts: np.ndarray, owner: np.ndarray, scale: np.ndarray,
+              period: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of ``cur`` captured by an attractor, and its label: the nearest attractor point
+    within its capture radius, confirmed one full period later (still at that object)."""
+    d = np.max(np.abs(cur[:, None, :] - pts[None, :, :]), axis=2)  # (n, P)
+    near = d <= scale[None, :]
+    idx = np.flatnonzero(near.any(axis=1))
+    if not len(idx):
+        return idx, np.zeros(0, dtype=owner.dtype)
+    cand = owner[np.argmax(near[idx], axis=1)]
+    probe = cur[idx]
+    own = owner[None, :] == cand[:, None]
+    for _ in range(period):
+        probe = model.step(probe)
+    dd = np.max(np.abs(probe[:, None, :] - pts[None, :, :]), axis=2)
+    ok = np.any((dd <= scale[None, :]) & own, axis=1)
+    return idx[ok], cand[ok]
 
 
 def basin_grid(model: Any, cycles: Sequence[Any], projection: Any, xlim: Sequence[float],

@@ -36,7 +36,7 @@ from rnnexplore.dynamics.models import PiecewiseLinearModel, model_from_dict
 from rnnexplore.dynamics.solve import ModelStack
 from rnnexplore.dynamics.orbits import simulate_orbits
 from rnnexplore.files import atomic_savez, load_npz, parse_json
-from rnnexplore.parallel import parallel_map
+from rnnexplore.parallel import Resident, parallel_map
 
 __all__ = [
     "BifurcationMap",
@@ -170,82 +170,102 @@ def _unpack(d: dict) -> _Rows:
     return _Rows(d["pt"], keys, d["order"], d["Z"], d["eig"])
 
 
-def _tile_work(item: dict) -> dict:
-    """Run the batched continuation on one tile of the grid (top-level: runs on any executor).
+@dataclass
+class _Tile:
+    """A tile's engine between rounds: its domain is its points plus a ring of neighbouring
+    points whose objects (the ``halo``, from other tiles) are given and only spread from."""
 
-    The tile's domain is its points plus a ring of neighbouring points whose objects (the
-    ``halo``, from other tiles) are given and only spread from. The first round runs the
-    full searches at the tile's coarse points and the probe orbits; later rounds restore the
-    tile's state and spread the new halo objects. Seeds derive from the global point index
-    and the tiling is fixed by the grid, so the final map does not depend on the executor.
+    eng: Continuation
+    gidx: np.ndarray  # sorted global indices of the domain
+    inside: np.ndarray  # the tile's own points (mask of the domain)
+    edge: np.ndarray  # own points in another tile's ring
+    events: np.ndarray  # the points of the tile's events: own points and the next row and column
+    reported: set  # (global point, key) pairs of edge objects sent to the neighbours
+    spec: dict  # what the events need: model, names, values, grid shape, bounds, tol; propagate
+
+
+def _tile_step(tile: _Tile | None, item: dict) -> tuple[_Tile, dict]:
+    """One round of the batched continuation on one tile (top-level: runs on any executor;
+    the tile stays where it runs, :class:`rnnexplore.parallel.Resident`).
+
+    ``"start"``: full searches at the tile's coarse points, probe orbits, continuation.
+    ``"finish"``: the halo objects new to the tile (if any) are recorded and spread; then the
+    tile's record (objects, solves per point) and its events (as :func:`_event_work`, from
+    the objects the tile holds at the next row and column), which stay valid as long as its
+    ring gains nothing. Both return the objects at the tile's edge not reported before and
+    the tile's object count (a cost estimate). Seeds derive from the global point index and
+    the tiling is fixed by the grid, so the final map does not depend on the executor.
     """
-    base = model_from_dict(item["model"])
-    names, grid_shape = item["names"], tuple(item["grid_shape"])
-    (a0, b0), (a1, b1) = item["bounds"]
-    lo0, hi0 = max(a0 - 1, 0), min(b0 + 1, grid_shape[0])
-    lo1, hi1 = max(a1 - 1, 0), min(b1 + 1, grid_shape[1])
-    I, J = np.meshgrid(np.arange(lo0, hi0), np.arange(lo1, hi1), indexing="ij")
-    gidx = np.ravel_multi_index((I.ravel(), J.ravel()), grid_shape)
-    inside = ((I >= a0) & (I < b0) & (J >= a1) & (J < b1)).ravel()
-    params = {names[0]: np.asarray(item["values0"])[I.ravel()]}
-    if len(names) > 1:
-        params[names[1]] = np.asarray(item["values1"])[J.ravel()]
-    shape = I.shape if len(names) > 1 else (I.shape[0],)
-    opt = ContinuationOptions(**item["options"])
-    eng = Continuation(ModelStack.from_params(base, params), shape, item["max_order"], opt,
-                       frozen=~inside, point_seeds=gidx)
-    st = item["state"]
-    if st is None:
-        coarse = item["coarse"]
-        pts = [n for n in np.flatnonzero(inside) if I.ravel()[n] % coarse == 0 and J.ravel()[n] % coarse == 0]
+    if item["step"] == "start":
+        tile = _new_tile(item)
+        eng, inside = tile.eng, tile.inside
         if not item["propagate"]:
-            pts = list(np.flatnonzero(inside))
-        eng.full_search(pts, item["seed"], item["budget"])
+            eng.full_search(list(np.flatnonzero(inside)), item["seed"], item["budget"])
+        else:
+            coarse = item["coarse"]
+            I, J = np.unravel_index(tile.gidx, tuple(item["grid_shape"]))
+            eng.full_search(list(np.flatnonzero(inside & (I % coarse == 0) & (J % coarse == 0))),
+                            item["seed"], item["budget"])
         if item["prove"]:
             eng.prove(np.flatnonzero(inside), item["prove"])
         if item["propagate"]:
             eng.probe(item["seed"])
             eng.run()
-    else:
-        _restore(eng, st, gidx)
-        eng.run(*_add_rows(eng, _unpack(item["halo"]), gidx))
-    return {"bounds": item["bounds"], "state": _snapshot(eng, gidx, inside)}
+    elif item["halo"] is not None:
+        pts, kids = _add_rows(tile.eng, _unpack(item["halo"]), tile.gidx)
+        if tile.spec["propagate"]:
+            tile.eng.run(pts, kids)
+    rows = _engine_rows(tile, tile.edge)
+    new = np.array([(p, k) not in tile.reported for p, k in zip(rows.pt.tolist(), rows.key.tolist())], bool)
+    tile.reported.update(zip(rows.pt[new].tolist(), rows.key[new].tolist()))
+    out = {"edge": _pack(rows.select(new)), "size": len(tile.eng.found.pt)}
+    if item["step"] == "finish":
+        rows = _engine_rows(tile, tile.events)
+        ring = ~np.isin(rows.pt, tile.gidx[tile.inside])
+        out.update(state=_record(tile, rows.select(~ring)), events=_tile_events(tile.spec, rows),
+                   ring_pt=rows.pt[ring], ring_key=rows.key[ring])
+    return tile, out
 
 
-def _snapshot(eng: Continuation, gidx: np.ndarray, inside: np.ndarray) -> dict:
-    """The tile's own points: objects, per-sequence work record, full searches (compact: keys
-    once per tile, the work record as integer arrays)."""
-    pt, kid, Z, eig = eng.table(inside)
-    codes, done = eng.pairs.export(inside)
-    wkid = codes // eng.n
-    table, inv = np.unique(np.concatenate([kid, wkid]), return_inverse=True)
-    keys = _str_array([eng.reg.key(k) for k in table.tolist()])
-    M = eng.M
-    return {
-        "rows": {"keys": keys, "pt": gidx[pt].astype(np.int64), "key": inv[: len(kid)].astype(np.int32),
-                 "order": eng.reg.order[kid].astype(np.int64),
-                 "Z": np.concatenate(Z) if Z else np.zeros((0, M)),
-                 "eig": np.stack(eig) if eig else np.zeros((0, M), complex)},
-        "work_key": inv[len(kid) :].astype(np.int32),
-        "work_point": gidx[codes % eng.n].astype(np.int64),
-        "work_done": done.astype(np.int8),
-        "points": gidx[inside],
-        "full": eng.full[inside].copy(),
-        "full_solves": eng.full_solves[inside].copy(),
-        "proven": eng.proven[inside].copy(),
-    }
+def _new_tile(item: dict) -> _Tile:
+    base = model_from_dict(item["model"])
+    names, grid_shape = item["names"], tuple(item["grid_shape"])
+    (a0, b0), (a1, b1) = item["bounds"]
+    n0, n1 = grid_shape
+    lo0, hi0 = max(a0 - 1, 0), min(b0 + 1, n0)
+    lo1, hi1 = max(a1 - 1, 0), min(b1 + 1, n1)
+    I, J = np.meshgrid(np.arange(lo0, hi0), np.arange(lo1, hi1), indexing="ij")
+    I, J = I.ravel(), J.ravel()
+    gidx = np.ravel_multi_index((I, J), grid_shape)
+    inside = (I >= a0) & (I < b0) & (J >= a1) & (J < b1)
+    edge = inside & (((I == a0) & (a0 > 0)) | ((I == b0 - 1) & (b0 < n0)) | ((J == a1) & (a1 > 0))
+                     | ((J == b1 - 1) & (b1 < n1)))
+    events = (I >= a0) & (J >= a1)
+    params = {names[0]: np.asarray(item["values0"])[I]}
+    if len(names) > 1:
+        params[names[1]] = np.asarray(item["values1"])[J]
+    shape = (hi0 - lo0, hi1 - lo1) if len(names) > 1 else (hi0 - lo0,)
+    opt = ContinuationOptions(**item["options"])
+    eng = Continuation(ModelStack.from_params(base, params), shape, item["max_order"], opt,
+                       frozen=~inside, point_seeds=gidx)
+    spec = {k: item[k] for k in ("model", "names", "values0", "values1", "grid_shape", "bounds", "tol", "propagate")}
+    return _Tile(eng, gidx, inside, edge, events, set(), spec)
 
 
-def _restore(eng: Continuation, st: dict, gidx: np.ndarray) -> None:
-    table = eng.reg.add_keys(st["rows"]["keys"].tolist())
-    if len(st["work_key"]):
-        codes = table[st["work_key"]] * eng.n + np.searchsorted(gidx, st["work_point"])
-        eng.pairs.done.update(zip(codes.tolist(), st["work_done"].tolist()))
-    cols = np.searchsorted(gidx, st["points"])
-    eng.full[cols] = st["full"]
-    eng.full_solves[cols] = st["full_solves"]
-    eng.proven[cols] = st["proven"]
-    _add_rows(eng, _unpack(st["rows"]), gidx)
+def _engine_rows(tile: _Tile, keep: np.ndarray) -> _Rows:
+    """The tile's objects at the points ``keep`` as rows (global point indices, sorted)."""
+    eng = tile.eng
+    pt, kid, Z, eig = eng.table(keep)
+    return _Rows(tile.gidx[pt].astype(np.int64), _str_array([eng.reg.key(k) for k in kid.tolist()]),
+                 eng.reg.order[kid].astype(np.int64), np.concatenate(Z) if Z else np.zeros((0, eng.M)),
+                 np.stack(eig) if eig else np.zeros((0, eng.M), complex))
+
+
+def _record(tile: _Tile, rows: _Rows) -> dict:
+    """The tile's own points: their objects (``rows``, sorted), solves, full searches, proofs."""
+    inside = tile.inside
+    return {"rows": _pack(rows), "points": tile.gidx[inside], "solves": tile.eng.solves[inside],
+            "full": tile.eng.full[inside].copy(), "proven": tile.eng.proven[inside].copy()}
 
 
 def _add_rows(eng: Continuation, rows: _Rows, gidx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -322,7 +342,7 @@ class BifurcationMap:
         Points searched from scratch (the coarse sub-grid, or every point without continuation).
     proven : (n0, n1, max_order) int8
         How the completeness of each order is known at each point, a code into
-        :data:`~rnnexplore.dynamics.continuation.PROVEN_HOW` (0: not proven; 1 "enumerated",
+        ``rnnexplore.dynamics.continuation.PROVEN_HOW`` (0: not proven; 1 "enumerated",
         2 "pruned", 3 "box"): from the full searches and from ``sweep(..., prove=K)``.
         See :attr:`proven_order`, :attr:`cell_proven`, :meth:`proven_at`, :meth:`proven_summary`.
     orbit : (n0, n_samples, M) float
@@ -809,11 +829,11 @@ def sweep(
     connected) in one stacked solve per wave, searches what changed where a continued object
     turned virtual (its visited regions and bit flips), and probes every point with a few
     orbits for attractors born away from every known object. The grid is cut into tiles (the
-    unit of parallel work, :func:`rnnexplore.parallel.parallel_map`) that exchange their border
-    objects in rounds until nothing changes. Finally, every pair of neighbouring points with
-    different object sets is classified with
-    :func:`~rnnexplore.dynamics.events.classify_events_many` (with both models, so exactly;
-    per tile on the executor) and objects are linked into tracks.
+    unit of parallel work; each tile's engine stays on the worker that started it,
+    :class:`rnnexplore.parallel.Resident`) that exchange their new edge objects in rounds until
+    nothing changes. Finally, every tile classifies the pairs of neighbouring points with
+    different object sets with ``classify_events_many`` (the batched :func:`~rnnexplore.dynamics.events.classify_events`) (with
+    both models, so exactly) and objects are linked into tracks.
 
     Parameters
     ----------
@@ -842,7 +862,8 @@ def sweep(
         ``None`` runs in-process; a ``ProcessPoolExecutor`` or a Dask client's
         ``get_executor()`` spread the tiles. The result does not depend on it.
     chunksize : int, optional
-        Tiles per submitted task (default 1; see :func:`~rnnexplore.parallel.parallel_map`).
+        Work items per submitted task of the orbit diagram (default 1; see
+        :func:`~rnnexplore.parallel.parallel_map`); every tile step is one task.
     progress : bool
         tqdm progress bars (one per round).
     prove : int, optional
@@ -853,7 +874,7 @@ def sweep(
         cost is ``sum_k L(n_letters, k)`` solves per point (the paper's system: 4 letters, 964
         solves per point to order 6, 11464 to order 8), so the default (``None``) proves only
         what the full searches at the coarse points proved on their own;
-        :attr:`BifurcationMap.proven` says per point and order.
+        :meth:`BifurcationMap.proven_at` says per point and order.
 
     Returns
     -------
@@ -878,16 +899,16 @@ def sweep(
                    check_int(orbit_steps[1], "orbit_steps[1]", minimum=1))
     prove = check_int(prove, "prove", minimum=0, maximum=max_order, allow_none=True) or 0
     job, tiles, opt = _job(model, names, values, max_order, seed, budget, continuation, prove)
-    # one tile per task by default: tiles are large and their costs differ several-fold, so
-    # tasks of several tiles unbalance the workers
     chunksize = check_int(chunksize, "chunksize", minimum=1, allow_none=True) or 1
-    states = _run_tiles(job, tiles, opt.max_rounds, executor, chunksize, progress)
+    job["tol"] = tol
+    done = _run_tiles(job, tiles, opt.max_rounds, executor, progress)
     orbit_args = (orbit and len(values) == 1, n_orbits, orbit_steps, executor, chunksize, progress)
-    return _assemble_map(model, names, values, job, states, tol, orbit_args)
+    return _assemble_map(model, names, values, job, done, orbit_args)
 
 
-def _assemble_map(model, names, values, job, states, tol, orbit_args) -> BifurcationMap:
+def _assemble_map(model, names, values, job, done, orbit_args) -> BifurcationMap:
     """The map from the tiles' records: objects, work per point, events, tracks, orbits."""
+    states = [d["state"] for d in done]
     shape, seed = tuple(job["grid_shape"]), job["seed"]
     v1 = np.asarray(job["values1"])
     rows = _Rows.concat([_unpack(st["rows"]) for st in states], model.M).sorted()
@@ -896,12 +917,11 @@ def _assemble_map(model, names, values, job, states, tol, orbit_args) -> Bifurca
     proven = np.zeros(shape + (job["max_order"],), dtype=np.int8)
     for st in states:
         idx = np.unravel_index(st["points"], shape)
-        per = np.bincount(np.searchsorted(st["points"], st["work_point"]), minlength=len(st["points"]))
-        solves[idx] = per + st["full_solves"]
+        solves[idx] = st["solves"]
         full[idx] = st["full"]
         proven[idx] = st["proven"]
     do_orbit, n_orbits, orbit_steps, executor, chunksize, progress = orbit_args
-    arrays = _events_and_tracks(job, rows, tol, executor, chunksize, progress)
+    arrays = _events_and_tracks(job, rows, done, executor, chunksize, progress)
     orbit_arr = np.zeros((0, 0, model.M))
     if do_orbit:
         orbit_arr = _orbit_diagram(model, names[0], values[0], rows, seed, n_orbits, orbit_steps,
@@ -950,37 +970,39 @@ def _ring(bounds, shape) -> np.ndarray:
     return np.ravel_multi_index((I[out], J[out]), shape)
 
 
-def _run_tiles(job: dict, tiles: list, max_rounds: int, executor, chunksize, progress) -> list[dict]:
-    """Rounds of tile work: every tile once, then tiles whose ring gained objects, until none."""
+def _run_tiles(job: dict, tiles: list, max_rounds: int, executor, progress) -> list[dict]:
+    """Rounds of tile work: every tile starts; then every tile whose ring gained objects
+    (only the new edge objects of its neighbours travel) spreads them and reports its record
+    and events, as does every tile without a report yet, until no ring gains anything (the
+    last reports are final). The tiles' engines stay where they ran
+    (:class:`~rnnexplore.parallel.Resident`); the largest tiles go first."""
     shape = tuple(job["grid_shape"])
     M = len(job["model"].get("h", job["model"].get("a", [])))
-    states: list[dict | None] = [None] * len(tiles)
-    sent: list[set] = [set() for _ in tiles]
     rings = [_ring(t, shape) for t in tiles]
-    todo = [(n, {**job, "bounds": t, "state": None, "halo": None}) for n, t in enumerate(tiles)]
-    rounds = 0
-    while todo and rounds < max_rounds:
-        desc = (f"tiles, round {rounds + 1}" if rounds else "tiles") if progress else False
-        results = parallel_map(_tile_work, [it for _, it in todo], executor=executor, chunksize=chunksize,
-                               progress=desc)
-        for (n, _), res in zip(todo, results):
-            states[n] = res["state"]
-        rounds += 1
-        if not job["propagate"]:
-            break
-        rows = _Rows.concat([_unpack(st["rows"]) for st in states], M)
-        todo = []
-        for n, t in enumerate(tiles):
-            mask = np.isin(rows.pt, rings[n])
-            pairs = list(zip(rows.pt[mask].tolist(), rows.key[mask].tolist()))
-            new = np.array([pair not in sent[n] for pair in pairs], dtype=bool)
-            if new.any():
-                sent[n].update(pairs)
-                halo = rows.select(_mask_of(mask, new))
-                todo.append((n, {**job, "bounds": t, "state": states[n], "halo": _pack(halo)}))
-        # largest first (the size of a tile's record tracks its cost): balanced workers
-        todo.sort(key=lambda it: -len(it[1]["state"]["work_key"]))
-    return states
+    finals: dict[int, dict] = {}
+    sizes: dict[int, int] = {}
+    with Resident(executor) as res:
+        items = {n: {**job, "bounds": t, "step": "start"} for n, t in enumerate(tiles)}
+        rounds = 0
+        while items:
+            desc = (f"tiles, round {rounds + 1}" if rounds else "tiles") if progress else False
+            out = dict(zip(items, res.map(_tile_step, items, progress=desc)))
+            if job["propagate"]:
+                rounds += 1
+            for n, r in out.items():
+                sizes[n] = r["size"]
+                if "state" in r:
+                    finals[n] = r
+            new = _Rows.concat([_unpack(out[n]["edge"]) for n in sorted(out)], M)
+            spread = rounds < max_rounds or not job["propagate"]
+            items = {}
+            for n in sorted(range(len(tiles)), key=lambda n: (-sizes[n], n)):
+                mask = np.isin(new.pt, rings[n]) if spread else np.zeros(len(new.pt), bool)
+                if mask.any():
+                    items[n] = {"step": "finish", "halo": _pack(new.select(mask))}
+                elif n not in finals:
+                    items[n] = {"step": "finish", "halo": None}
+    return [finals[n] for n in range(len(tiles))]
 
 
 def _mask_of(mask: np.ndarray, sub: np.ndarray) -> np.ndarray:
@@ -997,24 +1019,30 @@ def _row_stability(eig: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     return n_stable.astype(np.int64), label, np.max(mod, axis=1, initial=0.0)
 
 
-def _events_and_tracks(job: dict, rows: _Rows, tol: float, executor, chunksize, progress) -> dict:
-    """Events between neighbouring points with different object sets (per tile, on the
-    executor), and track ids."""
+def _events_and_tracks(job: dict, rows: _Rows, done: list[dict], executor, chunksize, progress) -> dict:
+    """Events between neighbouring points with different object sets (computed by every tile
+    in its last step), and track ids. A tile whose objects at the next row and column are not
+    exactly the final ones there (only possible when an edge object was later dropped as a
+    second key of one orbit) gets its events again from the final rows (on the executor)."""
     shape = tuple(job["grid_shape"])
     n0, n1 = shape
     tiles = _tiles(shape, job["options"]["tile"], len(job["names"]))
     starts = np.concatenate([[0], np.cumsum(rows.order)])
-    items = []
-    for (a0, b0), (a1, b1) in tiles:
+    parts, items = [], []
+    for ((a0, b0), (a1, b1)), d in zip(tiles, done):
         I, J = np.meshgrid(np.arange(a0, min(b0 + 1, n0)), np.arange(a1, min(b1 + 1, n1)), indexing="ij")
         pts = np.ravel_multi_index((I.ravel(), J.ravel()), shape)
         sel = np.flatnonzero(np.isin(rows.pt, pts))
-        items.append({**{k: job[k] for k in ("model", "names", "values0", "values1", "grid_shape")},
-                      "bounds": ((a0, b0), (a1, b1)), "tol": tol,
-                      "rows": _pack(_take(rows, sel, starts))})
-    items.sort(key=lambda it: -len(it["rows"]["pt"]))  # largest first; the events are sorted below
-    parts = parallel_map(_event_work, items, executor=executor, chunksize=chunksize,
-                         progress="events" if progress else False)
+        ring = sel[(rows.pt[sel] // n1 >= b0) | (rows.pt[sel] % n1 >= b1)]
+        final = set(zip(rows.pt[ring].tolist(), rows.key[ring].tolist()))
+        if final == set(zip(d["ring_pt"].tolist(), d["ring_key"].tolist())):
+            parts.append(d["events"])
+        else:
+            items.append({**{k: job[k] for k in ("model", "names", "values0", "values1", "grid_shape")},
+                          "bounds": ((a0, b0), (a1, b1)), "tol": job["tol"],
+                          "rows": _pack(_take(rows, sel, starts))})
+    parts += parallel_map(_event_work, items, executor=executor, chunksize=chunksize,
+                          progress="events" if progress and items else False)
     ev = {k: np.concatenate([part[k] for part in parts]) for k in parts[0]}
     order = np.lexsort((ev["seq"], ev["dir"], ev["p"]))
     ev = {k: v[order] for k, v in ev.items()}
@@ -1033,15 +1061,21 @@ def _take(rows: _Rows, sel: np.ndarray, starts: np.ndarray) -> _Rows:
 
 
 def _event_work(item: dict) -> dict:
-    """Events of one tile (top-level work function): every pair ``(p, q)`` with ``p`` in the
-    tile and ``q`` its next point along either axis, classified exactly with the models of
-    both points (:func:`classify_events_many`: one batched solve per order)."""
+    """Events of one tile (top-level work function) from the rows of its points and of the
+    next row and column (see :func:`_tile_events`)."""
+    return _tile_events(item, _unpack(item["rows"]))
+
+
+def _tile_events(item: dict, rows: _Rows) -> dict:
+    """Events of one tile: every pair ``(p, q)`` with ``p`` in the tile and ``q`` its next
+    point along either axis, classified exactly with the models of both points
+    (:func:`classify_events_many`: one batched solve per order). ``rows``: the objects of the
+    tile's points and of the next row and column, sorted."""
     from rnnexplore.dynamics.events import classify_events_many
 
     shape = tuple(item["grid_shape"])
     n0, n1 = shape
     (a0, b0), (a1, b1) = item["bounds"]
-    rows = _unpack(item["rows"])
     I, J = np.meshgrid(np.arange(a0, min(b0 + 1, n0)), np.arange(a1, min(b1 + 1, n1)), indexing="ij")
     dom = np.ravel_multi_index((I.ravel(), J.ravel()), shape)  # sorted
     inside = ((I < b0) & (J < b1)).ravel()

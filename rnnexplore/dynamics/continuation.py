@@ -35,7 +35,7 @@ import numpy as np
 
 from rnnexplore._validation import check_int, check_real
 from rnnexplore.dynamics import cycles as _cycles
-from rnnexplore.dynamics.cycles import Cycle, CycleSet, _as_cycles, _key_string, _same_orbit, _sort_eigenvalues
+from rnnexplore.dynamics.cycles import Cycle, CycleSet, _as_cycles, _key_string, _same_orbit
 from rnnexplore.dynamics.models import PiecewiseLinearModel
 from rnnexplore.dynamics.solve import ModelStack, check_model, eigenvalues, solve_stack
 
@@ -68,7 +68,7 @@ class ContinuationOptions:
         Steps of every probe orbit.
     probe_scale : float or None
         Probe orbits start uniformly in ``[-probe_scale, probe_scale]^M`` (default: from
-        orbits of the model at the first point, :func:`probe_scale`).
+        orbits of the model at the first point, ``probe_scale(model)``).
     tile : int or None
         Maps: tile size in grid points (the unit of parallel work; never chosen by the
         executor, so the result does not depend on the executor). Default
@@ -293,6 +293,18 @@ class _Found:
     Z: list = field(default_factory=list)  # (k, M) arrays
     eig: list = field(default_factory=list)  # (M,) complex arrays
 
+    def __getstate__(self) -> dict:
+        # a few flat arrays instead of one small array per object (a tile's engine travels
+        # between rounds on executors that cannot keep it, rnnexplore.parallel.Resident)
+        return {"pt": np.asarray(self.pt, np.int64), "kid": np.asarray(self.kid, np.int64),
+                "lens": np.array([len(z) for z in self.Z], np.int64),
+                "Z": np.concatenate(self.Z) if self.Z else None, "eig": np.stack(self.eig) if self.eig else None}
+
+    def __setstate__(self, d: dict) -> None:
+        self.pt, self.kid = d["pt"].tolist(), d["kid"].tolist()
+        self.Z = np.split(d["Z"], np.cumsum(d["lens"])[:-1]) if d["Z"] is not None else []
+        self.eig = list(d["eig"]) if d["eig"] is not None else []
+
 
 class Continuation:
     """Continuation over a stack of parameter points with a neighbour structure.
@@ -446,7 +458,7 @@ class Continuation:
                     good, canon, shift = good[prim], canon[prim], shift[prim]
                     Zr = Z[good[:, None], (np.arange(k)[None, :] + shift[:, None]) % k]
                     with np.errstate(all="ignore"):
-                        ev = _sort_eigenvalue_rows(np.linalg.eigvals(P[good]))
+                        ev = _sort_eigenvalue_rows(eigenvalues(P[good]))
                     self.record_many(rp[good], self.reg.add(canon, np.full(len(good), k)), Zr, ev)
             self.proven[pts, :order] = np.where(self.proven[pts, :order] == 0, 1, self.proven[pts, :order])
 

@@ -60,7 +60,7 @@ class BifurcationEvent:
     order : int
         Period of the object concerned.
     key_before, key_after : str or None
-        :attr:`Cycle.key` of the object before / after (None when it did not exist there).
+        ``key`` (:class:`~rnnexplore.dynamics.cycles.Cycle`) of the object before / after (None when it did not exist there).
     description : str
         Human-readable sentence.
     stability_before, stability_after : str or None
@@ -185,7 +185,7 @@ def _model_kinds(objs: Sequence[Cycle], system: Any, points: np.ndarray | None =
     two sides (``det(I -+ P)`` sign changes); a solution that merely became virtual (an orbit
     point crossed a switching border) -> border collision; still real -> "" (the search missed it).
     """
-    from rnnexplore.dynamics.solve import solve_region_sequences  # the engine's one batched solve
+    from rnnexplore.dynamics.solve import eigenvalues, solve_region_sequences  # the engine's one batched solve
 
     kinds = [""] * len(objs)
     orders = np.array([c.order for c in objs], dtype=np.int64)
@@ -194,7 +194,7 @@ def _model_kinds(objs: Sequence[Cycle], system: Any, points: np.ndarray | None =
         S = np.stack([np.asarray(objs[i].regions, dtype=bool) for i in idx])
         sol = solve_region_sequences(system, S, points=None if points is None else np.asarray(points)[idx])
         with np.errstate(all="ignore"):
-            ev_other = np.linalg.eigvals(np.where(np.isfinite(sol.P), sol.P, 0.0))
+            ev_other = eigenvalues(np.where(np.isfinite(sol.P), sol.P, 0.0))
         for r, i in enumerate(idx.tolist()):
             if not sol.solvable[r]:
                 kinds[i] = "degenerate_transcritical"
@@ -230,7 +230,7 @@ def classify_events(
 
     Rules, applied in this order:
 
-    1. **Matching.** Objects with the same :attr:`Cycle.key` (region sequence up to rotation)
+    1. **Matching.** Objects with the same ``Cycle.key`` (region sequence up to rotation)
        are the same object. Among the rest, an object before and one after of the same order
        whose orbits are within ``tol`` (max-norm over phase shifts, relative to
        ``1 + max |point|``) are the same object that crossed a switching border:

@@ -190,6 +190,67 @@ def _local_length(model, cycle, v: np.ndarray, lam: float, s0, S) -> float:
     return 0.5 * best / max(1.0, abs(lam)) if np.isfinite(best) else 1e-3
 
 
+def _check_saddle(model: Any, cycle: Any, bounds: Any) -> np.ndarray:
+    """The checked box ``(2, 2)`` of :func:`saddle_manifolds` (a 2-D model, a saddle object)."""
+    if int(model.M) != 2:
+        raise ValueError(f"model must be 2-D for manifolds, got M = {model.M}")
+    if getattr(cycle, "stability", None) != "saddle":
+        raise ValueError(f"cycle must be a saddle, got {getattr(cycle, 'stability', None)!r}")
+    box = np.asarray(bounds, float)
+    if box.shape != (2, 2) or not np.all(np.isfinite(box)) or np.any(box[:, 1] <= box[:, 0]):
+        raise ValueError(f"bounds must be ((x0, x1), (y0, y1)) with x0 < x1, y0 < y1, got {bounds!r}")
+    return box
+
+
+def _saddle_directions(model: Any, pts: np.ndarray) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """Eigenvalues and eigenvectors (real) of the saddle's period map and the indices of its
+    unstable and stable direction."""
+    J = model.jacobians(model.region(pts))
+    P = np.eye(2)
+    for j in range(len(pts)):
+        P = J[j] @ P
+    lam, vec = np.linalg.eig(P)
+    lam, vec = np.real(lam), np.real(vec)
+    iu, is_ = (0, 1) if abs(lam[0]) > abs(lam[1]) else (1, 0)
+    return lam, vec, iu, is_
+
+
+def _trace_branch(model: Any, name: str, step: Any, p0: np.ndarray, v: np.ndarray, lam: float, delta: float,
+                  k: int, n_iter: int, max_segments: int, box: np.ndarray, scale: float,
+                  progress: Any) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Segments, their generations and whether the branch was cut at ``max_segments``.
+
+    The local segment L (traced for two periods, enough to make the union invariant) and the
+    two fundamental domains D+-, between delta and lambda^2 delta (traced to the end), mapped
+    forward (``step = image_segments``, unstable) or backward (``preimage_segments``, stable).
+    """
+    far, near = (lam ** 2, 1.0) if name == "unstable" else (1.0, lam ** 2)
+    local = np.array([[p0 - delta * v, p0 + delta * v]])
+    dom = np.array([[p0 + sgn * near * delta * v, p0 + sgn * far * delta * v] for sgn in (1.0, -1.0)])
+    segs, gens = [local, dom], [np.zeros(1, dtype=int), np.zeros(2, dtype=int)]
+    total = 3
+    truncated = False
+    for g in range(1, n_iter + 1):
+        if progress is not None:
+            progress(g / n_iter, f"{name} manifold")
+        if g <= 2 * k:
+            local = _tidy(step(model, local), box, scale)
+        dom = _tidy(step(model, dom), box, scale)
+        new = np.concatenate([local, dom]) if g <= 2 * k else dom
+        if len(new) == 0:
+            break
+        if total + len(new) > max_segments:
+            new = new[: max_segments - total]
+            truncated = True
+        segs.append(new)
+        gens.append(np.full(len(new), g))
+        total += len(new)
+        if total >= max_segments:
+            truncated = truncated or g < n_iter
+            break
+    return np.concatenate(segs), np.concatenate(gens), truncated
+
+
 def saddle_manifolds(model: Any, cycle: Any, *, bounds: Any, n_iter: int | None = None,
                      max_segments: int = 4000, progress: Any = None) -> Manifolds:
     """Trace the stable and unstable manifold of a saddle fixed point or cycle of a 2-D model.
@@ -222,59 +283,24 @@ def saddle_manifolds(model: Any, cycle: Any, *, bounds: Any, n_iter: int | None 
     >>> len(man.unstable) > 16 and len(man.stable) > 16
     True
     """
-    if int(model.M) != 2:
-        raise ValueError(f"model must be 2-D for manifolds, got M = {model.M}")
-    if getattr(cycle, "stability", None) != "saddle":
-        raise ValueError(f"cycle must be a saddle, got {getattr(cycle, 'stability', None)!r}")
-    box = np.asarray(bounds, float)
-    if box.shape != (2, 2) or not np.all(np.isfinite(box)) or np.any(box[:, 1] <= box[:, 0]):
-        raise ValueError(f"bounds must be ((x0, x1), (y0, y1)) with x0 < x1, y0 < y1, got {bounds!r}")
+    box = _check_saddle(model, cycle, bounds)
     pts = np.asarray(cycle.points, float)
     k = len(pts)
     n_iter = max(40, 12 * k) if n_iter is None else check_int(n_iter, "n_iter", minimum=0)
     max_segments = check_int(max_segments, "max_segments", minimum=1)
     progress = check_callable(progress, "progress")
     s0, S = _affine_switching(model)
-    J = model.jacobians(model.region(pts))
-    P = np.eye(2)
-    for j in range(k):
-        P = J[j] @ P
-    lam, vec = np.linalg.eig(P)
-    lam, vec = np.real(lam), np.real(vec)
-    iu, is_ = (0, 1) if abs(lam[0]) > abs(lam[1]) else (1, 0)
+    lam, vec, iu, is_ = _saddle_directions(model, pts)
     scale = float(np.max(box[:, 1] - box[:, 0]))
     truncated = False
     out = {}
     for name, i, step in (("unstable", iu, image_segments), ("stable", is_, preimage_segments)):
         v = vec[:, i] / np.linalg.norm(vec[:, i])
         delta = _local_length(model, cycle, v, lam[i], s0, S)
-        far, near = (lam[i] ** 2, 1.0) if name == "unstable" else (1.0, lam[i] ** 2)
-        # the local segment L (traced for two periods, enough to make the union invariant) and
-        # the two fundamental domains D+-, between delta and lambda^2 delta (traced to the end)
-        local = np.array([[pts[0] - delta * v, pts[0] + delta * v]])
-        dom = np.array([[pts[0] + sgn * near * delta * v, pts[0] + sgn * far * delta * v]
-                        for sgn in (1.0, -1.0)])
-        segs, gens = [local, dom], [np.zeros(1, dtype=int), np.zeros(2, dtype=int)]
-        total = 3
-        for g in range(1, n_iter + 1):
-            if progress is not None:
-                progress(g / n_iter, f"{name} manifold")
-            if g <= 2 * k:
-                local = _tidy(step(model, local), box, scale)
-            dom = _tidy(step(model, dom), box, scale)
-            new = np.concatenate([local, dom]) if g <= 2 * k else dom
-            if len(new) == 0:
-                break
-            if total + len(new) > max_segments:
-                new = new[: max_segments - total]
-                truncated = True
-            segs.append(new)
-            gens.append(np.full(len(new), g))
-            total += len(new)
-            if total >= max_segments:
-                truncated = truncated or g < n_iter
-                break
-        out[name] = (np.concatenate(segs), np.concatenate(gens))
+        segs, gens, cut = _trace_branch(model, name, step, pts[0], v, lam[i], delta, k, n_iter, max_segments,
+                                        box, scale, progress)
+        truncated = truncated or cut
+        out[name] = (segs, gens)
     return Manifolds(unstable=out["unstable"][0], stable=out["stable"][0],
                      unstable_generation=out["unstable"][1], stable_generation=out["stable"][1],
                      eigenvalues=(float(lam[iu]), float(lam[is_])), truncated=truncated)

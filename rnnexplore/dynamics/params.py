@@ -118,7 +118,7 @@ def locate_param(
         ``alias(field, index, shape) -> index`` rewrites short forms before the range check
         (a PLRNN with diagonal ``A`` accepts ``"A[i]"`` for ``A[i,i]``).
     forms : str, optional
-        Description of the valid names for the error message (default :func:`name_forms`).
+        Description of the valid names for the error message (default ``name_forms(shapes)``).
 
     Raises
     ------

@@ -241,6 +241,8 @@ class ModelStack:
         return self.template.with_params({n: float(v[int(i)]) for n, v in self._params.items()})
 
     def rows(self, point: np.ndarray) -> "_StackRows":
+        """The per-row parameters of the models ``point`` (stack indices, one per row to solve),
+        gathered once for the solve kernel (as ``solve_stack`` does)."""
         return _StackRows(self, np.asarray(point, dtype=np.intp))
 
 

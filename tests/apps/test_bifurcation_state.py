@@ -154,3 +154,29 @@ def test_bifurcation_state_reports_proven_cells():
         assert st.summary().endswith("not proven complete")
     finally:
         st.close()
+
+
+def test_a_job_that_returns_after_cancel_is_cancelled_and_commits_nothing(state, monkeypatch):
+    """Cancelled after the work's last ``report``: the work returns a map, the job drops it and
+    the state's cancel hook runs anyway (partial cleared, the caller's ``on_cancel`` once)."""
+    import threading
+
+    st = state
+    before, gate, calls = st.result, threading.Event(), []
+
+    def sweep_then_wait(report, grid, model, t0, stream):
+        st.partial = {"counts": np.zeros((2, 2))}
+        report(0.5, "last report")
+        gate.wait(30)  # cancel() happens here; no report follows
+        return before
+
+    monkeypatch.setattr(st, "_sweep_in_background", sweep_then_wait)
+    job = st.start_zoom(-0.5, 0.5, -2.0, -1.0, shape=(4, 5), confirmed=True,
+                        on_done=lambda r: calls.append("done"), on_cancel=lambda: calls.append("cancel"))
+    while job.progress[1] != "last report":
+        time.sleep(0.01)
+    job.cancel()
+    gate.set()
+    assert job.wait(30).state == "cancelled" and job.result is None
+    assert calls == ["cancel"] and st.partial is None
+    assert st.result is before and st.history == []

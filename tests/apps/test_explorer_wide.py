@@ -50,3 +50,67 @@ def test_wide_network_slider_steps_match_brute_force(monkeypatch):
     # the same sets as with single-bit flips (births on the way back depend on the search only)
     monkeypatch.setattr(explorer, "WIDE_BITS", 10**6)
     assert _sweep(values) == got
+
+
+def _trained(path):
+    from pathlib import Path
+
+    from rnnexplore.dynamics.models import from_torch_rnn
+    from rnnexplore.dynamics.training.flipflop import load_flipflop
+
+    return from_torch_rnn(load_flipflop(Path(__file__).resolve().parents[2] / "benchmarks" / "data" / path)[0])
+
+
+def test_cold_search_of_a_trained_net_starts_from_its_trajectories(monkeypatch):
+    """A trained flip-flop net (M = 16: brute force over its 2^16 regions is the oracle, 27 fixed
+    points) treated as wide: with the capped search cut to 100 solves, the trajectory-seeded cold
+    search still finds every fixed point; without the seeding the same budget misses some."""
+    model = _trained("certify_flipflop_M16.npz")
+    ref = {c.key for c in brute_force_cycles(model, 1)}
+    assert len(ref) == 27
+    monkeypatch.setattr(explorer, "COLD_BUDGET", {"max_solves": 100})
+    monkeypatch.setattr(explorer, "WIDE_BITS", model.n_bits - 1)
+    st = ExplorerState(model, max_order=1)
+    assert {c.key for c in st.cycles} == ref
+    assert ExplorerState(model, max_order=1, seed=5).cycles.keys() == st.cycles.keys()  # not one lucky seed
+    monkeypatch.setattr(explorer, "WIDE_BITS", model.n_bits)  # not wide: the capped search alone
+    plain = {c.key for c in ExplorerState(model, max_order=1).cycles}
+    assert plain < ref
+
+
+def test_explorer_on_the_m64_flipflop_net_finds_the_cube():
+    """The benchmark M = 64 net (2^64 regions): the explorer's cold search finds the 27 fixed points
+    (8 attractors, 12 + 6 + 1 saddles) that objects_from_states finds from the task's own
+    trajectories (tests/dynamics/test_flipflop.py), and a slider step follows them."""
+    import torch
+
+    from pathlib import Path
+
+    from rnnexplore.dynamics.continuation import objects_from_states
+    from rnnexplore.dynamics.models import from_torch_rnn
+    from rnnexplore.dynamics.training.flipflop import flipflop_batch, load_flipflop
+
+    rnn, _ = load_flipflop(Path(__file__).resolve().parents[2] / "benchmarks" / "data" / "flipflop_M64.npz")
+    model = _trained("flipflop_M64.npz")
+    u, _ = flipflop_batch(16, 100, seed=1, start_pulse=True)
+    with torch.no_grad():
+        x = rnn(torch.tensor(u, dtype=torch.float32))[0].numpy().astype(np.float64).reshape(-1, 64)
+    rng = np.random.default_rng(2)
+    init = x[rng.choice(len(x), 512, replace=False)] + 0.5 * rng.standard_normal((512, 64))
+
+    def oracle(m):
+        return {c.key for c in objects_from_states(m, (init @ m.W.T + m.h)[None], 1, relax=30)}
+
+    ref = oracle(model)
+    assert len(ref) == 27
+    W_ih = rnn.weight_ih_l0.detach().numpy().astype(float)
+    st = ExplorerState(model, max_order=1, inputs=W_ih, params=["u[0]", "u[1]", "u[2]"])
+    assert model.n_bits > WIDE_BITS and {c.key for c in st.cycles} == ref
+    n_unstable = sorted(int(np.sum(np.abs(c.eigenvalues) > 1)) for c in st.cycles)
+    assert [n_unstable.count(k) for k in range(4)] == [8, 12, 6, 1]
+    # a slider step follows all 27 (at u[0] = 0.005 the flip-less wide-net step misses one that
+    # single-bit flips find; at 0.01 the input has pulled the cube apart: 25 fixed points)
+    assert st.set_param("u[0]", 0.0025)
+    st.wait()
+    assert {c.key for c in st.cycles} == oracle(from_torch_rnn(rnn, u=[0.0025, 0.0, 0.0]))
+    assert all(np.max(np.abs(st.model.step(c.points[0]) - c.points[0])) < 1e-9 for c in st.cycles)

@@ -280,6 +280,38 @@ def test_results_do_not_depend_on_a_dask_cluster(small_map):
             _assert_same_map(small_map, sweep(m, grid, 8, executor=client.get_executor(), chunksize=2, **kw))
 
 
+def test_resident_tiles_on_dask_give_the_serial_map(small_map):
+    # in-process workers (fast); the tiles' engines stay on the worker that started them and
+    # only edge objects travel between rounds
+    pytest.importorskip("dask.distributed")
+    from dask.distributed import Client, LocalCluster
+
+    from rnnexplore.dynamics.cycles import brute_force_cycles
+    from rnnexplore.dynamics.models import PLRNN
+
+    m, grid = _gt16_grid(10, -0.6, 0.6)
+    kw = dict(seed=3, continuation={"coarse": 3, "tile": 6})
+    # a thin existence region: the fixed point of region (1, 1) is z = N h with
+    # N = [[1, -1], [-1, 1.002]], real iff y < x < 1.002 y for h = (x, y), which holds at the
+    # diagonal grid points only; 3 x 3 tiles, so continuation crosses tile corners diagonally
+    band = PLRNN(np.zeros(2), np.eye(2) - np.linalg.inv(np.array([[1.0, -1.0], [-1.0, 1.002]])), [1.0, 1.0])
+    y = 1.0 + 0.1 * np.arange(8)
+    band_grid = {"h[0]": y + 0.001, "h[1]": y}
+    band_kw = dict(seed=0, continuation={"coarse": 100, "probes": 0, "tile": 3})
+    band_serial = sweep(band, band_grid, 1, **band_kw)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        _assert_same_map(small_map, sweep(m, grid, 8, executor=client, **kw))
+        band_dask = sweep(band, band_grid, 1, executor=client.get_executor(), **band_kw)
+    _assert_same_map(band_serial, band_dask)
+    assert band_dask.full_search.sum() == 1
+    for i in range(8):
+        for j in range(8):
+            oracle = {c.key for c in brute_force_cycles(band_dask.model_at(i, j), 1)}
+            assert ("11" in oracle) == (i == j)
+            assert ("11" in band_dask.cycles_at(i, j).keys()) == (i == j), (i, j)
+
+
 def test_independent_search_baseline(small_map):
     m, grid = _gt16_grid(10, -0.6, 0.6)
     ind = sweep(m, grid, 8, seed=3, continuation=False)

@@ -1,8 +1,6 @@
-"""The sweep cost model: its full-search count is the sweep's, its estimate within 3x of a real sweep."""
+"""The sweep cost model: its full-search count is the sweep's, its estimate predicts a sweep's counted work."""
 
 from __future__ import annotations
-
-import time
 
 import numpy as np
 import pytest
@@ -34,30 +32,54 @@ def test_one_dimensional_count():
     assert n_full_searches((23,), default_coarse((23,))) == int(bm.full_search.sum())
 
 
-@pytest.mark.parametrize("n, order", [(12, 8), (20, 6)])
-def test_estimate_within_a_factor_three_of_the_measured_time(n, order):
-    model, grid = _gt_grid(n)
-    cost = measure_sweep_cost(model, grid, order)
-    t0 = time.perf_counter()
+@pytest.fixture
+def work_clock(monkeypatch):
+    """The cost model's clock replaced by counted work: every region-sequence solve adds its rows x
+    steps (``solve._solve_rows``, the one kernel of full searches and continuation alike). The
+    estimate is then a prediction of the sweep's solves, measured and compared without timing;
+    that seconds follow solves on a real machine is benchmarks/bench_apps.py's side-by-side."""
+    import types
+
+    import rnnexplore.dynamics.cost as cost
+    import rnnexplore.dynamics.solve as solve
+
+    clock = [0.0]
+    kernel = solve._solve_rows
+
+    def counted(rows, S, *args, **kwargs):
+        S_ = np.asarray(S)
+        clock[0] += S_.shape[0] * (S_.shape[1] if S_.ndim > 2 else 1)
+        return kernel(rows, S, *args, **kwargs)
+
+    monkeypatch.setattr(solve, "_solve_rows", counted)
+    monkeypatch.setattr(cost, "time", types.SimpleNamespace(perf_counter=lambda: clock[0]))
+    return clock
+
+
+def _estimate_and_count(clock, model, grid, order):
+    est = estimate_sweep_seconds(model, grid, order)
+    c0 = clock[0]
     sweep(model, grid, order)
-    measured = time.perf_counter() - t0
-    ratio = cost.seconds / measured
-    assert 1 / 3 <= ratio <= 3, (cost, measured)
+    return est, clock[0] - c0
 
 
-def test_estimate_for_a_skew_tent_map():
+@pytest.mark.parametrize("n, order", [(12, 8), (20, 6)])
+def test_estimate_predicts_the_sweeps_work(work_clock, n, order):
+    """The two-term model (full searches on the coarse sub-grid, continuation elsewhere, constants
+    from a patch) extrapolates the counted work of the whole sweep within 2x (GT16: within 1%)."""
+    model, grid = _gt_grid(n)
+    est, counted = _estimate_and_count(work_clock, model, grid, order)
+    assert counted > 0 and 1 / 2 <= est / counted <= 2, (est, counted)
+    # one term (every point priced as a full search) is off by more than 2x: the check can fail
+    one_term = measure_sweep_cost(model, grid, order).full_search_seconds * n * n
+    assert one_term / counted > 2, (one_term, counted)
+
+
+def test_estimate_for_a_skew_tent_map(work_clock):
     m = skew_tent(0.2, 0.0, 1.0)
     grid = {"A[0]": np.linspace(-0.85, 0.85, 30), "W[0,0]": np.linspace(-2.97, 1.93, 40)}
-    sweep(m, {k: v[:4] for k, v in grid.items()}, 2)  # warm caches first: estimate and sweep both run warm
-    ratios = []
-    for _ in range(3):  # a model off by more than 3x fails every time; a burst of load on a shared machine does not
-        est = estimate_sweep_seconds(m, grid, 2)
-        t0 = time.perf_counter()
-        sweep(m, grid, 2)
-        ratios.append(est / (time.perf_counter() - t0))
-        if 1 / 3 <= ratios[-1] <= 3:
-            break
-    assert 1 / 3 <= ratios[-1] <= 3, ratios
+    est, counted = _estimate_and_count(work_clock, m, grid, 2)
+    assert counted > 0 and 1 / 2 <= est / counted <= 2, (est, counted)  # 0.66, the same every run
 
 
 def test_describe_and_format():

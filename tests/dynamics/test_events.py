@@ -83,3 +83,59 @@ def test_classify_events_many_equals_classify_events_pair_by_pair():
         classify_events_many([(sets[0], sets[1])], ModelStack.from_models(models), [[0, 99]])
     with pytest.raises(ValueError, match="stack"):
         classify_events_many([(sets[0], sets[1])], models[0], [[0, 1]])
+
+
+@pytest.mark.parametrize("w00, want", [(0.7, "degenerate_transcritical"), (0.35, "")])
+def test_model_kinds_on_a_large_net_with_inactive_units(w00, want):
+    """Rule 4 on M = 30 (the reduced eigenvalue path: 28 inactive units): the kind is the one the
+    full spectra computed with ``np.linalg.eigvals`` give, and the closed form of the 2 x 2 block."""
+    from rnnexplore.dynamics.models import PLRNN
+    from rnnexplore.dynamics.solve import solve_region_sequences
+
+    M = 30
+    h = np.full(M, -1.0)
+    h[:2] = [0.0, 0.2]
+
+    def net(w):
+        W = np.zeros((M, M))
+        W[:2, :2] = [[w, 0.2], [0.1, 0.2]]
+        return PLRNN(np.full(M, 0.5), W, h)
+
+    before, after = net(0.3), net(w00)
+    d = np.zeros(M, bool)
+    d[:2] = True
+    z = np.linalg.solve(np.eye(M) - before.jacobian(d), h)
+    np.testing.assert_allclose(z[:2], [1.0, 1.0])
+    lam = np.linalg.eigvals(before.jacobian(d))
+    fp = Cycle(1, z[None, :], lam[np.argsort(-np.abs(lam))], d[None, :], "fp")
+    got = ev._model_kinds([fp], after)
+    P = solve_region_sequences(after, d[None, None, :]).P
+    kind = ev._crossing_kind(fp.eigenvalues, np.linalg.eigvals(np.where(np.isfinite(P), P, 0.0))[0])
+    if kind not in ("degenerate_transcritical", "degenerate_flip"):
+        kind = ""  # still real on the other side (the 2 x 2 block keeps z > 0 for w00 = 0.35)
+    assert got == [kind] == [want]
+
+
+def test_eigenvalues_non_finite_entries():
+    """``solve.eigenvalues`` (used by rule 4 and Continuation.prove) raises on NaN / inf in an
+    active unit's column, in its full and reduced paths, as ``np.linalg.eigvals`` does. Only in
+    the reduced path (M >= 24) a non-finite entry in an inactive unit's row (which cannot change
+    the block-triangular spectrum) is ignored where numpy refuses; rule 4 zeroes non-finite
+    entries before, and prove only sees real solutions (finite products), so both sites agree."""
+    from rnnexplore.dynamics.solve import eigenvalues
+
+    for M in (3, 30):
+        for bad in (np.nan, np.inf):
+            for where in ((0, 0), (0, 1)):
+                P = np.zeros((2, M, M))
+                P[:, 0, 0] = 0.5
+                P[1][where] = bad
+                with pytest.raises(np.linalg.LinAlgError):
+                    np.linalg.eigvals(P)
+                if M == 30 and where == (0, 1):  # unit 0 inactive (column 0 = 0.5 e_0), the bad entry in its row
+                    with np.errstate(invalid="ignore"):
+                        got = np.sort_complex(eigenvalues(P)[1])
+                    np.testing.assert_array_equal(got, np.sort_complex(np.r_[0.5, np.zeros(M - 1)].astype(complex)))
+                    continue
+                with pytest.raises(np.linalg.LinAlgError), np.errstate(invalid="ignore"):
+                    eigenvalues(P)

@@ -85,3 +85,49 @@ def test_benchmark_network_m64_has_the_cube_from_relaxed_states():
         p = c.points[0]
         assert np.max(np.abs(model.step(p) - p)) < 1e-9
         np.testing.assert_array_equal(model.region(p), c.regions[0])
+
+
+def test_a_diverging_learning_rate_raises_naming_the_step():
+    """lr = 1 blows the ReLU network up within a couple of Adam steps (loss inf, then NaN weights):
+    train_flipflop refuses to return it and says which step and what to change."""
+    import math
+
+    from rnnexplore.dynamics.training.flipflop import train_flipflop
+
+    with pytest.raises(FloatingPointError, match=r"diverged at step \d+: .*smaller learning rate \(lr=1,") as info:
+        train_flipflop(hidden=8, steps=6, batch=4, length=40, lr=1.0, seed=0)
+    step = int(str(info.value).split("step ")[1].split(":")[0])
+    assert 0 < step < 6  # step 0's loss is finite (a fresh network), the blow-up follows
+    rnn, readout, losses = train_flipflop(hidden=8, steps=6, batch=4, length=40, lr=5e-3, seed=0)
+    assert all(math.isfinite(x) for x in losses) and len(losses) == 6
+    for bad in (0.0, -1e-3, float("nan")):
+        with pytest.raises(ValueError, match="lr"):
+            train_flipflop(hidden=8, steps=1, lr=bad)
+
+
+def test_trained_flipflop_is_a_cache(tmp_path, monkeypatch):
+    """Missing file: trained with the given settings and written (equal to train_flipflop's net);
+    present: loaded without training; retrain=True: trained again and overwritten."""
+    import torch
+
+    from rnnexplore.dynamics.training import flipflop as ff
+
+    kw = dict(hidden=5, steps=3, batch=2, length=12, seed=4)
+    f = tmp_path / "sub" / "net.npz"
+    rnn, readout, how = ff.trained_flipflop(f, **kw)
+    ref, ref_out, _ = ff.train_flipflop(**kw)
+    assert how.startswith("trained") and f.exists()
+    for a, b in zip([*rnn.parameters(), *readout.parameters()], [*ref.parameters(), *ref_out.parameters()]):
+        assert torch.equal(a, b)
+
+    def no_training(**_):
+        raise AssertionError("the cache must not train")
+
+    monkeypatch.setattr(ff, "train_flipflop", no_training)
+    rnn2, _, how2 = ff.trained_flipflop(f, **kw)
+    assert how2 == "cached net.npz" and torch.equal(rnn2.weight_hh_l0, rnn.weight_hh_l0)
+    with pytest.raises(AssertionError, match="must not train"):
+        ff.trained_flipflop(f, retrain=True, **kw)
+    assert torch.equal(ff.load_flipflop(f)[0].weight_hh_l0, rnn.weight_hh_l0)  # a failed retrain leaves the file
+    with pytest.raises(ValueError, match="retrain"):
+        ff.trained_flipflop(f, retrain="yes")

@@ -8,8 +8,10 @@ ReLU RNN under constant input is exactly a PLRNN (:func:`rnnexplore.dynamics.mod
 so all its fixed points can be enumerated exactly.
 
 :func:`train_flipflop` trains one network (seeded, CPU); :func:`save_flipflop` /
-:func:`load_flipflop` store the weights as ``.npz`` (no pickle); :func:`cached_flipflop` loads
-the network shipped with the package (trained by :func:`train_flipflop` with its defaults).
+:func:`load_flipflop` store the weights as ``.npz`` (no pickle); :func:`trained_flipflop` is the
+one cache of trained networks (load the file, or train and write it when missing);
+:func:`cached_flipflop` loads the network shipped with the package (trained by
+:func:`train_flipflop` with its defaults).
 
 Examples
 --------
@@ -29,8 +31,8 @@ import numpy as np
 from rnnexplore._validation import check_bool, check_int, check_real, check_seed
 from rnnexplore.files import atomic_savez, load_npz
 
-__all__ = ["flipflop_batch", "train_flipflop", "save_flipflop", "load_flipflop", "cached_flipflop",
-           "flipflop_accuracy", "CACHED"]
+__all__ = ["flipflop_batch", "train_flipflop", "save_flipflop", "load_flipflop", "trained_flipflop",
+           "cached_flipflop", "flipflop_accuracy", "CACHED"]
 
 _MAGIC = "rnnexplore-flipflop-1"
 CACHED = "flipflop_relu.npz"  # package data: rnnexplore/dynamics/training/data/
@@ -81,11 +83,19 @@ def train_flipflop(*, hidden: int = 10, n_bits: int = 3, steps: int = 1500, batc
     readout : torch.nn.Linear
     losses : list of float
         Mean squared error per step.
+
+    Raises
+    ------
+    FloatingPointError
+        When training diverges: a loss or a weight after a step is not finite (NaN or
+        infinite). The message names the step and suggests a smaller learning rate ``lr``;
+        no NaN network is ever returned.
     """
     import torch
 
     hidden = check_int(hidden, "hidden", minimum=1, maximum=1024)
     steps = check_int(steps, "steps", minimum=0)
+    lr = check_real(lr, "lr", minimum=0.0, exclusive_minimum=True)
     seed = check_seed(seed, allow_none=False)
     torch.manual_seed(seed)
     rnn = torch.nn.RNN(n_bits, hidden, nonlinearity="relu")
@@ -103,12 +113,25 @@ def train_flipflop(*, hidden: int = 10, n_bits: int = 3, steps: int = 1500, batc
         u, y = torch.tensor(u, dtype=torch.float32), torch.tensor(y, dtype=torch.float32)
         out, _ = rnn(u)
         loss = torch.mean((readout(out) - y) ** 2)
+        value = float(loss.detach())
+        _check_finite(np.isfinite(value), i, lr, f"the loss is {value}")
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_([*rnn.parameters(), *readout.parameters()], 1.0)
         opt.step()
         losses.append(float(loss.detach()))
+        with torch.no_grad():
+            bad = [n for n, q in [*rnn.named_parameters(), *readout.named_parameters(prefix="readout")]
+                   if not bool(torch.isfinite(q).all())]
+        _check_finite(not bad, i, lr, f"the update made {', '.join(bad)} non-finite")
     return rnn, readout, losses
+
+
+def _check_finite(finite: bool, step: int, lr: float, what: str) -> None:
+    """Raise FloatingPointError naming the training step unless ``finite``."""
+    if not finite:
+        raise FloatingPointError(f"train_flipflop diverged at step {step}: {what}; "
+                                 f"try a smaller learning rate (lr={lr:g}, e.g. lr={lr / 10:g})")
 
 
 def flipflop_accuracy(rnn: Any, readout: Any, *, n_batch: int = 32, n_steps: int = 200, seed: int = 1) -> float:
@@ -147,6 +170,66 @@ def load_flipflop(path: str | os.PathLike) -> tuple[Any, Any]:
         readout.weight.copy_(torch.tensor(d["readout_weight"], dtype=torch.float32))
         readout.bias.copy_(torch.tensor(d["readout_bias"], dtype=torch.float32))
     return rnn, readout
+
+
+def trained_flipflop(path: str | os.PathLike, *, retrain: bool = False, torch_threads: int | None = 1,
+                     **train_kwargs: Any) -> tuple[Any, Any, str]:
+    """The network ``train_flipflop(**train_kwargs)`` gives, cached in the file ``path``.
+
+    An existing file is loaded (:func:`load_flipflop`: ``np.load(allow_pickle=False)``);
+    otherwise (or with ``retrain=True``) the network is trained and written atomically
+    (:func:`save_flipflop`), so a reader never sees half a file. The file does not record the
+    settings: one path belongs to one set of ``train_kwargs``.
+
+    Parameters
+    ----------
+    path : path-like
+        The ``.npz`` cache (its folder is created when missing).
+    retrain : bool
+        Train again and overwrite the file even if it exists.
+    torch_threads : int or None
+        Torch CPU threads while training (default 1: the cached benchmark networks were trained
+        so, and one thread keeps the result reproducible); None leaves torch's setting alone.
+    **train_kwargs
+        Passed to :func:`train_flipflop` (``hidden``, ``steps``, ``seed``, ``start_pulse``, ...).
+
+    Returns
+    -------
+    rnn : torch.nn.RNN
+    readout : torch.nn.Linear
+    how : str
+        ``"cached NAME"`` or what was trained (settings, seconds, final loss).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> f = pathlib.Path(tempfile.mkdtemp()) / "net.npz"
+    >>> rnn, readout, how = trained_flipflop(f, hidden=4, steps=2, batch=2, length=10)
+    >>> how.startswith("trained"), trained_flipflop(f)[2]
+    (True, 'cached net.npz')
+    """
+    import time
+
+    import torch
+
+    retrain = check_bool(retrain, "retrain")
+    torch_threads = check_int(torch_threads, "torch_threads", minimum=1, allow_none=True)
+    path = os.fspath(path)
+    if os.path.exists(path) and not retrain:
+        return (*load_flipflop(path), f"cached {os.path.basename(path)}")
+    before = torch.get_num_threads()
+    t0 = time.perf_counter()
+    try:
+        if torch_threads is not None:
+            torch.set_num_threads(torch_threads)
+        rnn, readout, losses = train_flipflop(**train_kwargs)
+    finally:
+        torch.set_num_threads(before)
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    save_flipflop(path, rnn, readout)
+    loss = f"{losses[-1]:.2g}" if losses else "-"
+    return rnn, readout, (f"trained {train_kwargs} in {time.perf_counter() - t0:.0f} s (loss {loss}) "
+                          f"-> {os.path.basename(path)}")
 
 
 def cached_flipflop() -> tuple[Any, Any]:

@@ -249,7 +249,7 @@ class Replay:
 # --------------------------------------------------------------------------- Landscape
 @dataclass
 class Landscape:
-    """Loss and gradient norm over a grid of two parameters (see :func:`rnnexplore.dynamics.training.trainer.loss_landscape`).
+    """Loss and gradient norm over a grid of two parameters (see :func:`rnnexplore.dynamics.training.landscape.loss_landscape`).
 
     Attributes
     ----------
@@ -668,7 +668,6 @@ def analyse_replay(
     >>> res.alignment(window=3)                                # doctest: +SKIP
     [(27, [24]), (43, [44])]
     """
-    from rnnexplore._validation import check_int
     from rnnexplore.dynamics.continuation import ContinuationOptions
 
     if not isinstance(replay, Replay):
@@ -679,18 +678,24 @@ def analyse_replay(
     if jump_kwargs is not None:
         check_mapping(jump_kwargs, "jump_kwargs", optional=("window", "k", "min_factor", "direction", "rel_floor"))
     seed = check_seed(seed)
-    if checkpoints is not None and (isinstance(checkpoints, (str, bytes)) or not isinstance(checkpoints, Sequence)):
-        raise ValueError(f"checkpoints must be a list of checkpoint indices, got {type(checkpoints).__name__}")
     opt = None if options is None else ContinuationOptions.coerce(options)
-    idx = (list(range(replay.n_checkpoints)) if checkpoints is None
-           else [replay._check_index(check_int(i, "checkpoints entry")) for i in checkpoints])
-    if not idx or any(b <= a for a, b in zip(idx, idx[1:])):
-        raise ValueError("checkpoints must be non-empty and strictly ascending")
+    idx = _checked_checkpoints(replay, checkpoints)
     if warm:
         sets = _continued_sets(replay, idx, max_order, seed, full_every, opt, find_kwargs, executor, progress)
     else:
         sets = _full_searches(replay, idx, max_order, seed, find_kwargs, executor, progress)
     return _analysis(replay, idx, max_order, sets, jump_kwargs)
+
+
+def _checked_checkpoints(replay: Replay, checkpoints: Sequence[int] | None) -> list[int]:
+    """The checkpoint indices of :func:`analyse_replay` (default all; non-empty, ascending)."""
+    if checkpoints is not None and (isinstance(checkpoints, (str, bytes)) or not isinstance(checkpoints, Sequence)):
+        raise ValueError(f"checkpoints must be a list of checkpoint indices, got {type(checkpoints).__name__}")
+    idx = (list(range(replay.n_checkpoints)) if checkpoints is None
+           else [replay._check_index(check_int(i, "checkpoints entry")) for i in checkpoints])
+    if not idx or any(b <= a for a, b in zip(idx, idx[1:])):
+        raise ValueError("checkpoints must be non-empty and strictly ascending")
+    return idx
 
 
 def _analysis(replay, idx, max_order, sets, jump_kwargs) -> ReplayAnalysis:
