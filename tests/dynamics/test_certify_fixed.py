@@ -9,7 +9,7 @@ import itertools
 import numpy as np
 import pytest
 
-from rnnexplore.dynamics.certify import _FixedPointProgram, _make_program, _Program, certify_box
+from rnnexplore.dynamics.certify import _certify_order, _FixedPointProgram, _make_program, _Program, certify_box
 from rnnexplore.dynamics.models import PLRNN
 
 
@@ -106,15 +106,14 @@ def test_singular_linear_part_falls_back_to_the_state_program():
 
 
 def test_eliminated_and_state_programs_agree():
+    """The fixed-point program and the state program (``eliminate=False``) prove the same set."""
     for seed in range(4):
         m = mixed(6, 20 + seed)
-        a = certify_box(m, 1, box=4.0)
-        prog = _Program(m, 1, 4.0)
-        assert a.proven == {1: "box"} and prog.nf >= 0
-        fps = brute_fixed_points(m, 4.0)
-        assert sorted(c.key for c in a) == sorted(
-            c.key for c in certify_box(m, 1, box=4.0, cycles=list(a)))
-        assert len(a) == len(fps)
+        new, proven, _, _ = _certify_order(m, 1, 4.0, {}, None)
+        old, proven0, _, _ = _certify_order(m, 1, 4.0, {}, None, eliminate=False)
+        assert proven == proven0 == "box"
+        assert sorted(c.key for c in new) == sorted(c.key for c in old)
+        assert len(new) == len(brute_fixed_points(m, 4.0))
 
 
 def test_a_removed_fixed_point_comes_back():
