@@ -167,16 +167,10 @@ def part2(quick: bool, cap: float | None = None, family: str = "inhibitory", siz
 
 # --------------------------------------------------------------------------- 3. flip-flop
 def flipflop_net(M):
-    """The flip-flop network of size M from benchmarks/data (trained by make_flipflop_nets.py if absent)."""
-    import os
+    """The flip-flop network of size M from benchmarks/data (the one table and cache: make_flipflop_nets)."""
+    from make_flipflop_nets import network
 
-    from make_flipflop_nets import STEPS, path
-    from rnnexplore.dynamics.training.flipflop import load_flipflop, save_flipflop, train_flipflop
-
-    if not os.path.exists(path(M)):
-        rnn, readout, _ = train_flipflop(hidden=M, steps=STEPS[M], seed=0)
-        save_flipflop(path(M), rnn, readout)
-    return load_flipflop(path(M))[0]
+    return network(M)[0]
 
 
 def part3(quick: bool, sizes=(16, 32, 64)) -> None:
