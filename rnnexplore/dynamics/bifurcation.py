@@ -342,7 +342,7 @@ class BifurcationMap:
         Points searched from scratch (the coarse sub-grid, or every point without continuation).
     proven : (n0, n1, max_order) int8
         How the completeness of each order is known at each point, a code into
-        :data:`~rnnexplore.dynamics.continuation.PROVEN_HOW` (0: not proven; 1 "enumerated",
+        ``rnnexplore.dynamics.continuation.PROVEN_HOW`` (0: not proven; 1 "enumerated",
         2 "pruned", 3 "box"): from the full searches and from ``sweep(..., prove=K)``.
         See :attr:`proven_order`, :attr:`cell_proven`, :meth:`proven_at`, :meth:`proven_summary`.
     orbit : (n0, n_samples, M) float
@@ -832,7 +832,7 @@ def sweep(
     unit of parallel work; each tile's engine stays on the worker that started it,
     :class:`rnnexplore.parallel.Resident`) that exchange their new edge objects in rounds until
     nothing changes. Finally, every tile classifies the pairs of neighbouring points with
-    different object sets with :func:`~rnnexplore.dynamics.events.classify_events_many` (with
+    different object sets with ``classify_events_many`` (the batched :func:`~rnnexplore.dynamics.events.classify_events`) (with
     both models, so exactly) and objects are linked into tracks.
 
     Parameters
@@ -874,7 +874,7 @@ def sweep(
         cost is ``sum_k L(n_letters, k)`` solves per point (the paper's system: 4 letters, 964
         solves per point to order 6, 11464 to order 8), so the default (``None``) proves only
         what the full searches at the coarse points proved on their own;
-        :attr:`BifurcationMap.proven` says per point and order.
+        :meth:`BifurcationMap.proven_at` says per point and order.
 
     Returns
     -------

@@ -15,6 +15,11 @@ HiGHS) repeatedly: each solution's region sequence is solved exactly (its cycle 
 real, otherwise the sequence is cut - its cycle equation has only that one candidate), until
 the program is infeasible: then the order is *proven* complete in the box.
 
+For fixed points (k = 1) with ``I - L`` invertible the state is eliminated instead
+(:class:`_FixedPointProgram`): ``y = relu(W y + b)`` with each unit's self-excitation solved
+away, so its sign and big-M come from the other units alone; small probing programs then fix
+the units that no fixed point outside the known ones can flip.
+
 Examples
 --------
 >>> from rnnexplore.dynamics.models import skew_tent
@@ -141,6 +146,11 @@ class _Rows:
 def _pad(b: np.ndarray) -> np.ndarray:
     """Slack added to bounds from floating-point LP optima (HiGHS tolerances are about 1e-7)."""
     return 1e-5 * (1.0 + np.abs(b))
+
+
+def _slack(b: np.ndarray) -> np.ndarray:
+    """Rounding slack of bounds from interval arithmetic in floating point."""
+    return 1e-9 * (1.0 + np.abs(b))
 
 
 class _Program:
@@ -318,6 +328,221 @@ class _Program:
                     integrality=integrality, bounds=Bounds(vlo, vhi), options=opts)
 
 
+class _FixedPointProgram:
+    """The mixed-integer program of the fixed points in the box, with the state eliminated.
+
+    With ``I - L`` invertible a fixed point is ``z = A y + c`` (``A = (I - L)^{-1} C``,
+    ``c = (I - L)^{-1} h0``) with ``y = relu(W y + b)``, ``W = G A``, ``b = G c + g``. Unit i's
+    self-loop is solved away where ``a_i = 1 - W_ii > 0``: ``y_i = relu(p_i)`` with
+    ``p_i = W_ii y_i + s_i`` (``s_i`` the off-diagonal sum plus ``b_i``) holds exactly when
+    ``y_i = relu(s_i / a_i)`` (``s_i > 0``: ``y_i = s_i / a_i``; ``s_i <= 0``: ``y_i = 0``), so the
+    unit's sign and big-M come from ``q_i = s_i / a_i``, which does not contain ``y_i``. Units
+    with ``a_i <= 0`` keep ``q_i = p_i`` and get the valid row ``s_i <= 0`` (``y_i > 0`` needs
+    ``s_i = a_i y_i <= 0``, ``y_i = 0`` needs ``s_i = p_i <= 0``). Bounds on ``q`` come from the
+    box (through ``z = A y + c``), Gauss-Seidel interval sweeps ``y_i in relu([q_lo, q_hi])``
+    and LP tightening; units whose ``q`` has one sign are fixed (``y_i = q_i`` or ``y_i = 0``)
+    and only the others carry a binary. Variables: ``y`` (n units), then ``d`` (nf). The same
+    interface as :class:`_Program` (order 1).
+    """
+
+    def __init__(self, model, box: float, P: np.ndarray, *, tighten: int = 8) -> None:
+        self.model, self.k, self.M = model, 1, model.M
+        L, C, G, g, h0 = relu_form(model)
+        self.units = u = np.flatnonzero(effective_bits(model))
+        n = len(u)
+        self.A, self.c = P @ C[:, u], P @ h0
+        W, b = G[u] @ self.A, G[u] @ self.c + g[u]
+        a = 1.0 - np.diag(W)
+        self.tform = a > 1e-9
+        self.scale = np.where(self.tform, a, 1.0)  # rows of the t-form multiplied by a_i: no 1/a_i
+        R = np.where(self.tform[:, None], W - np.diag(np.diag(W)), W)  # scale_i q_i = R_i y + b_i
+        self.R, self.b, self.W = R, b, W
+        zlo, zhi = propagate_bounds(model, box)
+        self.zlo, self.zhi = zlo, zhi
+        self.empty = bool(np.any(zlo > zhi))
+        Gp, Gn = np.maximum(G[u], 0), np.minimum(G[u], 0)
+        self.ylo = np.maximum(Gp @ zlo + Gn @ zhi + g[u], 0) if n else np.zeros(0)
+        self.yhi = np.maximum(Gp @ zhi + Gn @ zlo + g[u], 0) if n else np.zeros(0)
+        self.qlo, self.qhi = np.full(n, -np.inf), np.full(n, np.inf)
+        self.lps, self.cuts, self.probes = 0, [], 0
+        self.forced = np.zeros(n, dtype=int)  # +1 / -1: on / off for every fixed point not yet known
+        if not self.empty:
+            self._sweep()
+        for _ in range(tighten if not self.empty and n else 0):
+            nf = self.nf
+            self.tighten()
+            if self.empty or self.nf == 0 or self.nf == nf:
+                break
+
+    def _sweep(self, n_iter: int = 200) -> None:
+        """Interval sweeps ``q_i in (R_i y + b_i) / scale_i``, ``y_i in relu([q_lo, q_hi])`` to a fixed point."""
+        Rp, Rn = np.maximum(self.R, 0), np.minimum(self.R, 0)
+        for _ in range(n_iter):
+            qlo = np.maximum(self.qlo, (Rp @ self.ylo + Rn @ self.yhi + self.b) / self.scale)
+            qhi = np.minimum(self.qhi, (Rp @ self.yhi + Rn @ self.ylo + self.b) / self.scale)
+            ylo, yhi = np.maximum(self.ylo, np.maximum(qlo, 0)), np.minimum(self.yhi, np.maximum(qhi, 0))
+            done = np.allclose(qlo, self.qlo, rtol=0, atol=1e-12) and np.allclose(qhi, self.qhi, rtol=0, atol=1e-12)
+            self.qlo, self.qhi, self.ylo, self.yhi = qlo, qhi, ylo, yhi
+            if np.any(qlo - qhi > _slack(qlo)) or np.any(ylo - yhi > _slack(ylo)):
+                self.empty = True
+                return
+            if done:
+                break
+        # rounding slack (a bound may collapse onto a fixed point), kept from inverting
+        self.qlo, self.qhi = self.qlo - _slack(self.qlo), self.qhi + _slack(self.qhi)
+        self.ylo, self.yhi = np.maximum(self.ylo - _slack(self.ylo), 0), self.yhi + _slack(self.yhi)
+        self._fold()
+
+    def _fold(self) -> None:
+        """Units with ``q_lo >= 0`` are on (``y_i = q_i``), with ``q_hi <= 0`` off (``y_i = 0``);
+        so are the units a probe fixed (:meth:`probe`)."""
+        self.on = (self.qlo >= 0) | (self.forced > 0)
+        self.free = ~self.on & (self.qhi > 0) & (self.forced == 0)
+        self.nf = int(np.sum(self.free))
+
+    def di(self, i: int) -> slice:
+        n = len(self.units)
+        return slice(n, n + self.nf)
+
+    def program(self):
+        """``(A, row_lo, row_hi, var_lo, var_hi, integrality, q_rows)`` of the current program."""
+        n, nf, f, on = len(self.units), self.nf, self.free, self.on
+        Rw = _Rows(n + nf)
+        Rw.add([(0, self.A)], self.zlo - self.c, self.zhi - self.c)  # z = A y + c in the state bounds
+        q_rows = Rw.add([(0, self.R)], self.scale * self.qlo - self.b, self.scale * self.qhi - self.b)
+        Sy = np.diag(self.scale) - self.R  # Sy y = b: y = q
+        if np.any(on):
+            Rw.add([(0, Sy[on])], self.b[on], self.b[on])
+        if nf:
+            l, u, sc = self.qlo[f], self.qhi[f], self.scale[f]
+            Rw.add([(0, Sy[f])], self.b[f], np.inf)  # y >= q
+            Rw.add([(0, Sy[f]), (n, np.diag(-sc * l))], -np.inf, self.b[f] - sc * l)  # y <= q - l (1 - d)
+            Rw.add([(0, np.eye(n)[f]), (n, np.diag(-u))], -np.inf, 0.0)  # y <= u d
+        pf = ~self.tform
+        if np.any(pf):  # a_i <= 0: s_i <= 0 at every fixed point
+            Rw.add([(0, (self.W - np.diag(np.diag(self.W)))[pf])], -np.inf, -self.b[pf])
+        for pat in self.cuts:  # regions over the units; one that contradicts a fixed unit is empty here
+            if np.all(pat[on]) and not np.any(pat[~on & ~f]):  # nf = 0: the row 0 >= 1
+                Rw.add([(n, np.where(pat[f], -1.0, 1.0)[None])] if nf else [(0, np.zeros((1, n)))],
+                       1.0 - float(np.sum(pat[f])), np.inf)
+        A, rlo, rhi = Rw.build()
+        vlo = np.concatenate([np.where(on | f, self.ylo, 0.0), np.zeros(nf)])
+        vhi = np.concatenate([np.where(on | f, self.yhi, 0.0), np.ones(nf)])
+        integrality = np.concatenate([np.zeros(n), np.ones(nf)])
+        return A, rlo, rhi, vlo, vhi, integrality, q_rows
+
+    def tighten(self) -> None:
+        """One round of LP tightening: min and max of each free unit's ``q_i`` (HiGHS), then sweeps."""
+        from scipy.optimize import Bounds, LinearConstraint, milp
+
+        A, rlo, rhi, vlo, vhi, _, q_rows = self.program()
+        n = len(self.units)
+        for j in np.flatnonzero(self.free):
+            c = np.zeros(A.shape[1])
+            c[:n] = self.R[j] / self.scale[j]
+            for sign in (1.0, -1.0):
+                res = milp(sign * c, constraints=LinearConstraint(A, rlo, rhi), bounds=Bounds(vlo, vhi),
+                           options={"disp": False, "presolve": True})
+                self.lps += 1
+                if res.status == 2:  # the relaxation is empty: no fixed point in the box
+                    self.empty = True
+                    return
+                if res.x is None:
+                    continue
+                val = sign * res.fun + self.b[j] / self.scale[j]
+                if sign > 0:
+                    self.qlo[j] = max(self.qlo[j], val - _pad(val))
+                else:
+                    self.qhi[j] = min(self.qhi[j], val + _pad(val))
+                if self.qlo[j] > self.qhi[j]:
+                    self.empty = True
+                    return
+                r = q_rows.start + j
+                rlo[r], rhi[r] = self.scale[j] * self.qlo[j] - self.b[j], self.scale[j] * self.qhi[j] - self.b[j]
+                vlo[j], vhi[j] = max(vlo[j], self.qlo[j], 0.0), min(vhi[j], max(self.qhi[j], 0.0))
+        self._sweep()
+
+    def probe(self, known: np.ndarray, node_limit: int = 400, time_limit: float | None = None) -> None:
+        """Fix units by small programs: a free unit on at none of the ``known`` regions (n_bits
+        columns) is forced on, one on at all of them forced off; when that program (with the
+        cuts of the known regions) is infeasible, every fixed point not yet known has the unit
+        the other way, and it is fixed so for the rest of the proof (the known points need no
+        such fix: they are cut). A probe that stops at ``node_limit`` nodes or finds a point
+        fixes nothing. Units are probed in order of their ``q`` bound nearest to 0, sweeps follow
+        each fix, and one LP tightening round the last.
+        """
+        from scipy.optimize import Bounds, LinearConstraint, milp
+
+        known = np.asarray(known, dtype=bool)[:, self.units]
+        n, fixed = len(self.units), 0
+        agree_off, agree_on = ~np.any(known, axis=0), np.all(known, axis=0)
+        order = np.argsort(np.where(agree_off, self.qhi, -self.qlo))
+        for j in order:
+            if self.empty or not self.free[j] or not (agree_off[j] or agree_on[j]):
+                continue
+            A, rlo, rhi, vlo, vhi, integrality, _ = self.program()
+            col = n + int(np.sum(self.free[:j]))
+            vlo[col] = vhi[col] = 1.0 if agree_off[j] else 0.0
+            opts: dict[str, Any] = {"disp": False, "node_limit": int(node_limit)}
+            if time_limit is not None:
+                opts["time_limit"] = float(time_limit)
+            res = milp(np.zeros(A.shape[1]), constraints=LinearConstraint(A, rlo, rhi),
+                       integrality=integrality, bounds=Bounds(vlo, vhi), options=opts)
+            self.probes += 1
+            if res.status == 2:
+                self.forced[j] = -1 if agree_off[j] else 1
+                if agree_off[j]:
+                    self.qhi[j] = min(self.qhi[j], 0.0)
+                else:
+                    self.qlo[j] = max(self.qlo[j], 0.0)
+                fixed += 1
+                self._sweep()
+        if fixed and not self.empty:
+            self.tighten()
+
+    def full(self, dpat: np.ndarray) -> np.ndarray:
+        """The region (1, n_bits) of a free-unit pattern (1, nf): fixed units as known."""
+        S = np.zeros((1, self.model.n_bits), dtype=bool)
+        S[:, self.units[self.on]] = True
+        S[:, self.units[self.free]] = dpat
+        return S
+
+    def cut(self, pattern: np.ndarray) -> None:
+        """Exclude the region ``pattern`` (1, n_bits) (kept over all units: probes fix units later)."""
+        self.cuts.append(np.asarray(pattern, dtype=bool)[0, self.units])
+
+    def solve(self, time_limit: float | None):
+        from scipy.optimize import Bounds, LinearConstraint, milp
+
+        A, rlo, rhi, vlo, vhi, integrality, _ = self.program()
+        opts: dict[str, Any] = {"disp": False}
+        if time_limit is not None:
+            opts["time_limit"] = float(time_limit)
+        return milp(np.zeros(A.shape[1]), constraints=LinearConstraint(A, rlo, rhi),
+                    integrality=integrality, bounds=Bounds(vlo, vhi), options=opts)
+
+
+def _make_program(model, k: int, box: float, *, tighten: int = 8, eliminate: bool = True):
+    """The program of order k: :class:`_FixedPointProgram` for fixed points when ``I - L`` is
+    invertible (condition number below 1e8) and some unit is rectified, else :class:`_Program`.
+
+    Examples
+    --------
+    >>> from rnnexplore.dynamics.models import PLRNN
+    >>> import numpy as np
+    >>> type(_make_program(PLRNN(np.full(2, 0.5), np.eye(2), np.zeros(2)), 1, 5.0)).__name__
+    '_FixedPointProgram'
+    >>> type(_make_program(PLRNN(np.array([1.0, 0.5]), np.eye(2), np.zeros(2)), 1, 5.0)).__name__
+    '_Program'
+    """
+    if k == 1 and eliminate and np.any(effective_bits(model)):
+        L = relu_form(model)[0]
+        IL = np.eye(model.M) - L
+        if np.linalg.cond(IL) < 1e8:
+            return _FixedPointProgram(model, box, np.linalg.inv(IL), tighten=tighten)
+    return _Program(model, k, box, tighten=tighten)
+
+
 def certify_box(
     model: PiecewiseLinearModel,
     max_order: int,
@@ -407,14 +632,15 @@ def _known_by_order(model: PiecewiseLinearModel, cycles: Any) -> dict[int, list]
 
 
 def _certify_order(model, k: int, box: float, by_order: dict[int, list], time_limit: float | None,
-                   tighten: int = 8):
+                   tighten: int = 8, eliminate: bool = True):
     """``(cycles, proven, milp_solves, bound_lps)`` of order k in the box.
 
     The known k-cycles in the box are kept and cut, as is every repetition of the lower
     orders; then the program is solved until infeasible (proven) or out of time. Each
     solution's region sequence is solved exactly: a real cycle in the box is added, and the
     sequence is cut either way (its cycle equation has that one candidate). ``tighten``: the
-    most rounds of LP bound tightening (0: interval propagation only).
+    most rounds of LP bound tightening (0: interval propagation only); ``eliminate``: the
+    fixed-point program over ``y`` (:func:`_make_program`) where it applies.
     """
     from rnnexplore.dynamics.cycles import _canonical_shift, _Collector, _is_primitive
 
@@ -423,13 +649,17 @@ def _certify_order(model, k: int, box: float, by_order: dict[int, list], time_li
     for c in by_order.get(k, []):
         if np.all(np.abs(c.points) <= box):
             col.cycles[_canonical_shift(np.ascontiguousarray(c.regions).tobytes(), k, nb)[0]] = c
-    prog = _Program(model, k, box, tighten=tighten)
+    prog = _make_program(model, k, box, tighten=tighten, eliminate=eliminate)
     if prog.empty:
         return list(col.cycles.values()), "box", 0, prog.lps
     for d in range(1, k + 1):  # every repetition of lower orders and the known k-cycles
         if k % d == 0:
             for c in by_order.get(d, []) if d < k else list(col.cycles.values()):
                 prog.cut(np.tile(c.regions, (k // d, 1)))
+    if isinstance(prog, _FixedPointProgram) and col.cycles:
+        prog.probe(np.concatenate([c.regions for c in col.cycles.values()]), time_limit=time_limit)
+        if prog.empty:
+            return list(col.cycles.values()), "box", 0, prog.lps
     bits = np.zeros(nb, dtype=bool)
     bits[prog.units] = True
     n = 0

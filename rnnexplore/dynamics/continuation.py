@@ -68,7 +68,7 @@ class ContinuationOptions:
         Steps of every probe orbit.
     probe_scale : float or None
         Probe orbits start uniformly in ``[-probe_scale, probe_scale]^M`` (default: from
-        orbits of the model at the first point, :func:`probe_scale`).
+        orbits of the model at the first point, ``probe_scale(model)``).
     tile : int or None
         Maps: tile size in grid points (the unit of parallel work; never chosen by the
         executor, so the result does not depend on the executor). Default

@@ -19,9 +19,10 @@ Search modes of :func:`find_cycles`:
     :mod:`rnnexplore.dynamics.enumeration`): every Lyndon word over the model's *effective*
     letters (region bits that change no Jacobian or offset are left out) is solved, vectorised,
     whenever that is estimated to cost no more than the heuristic's budget for the order
-    (or ``SearchBudget.enumerate_seconds``); above that, an LP-pruned prenecklace tree (a
-    prefix is dropped once no state follows it) is grown while its measured cost fits; the
-    orders neither reaches go to the heuristic below. :attr:`CycleSet.proven` says which.
+    (or ``SearchBudget.enumerate_seconds``); above that, pruned enumeration (the admissible
+    windows - words some state of the periodic box follows - found by exact LP emptiness tests
+    to a depth chosen by cost, then the closed walks through them solved in batches) while its
+    measured cost fits; the orders neither reaches go to the heuristic below. :attr:`CycleSet.proven` says which.
     Work estimated above ``SearchBudget.max_seconds`` (60 s) is refused unless
     ``allow_long=True``; Ctrl-C raises :class:`SearchInterrupted` carrying the partial result.
     Box certificates for what remains: ``find_cycles(..., certify=True, box=B)``
@@ -150,7 +151,7 @@ class Cycle:
         Minimal period k.
     points : ndarray, shape (order, M)
         The orbit, starting at the canonical phase (the rotation whose regions form
-        :attr:`key`), so the same object found at nearby parameters starts at the
+        ``key``), so the same object found at nearby parameters starts at the
         corresponding point.
     eigenvalues : ndarray of complex, shape (M,)
         Eigenvalues of the cycle's Jacobian product ``P``, sorted by decreasing modulus.
@@ -328,9 +329,9 @@ class CycleSet(list):
     @property
     def proven(self) -> dict[int, str | None]:
         """How completeness is known, per order: ``"enumerated"`` (every Lyndon word over the
-        effective letters solved), ``"pruned"`` (the LP-pruned tree), ``"box"`` (a mixed-integer
-        certificate for the box ``stats["box"]``) or ``None`` (heuristic: ``stats["solves"][k]``
-        solves were spent and more objects may exist)."""
+        effective letters solved), ``"pruned"`` (admissible windows, then closed walks),
+        ``"box"`` (a mixed-integer certificate for the box ``stats["box"]``) or ``None``
+        (heuristic: ``stats["solves"][k]`` solves were spent and more objects may exist)."""
         return {int(k): v for k, v in dict(self.stats.get("proven", {})).items()}
 
     @property
@@ -381,7 +382,7 @@ class CycleSet(list):
         return [c for c in self if c.order == k]
 
     def keys(self) -> set[str]:
-        """Set of :attr:`Cycle.key` values."""
+        """Set of ``Cycle.key`` values."""
         return {c.key for c in self}
 
     def to_dict(self, model: Any = None) -> dict[str, Any]:
@@ -509,11 +510,12 @@ class SearchBudget:
         heuristic's budget for the order (:meth:`fast_expected_solves` solves) or at most this
         many seconds, whichever is larger (default 0: never dearer than the heuristic).
     prune : bool
-        Fast mode: orders too large to enumerate are first tried with the pruned tree (LP
-        emptiness tests), within the heuristic's budget of those orders (default False: each
-        LP batch costs milliseconds, too dear for every point of a sweep; ``"thorough"`` prunes).
+        Fast mode: orders too large to enumerate are first tried with pruned enumeration
+        (admissible windows by LP emptiness tests, then closed walks), within the heuristic's
+        budget of those orders (default False: each LP costs a fraction of a millisecond,
+        too dear for every point of a sweep; ``"thorough"`` prunes).
     prune_seconds : float, optional
-        Time the pruned tree may take (default: the heuristic's budget of the orders it would prove).
+        Time pruned enumeration may take (default: the heuristic's budget of the orders it would prove).
     max_seconds : float
         Searches estimated above this are refused (``find_cycles(..., allow_long=True)`` runs them).
     restart_scale : float
@@ -581,16 +583,19 @@ class SearchBudget:
         )
 
     def fast_restarts(self, M: int) -> int:
+        """Restarts of the fast heuristic for dimension ``M``."""
         if self.restarts is not None:
             return self.restarts
         return max(1, int(math.ceil((16 + 8 * M + min(M * M, 400)) * self.restart_scale)))
 
     def fast_chain_length(self, k: int) -> int:
+        """Chain length of the fast heuristic at order ``k``."""
         if self.chain_length is not None:
             return self.chain_length
         return min(reference_loops(k)[1], 20 + 2 * k)
 
     def fast_max_solves(self, M: int) -> int:
+        """Solves per order the fast heuristic may spend for dimension ``M``."""
         return self.max_solves if self.max_solves is not None else 20000 + 2000 * M
 
     def fast_expected_solves(self, M: int, k: int) -> int:
@@ -780,7 +785,7 @@ class _Alphabet:
 
 class _ExactOrders:
     """Orders made complete by enumeration: plain Lyndon words over the effective letters, or
-    a pruned prenecklace tree whose prefixes are kept only when some state follows them."""
+    the Lyndon words whose cyclic windows some state of the periodic box follows (pruned)."""
 
     def __init__(self, model, alphabet: _Alphabet, collectors: dict, bar=None) -> None:
         self.model, self.alpha = model, alphabet
@@ -790,18 +795,10 @@ class _ExactOrders:
         self.solves: dict[int, int] = {}
         self.lps: dict[int, int] = {}
         self.continua: dict[bytes, dict] = {}
-        self.lp_seconds = 5e-3  # first guess; measured as the tree grows
-        self._lp_total = 0.0
-        self._lp_count = 0
-        self._level_lps = 0
+        self.lp_seconds = 5e-4  # first guess per LP (batched blocks, 2-core machine under load); then measured
         self._deadline = math.inf
-        self.lps_per_word = float(max(1, int(np.sum(alphabet.bits))))  # first guess; measured per level
-        self.box = None  # bounds of every periodic point used by the pruned tree (None: unbounded)
-        G = alphabet.G
-        unit = (np.sum(G != 0, axis=1) == 1) & (np.max(G, axis=1) == 1.0)
-        #: per switching bit, the state component it reads (G row = unit vector), else -1
-        self._selects = np.where(unit, np.argmax(G != 0, axis=1), -1)
-        self._wit = _Cells(model.M)
+        self.box = None  # bounds of every periodic point used by the pruned stage (None: unbounded)
+        self.window_depth = 0  # the window length J the pruned stage chose
 
     # -- exact solve of Lyndon words
     def solve_words(self, k: int, words: np.ndarray, batch: int = 8192) -> None:
@@ -845,71 +842,62 @@ class _ExactOrders:
                 self.solve_words(t, lyn)
                 self._complete(t, "enumerated")
 
-    # -- pruned tree
+    # -- pruned enumeration: admissible windows, then closed walks
     def pruned(self, orders: list[int], seconds: float, skip: set[int], report: set[int] | None = None,
-               box: Any = "auto") -> list[int]:
-        """Grow a pruned tree while its estimated cost fits in ``seconds``; returns the orders
-        it made complete (those in ``orders``; the ones in ``report`` are marked ``"pruned"``).
+               box: Any = "auto", depth: int | None = None) -> list[int]:
+        """Prove ``orders`` by admissible windows within about ``seconds``; returns the orders made
+        complete (the ones in ``report`` are marked ``"pruned"``; those in ``skip`` are not solved).
 
-        ``box``: bounds ``(lo, hi)`` holding every periodic point (prefixes are followed from
-        states in the box only), ``"auto"`` for
-        :func:`~rnnexplore.dynamics.enumeration.periodic_box`, or None.
+        Two stages (:class:`_Windows`). First the sets ``A_1..A_J`` of admissible *windows*: the
+        words of length t (all of them, not only prenecklaces) that some state of the periodic
+        box follows for t steps, each found exactly - a word is dropped only when a linear
+        program proves its polyhedron of initial states in the box empty, or its interval hull
+        is empty. Then, for every order k, the Lyndon words of length k whose every cyclic
+        window of length J lies in ``A_J`` (closed walks of the de Bruijn graph of ``A_J``,
+        grown as a prenecklace tree), each solved exactly and checked on the true map.
+
+        Completeness: the points ``z_1..z_k`` of a real k-cycle all lie in the periodic box, and
+        for each i the itinerary of ``z_i`` over J steps (read cyclically) is the cyclic window
+        of the cycle's region sequence starting at i; so every cyclic window of length J is
+        admissible and survives in ``A_J`` (the filters below drop only what no such orbit
+        follows), and the cycle's Lyndon rotation is among the words solved. The depth J is
+        chosen by cost: deepening stops when the LPs of the next level would cost more than
+        solving the closed walks of the current one (estimated from its graph's growth rate).
+
+        ``box``: bounds ``(lo, hi)`` holding every periodic point, ``"auto"`` for
+        :func:`~rnnexplore.dynamics.enumeration.periodic_box`, or None (no bound: windows of
+        any initial state). ``depth``: grow the windows to this length whatever the cost model
+        says (tests; the time limit still applies).
         """
         report = set(orders) if report is None else report
         import scipy.optimize  # noqa: F401 - imported before the clock starts (the LP cost model)
 
         self.box = periodic_box(self.model) if isinstance(box, str) else box
-        self._wit = _Cells(self.model.M)
         t0 = time.perf_counter()
         self._deadline = t0 + seconds
+        K = max(orders)
+        todo = [k for k in orders if k not in skip]
+        win = _Windows(self, K, todo, depth)
+        win.build()
+        self.window_depth = win.depth
         done: list[int] = []
-        tree = NecklaceTree(self.alpha.n)
         want = set(orders)
-        first = min(report) if report else max(orders)
-        sizes: list[int] = []
-        for t in range(1, max(orders) + 1):
-            if not self._affordable(tree, t, first, sizes, seconds - (time.perf_counter() - t0)):
-                break
-            self._level_lps = 0
-            try:
-                lyn = self._next_level(tree)
-            except _OutOfTime:  # the level would not fit after all: it proves nothing
-                break
-            sizes.append(len(tree.words))
-            if self._lp_count:
-                self.lp_seconds = self._lp_total / self._lp_count
-            if t in want:
-                self.lps[t] = self._level_lps
-                if t not in skip:
-                    self.solve_words(t, lyn)
-                done.append(t)
-                if t in report:
-                    self._complete(t, "pruned")
-            if len(tree.words) == 0:  # nothing admissible any more: every higher order is empty
-                done += self._empty_above(t, orders, report)
-                break
-        return done
-
-    def _affordable(self, tree: NecklaceTree, t: int, first: int, sizes: list[int], left: float) -> bool:
-        """Whether level t fits in the time left (LPs per word as measured on the last level);
-        before the first order the tree would prove, levels are assumed to grow geometrically."""
-        est = len(tree.words) * self.lps_per_word * self.lp_seconds
-        if est > left:
-            return False
-        if len(sizes) >= 2 and t < first and sizes[-2] > 0:
-            ratio = max(1.0, sizes[-1] / sizes[-2])
-            return est * sum(ratio**j for j in range(first - t + 1)) <= left
-        return True
-
-    def _empty_above(self, t: int, orders: list[int], report: set[int]) -> list[int]:
-        """The orders above t, complete and empty (no prefix of length t is admissible)."""
-        out = [k for k in orders if k > t]
-        for k in out:
-            self.solves.setdefault(k, 0)
-            self.lps.setdefault(k, 0)
+        for k, lyn in win.closed_walks():
+            if k not in want:
+                continue
+            if k not in skip:
+                est = len(lyn) * _solve_seconds(self.model.M, k)
+                if time.perf_counter() + est > self._deadline and est > 0.05 * seconds:
+                    break  # (orders that cost under 5% of the budget are still solved)
+                self.solve_words(k, lyn)
+                self.solves.setdefault(k, 0)
+            # the LPs of window level k; the lowest reported order also carries the levels below it
+            low = min(report) if report else 1
+            self.lps[k] = win.lps.get(k, 0) if k != low else sum(n for t, n in win.lps.items() if t <= k)
+            done.append(k)
             if k in report:
                 self._complete(k, "pruned")
-        return out
+        return done
 
     def _in_box(self, z: np.ndarray) -> np.ndarray:
         """Rows of z (..., M) inside the box (finite rows without a box); NaN is outside."""
@@ -917,161 +905,390 @@ class _ExactOrders:
             return np.all(np.isfinite(z), axis=-1)
         return np.all((z >= self.box[0]) & (z <= self.box[1]), axis=-1)
 
-    def _next_level(self, tree: NecklaceTree) -> np.ndarray:
-        """Extend the tree by the admissible letters of every word (:meth:`_split`); returns the
-        Lyndon words of the new level and moves the witnesses along."""
-        n_words, root = len(tree.words), tree.depth == 0
-        par, letter, wit = self._split(tree)
-        _parents, lyn = tree.extend(par, letter)
-        self._wit = wit.select(tree.kept)
-        if not root:  # the root's LPs (all first letters) say nothing of a word's children
-            self.lps_per_word = self._level_lps / max(n_words, 1)
-        return lyn
-
-    def _split(self, tree: NecklaceTree) -> tuple[np.ndarray, np.ndarray, "_Cells"]:
-        """The letters that may follow each word of the level, found one effective bit at a
-        time: a cell (word, last region fixed on some bits) splits on the next bit; the side
-        its witness orbit takes is nonempty for free, the other side costs one LP (all of a
-        bit at once). Cells whose letters all lie below the word's FKM bound are dropped (for
-        binary-coded letters, highest bit first). Returns ``(parent, letter, witnesses)``."""
-        model, alpha = self.model, self.alpha
-        words, t = tree.words, tree.depth
-        eff = np.flatnonzero(alpha.bits)[::-1]
-        binary = not isinstance(model, ShallowPLRNN)
-        lo = tree.lowest_letters()
-        cells = _Cells(model.M, len(words))
-        cells.lo, cells.hi = self._image_interval(tree)
-        if t > 0:
-            with np.errstate(all="ignore"):
-                nxt = model._step(self._wit.cur)
-            has = self._wit.ok & np.all(np.isfinite(nxt), axis=1)
-            cells.set(np.flatnonzero(has), self._wit.z[has], nxt[has])
-        par = np.arange(len(words))
-        pat = np.zeros((len(words), model.n_bits), dtype=bool)
-        code = np.zeros(len(words), dtype=np.int64)
-        for jj, j in enumerate(eff):
-            par, pat, code = np.repeat(par, 2), np.repeat(pat, 2, axis=0), np.repeat(code, 2)
-            side = np.tile([False, True], len(par) // 2)
-            pat[:, j] = side
-            old = cells
-            cells = _Cells(model.M, len(par))
-            src = np.repeat(np.arange(len(old.ok)), 2)
-            with np.errstate(invalid="ignore"):
-                w_side = model._region(np.nan_to_num(old.cur))[:, j]
-            free = old.ok[src] & (w_side[src] == side)
-            cells.set(np.flatnonzero(free), old.z[src[free]], old.cur[src[free]])
-            cells.lo, cells.hi = old.lo[src], old.hi[src]
-            keep = self._interval_split(cells, j, side) | free
-            if binary:
-                bit = len(eff) - 1 - jj  # letter code bit of unit j
-                code = code + side.astype(np.int64) * (1 << bit)
-                keep &= code + (1 << bit) - 1 >= lo[par]
-            todo = np.flatnonzero(keep & ~free)
-            if len(todo):
-                keep[todo] = self._lp_cells(words[par[todo]], pat[todo], eff[: jj + 1], todo, cells)
-            par, pat, code, cells = par[keep], pat[keep], code[keep], cells.select(keep)
-        letter = np.array([alpha._index.get(r.tobytes(), -1) for r in pat[:, alpha.bits]], dtype=np.int64)
-        ok = letter >= 0
-        cells = cells.select(ok)
-        return par[ok], letter[ok], cells
-
-    def _image_interval(self, tree: NecklaceTree) -> tuple[np.ndarray, np.ndarray]:
-        """Interval hull of the next state of every word: the box at the root, then the interval
-        image of the last state's hull under the piece of the word's last letter, in the box."""
-        M = self.model.M
-        blo, bhi = (np.full(M, -_BIG), np.full(M, _BIG)) if self.box is None else self.box
-        if tree.depth == 0:
-            return np.tile(blo, (len(tree.words), 1)), np.tile(bhi, (len(tree.words), 1))
-        regs = self.alpha.letters[tree.words[:, -1]]
-        J, c = self.model.jacobians(regs), self.model.offsets(regs)
-        Jp, Jn = np.maximum(J, 0.0), np.minimum(J, 0.0)
-        lo, hi = self._wit.lo, self._wit.hi
-        with np.errstate(all="ignore"):
-            nlo = np.einsum("nij,nj->ni", Jp, lo) + np.einsum("nij,nj->ni", Jn, hi) + c
-            nhi = np.einsum("nij,nj->ni", Jp, hi) + np.einsum("nij,nj->ni", Jn, lo) + c
-        pad = 1e-9 * (1.0 + np.abs(nlo) + np.abs(nhi))
-        nlo = np.nan_to_num(nlo - pad, nan=-_BIG, neginf=-_BIG, posinf=_BIG)
-        nhi = np.nan_to_num(nhi + pad, nan=_BIG, neginf=-_BIG, posinf=_BIG)
-        return np.maximum(nlo, blo), np.minimum(nhi, bhi)
-
-    def _interval_split(self, cells: "_Cells", j: int, side: np.ndarray) -> np.ndarray:
-        """Which cells may have switching bit j on ``side`` by their interval hull (sound: only
-        cells whose bit-j value is impossible for every state of the hull are False); the hull
-        of a PLRNN / ALRNN cell is then clipped to the half-space of its side."""
-        G, g = self.alpha.G[j], self.alpha.g[j]
-        Gp, Gn = np.maximum(G, 0.0), np.minimum(G, 0.0)
-        with np.errstate(all="ignore"):
-            slo = cells.lo @ Gp + cells.hi @ Gn + g
-            shi = cells.hi @ Gp + cells.lo @ Gn + g
-        tol = 1e-9 * (1.0 + np.abs(slo) + np.abs(shi))
-        ok = np.where(side, ~(shi < -tol), ~(slo > tol)) & np.all(cells.lo <= cells.hi, axis=1)
-        p = self._selects[j]
-        if p >= 0:  # the bit reads one state component: z_p > -g (on) or z_p <= -g (off)
-            cells.lo[side, p] = np.maximum(cells.lo[side, p], -g - 1e-9 * (1.0 + abs(g)))
-            cells.hi[~side, p] = np.minimum(cells.hi[~side, p], -g + 1e-9 * (1.0 + abs(g)))
-        return ok
-
-    def _lp_cells(self, words: np.ndarray, last: np.ndarray, fixed: np.ndarray, rows: np.ndarray,
-                  cells: "_Cells") -> np.ndarray:
-        """LP emptiness of the prefixes ``words`` followed by a last region of which only the
-        bits ``fixed`` count; records in ``cells[rows]`` the witnesses whose orbit really follows.
-        Returns the keep-mask (undecided is kept)."""
-        model, alpha = self.model, self.alpha
-        n, t = words.shape
-        seqs = np.concatenate([alpha.letters[words], last[:, None, :]], axis=1)
-        active = np.ones(seqs.shape, dtype=bool)
-        active[:, t] = False
-        active[:, t, fixed] = True
-        taus, zs = np.empty(n), np.empty((n, model.M))
-        for s0 in range(0, n, 2000):  # the deadline is checked between slices
-            if time.perf_counter() > self._deadline:
-                raise _OutOfTime
-            a = time.perf_counter()
-            sl = slice(s0, s0 + 2000)
-            taus[sl], zs[sl] = prefix_margins(model, seqs[sl], alpha.bits, alpha.G, alpha.g, box=self.box,
-                                              active=active[sl])
-            self._lp_total += time.perf_counter() - a
-            self._lp_count += len(taus[sl])
-            self._level_lps += len(taus[sl])
-        pos = np.flatnonzero(taus > 0.0)
-        if len(pos):
-            with np.errstate(all="ignore"):
-                orbit = model.simulate(zs[pos], t)  # (t + 1, n, M)
-            fine = self._in_box(orbit[0]) & np.all(np.isfinite(orbit), axis=(0, 2))
-            if t:
-                fine &= np.all(alpha.letter_of(np.nan_to_num(orbit[:t])).T == words[pos], axis=1)
-            fine &= np.all(model._region(np.nan_to_num(orbit[t]))[:, fixed] == last[pos][:, fixed], axis=1)
-            cells.set(rows[pos[fine]], zs[pos[fine]], orbit[t][fine])
-        return ~(taus < -PRUNE_TOL)  # NaN (undecided) is kept
-
-
-class _OutOfTime(Exception):
-    """The pruned tree ran past its time budget in the middle of a level."""
-
-
-class _Cells:
-    """What is known of each prefix of a tree level (or of a cell, a prefix with a partly fixed
-    last region): a witness orbit - its start ``z``, its last state ``cur``, whether known
-    (``ok``) - and an interval hull ``[lo, hi]`` of the last state over every periodic orbit
-    that follows the prefix."""
-
-    def __init__(self, M: int, n: int = 1) -> None:
-        self.z = np.zeros((n, M))
-        self.cur = np.full((n, M), np.nan)
-        self.ok = np.zeros(n, dtype=bool)
-        self.lo = np.full((n, M), -_BIG)
-        self.hi = np.full((n, M), _BIG)
-
-    def set(self, rows: np.ndarray, z: np.ndarray, cur: np.ndarray) -> None:
-        self.z[rows], self.cur[rows], self.ok[rows] = z, cur, True
-
-    def select(self, keep: np.ndarray) -> "_Cells":
-        self.z, self.cur, self.ok = self.z[keep], self.cur[keep], self.ok[keep]
-        self.lo, self.hi = self.lo[keep], self.hi[keep]
-        return self
-
 
 _BIG = 1e300  # "unbounded" in interval arithmetic (finite, so that 0 * bound stays 0)
+_MAX_TREE = 12_000_000  # prenecklace-tree nodes the closed-walk stage may hold at one level (~1 GB)
+
+
+class _Level:
+    """The admissible windows of one length t: words (N, t) sorted by their codes (base
+    ``n_letters``, lexicographic), and an interval hull ``[lo, hi]`` of the last state of every
+    orbit in the box that follows the word."""
+
+    def __init__(self, t: int, words: np.ndarray, codes: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> None:
+        self.t, self.words, self.codes, self.lo, self.hi = t, words, codes, lo, hi
+
+    def select(self, keep: np.ndarray) -> _Level:
+        return _Level(self.t, self.words[keep], self.codes[keep], self.lo[keep], self.hi[keep])
+
+
+class _Windows:
+    """Admissible windows ``A_1..A_J`` of the periodic orbits of a model (see
+    :meth:`_ExactOrders.pruned` for the completeness argument) and the closed walks through them.
+
+    Level t -> t + 1: the candidates are the words ``w a`` with ``w`` and ``w[1:] a`` both in
+    ``A_t`` (a window's two sub-windows are windows). A candidate is rejected without an LP when
+    its interval hull is empty: the image of ``w``'s hull under its last piece, intersected with
+    the hull of ``w[1:] a`` (the same last state), the box and the half-spaces of ``a``; it is
+    kept without an LP when an orbit known to follow it starts in the box (random orbits from
+    the box and the LP witnesses, all simulated); the rest cost one LP each
+    (:func:`~rnnexplore.dynamics.enumeration.prefix_margins`, batched). Then words that have
+    no successor or no predecessor in ``A_{t+1}`` are removed until none is left (every window
+    of a cycle has both: the windows starting one step later and earlier). A level whose LPs
+    would not fit in half the time left is built partially: the candidates not tested in that
+    time are kept (a superset of ``A_{t+1}`` is as sound, only less selective) - when at least
+    about 70% of its LPs fit; it is then the last level.
+    """
+
+    def __init__(self, ex: _ExactOrders, K: int, todo: list[int], depth: int | None = None) -> None:
+        self.ex, self.model, self.alpha = ex, ex.model, ex.alpha
+        self.K, self.todo, self.forced = K, todo, depth
+        self.partial = False  # the last level was only partly tested (then it stays the last)
+        self.seconds = ex._deadline - time.perf_counter()
+        self.n = ex.alpha.n
+        self.M = ex.model.M
+        self.levels: list[_Level] = []
+        self.lps: dict[int, int] = {}
+        G = self.alpha.G
+        unit = (np.sum(G != 0, axis=1) == 1) & (np.max(G, axis=1) == 1.0)
+        #: per switching bit, the state component it reads (G row = unit vector), else -1
+        self.selects = np.where(unit, np.argmax(G != 0, axis=1), -1)
+        eff = np.flatnonzero(self.alpha.bits)
+        self.exact_cells = bool(np.all(self.selects[eff] >= 0))  # the hull test of a letter is exact
+        self.binary = not isinstance(ex.model, ShallowPLRNN) and ex.alpha.n == 2 ** len(eff)
+        box = ex.box
+        self.blo = np.full(self.M, -_BIG) if box is None else np.asarray(box[0], dtype=np.float64)
+        self.bhi = np.full(self.M, _BIG) if box is None else np.asarray(box[1], dtype=np.float64)
+        self.J = ex.model.jacobians(self.alpha.letters)
+        self.c = ex.model.offsets(self.alpha.letters)
+        self._pool_letters: list[np.ndarray] = []
+        self._pool_start: list[np.ndarray] = []
+        rng = np.random.default_rng(0)  # witnesses only save LPs: the result does not depend on them
+        if box is None:
+            z0 = rng.normal(size=(2048, self.M)) * (1.0 + float(np.max(np.abs(ex.alpha.g), initial=0.0)))
+        else:
+            z0 = self.blo + (self.bhi - self.blo) * rng.random((2048, self.M))
+        self._add_orbits(z0, 48)
+
+    @property
+    def depth(self) -> int:
+        return self.levels[-1].t if self.levels else 0
+
+    # -- witnesses
+    def _add_orbits(self, z0: np.ndarray, steps: int) -> None:
+        """Simulate orbits from z0; keep their letters and whether each point is in the box."""
+        with np.errstate(all="ignore"):
+            orbit = self.model.simulate(z0, steps - 1)  # (steps, n, M)
+        orbit = np.swapaxes(orbit, 0, 1)
+        finite = np.all(np.isfinite(orbit), axis=2)
+        lets = _letter_index(self.alpha, np.nan_to_num(orbit))
+        lets[~finite] = -1
+        self._pool_letters.append(lets)
+        self._pool_start.append(self.ex._in_box(orbit) & finite)
+
+    def _witnessed(self, t: int) -> np.ndarray:
+        """Sorted codes of the words of length t some pool orbit follows from a point in the box."""
+        from numpy.lib.stride_tricks import sliding_window_view
+
+        pw = self.n ** np.arange(t - 1, -1, -1, dtype=np.int64)
+        out = []
+        for lets, start in zip(self._pool_letters, self._pool_start):
+            if lets.shape[1] < t:
+                continue
+            win = sliding_window_view(lets, t, axis=1)  # (n, T - t + 1, t)
+            ok = start[:, : win.shape[1]] & np.all(win >= 0, axis=2)
+            out.append(win[ok].astype(np.int64) @ pw)
+        return np.unique(np.concatenate(out)) if out else np.zeros(0, dtype=np.int64)
+
+    # -- interval hulls
+    def _region_hull(self, lo: np.ndarray, hi: np.ndarray, letters: np.ndarray,
+                     units: np.ndarray | None = None) -> np.ndarray:
+        """Clip hulls (in place) to the half-spaces of their letters (only the bits ``units``, by
+        default every effective bit); which are possibly nonempty (sound: False only when no
+        state of the hull lies in the letter's region)."""
+        G, g = self.alpha.G, self.alpha.g
+        eff = np.flatnonzero(self.alpha.bits) if units is None else units
+        regs = self.alpha.letters[letters]
+        for j in eff:
+            p = self.selects[j]
+            on = regs[:, j]
+            if p >= 0:
+                thr = -g[j]
+                lo[on, p] = np.maximum(lo[on, p], thr - 1e-9 * (1.0 + abs(thr)))
+                hi[~on, p] = np.minimum(hi[~on, p], thr + 1e-9 * (1.0 + abs(thr)))
+        ok = np.all(lo <= hi, axis=1)
+        Gp, Gn = np.maximum(G[eff], 0.0), np.minimum(G[eff], 0.0)
+        with np.errstate(all="ignore"):
+            slo = lo @ Gp.T + hi @ Gn.T + g[eff]
+            shi = hi @ Gp.T + lo @ Gn.T + g[eff]
+        tol = 1e-9 * (1.0 + np.abs(slo) + np.abs(shi))
+        on = regs[:, eff]
+        ok &= np.all(np.where(on, ~(shi < -tol), ~(slo > tol)), axis=1)
+        return ok
+
+    def _image(self, lvl: _Level) -> tuple[np.ndarray, np.ndarray]:
+        """Interval image of every word's last-state hull under the piece of its last letter."""
+        N = len(lvl.codes)
+        nlo, nhi = np.empty((N, self.M)), np.empty((N, self.M))
+        last = lvl.words[:, -1]
+        for s in range(0, N, 16384):
+            sl = slice(s, s + 16384)
+            J, c = self.J[last[sl]], self.c[last[sl]]
+            Jp, Jn = np.maximum(J, 0.0), np.minimum(J, 0.0)
+            lo, hi = lvl.lo[sl], lvl.hi[sl]
+            with np.errstate(all="ignore"):
+                a = np.einsum("nij,nj->ni", Jp, lo) + np.einsum("nij,nj->ni", Jn, hi) + c
+                b = np.einsum("nij,nj->ni", Jp, hi) + np.einsum("nij,nj->ni", Jn, lo) + c
+            pad = 1e-9 * (1.0 + np.abs(a) + np.abs(b))
+            nlo[sl] = np.nan_to_num(a - pad, nan=-_BIG, neginf=-_BIG, posinf=_BIG)
+            nhi[sl] = np.nan_to_num(b + pad, nan=_BIG, neginf=-_BIG, posinf=_BIG)
+        return np.maximum(nlo, self.blo), np.minimum(nhi, self.bhi)
+
+    # -- LPs
+    def _lp(self, words: np.ndarray, until: float = math.inf, units: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Keep-mask of the words (LP emptiness, z_1 in the box) and the rows with a witness.
+        LPs stop at time ``until``: the words not tested by then are kept (undecided; in a
+        seeded random order, so that a partial level prunes evenly). ``units``: only these
+        bits of the last letter count (a cell of letters sharing them)."""
+        ex, alpha = self.ex, self.alpha
+        n = len(words)
+        active = None
+        if units is not None:
+            active = np.ones((n, words.shape[1], self.model.n_bits), dtype=bool)
+            active[:, -1] = False
+            active[:, -1, units] = True
+        taus, zs = np.full(n, np.nan), np.zeros((n, self.M))
+        order = np.random.default_rng(n).permutation(n)
+        self.tested, spent = 0, 0.0
+        for s0 in range(0, n, 1000):  # the time limits are checked between slices
+            if time.perf_counter() > min(until, ex._deadline):
+                break
+            a = time.perf_counter()
+            sl = order[s0 : s0 + 1000]
+            taus[sl], zs[sl] = prefix_margins(self.model, alpha.letters[words[sl]], alpha.bits, alpha.G, alpha.g,
+                                              box=ex.box, active=None if active is None else active[sl])
+            self.tested += len(sl)
+            spent += time.perf_counter() - a
+        if self.tested >= 200:  # the cost of an LP grows with the word length: the latest batch counts
+            ex.lp_seconds = spent / self.tested
+        pos = np.flatnonzero(taus > 0.0)
+        if len(pos):
+            self._add_orbits(zs[pos], self.K + 1)
+        return ~(taus < -PRUNE_TOL), pos  # NaN (undecided) is kept
+
+    # -- levels
+    def _first(self) -> _Level:
+        n = self.n
+        letters = np.arange(n, dtype=np.int64)
+        lo, hi = np.tile(self.blo, (n, 1)), np.tile(self.bhi, (n, 1))
+        ok = self._region_hull(lo, hi, letters)
+        if not self.exact_cells:
+            idx = np.flatnonzero(ok)
+            keep, _ = self._lp(letters[idx, None])
+            self.lps[1] = self.tested
+            ok[idx] = keep
+        else:
+            self.lps[1] = 0
+        return _Level(1, letters[ok, None], letters[ok], lo[ok], hi[ok])
+
+    def _candidates(self, lvl: _Level):
+        """The words ``w a`` with ``w``, ``w[1:] a`` in A_t: (parent, letter, index of w[1:] a, code)."""
+        n, t = self.n, lvl.t
+        codes = lvl.codes
+        pref = codes // n
+        suf = codes % (n ** (t - 1))
+        start = np.searchsorted(pref, suf, "left")
+        cnt = np.searchsorted(pref, suf, "right") - start
+        par = np.repeat(np.arange(len(codes)), cnt)
+        vi = start[par] + np.arange(len(par)) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+        a = codes[vi] % n
+        return par, a, vi, codes[par] * n + a
+
+    def _grow(self, lvl: _Level) -> _Level | None:
+        """A_{t+1} from A_t, or None when its LPs would not pay or not fit (the choice of J)."""
+        ex, t = self.ex, lvl.t
+        par, a, vi, ccode = self._candidates(lvl)
+        nlo, nhi = self._image(lvl)
+        lo = np.maximum(nlo[par], lvl.lo[vi])
+        hi = np.minimum(nhi[par], lvl.hi[vi])
+        ok = self._region_hull(lo, hi, a)
+        split_lps = 0 if self.forced is None and self.partial else self._split(lvl, par, a, ccode, nlo, nhi, ok)
+        seen = self._witnessed(t + 1)
+        free = ok & np.isin(ccode, seen, assume_unique=False)
+        need = np.flatnonzero(ok & ~free)
+        left = ex._deadline - time.perf_counter()
+        lp_cost = len(need) * ex.lp_seconds * (t + 1) / t  # one step longer than the last LPs
+        walk_cost = self._walk_seconds(lvl)
+        until = math.inf
+        if self.forced is not None:
+            if t >= self.forced:
+                return None
+        elif split_lps < 0 or walk_cost <= lp_cost or lp_cost > 0.7 * left or self.partial:
+            return None  # the bit-by-bit tests ran out of time, or deepening would not pay or not fit
+        elif lp_cost > 0.5 * left:  # a partial last level (untested words kept): time for the walks
+            until = time.perf_counter() + 0.5 * left
+            self.partial = True
+        words = np.concatenate([lvl.words[par[need]], a[need, None]], axis=1)
+        keep, _ = self._lp(words, until)
+        self.lps[t + 1] = self.tested + max(split_lps, 0)
+        ok[need] = keep
+        words = np.concatenate([lvl.words[par[ok]], a[ok, None]], axis=1)
+        return self._trim(_Level(t + 1, words, ccode[ok], lo[ok], hi[ok]))
+
+    def _split(self, lvl: _Level, par: np.ndarray, a: np.ndarray, ccode: np.ndarray, nlo: np.ndarray,
+               nhi: np.ndarray, ok: np.ndarray) -> int:
+        """Bit-by-bit pre-tests of the candidates (binary letters: a letter's code bit b is
+        effective unit b): the candidates of a word whose last letters agree on the code bits
+        >= b form a cell; a cell whose image hull misses those bits' half-spaces, or whose LP
+        (only those bits of the last region active) is empty, drops every candidate in it
+        (``ok`` is cleared in place). Cells witnessed by a known orbit are free; a round is
+        skipped when its cells are barely shared (more than half as many as candidates).
+        Returns the LPs spent (-1 when the time ran out: the level is not built)."""
+        if self.binary is False or self.forced is not None and self.forced <= lvl.t:
+            return 0
+        ex, t = self.ex, lvl.t
+        eff = np.flatnonzero(self.alpha.bits)
+        spent = 0
+        # measured: the cell tests and the LPs after them cost about a third of one LP per candidate
+        if self.forced is None and 0.3 * np.sum(ok) * ex.lp_seconds > 0.7 * (ex._deadline - time.perf_counter()):
+            return -1
+        for b in range(len(eff) - 1, 0, -1):
+            live = np.flatnonzero(ok)
+            if len(live) == 0:
+                break
+            ukey, first, inv = np.unique(ccode[live] >> b, return_index=True, return_inverse=True)
+            if len(ukey) > 0.5 * len(live):
+                continue
+            rep = live[first]
+            units = eff[b:]
+            clo, chi = nlo[par[rep]].copy(), nhi[par[rep]].copy()
+            cell = self._region_hull(clo, chi, a[rep], units)
+            free = np.isin(ukey, self._witnessed(t + 1) >> b)
+            need = np.flatnonzero(cell & ~free)
+            left = ex._deadline - time.perf_counter()
+            if self.forced is None and len(need) * ex.lp_seconds > 0.7 * left:
+                return -1
+            if len(need):
+                words = np.concatenate([lvl.words[par[rep[need]]], a[rep[need], None]], axis=1)
+                keep, _ = self._lp(words, units=units)
+                spent += self.tested
+                cell[need] = keep
+            ok[live[~cell[inv.ravel()]]] = False
+        return spent
+
+    def _trim(self, lvl: _Level) -> _Level:
+        """Remove words without a successor or a predecessor window until none is left."""
+        n, t = self.n, lvl.t
+        while len(lvl.codes):
+            pref = lvl.codes // n
+            suf = lvl.codes % (n ** (t - 1))
+            ps, ss = np.unique(pref), np.unique(suf)
+            keep = np.isin(suf, ps) & np.isin(pref, ss)
+            if keep.all():
+                break
+            lvl = lvl.select(keep)
+        return lvl
+
+    def _walk_seconds(self, lvl: _Level) -> float:
+        """Estimated cost of solving the closed walks of lvl's de Bruijn graph for the orders left:
+        about ``lambda^k / k`` Lyndon words of order k (lambda: the graph's growth rate)."""
+        lam = _growth_rate(lvl, self.n)
+        M = self.M
+        total = 0.0
+        for k in self.todo:
+            if k > lvl.t:
+                total += min(lam**k / k, 1e15) * (_solve_seconds(M, k) + 1e-6 * k)
+        return total
+
+    def build(self) -> None:
+        """Grow A_1, A_2, ... while deepening pays (see :meth:`_grow`) and fits in the time."""
+        lvl = self._first()
+        self.levels.append(lvl)
+        while lvl.t < self.K and len(lvl.codes) and (lvl.t + 1) * math.log2(max(self.n, 2)) <= 62:
+            nxt = self._grow(lvl)
+            if nxt is None:
+                break
+            lvl = nxt
+            self.levels.append(lvl)
+
+    # -- closed walks
+    def closed_walks(self):
+        """Yield ``(k, lyndon_words)`` for k = 1..K: the Lyndon words of length k whose every cyclic
+        window of length J lies in A_J (a prenecklace tree; prefixes are windows' prefixes)."""
+        n, Jd = self.n, self.depth
+        top = self.levels[-1].codes if self.levels else np.zeros(0, dtype=np.int64)
+        prefixes = [top // (n ** (Jd - t)) for t in range(Jd)] + [top]
+        prefixes = [np.unique(p) for p in prefixes]
+        modJ = n ** max(Jd - 1, 0)
+        pw = n ** np.arange(Jd - 1, -1, -1, dtype=np.int64)
+        tree = NecklaceTree(n)
+        tail = np.zeros(1, dtype=np.int64)  # code of each node's last min(t, J-1) letters
+        for k in range(1, self.K + 1):
+            T = prefixes[min(k, Jd)]
+            pref = T // n
+            start = np.searchsorted(pref, tail, "left")
+            cnt = np.searchsorted(pref, tail, "right") - start
+            # the level would not fit (about half the children are Lyndon words to solve)
+            est = 0.5 * float(cnt.sum()) * _solve_seconds(self.M, k)
+            late = time.perf_counter() + est > self.ex._deadline and est > 0.05 * self.seconds
+            if int(cnt.sum()) > _MAX_TREE or (late and any(j >= k for j in self.todo)):
+                return
+            par = np.repeat(np.arange(len(tail)), cnt)
+            vi = start[par] + np.arange(len(par)) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+            letters = T[vi] % n
+            if k == self.K and k > 1:  # the last level: only the Lyndon words are needed
+                strict = letters > tree.lowest_letters()[par]
+                par, vi, letters = par[strict], vi[strict], letters[strict]
+            ctail = tail[par] * n + letters
+            if k >= Jd:
+                ctail = ctail % modJ
+            _parents, lyn = tree.extend(par, letters)
+            tail = ctail[tree.kept]
+            if len(lyn) and Jd:
+                reps = -(-(k + Jd) // k)
+                ext = np.tile(lyn.astype(np.int64), (1, reps))
+                keep = np.ones(len(lyn), dtype=bool)
+                for s in range(max(0, k - Jd + 1), k):  # the windows that wrap around
+                    c = ext[:, s : s + Jd] @ pw
+                    pos = np.minimum(np.searchsorted(top, c), len(top) - 1)
+                    keep &= top[pos] == c
+                lyn = lyn[keep]
+            yield k, lyn
+
+
+def _growth_rate(lvl: _Level, n: int) -> float:
+    """Spectral radius of the de Bruijn graph of a window set (nodes: (t-1)-words, one edge per
+    window from its prefix to its suffix), by power iteration (an estimate for the cost model)."""
+    t = lvl.t
+    if len(lvl.codes) == 0:
+        return 0.0
+    pref = lvl.codes // n
+    suf = lvl.codes % (n ** (t - 1))
+    nodes, inv = np.unique(np.concatenate([pref, suf]), return_inverse=True)
+    src, dst = inv[: len(pref)], inv[len(pref) :]
+    x = np.ones(len(nodes))
+    logs = []
+    for _ in range(60):
+        y = np.bincount(dst, weights=x[src], minlength=len(nodes))
+        s = float(y.sum())
+        if s <= 0.0:
+            return 0.0
+        logs.append(math.log(s / float(x.sum())))
+        x = y / s * len(nodes)
+    return math.exp(float(np.mean(logs[-20:])))
+
+
+def _letter_index(alpha: "_Alphabet", z: np.ndarray) -> np.ndarray:
+    """Letter index of each state of z (..., M), vectorised (-1 outside the alphabet)."""
+    regs = alpha.model._region(z)[..., alpha.bits]
+    flat = regs.reshape(-1, regs.shape[-1])
+    if flat.shape[1] == 0:
+        return np.zeros(regs.shape[:-1], dtype=np.int64)
+    packed = np.packbits(flat, axis=1)
+    uniq, inv = np.unique(packed, axis=0, return_inverse=True)
+    lut = {row.tobytes(): i for i, row in enumerate(np.packbits(alpha.letters[:, alpha.bits], axis=1))}
+    ids = np.array([lut.get(row.tobytes(), -1) for row in uniq], dtype=np.int64)
+    return ids[inv.reshape(-1)].reshape(regs.shape[:-1])
 
 
 def brute_force_cycles(model: PiecewiseLinearModel, order: int) -> list[Cycle]:
@@ -1516,8 +1733,9 @@ def find_cycles(
     - ``"enumerated"``: every Lyndon word over the model's effective letters
       (:mod:`rnnexplore.dynamics.enumeration`) is solved, vectorised - whenever that costs no
       more than the heuristic's budget for the order (or ``SearchBudget.enumerate_seconds``);
-    - ``"pruned"``: a prenecklace tree whose prefixes are dropped by exact LP emptiness tests,
-      grown while its measured cost fits the heuristic's budget of the orders it would prove;
+    - ``"pruned"``: the Lyndon words whose every cyclic window of length J is an admissible
+      window (exact LP emptiness tests; J chosen by cost), solved in batches, while the
+      measured cost fits the heuristic's budget of the orders it would prove;
     - otherwise the SCYFI heuristic (chains of region updates, see the module docstring).
 
     Every returned object passes the exact real/virtual check. :attr:`CycleSet.proven` says per

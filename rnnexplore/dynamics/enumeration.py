@@ -9,6 +9,12 @@ arrangement for shallow models (found exactly by linear programs). Cycles of ord
 found by solving one region sequence per Lyndon word of length k over the letters (aperiodic
 words up to rotation): ``L(n, k) ~ n^k / k`` solves instead of ``2^(n_bits k)``.
 
+Pruned enumeration (``_ExactOrders.pruned`` in :mod:`rnnexplore.dynamics.cycles`) builds on
+the pieces here: :func:`periodic_box` bounds every periodic point, :func:`prefix_margins`
+decides exactly (batched LPs) which words some state of the box follows - the admissible
+*windows* - and :class:`NecklaceTree` grows the Lyndon words whose every cyclic window is
+admissible (the closed walks of the windows' de Bruijn graph), which are then solved.
+
 :class:`NecklaceTree` grows the prenecklaces (prefixes of Lyndon words) level by level, all of
 one level at once in numpy (the FKM successor rule); its level ``k`` contains every Lyndon word
 of length k. With pruning, a prefix is dropped as soon as no state follows it: the states whose
@@ -297,7 +303,7 @@ class NecklaceTree:
     def extend(self, parents: np.ndarray, letters: np.ndarray, admissible: Any = None) -> tuple[np.ndarray, np.ndarray]:
         """The next level from the given ``(parent, letter)`` pairs (sorted by parent; pairs
         below :meth:`lowest_letters` are dropped, then ``admissible`` filters as in the class).
-        Returns ``(parents, lyndon)`` like :meth:`grow`; :attr:`kept` indexes the pairs kept."""
+        Returns ``(parents, lyndon)`` like :meth:`grow`; ``self.kept`` indexes the pairs kept."""
         t = self.depth
         parents = np.asarray(parents, dtype=np.int64)
         letters = np.asarray(letters, dtype=np.int64)
@@ -451,19 +457,7 @@ def prefix_margins(model: PiecewiseLinearModel, seqs: np.ndarray, bits: np.ndarr
     for s0 in range(0, B, chunk):
         S = seqs[s0 : s0 + chunk]
         n = len(S)
-        J = model.jacobians(S)
-        c = model.offsets(S)
-        P = np.broadcast_to(np.eye(M), (n, M, M)).copy()
-        r = np.zeros((n, M))
-        R = np.empty((n, t, nr, M))
-        O = np.empty((n, t, nr))
-        with np.errstate(all="ignore"):
-            for i in range(t):
-                R[:, i] = (Gb @ P) / norm[:, None]
-                O[:, i] = ((r @ Gb.T) + gb) / norm
-                if i + 1 < t:
-                    P = J[:, i] @ P
-                    r = (J[:, i] @ r[:, :, None])[:, :, 0] + c[:, i]
+        R, O = _prefix_affine(model, S, Gb, gb, norm)
         on = S[:, :, bits]  # (n, t, nr)
         act = np.ones(on.shape, dtype=bool) if active is None else np.asarray(active[s0 : s0 + chunk])[:, :, bits]
         sign = np.where(on, -1.0, 1.0)
@@ -494,7 +488,9 @@ def prefix_margins(model: PiecewiseLinearModel, seqs: np.ndarray, bits: np.ndarr
         if box is not None:  # z_1 in the box: bounds of the variables
             lo.reshape(n, M + 1)[:, :M] = box[0]
             hi.reshape(n, M + 1)[:, :M] = box[1]
-        res = linprog(cost, A_ub=A, b_ub=b, bounds=np.stack([lo, hi], axis=1), method="highs")
+        # presolve off: ~25% faster on these many tiny independent blocks (measured)
+        res = linprog(cost, A_ub=A, b_ub=b, bounds=np.stack([lo, hi], axis=1), method="highs",
+                      options={"presolve": False})
         if res.status == 0:
             x = res.x.reshape(n, M + 1)
             tb = x[:, M].copy()
@@ -502,3 +498,27 @@ def prefix_margins(model: PiecewiseLinearModel, seqs: np.ndarray, bits: np.ndarr
             tau[s0 : s0 + n] = tb
             Z[s0 : s0 + n] = x[:, :M]
     return tau, Z
+
+
+def _prefix_affine(model: PiecewiseLinearModel, S: np.ndarray, Gb: np.ndarray, gb: np.ndarray,
+                   norm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Switching values along region sequences S (n, t, n_bits) as affine functions of z_1:
+    ``(G z_i + g)_j / |G_j| = R[:, i, j] @ z_1 + O[:, i, j]`` (rows ``Gb, gb`` of the used bits)."""
+    n, t, _ = S.shape
+    M = model.M
+    nr = Gb.shape[0]
+    J = model.jacobians(S)
+    c = model.offsets(S)
+    P = np.broadcast_to(np.eye(M), (n, M, M)).copy()
+    r = np.zeros((n, M))
+    R = np.empty((n, t, nr, M))
+    O = np.empty((n, t, nr))
+    with np.errstate(all="ignore"):
+        for i in range(t):
+            R[:, i] = (Gb @ P) / norm[:, None]
+            O[:, i] = ((r @ Gb.T) + gb) / norm
+            if i + 1 < t:
+                P = J[:, i] @ P
+                r = (J[:, i] @ r[:, :, None])[:, :, 0] + c[:, i]
+    return R, O
+

@@ -60,11 +60,11 @@ def test_no_box_when_the_map_neither_contracts_nor_expands_at_infinity():
     assert periodic_box(PLRNN([1.0], [[1.0]], [0.5])) is None
 
 
-def _pruned(m, K, box):
+def _pruned(m, K, box, depth=None):
     al = _Alphabet(m)
     cols = {k: _Collector(m, k) for k in range(1, K + 1)}
     ex = _ExactOrders(m, al, cols)
-    done = ex.pruned(list(range(1, K + 1)), seconds=1e9, skip=set(), box=box)
+    done = ex.pruned(list(range(1, K + 1)), seconds=1e9, skip=set(), box=box, depth=depth)
     return done, ex, cols
 
 
@@ -88,8 +88,8 @@ def test_box_bounded_pruning_equals_plain_enumeration(i):
 
 def test_the_box_drops_prefixes_no_periodic_orbit_follows():
     m = inhibitory(3, 2)
-    _, with_box, cols_b = _pruned(m, 6, "auto")
-    _, without, cols_n = _pruned(m, 6, None)
+    _, with_box, cols_b = _pruned(m, 6, "auto", depth=3)
+    _, without, cols_n = _pruned(m, 6, None, depth=3)
     assert all(set(cols_b[k].cycles) == set(cols_n[k].cycles) for k in range(1, 7))
     assert sum(with_box.lps.values()) < sum(without.lps.values())
     assert sum(with_box.solves.values()) < sum(without.solves.values())

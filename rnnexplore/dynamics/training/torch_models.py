@@ -376,7 +376,7 @@ def gtf_loss(model: TorchModel, x: torch.Tensor, alpha: float) -> torch.Tensor:
     Examples
     --------
     >>> m = TorchPLRNN(1, offdiag_W=False, A=[0.5], W=[[0.0]], h=[0.0])
-    >>> float(gtf_loss(m, torch.tensor([[[1.0], [0.5], [0.25]]], dtype=torch.float64), 0.0))
+    >>> gtf_loss(m, torch.tensor([[[1.0], [0.5], [0.25]]], dtype=torch.float64), 0.0).item()
     0.0
     """
     N = x.shape[-1]

@@ -1,0 +1,158 @@
+"""Pruned enumeration by admissible windows against a vectorised brute force written here
+(plain numpy over every region sequence; no engine code), on cycle-rich and chaotic systems
+with M k up to 24, and the window invariant itself: every cyclic window of a real cycle is an
+admissible window."""
+
+import numpy as np
+import pytest
+from test_proven import inhibitory
+
+from rnnexplore.dynamics.cycles import _Alphabet, _Collector, _ExactOrders, find_cycles
+from rnnexplore.dynamics.models import (
+    ALRNN,
+    ClippedShallowPLRNN,
+    ShallowPLRNN,
+    random_plrnn,
+)
+
+
+def brute_force_codes(model, k, chunk=1 << 16):
+    """Canonical codes of every k-cycle of ``z' = A z + W relu(z) + h``: one code per primitive
+    region sequence (bits ``[i M, (i+1) M)`` = region of step i, the smallest rotation), solved
+    and checked on the true map for every one of the ``2^(M k)`` sequences."""
+    A, W, h = np.asarray(model.A), np.asarray(model.W), np.asarray(model.h)
+    M = len(h)
+    n = M * k
+    mask = (1 << n) - 1
+    found = set()
+    for lo in range(0, 1 << n, chunk):
+        codes = np.arange(lo, min(1 << n, lo + chunk), dtype=np.int64)
+        keep = np.ones(len(codes), dtype=bool)
+        for r in range(1, k):  # strictly below every rotation: primitive, one per class
+            rot = ((codes >> (r * M)) | (codes << (n - r * M))) & mask
+            keep &= codes < rot
+        codes = codes[keep]
+        if len(codes) == 0:
+            continue
+        D = ((codes[:, None] >> np.arange(n)) & 1).astype(bool).reshape(len(codes), k, M)
+        P = np.broadcast_to(np.eye(M), (len(codes), M, M)).copy()
+        r = np.zeros((len(codes), M))
+        for i in range(k):
+            Ji = A + W * D[:, i, None, :]
+            P = Ji @ P
+            r = np.einsum("bij,bj->bi", Ji, r) + h
+        IP = np.eye(M) - P
+        ok = np.abs(np.linalg.det(IP)) > 1e-12
+        z = np.zeros((len(codes), M))
+        z[ok] = np.linalg.solve(IP[ok], r[ok][:, :, None])[:, :, 0]
+        cur = z.copy()
+        for i in range(k):
+            ok &= np.all((cur > 0) == D[:, i], axis=1)
+            cur = cur @ A.T + np.maximum(cur, 0.0) @ W.T + h
+        ok &= np.all(np.abs(cur - z) <= 1e-8 * (1.0 + np.abs(z)), axis=1)
+        found.update(int(c) for c in codes[ok])
+    return found
+
+
+def engine_codes(cycles, M):
+    """The same canonical codes from the engine's cycles (their region sequences)."""
+    out = set()
+    for c in cycles:
+        steps = [int(sum(int(b) << j for j, b in enumerate(row))) for row in c.regions]
+        k = len(steps)
+        out.add(min(sum(steps[(i + s) % k] << (M * i) for i in range(k)) for s in range(k)))
+    return out
+
+
+def _windows(m, K, depth=None):
+    al = _Alphabet(m)
+    cols = {k: _Collector(m, k) for k in range(1, K + 1)}
+    ex = _ExactOrders(m, al, cols)
+    done = ex.pruned(list(range(1, K + 1)), seconds=1e9, skip=set(), depth=depth)
+    return done, ex, cols
+
+
+_CASES = [
+    ("rich 2-D", lambda: random_plrnn(2, seed=1, rich=True), 9, (None, 3, 6)),
+    ("rich 3-D", lambda: random_plrnn(3, seed=2, rich=True), 6, (None, 2, 4)),
+    ("inhibitory 3-D", lambda: inhibitory(3, 2), 6, (None, 3)),
+    ("inhibitory 4-D", lambda: inhibitory(4, 3), 4, (None, 2)),
+]
+_SLOW = [  # M k = 24
+    ("rich 2-D order 12", lambda: random_plrnn(2, seed=1, rich=True), 12, (5,)),
+    ("rich 3-D order 8", lambda: random_plrnn(3, seed=2, rich=True), 8, (4,)),
+    ("inhibitory 4-D order 6", lambda: inhibitory(4, 3), 6, (3,)),
+]
+
+
+@pytest.mark.parametrize(
+    "name, make, K, depths",
+    _CASES + [pytest.param(*c, marks=pytest.mark.slow) for c in _SLOW],
+    ids=[c[0] for c in _CASES + _SLOW],
+)
+def test_window_enumeration_equals_vectorised_brute_force(name, make, K, depths):
+    m = make()
+    want = {k: brute_force_codes(m, k) for k in range(1, K + 1)}
+    assert sum(len(v) for v in want.values()) > 0
+    for depth in depths:
+        done, _, cols = _windows(m, K, depth)
+        assert done == list(range(1, K + 1))
+        for k in range(1, K + 1):
+            assert engine_codes(cols[k].cycles.values(), m.M) == want[k], (name, depth, k)
+
+
+def test_every_cyclic_window_of_a_cycle_is_admissible():
+    m = random_plrnn(2, seed=1, rich=True)
+    K, J = 8, 4
+    _, ex, cols = _windows(m, K, depth=J)
+    al = ex.alpha
+    from rnnexplore.dynamics.cycles import _letter_index, _Windows
+
+    win = _Windows(ex, K, list(range(1, K + 1)), J)
+    win.build()
+    top = {int(c) for c in win.levels[-1].codes}
+    n, checked = al.n, 0
+    for k in range(1, K + 1):
+        for c in cols[k].cycles.values():
+            lets = _letter_index(al, c.points)
+            for s in range(k):
+                w = [int(lets[(s + i) % k]) for i in range(J)]
+                assert sum(x * n ** (J - 1 - i) for i, x in enumerate(w)) in top
+                checked += 1
+    assert checked > 100
+
+
+def test_find_cycles_proves_a_chaotic_4d_net_by_windows_and_says_so():
+    m = inhibitory(4, 3)
+    bud = {"enumerate_seconds": 0.0, "exhaustive_limit": 16, "max_solves": 1, "prune": True, "prune_seconds": 60.0}
+    cs = find_cycles(m, 5, seed=0, budget=bud, allow_long=True)
+    assert cs.proven == {1: "enumerated", **{k: "pruned" for k in range(2, 6)}}
+    for k in range(1, 6):
+        assert engine_codes(cs.by_order(k), 4) == brute_force_codes(m, k)
+
+
+def _other_models():
+    rng, r0 = np.random.default_rng(7), np.random.default_rng(0)
+    return [
+        ShallowPLRNN(rng.uniform(-0.5, 0.9, 2), 1.5 * rng.normal(size=(2, 3)), rng.normal(size=(3, 2)),
+                     rng.normal(size=2), rng.normal(size=3)),
+        ClippedShallowPLRNN(rng.uniform(0.2, 0.9, 2), 2 * rng.normal(size=(2, 2)), rng.normal(size=(2, 2)),
+                            rng.normal(size=2), rng.normal(size=2)),
+        ALRNN(r0.uniform(-0.9, 0.9, 3), 2.0 * r0.normal(size=(3, 3)), r0.normal(size=3), n_relu=2),  # a 4-cycle
+    ]
+
+
+@pytest.mark.parametrize("i", range(3))
+def test_windows_equal_plain_enumeration_for_shallow_and_alrnn_models(i):
+    # letters that are not all bit patterns (shallow cells: LPs at level 1, no bit cells), linear units
+    m = _other_models()[i]
+    K = 5
+    plain = _ExactOrders(m, _Alphabet(m), {k: _Collector(m, k) for k in range(1, K + 1)})
+    plain.plain(list(range(1, K + 1)))
+    assert sum(len(plain.collectors[k].cycles) for k in range(1, K + 1)) > 0
+    for depth in (None, 2, K):
+        done, ex, cols = _windows(m, K, depth)
+        assert done == list(range(1, K + 1))
+        for k in range(1, K + 1):
+            assert set(cols[k].cycles) == set(plain.collectors[k].cycles), (depth, k)
+            assert ex.solves[k] <= plain.solves[k]
