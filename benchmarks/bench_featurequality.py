@@ -17,7 +17,8 @@ per-example Jacobians, then ``J J^T``), measured on a subset (``--subset``) and 
 (Jacobian time linear in n, contraction quadratic; both stated in the output).
 
 ``steps``: training cost alone in one process (1 thread): 15 S4 networks trained one after
-another with ``train_mlp`` against the same 15 as one batched model (process CPU seconds).
+another with ``train_mlp``, the same 15 as one batched model, and as one batched model with the
+previous autograd training step (process CPU seconds; ``--step-count`` steps).
 
 ``sweep``: the CPU-scale S4 sweep (S4, d = 20, n_train 250..4000, seeds 0-2, shuffled
 controls at every n: 30 runs, 8000 steps) twice in the same run on a 2-process pool (1 torch
@@ -168,10 +169,44 @@ def bench_pair(steps: int) -> None:
           f"wall {time.perf_counter() - t:.1f} s (load average {os.getloadavg()[0]:.2f})")
 
 
+def _autograd_batched(nets, data, steps, lr, batch_size):
+    """The previous training step, for comparison: stacked ``W^T``, ``baddbmm`` forward, autograd
+    backward, the same fused Adam, cosine lr and index stream (minibatches from one draw)."""
+    import math
+
+    import torch
+
+    B, L = len(nets), len(nets[0].layers)
+    WTs = [torch.stack([m.layers[k].weight.detach().T for m in nets]).contiguous().requires_grad_(True) for k in range(L)]
+    bs = [torch.stack([m.layers[k].bias.detach() for m in nets]).unsqueeze(1).clone().requires_grad_(True)
+          for k in range(L)]
+    n_max = max(len(X) for X, _ in data)
+    Xp, yp = torch.zeros(B, n_max, data[0][0].shape[1]), torch.zeros(B, n_max)
+    for j, (X, y) in enumerate(data):
+        Xp[j, :len(X)], yp[j, :len(y)] = torch.as_tensor(X, dtype=torch.float32), torch.as_tensor(y, dtype=torch.float32)
+    idx_all = torch.stack([torch.randint(0, len(X), (steps, batch_size), generator=torch.Generator().manual_seed(j))
+                           for j, (X, _) in enumerate(data)], dim=1)
+    opt = torch.optim.Adam(WTs + bs, lr=lr, fused=True)
+    rows = torch.arange(B).unsqueeze(1)
+    for step in range(steps):
+        idx = idx_all[step]
+        h, y = Xp[rows, idx], yp[rows, idx]
+        for WT, b in zip(WTs[:-1], bs[:-1]):
+            h = torch.relu(torch.baddbmm(b, h, WT))
+        loss = torch.mean((torch.baddbmm(bs[-1], h, WTs[-1]).squeeze(-1) - y) ** 2, dim=1).sum()
+        for group in opt.param_groups:
+            group["lr"] = lr * 0.5 * (1.0 + math.cos(math.pi * step / steps))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+
 def bench_steps(models: int, steps: int, repeat: int) -> None:
     """Training cost only, one process, one torch thread: ``models`` S4 networks (3 x 256, batch 64)
-    trained one after another with ``train_mlp`` against the same networks as one batched model,
-    interleaved ``repeat`` times; process CPU seconds (fair under load) and wall seconds."""
+    trained one after another with ``train_mlp``, as one batched model (``train_batched``: hand-written
+    backward pass, denormals flushed) and as one batched model with the previous autograd step
+    (:func:`_autograd_batched`), interleaved ``repeat`` times; process CPU seconds (fairer under load)
+    and wall seconds, best of the repeats."""
     import torch
 
     from rnnexplore.featurequality import classic_staircase
@@ -181,23 +216,28 @@ def bench_steps(models: int, steps: int, repeat: int) -> None:
     task = classic_staircase(4, 20)
     data = [task.sample(n, seed=j) for j, n in enumerate([250, 500, 1000, 2000, 4000] * (models // 5 + 1))][:models]
     cfg = dict(steps=steps, lr=2e-3, batch_size=64)
-    best = {"separate": (np.inf, np.inf), "batched": (np.inf, np.inf)}
+    labels = ("separate", "batched", "autograd")
+    best = {label: (np.inf, np.inf) for label in labels}
     for _ in range(repeat):
-        for label in ("separate", "batched"):
+        for label in labels:
             nets = [ReLUMLP(20, 3, 256, seed=j) for j in range(models)]
             c, t = time.process_time(), time.perf_counter()
             if label == "separate":
                 for j, (net, (X, y)) in enumerate(zip(nets, data)):
                     train_mlp(net, X, y, seed=j, **cfg)
-            else:
+            elif label == "batched":
                 train_batched(nets, [X for X, _ in data], [y for _, y in data], seeds=range(models), **cfg)
+            else:
+                _autograd_batched(nets, data, **cfg)
             cpu, wall = time.process_time() - c, time.perf_counter() - t
             best[label] = min(best[label], (cpu, wall))
-    (cs, ws), (cb, wb) = best["separate"], best["batched"]
+    per = {label: 1e3 * best[label][0] / models / steps for label in labels}
     print(f"training only, {models} S4 networks x {steps} steps, 1 thread (best of {repeat}, load average "
-          f"{os.getloadavg()[0]:.2f}): separate {cs:.1f} s CPU ({ws:.1f} s wall), batched {cb:.1f} s CPU "
-          f"({wb:.1f} s wall): batched/separate CPU {cb / cs:.2f}; per model-step {1e3 * cs / models / steps:.2f} ms "
-          f"vs {1e3 * cb / models / steps:.2f} ms")
+          f"{os.getloadavg()[0]:.2f}); CPU s (wall s), ms CPU per model-step:")
+    for label in labels:
+        print(f"  {label:9s} {best[label][0]:6.1f} s ({best[label][1]:6.1f} s)  {per[label]:.3f} ms")
+    print(f"  batched / previous autograd batched step: {per['batched'] / per['autograd']:.2f}; "
+          f"batched / separate: {per['batched'] / per['separate']:.2f}")
 
 
 def bench_paper(out: Path, workers: int) -> None:
@@ -227,22 +267,31 @@ def _one_item(depth: int, width: int, n: int) -> list[dict]:
 
 
 #: order of the training-set sizes: those that decide where FQ first exceeds 10 first
-DW_ORDER = [1000, 500, 2000, 250, 4000, 3000]
+DW_ORDER = [1000, 500, 250, 2000, 4000, 3000]
 assert sorted(DW_ORDER) == DW_NS
 
 
-def bench_depth_width(out: Path, workers: int, widths: list[int]) -> None:
+def bench_depth_width(out: Path, workers: int, widths: list[int], missing_only: bool = False) -> None:
     """One work item per (depth, width, n_train) (the training cost of an item does not depend on n;
     wide networks are compute-bound, so batching the sizes of one architecture gains little), in the
     order of :data:`DW_ORDER` and widest first. The file is rewritten after every finished item, so an
     interrupted run leaves the part of the grid it finished; records of other widths already in
-    ``out`` are kept, so ``--dw-widths 1024`` adds one width to an existing table."""
+    ``out`` are kept, so ``--dw-widths 1024`` adds one width to an existing table. With
+    ``missing_only`` (``--dw-missing``) every record in ``out`` is kept and only the
+    (depth, width, n_train) items absent from it are trained, so an interrupted run can be resumed."""
     from concurrent.futures import as_completed
 
     from rnnexplore.featurequality import SweepResult, first_n_above
 
     items = [(dp, w, n) for n in DW_ORDER for w in sorted(widths, reverse=True) for dp in (4, 3, 2, 1)]
-    kept = [r for r in SweepResult.load(out).records if r["width"] not in widths] if out.exists() else []
+    old = SweepResult.load(out).records if out.exists() else []
+    if missing_only:
+        done = {(r["depth"], r["width"], r["n_train"]) for r in old}
+        items = [item for item in items if item not in done]
+        kept = old
+    else:
+        kept = [r for r in old if r["width"] not in widths]
+    print(f"depth x width: {len(items)} items to train: {items}", flush=True)
     load0 = os.getloadavg()[0]
     t = time.perf_counter()
     records: list[dict] = []
@@ -279,6 +328,8 @@ def main(argv=None) -> None:
     ap.add_argument("--step-count", type=int, default=500, help="steps part: training steps per model")
     ap.add_argument("--modes", default="separate,batched", help="sweep part: separate, batched or both")
     ap.add_argument("--dw-widths", default="64,256,1024", help="depthwidth part: widths to (re)run")
+    ap.add_argument("--dw-missing", action="store_true",
+                    help="depthwidth part: keep every record in the file, train only the missing items")
     args = ap.parse_args(argv)
     parts = set(args.parts.split(","))
     unknown = parts - {"ntk", "steps", "pair", "sweep", "paper", "depthwidth"}
@@ -296,7 +347,8 @@ def main(argv=None) -> None:
     if "paper" in parts:
         bench_paper(args.paper_out, args.workers)
     if "depthwidth" in parts:
-        bench_depth_width(args.depth_width_out, args.workers, [int(w) for w in args.dw_widths.split(",")])
+        bench_depth_width(args.depth_width_out, args.workers, [int(w) for w in args.dw_widths.split(",")],
+                          args.dw_missing)
     print(f"load average at end: {os.getloadavg()}")
 
 

@@ -102,3 +102,38 @@ def test_train_batched_rejects_mixed_architectures_and_bad_data():
         train_batched([ReLUMLP(3, 1, 4), ReLUMLP(3, 1, 4)], [X, X[:, :2]], [y, y], seeds=[0, 1])
     with pytest.raises(ValueError, match="NaN"):
         train_batched([ReLUMLP(3, 1, 4)], [X], [y * np.nan], seeds=[0])
+
+
+@pytest.mark.parametrize("depth, gamma", [(1, 2.0), (3, 0.5)])
+def test_hand_written_backprop_equals_autograd(depth, gamma):
+    """The fast path's gradients (no autograd graph) against autograd through each nn.Module."""
+    from rnnexplore.featurequality.mlp import _backprop, _stack_parameters
+
+    rng = np.random.default_rng(1)
+    models = [ReLUMLP(6, depth, 12, gamma=gamma, seed=s, dtype=torch.float64) for s in range(3)]
+    x = torch.as_tensor(rng.standard_normal((3, 9, 6)))
+    y = torch.as_tensor(rng.standard_normal((3, 9)))
+    Ws, bs = _stack_parameters(models)
+    for p in Ws + bs:
+        p.grad = torch.full_like(p, np.nan)  # every entry must be overwritten
+    losses = _backprop(Ws, bs, x.transpose(1, 2), y, 1.0 / gamma, loss=True)
+    for j, m in enumerate(models):
+        loss = torch.mean((m(x[j]) - y[j]) ** 2)
+        m.zero_grad()
+        loss.backward()
+        np.testing.assert_allclose(float(losses[j]), float(loss.detach()), rtol=1e-12)
+        for k, lin in enumerate(m.layers):
+            np.testing.assert_allclose(Ws[k].grad[j].numpy(), lin.weight.grad.numpy(), rtol=1e-10, atol=1e-13)
+            np.testing.assert_allclose(bs[k].grad[j, :, 0].numpy(), lin.bias.grad.numpy(), rtol=1e-10, atol=1e-13)
+    assert _backprop(Ws, bs, x.transpose(1, 2), y, 1.0 / gamma) is None
+
+
+def test_denormal_flushing_is_confined_to_training():
+    X, y = classic_staircase(2, 5).sample(30, seed=0)
+    tiny = torch.tensor([1e-39], dtype=torch.float32)  # a float32 denormal
+    assert float(tiny * 1.0) > 0
+    train_mlp(ReLUMLP(5, 1, 8, seed=0), X, y, steps=5, batch_size=4)
+    assert float(tiny * 1.0) > 0  # flags cleared after training
+    with pytest.raises(TrainingCancelled):
+        train_mlp(ReLUMLP(5, 1, 8, seed=0), X, y, steps=300, batch_size=4, should_stop=lambda: True)
+    assert float(tiny * 1.0) > 0  # also after an exception
