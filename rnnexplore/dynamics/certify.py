@@ -318,14 +318,21 @@ class _Program:
             self.cuts.append(np.roll(pat, -s, axis=0))
 
     def solve(self, time_limit: float | None):
-        from scipy.optimize import Bounds, LinearConstraint, milp
+        return _solve_feasibility(self.program(), time_limit)
 
-        A, rlo, rhi, vlo, vhi, integrality, _ = self.program()
-        opts: dict[str, Any] = {"disp": False}
-        if time_limit is not None:
-            opts["time_limit"] = float(time_limit)
-        return milp(np.zeros(A.shape[1]), constraints=LinearConstraint(A, rlo, rhi),
-                    integrality=integrality, bounds=Bounds(vlo, vhi), options=opts)
+
+def _solve_feasibility(program: tuple, time_limit: float | None, **options: Any):
+    """HiGHS (``scipy.optimize.milp``) on ``program`` = ``(A, rlo, rhi, vlo, vhi, integrality, _)``
+    with a zero objective: a feasible point or a proof of infeasibility within ``time_limit``
+    (further HiGHS ``options`` such as ``node_limit`` passed on)."""
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    A, rlo, rhi, vlo, vhi, integrality, _ = program
+    opts: dict[str, Any] = {"disp": False, **options}
+    if time_limit is not None:
+        opts["time_limit"] = float(time_limit)
+    return milp(np.zeros(A.shape[1]), constraints=LinearConstraint(A, rlo, rhi),
+                integrality=integrality, bounds=Bounds(vlo, vhi), options=opts)
 
 
 class _FixedPointProgram:
@@ -471,7 +478,6 @@ class _FixedPointProgram:
         fixes nothing. Units are probed in order of their ``q`` bound nearest to 0, sweeps follow
         each fix, and one LP tightening round the last.
         """
-        from scipy.optimize import Bounds, LinearConstraint, milp
 
         known = np.asarray(known, dtype=bool)[:, self.units]
         n, fixed = len(self.units), 0
@@ -480,14 +486,10 @@ class _FixedPointProgram:
         for j in order:
             if self.empty or not self.free[j] or not (agree_off[j] or agree_on[j]):
                 continue
-            A, rlo, rhi, vlo, vhi, integrality, _ = self.program()
+            prog = self.program()
             col = n + int(np.sum(self.free[:j]))
-            vlo[col] = vhi[col] = 1.0 if agree_off[j] else 0.0
-            opts: dict[str, Any] = {"disp": False, "node_limit": int(node_limit)}
-            if time_limit is not None:
-                opts["time_limit"] = float(time_limit)
-            res = milp(np.zeros(A.shape[1]), constraints=LinearConstraint(A, rlo, rhi),
-                       integrality=integrality, bounds=Bounds(vlo, vhi), options=opts)
+            prog[3][col] = prog[4][col] = 1.0 if agree_off[j] else 0.0  # the unit's binary, forced
+            res = _solve_feasibility(prog, time_limit, node_limit=int(node_limit))
             self.probes += 1
             if res.status == 2:
                 self.forced[j] = -1 if agree_off[j] else 1
@@ -512,14 +514,7 @@ class _FixedPointProgram:
         self.cuts.append(np.asarray(pattern, dtype=bool)[0, self.units])
 
     def solve(self, time_limit: float | None):
-        from scipy.optimize import Bounds, LinearConstraint, milp
-
-        A, rlo, rhi, vlo, vhi, integrality, _ = self.program()
-        opts: dict[str, Any] = {"disp": False}
-        if time_limit is not None:
-            opts["time_limit"] = float(time_limit)
-        return milp(np.zeros(A.shape[1]), constraints=LinearConstraint(A, rlo, rhi),
-                    integrality=integrality, bounds=Bounds(vlo, vhi), options=opts)
+        return _solve_feasibility(self.program(), time_limit)
 
 
 def _make_program(model, k: int, box: float, *, tighten: int = 8, eliminate: bool = True):
