@@ -140,7 +140,7 @@ def train_batched(
     The weights of the ``B`` models are stacked into tensors of shape ``(B, fan_out, fan_in)``
     and every step runs batched matrix products on the ``B`` minibatches, with activations
     stored feature-major ``(B, width, batch)``. The gradient of each model's own mean squared
-    error is written out by hand (:func:`_backprop`, no autograd graph; checked against
+    error is written out by hand (``_backprop``, no autograd graph; checked against
     autograd in the tests), so each model receives exactly its own gradient; Adam is
     elementwise, so the stacked optimiser performs each model's own Adam update. Each model
     therefore follows the trajectory it would follow alone (up to floating point summation
