@@ -67,8 +67,15 @@ COLD_BUDGET = {"max_solves": 3000}
 # then takes seconds, and hundreds of events are not readable anyway
 EVENT_LIMIT = 200
 # Above this many region bits a slider step skips the single-bit flips of continued objects that
-# turned virtual (their visited-region chains remain): on the M = 64 flip-flop net's u[0] sweep
-# (benchmarks/bench_explorer.py) the object sets were identical at every step and the step 1.8x faster.
+# turned virtual (their visited-region chains remain; with flips the M = 64 flip-flop net's u[0]
+# sweep of benchmarks/bench_explorer.py costs 1.8x per step at the median, 10x at the p95). Such
+# a fast step can miss objects, so once the slider rests every step is completed in the
+# background by the trajectory-seeded search of the cold start (SEED_*; the flips did not find
+# the objects missed on the M = 64 net's u[0] sweep, the seeded search did), and
+# ExplorerState.completed_steps counts the steps it changed. Some misses show at once in the
+# fixed-point index sums (dynamics.events.index_sums): objects are born and die in pairs of
+# opposite index, so a sum that differs from the last trusted one (cold search, completed step)
+# means a missed object - the status line then says so until the completion has delivered.
 WIDE_BITS = 16
 # Cold searches of wide networks (more than WIDE_BITS region bits: 2^n_bits regions defeat random
 # region guesses) start from the regions their own trajectories visit: SEED_STATES seeded states
@@ -202,6 +209,8 @@ class ExplorerState:
     status : str, level : {"ok", "warning", "error"}
     compute_time : float, seconds of the last recompute (search + events + trajectories)
     n_computes : int, number of recomputes so far
+    completed_steps : int, slider steps of a wide network whose objects the background completion
+        changed (the fast step had changed a fixed-point index sum; see ``WIDE_BITS``)
     log : list of LogEntry
         Every event crossed since the start (or :meth:`clear_log`), one entry per pair event,
         located by bisection in the background (``locate_events``).
@@ -258,6 +267,9 @@ class ExplorerState:
         self.dispatch: Callable[[Callable[[], None]], None] = lambda fn: fn()
         self.preset: str | None = None
         self.n_computes = 0
+        self.completed_steps = 0
+        self._index_ref: list = []  # objects whose index sums are trusted (cold search, completed step)
+        self._suspect = False
         self.events: list = []
         self.log: list[LogEntry] = []
         self.changed: dict[str, tuple[float, float]] = {}
@@ -271,6 +283,7 @@ class ExplorerState:
         self.manifolds: list = []
         self.background_status = ""
         self._jobs: dict[str, Any] = {}
+        self._timers: dict[str, threading.Timer] = {}  # deferred jobs (see _defer)
         self._inbox: list[Callable[[], None]] = []
         self._last_foreground = 0.0
         self._lock = threading.RLock()
@@ -366,6 +379,9 @@ class ExplorerState:
             start = _trajectory_objects(model, max_order, ics, self.seed)
         cycles = continuation_step(model, start, max_order, seed=self.seed,
                                    budget=self.budget if budget is None else budget, options=opts)
+        # wide networks: a fixed-point index sum that differs from the last trusted one (the
+        # cold search's or the last completed step's) means this fast step missed an object
+        self._suspect = warm is not None and not opts.flips and _index_changed(self._index_ref, cycles, max_order)
         events = []
         self._events_skipped = 0
         if warm is not None:
@@ -384,6 +400,11 @@ class ExplorerState:
         if self.projection is None:  # deferred PCA fit
             self.projection = self._fit_pca()
         self.warnings = _diagnose(model, cycles, trajs)
+        if self._suspect:
+            self.warnings.append("a fixed-point index sum changed: an object may be missing - completing "
+                                 "in the background")
+        else:
+            self._index_ref = list(cycles)
         if changed and getattr(self, "_events_skipped", 0):
             self.warnings.append(f"events not classified ({self._events_skipped} objects before and "
                                  f"after, limit {EVENT_LIMIT})")
@@ -475,7 +496,55 @@ class ExplorerState:
             if segment:
                 self._locate(before_model, before_cycles, model, cycles, changed, step, before_u)
         self._commit(model, cycles, events, trajs, elapsed, changed=changed or {})
+        if warm_set is not None and model.n_bits > WIDE_BITS:
+            self._complete(before_model, before_cycles, before_u, changed or {}, step, segment)
         return True
+
+    def _complete(self, m0, c0, u0, changed, step, segment) -> None:
+        """Background completion of a wide network's fast step (see ``WIDE_BITS``): the
+        trajectory-seeded search of the cold start from the current model, once the slider rests;
+        when it finds more, the objects, the step's events (and their location) and the picture
+        are replaced (a new frame; nothing is delivered onto a later one)."""
+        from rnnexplore.dynamics.continuation import ContinuationOptions, continuation_step
+
+        frame, model, k, known, suspect = self.n_computes, self.model, self.max_order, list(self.cycles), self._suspect
+        ics, seed, budget = self.initial_conditions, self.seed, self.budget
+
+        def work(report):
+            start = _trajectory_objects(model, k, ics, seed, report=report) + known
+            report(0.9, "completing the objects")
+            return continuation_step(model, start, k, seed=seed, budget=budget,
+                                     options=ContinuationOptions(probes=0, flips=False))
+
+        def deliver(found):
+            if frame != self.n_computes:
+                return  # a later frame is shown (it has its own completion)
+            t0 = time.perf_counter()
+            self._suspect = False  # what the completion found is the trusted set from now on
+            if {c.key for c in found} <= {c.key for c in self.cycles}:
+                if suspect:  # nothing was missing after all (e.g. an eigenvalue passed 1): the note goes
+                    self._commit(model, self.cycles, self.events, self.trajectories, self.compute_time,
+                                 self.changed)
+                self._index_ref = list(self.cycles)
+                return
+            self.completed_steps += 1
+            events = _classify(c0, found, m0, model) if changed else []
+            if changed:
+                values = {n: new for n, (_, new) in changed.items()}
+                interval = {n: (old, new) for n, (old, new) in changed.items()}
+                self.log = [e for e in self.log if e.step != step] + log_entries(events, values, interval,
+                                                                                   located=False, step=step)
+                self.log.sort(key=lambda e: e.step)
+                del self.log[:-LOG_LIMIT]
+                job = self._jobs.get("locate")
+                if job is not None and getattr(job, "step", None) == step:
+                    job.cancel()  # it locates the fast step's events, which are replaced
+                if segment and events:
+                    self._locate(m0, c0, model, found, changed, step, u0)
+            self._commit(model, found, events, self.trajectories,
+                         self.compute_time + time.perf_counter() - t0, self.changed)
+
+        self._defer("complete", work, deliver)
 
     # ------------------------------------------------------------------ parameters
     def set_param(self, name: str, value: float) -> bool:
@@ -739,6 +808,34 @@ class ExplorerState:
             self._jobs[name] = job
             job.start()
 
+    def _defer(self, name: str, fn: Callable, deliver: Callable) -> None:
+        """Start the job ``name`` once no foreground recompute happened for :data:`YIELD_SECONDS`
+        (a timer, re-armed by every step: while the slider moves no thread wakes, and an
+        earlier job of that name is cancelled at once)."""
+        with self._lock:
+            old = self._timers.pop(name, None)
+            if old is not None:
+                old.cancel()
+            job = self._jobs.get(name)
+        if job is not None:
+            job.cancel()
+
+        def fire():
+            with self._lock:
+                if self._timers.get(name) is not timer:
+                    return
+                del self._timers[name]
+            if time.perf_counter() - self._last_foreground < YIELD_SECONDS:
+                self._defer(name, fn, deliver)
+            else:
+                self._start(name, fn, deliver)
+
+        timer = threading.Timer(YIELD_SECONDS, fire)
+        timer.daemon = True
+        with self._lock:
+            self._timers[name] = timer
+        timer.start()
+
     def _polite(self, fn: Callable) -> Callable:
         """Background work that steps aside while the user is dragging: its ``report`` waits
         while a foreground recompute happened less than :data:`YIELD_SECONDS` ago (the
@@ -829,6 +926,7 @@ class ExplorerState:
             del self.log[:-LOG_LIMIT]
             self._notify("log")
         self._start("locate", work, deliver)
+        self._jobs["locate"].step = step  # (a completion that replaces the step's events cancels it)
 
     def _post(self, fn: Callable[[], None]) -> None:
         """Queue a background result; :attr:`dispatch` schedules the drain on the view's thread."""
@@ -845,7 +943,7 @@ class ExplorerState:
             fn()
 
     def wait(self, timeout: float = 60.0) -> bool:
-        """Block until the background work (event location, basins, manifolds) has delivered.
+        """Block until the background work (event location, completion, basins, manifolds) has delivered.
 
         Returns True when everything finished within ``timeout`` seconds. Only for scripts
         and tests: a view never waits.
@@ -854,17 +952,22 @@ class ExplorerState:
         while True:
             with self._lock:
                 jobs = [j for j in self._jobs.values() if j.running]
-            if not jobs:
+                deferred = bool(self._timers)
+            if not jobs and not deferred:
                 self._drain()  # deliver here (a kernel's loop would only run after this cell)
                 with self._lock:
                     jobs = [j for j in self._jobs.values() if j.running]
-                if not jobs:
+                    deferred = bool(self._timers)
+                if not jobs and not deferred:
                     return True
                 continue
             left = deadline - time.perf_counter()
             if left <= 0:
                 return False
-            jobs[0].wait(left)
+            if jobs:
+                jobs[0].wait(left)
+            else:
+                time.sleep(min(0.01, left))  # a deferred job starts soon
             time.sleep(0.001)  # let the job's on_done deliver
 
     # ------------------------------------------------------------------ reporting
@@ -1026,7 +1129,8 @@ def _ics_or_default(ics, model, seed) -> np.ndarray:
     return rng.uniform(-scale, scale, size=(3, model.M))
 
 
-def _trajectory_objects(model, max_order: int, ics: np.ndarray, seed: int | None) -> list:
+def _trajectory_objects(model, max_order: int, ics: np.ndarray, seed: int | None,
+                        report: Callable | None = None) -> list:
     """Objects in the regions the model's own trajectories visit (wide networks' cold start).
 
     ``SEED_STATES`` states - the initial conditions ``ics``, the rest seeded uniform in their
@@ -1034,7 +1138,8 @@ def _trajectory_objects(model, max_order: int, ics: np.ndarray, seed: int | None
     candidate), and every state relaxed ``r`` steps for ``r`` in ``SEED_RELAX`` (its slowest
     stretch the candidate), solved by
     :func:`rnnexplore.dynamics.continuation.objects_from_states` (``SEED_CHAIN`` SCYFI updates
-    of virtual solutions).
+    of virtual solutions). ``report(fraction, message)`` is called between the runs (a
+    background job's cancellation point).
     """
     from rnnexplore.dynamics.continuation import objects_from_states
 
@@ -1046,7 +1151,9 @@ def _trajectory_objects(model, max_order: int, ics: np.ndarray, seed: int | None
     runs = [(simulate_orbits(model, states[: SEED_RUNS[0]], SEED_RUNS[1]), 0)]
     runs += [(states[None], relax) for relax in SEED_RELAX]
     found = {}
-    for X, relax in runs:
+    for i, (X, relax) in enumerate(runs):
+        if report is not None:
+            report(0.9 * i / len(runs), "searching the regions the trajectories visit")
         for c in objects_from_states(model, X, max_order, relax=relax, chain_length=SEED_CHAIN):
             found.setdefault(c.key, c)
     return list(found.values())
@@ -1055,6 +1162,15 @@ def _trajectory_objects(model, max_order: int, ics: np.ndarray, seed: int | None
 def _simulate(model, ics: np.ndarray, n_steps: int) -> list[np.ndarray]:
     traj = simulate_orbits(model, ics, n_steps)  # (n+1, B, M)
     return [traj[:, b] for b in range(traj.shape[1])]
+
+
+def _index_changed(before, after, max_order: int) -> bool:
+    """Whether a fixed-point index sum of F^k (k <= max_order) differs between two object sets
+    (orders where either set has a degenerate object do not count)."""
+    from rnnexplore.dynamics.events import index_sums
+
+    a, b = index_sums(before, max_order), index_sums(after, max_order)
+    return any(a[k] is not None and b[k] is not None and a[k] != b[k] for k in a)
 
 
 def _classify(before, after, model_before, model_after) -> list:

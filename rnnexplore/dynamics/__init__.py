@@ -41,7 +41,7 @@ _NAMES = {
         "continue_cycles", "continuation_step", "Continuation", "ContinuationOptions")},
     **{n: "rnnexplore.dynamics.orbits" for n in ("DIVERGENCE", "diverged", "simulate_orbits")},
     "Projection": "rnnexplore.dynamics.projection",
-    **{n: "rnnexplore.dynamics.events" for n in ("EVENT_KINDS", "BifurcationEvent", "classify_events")},
+    **{n: "rnnexplore.dynamics.events" for n in ("EVENT_KINDS", "BifurcationEvent", "classify_events", "index_sums")},
     **{n: "rnnexplore.dynamics.bifurcation" for n in ("BifurcationMap", "check_grid", "sweep")},
     "training": "rnnexplore.dynamics.training:",
 }

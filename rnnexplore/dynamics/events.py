@@ -30,7 +30,7 @@ from rnnexplore._validation import check_array, check_choice, check_int, check_m
 from rnnexplore.dynamics.cycles import Cycle, _as_cycles
 from rnnexplore.dynamics.orbits import diverged
 
-__all__ = ["EVENT_KINDS", "BifurcationEvent", "classify_events", "classify_events_many"]
+__all__ = ["EVENT_KINDS", "BifurcationEvent", "classify_events", "classify_events_many", "index_sums"]
 
 EVENT_KINDS: tuple[str, ...] = (
     "birth",
@@ -46,6 +46,69 @@ EVENT_KINDS: tuple[str, ...] = (
 
 _REAL_TOL = 1e-9  # |imag| below this (relative) counts as a real eigenvalue
 _HEURISTIC_MAX = 0.5  # without models: nearest-criterion distances above this -> plain birth/death
+_INDEX_TOL = 1e-9  # an eigenvalue of P^m this close to 1 (relative) makes a fixed point of F^k degenerate
+
+
+# =========================================================================== index sums
+def index_sums(cycles: Any, max_order: int) -> dict[int, int | None]:
+    """Fixed-point index sums of ``F^k``, k = 1..max_order, from an object set.
+
+    A nondegenerate fixed point ``z`` of a continuous map ``G`` has index
+    ``sign det(I - DG(z))``; the sum of the indices of all fixed points of ``G`` in a region is the
+    degree of ``I - G`` there, which does not change while a parameter moves, as long as no fixed
+    point is degenerate (an eigenvalue 1) or crosses the region's boundary (escapes to infinity).
+    Objects are born and die in pairs of opposite index (folds, border-collision pair creation):
+    so when the sum over a *found* set changes between two nearby parameter values with no
+    degenerate-transcritical event between them, one of the two sets misses an object. The
+    explorer uses this to decide when a fast step needs a deeper search.
+
+    For ``G = F^k`` the fixed points are the points of every d-cycle with ``d | k``; each of the d
+    points of a d-cycle with Jacobian product ``P`` has index ``sign prod(1 - lambda^(k/d))``
+    over the eigenvalues ``lambda`` of ``P``.
+
+    Parameters
+    ----------
+    cycles : sequence of Cycle (a CycleSet)
+    max_order : int
+        Highest k.
+
+    Returns
+    -------
+    dict
+        ``{k: sum}``; ``None`` for a k at which some fixed point of ``F^k`` is degenerate (its
+        index is not defined by its eigenvalues).
+
+    Examples
+    --------
+    >>> from rnnexplore.dynamics.models import skew_tent
+    >>> from rnnexplore.dynamics.cycles import find_cycles
+    >>> cs = find_cycles(skew_tent(0.2, -1.5, 1.0), 2, seed=0)
+    >>> [(c.order, c.stability) for c in cs]
+    [(1, 'unstable'), (2, 'stable')]
+    >>> index_sums(cs, 2)  # F^2: the fixed point (slope -1.5: 1 - 2.25 < 0) -1, the 2-cycle 2 x (+1)
+    {1: 1, 2: 1}
+    """
+    K = check_int(max_order, "max_order", minimum=1)
+    objs = _as_cycles(cycles, "cycles")
+    out: dict[int, int | None] = {}
+    for k in range(1, K + 1):
+        total: int | None = 0
+        for c in objs:
+            d = c.order
+            if k % d:
+                continue
+            with np.errstate(all="ignore"):
+                lam = np.asarray(c.eigenvalues, dtype=complex) ** (k // d)
+                f = 1.0 - lam
+            if not np.all(np.isfinite(f)) or np.any(np.abs(f) <= _INDEX_TOL * (1.0 + np.abs(lam))):
+                total = None  # an eigenvalue of P^(k/d) at 1
+                break
+            # sign of prod(1 - lambda): complex pairs give |1 - lambda|^2 > 0, so count the real
+            # eigenvalues above 1
+            real = np.abs(lam.imag) <= _REAL_TOL * (1.0 + np.abs(lam))
+            total += d * (-1 if int(np.sum(real & (lam.real > 1.0))) % 2 else 1)
+        out[k] = total
+    return out
 
 
 # =========================================================================== events

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 import rnnexplore.apps.explorer as explorer
 from rnnexplore.apps.explorer import WIDE_BITS, ExplorerState
 from rnnexplore.dynamics.cycles import brute_force_cycles
+from rnnexplore.dynamics.events import index_sums
 from rnnexplore.dynamics.models import PLRNN
 
 
@@ -40,16 +42,16 @@ def test_wide_network_slider_steps_match_brute_force(monkeypatch):
     up, down = np.linspace(-0.45, 0.3, 16), np.linspace(0.25, -0.5, 16)  # 6 -> 0 objects, and back
     values = np.r_[up, down]
     got = _sweep(values)
-    for i, (h0, keys) in enumerate(zip(np.r_[-0.5, values], got)):
+    for h0, keys in zip(np.r_[-0.5, values], got):
         ref = {c.key for c in brute_force_cycles(_wide(float(h0))[1], 1)}
         assert all(k[3:] == "0" * 21 for k in keys)
-        short = {k[:3] for k in keys}
-        assert short <= ref, h0  # every object is real (the exact check)
-        if i <= len(up):  # deaths and moves across borders: nothing missed
-            assert short == ref, h0
-    # the same sets as with single-bit flips (births on the way back depend on the search only)
+        # deaths, moves across borders and the births on the way back: nothing missed (a fast
+        # step that misses a birth changes an index sum; the background completion finds it)
+        assert {k[:3] for k in keys} == ref, h0
+    # with single-bit flips (not wide) the steps find a subset: the births at h0 = -0.4 .. -0.5
+    # on the way back depend on that search
     monkeypatch.setattr(explorer, "WIDE_BITS", 10**6)
-    assert _sweep(values) == got
+    assert all(f <= g for f, g in zip(_sweep(values), got))
 
 
 def _trained(path):
@@ -78,6 +80,7 @@ def test_cold_search_of_a_trained_net_starts_from_its_trajectories(monkeypatch):
     assert plain < ref
 
 
+@pytest.mark.slow
 def test_explorer_on_the_m64_flipflop_net_finds_the_cube():
     """The benchmark M = 64 net (2^64 regions): the explorer's cold search finds the 27 fixed points
     (8 attractors, 12 + 6 + 1 saddles) that objects_from_states finds from the task's own
@@ -108,9 +111,14 @@ def test_explorer_on_the_m64_flipflop_net_finds_the_cube():
     assert model.n_bits > WIDE_BITS and {c.key for c in st.cycles} == ref
     n_unstable = sorted(int(np.sum(np.abs(c.eigenvalues) > 1)) for c in st.cycles)
     assert [n_unstable.count(k) for k in range(4)] == [8, 12, 6, 1]
-    # a slider step follows all 27 (at u[0] = 0.005 the flip-less wide-net step misses one that
-    # single-bit flips find; at 0.01 the input has pulled the cube apart: 25 fixed points)
-    assert st.set_param("u[0]", 0.0025)
-    st.wait()
-    assert {c.key for c in st.cycles} == oracle(from_torch_rnn(rnn, u=[0.0025, 0.0, 0.0]))
-    assert all(np.max(np.abs(st.model.step(c.points[0]) - c.points[0])) < 1e-9 for c in st.cycles)
+    # slider steps: once its background work is done the explorer shows every object of the
+    # oracle, each real, with the index sum of the cold start (1). The fast flip-less steps miss
+    # objects at 0.005 (26 of 27) and 1/60 (18 of 19) (also at 25/60 of the benchmark's sweep,
+    # and after jumps); each changes the index sum, and the background completion finds the rest.
+    for u0 in (0.005, 1 / 60, 0.005):
+        assert st.set_param("u[0]", u0)
+        st.wait()
+        assert oracle(from_torch_rnn(rnn, u=[u0, 0.0, 0.0])) <= {c.key for c in st.cycles}, u0
+        assert all(np.max(np.abs(st.model.step(c.points[0]) - c.points[0])) < 1e-9 for c in st.cycles)
+        assert index_sums(st.cycles, 1) == {1: 1} and "may be missing" not in st.status, u0
+    assert len(st.cycles) == 27 and st.completed_steps >= 2  # back at 0.005: the cube again
