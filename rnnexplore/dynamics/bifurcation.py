@@ -1172,19 +1172,24 @@ def _track_ids(rows: _Rows, shape, links) -> np.ndarray:
         return np.zeros(0, np.int64)
     n0, n1 = shape
     keys, kcode = np.unique(rows.key, return_inverse=True)
-    code = rows.pt * len(keys) + kcode
+    code = rows.pt * len(keys) + kcode.ravel()
     order = np.argsort(code)
+    sorted_code = code[order]
     a, b = [], []
     for step, ok in ((n1, rows.pt // n1 + 1 < n0), (1, rows.pt % n1 + 1 < n1)):
-        target = (rows.pt + step) * len(keys) + kcode
-        pos = np.clip(np.searchsorted(code[order], target), 0, n - 1)
-        hit = ok & (code[order][pos] == target)
+        target = (rows.pt + step) * len(keys) + kcode.ravel()
+        pos = np.clip(np.searchsorted(sorted_code, target), 0, n - 1)
+        hit = ok & (sorted_code[pos] == target)
         a.append(np.flatnonzero(hit))
         b.append(order[pos[hit]])
-    lookup = {(p, k): r for r, (p, k) in enumerate(zip(rows.pt.tolist(), rows.key.tolist()))}
-    for p, kb, q, ka in links:
-        a.append(np.array([lookup[(p, kb)]]))
-        b.append(np.array([lookup[(q, ka)]]))
+    if links:  # (point, key) pairs of every link, found by their codes (each one is a row)
+        p, kb, q, ka = (list(x) for x in zip(*links))
+        for pts, ks, out in ((p, kb, a), (q, ka, b)):
+            want = np.asarray(pts, np.int64) * len(keys) + np.searchsorted(keys, np.asarray(ks, dtype=keys.dtype))
+            pos = np.clip(np.searchsorted(sorted_code, want), 0, n - 1)
+            if not np.array_equal(sorted_code[pos], want) or not np.array_equal(keys[kcode.ravel()[order[pos]]], ks):
+                raise RuntimeError("a border-collision link names an object the map does not hold")  # pragma: no cover
+            out.append(order[pos])
     a, b = np.concatenate(a), np.concatenate(b)
     g = coo_matrix((np.ones(len(a)), (a, b)), shape=(n, n))
     _, labels = connected_components(g, directed=False)
