@@ -865,7 +865,7 @@ def sweep(
         Work items per submitted task of the orbit diagram (default 1; see
         :func:`~rnnexplore.parallel.parallel_map`); every tile step is one task.
     progress : bool
-        tqdm progress bars (one per round).
+        tqdm progress bars (one for the tile steps, one per later stage).
     prove : int, optional
         Prove the object sets of orders ``1..prove`` complete at every point: exact
         enumeration of every Lyndon word over the point's letters
@@ -1017,7 +1017,7 @@ def _run_tiles(job: dict, tiles: list, max_rounds: int, executor, progress) -> l
             res.submit(_tile_step, n, item, priority=sizes[n])
             waiting.add(n)
 
-    with Resident(executor) as res, progress_bar("tiles" if progress else False, T) as bar:
+    with Resident(executor) as res, progress_bar("tile steps" if progress else False, T) as bar:
         for n, t in enumerate(tiles):
             res.submit(_tile_step, n, {**job, "bounds": t, "step": "start"}, priority=T - n)
             waiting.add(n)
