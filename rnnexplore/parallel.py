@@ -28,11 +28,13 @@ Dask worker that ran the key's first task), so a round ships only its small inpu
 
 from __future__ import annotations
 
+import concurrent.futures
 import functools
 import itertools
 import math
 import os
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor
@@ -244,10 +246,26 @@ def _dask_client(executor: Any) -> Any:
     return None
 
 
+class _Opaque:
+    """An item Dask ships as it is: it does not look inside for futures or tasks (a tile's
+    item holds long lists, which it would walk element by element on every submit)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __reduce__(self) -> tuple:
+        return (_Opaque, (self.value,))
+
+
 def _resident_call(func: Callable[[Any, Any], tuple[Any, Any]], token: str, key: Any, item: Any,
                    has_state: bool) -> tuple[Any, str | None]:
     """Worker side of :class:`Resident` on Dask: the key's state from this process, one step."""
     from distributed import get_worker
+
+    if isinstance(item, _Opaque):
+        item = item.value
 
     with _STATES_LOCK:
         state = _STATES.pop((token, key), None)
@@ -276,7 +294,7 @@ def _drop_states(token: str) -> int:
 
 
 class Resident:
-    """Keyed work whose state stays where it runs between rounds.
+    """Keyed work whose state stays where it runs between steps.
 
     ``func(state, item) -> (state, result)`` is one step of the work of a key: ``state`` is
     what the key's previous step returned (``None`` the first time); returning ``None`` as
@@ -286,12 +304,15 @@ class Resident:
     - ``None`` (in-process): states in a dict here;
     - a Dask client or its ``get_executor()``: every key's first step runs wherever the
       scheduler puts it, later steps on the same worker, whose process keeps the state
-      (a round ships the items and results only);
+      (a step ships its item and result only);
     - any other executor (thread or process pools): the state travels with each step
       (pickled for process pools).
 
-    The results never depend on the executor: the same steps run on the same states.
-    Use as a context manager (or call :meth:`close`) so worker-side states are freed.
+    Steps go in as a batch (:meth:`map`: one step for each of some keys, results in order)
+    or one at a time (:meth:`submit`, then :meth:`next_done` as they finish, so the caller
+    can start a key's next step as soon as what it needs is there, without waiting for a
+    whole round). The results never depend on the executor: the same steps run on the same
+    states. Use as a context manager (or call :meth:`close`) so worker-side states are freed.
 
     Examples
     --------
@@ -301,8 +322,11 @@ class Resident:
     >>> with Resident() as res:
     ...     res.map(count, {"a": 1, "b": 10})
     ...     res.map(count, {"a": 2})
+    ...     res.submit(count, "b", 5)
+    ...     res.next_done()
     [1, 10]
     [3]
+    ('b', 15)
     """
 
     _ids = itertools.count()
@@ -313,53 +337,101 @@ class Resident:
         self.token = f"{uuid.uuid4().hex}-{next(self._ids)}"
         self.where: dict[Any, str] = {}  # Dask: key -> worker address
         self.states: dict[Any, Any] = {}  # elsewhere: key -> state
+        self._running: dict[Any, Any] = {}  # key -> future (in-process: (func, item))
+        self._done: list[tuple[Any, Any]] = []  # finished steps not handed out yet
+        self._alive: set[str] = set()  # Dask: the workers, as last asked
+        self._alive_at = 0.0
+        # a LocalCluster's workers are on this machine: results come straight from them
+        # instead of through the scheduler (elsewhere Dask's default, which always works)
+        cluster = getattr(self.client, "cluster", None)
+        self._direct = True if type(cluster).__name__ == "LocalCluster" else None
+
+    @property
+    def running(self) -> int:
+        """Number of submitted steps whose results :meth:`next_done` has not returned yet."""
+        return len(self._running) + len(self._done)
+
+    def submit(self, func: Callable[[Any, Any], tuple[Any, Any]], key: Any, item: Any, priority: int = 0) -> None:
+        """Start one step of ``key`` (which must have no step running); higher ``priority``
+        runs first where the executor has a choice. Its result comes from :meth:`next_done`."""
+        check_callable(func, "func", allow_none=False)
+        if key in self._running or any(k == key for k, _ in self._done):
+            raise ValueError(f"key {key!r} already has a step running")
+        if self.executor is None:
+            self._running[key] = (func, item)
+        elif self.client is not None:
+            pin = {}
+            if key in self.where:
+                # the workers are asked for again when the cached list is older than a second
+                # or lacks the key's worker (one round trip to the scheduler, not one per step)
+                if self.where[key] not in self._alive or time.monotonic() - self._alive_at > 1.0:
+                    self._alive = set(self.client.scheduler_info()["workers"])
+                    self._alive_at = time.monotonic()
+                if self.where[key] not in self._alive:
+                    raise RuntimeError(f"the worker holding the state of {key!r} ({self.where[key]}) is gone")
+                pin = {"workers": [self.where[key]], "allow_other_workers": False}
+            self._running[key] = self.client.submit(_resident_call, func, self.token, key, _Opaque(item),
+                                                    key in self.where, pure=False, priority=priority, **pin)
+        else:
+            self._running[key] = self.executor.submit(_shipped_call, func, self.states.pop(key, None), item)
+
+    def next_done(self) -> tuple[Any, Any]:
+        """``(key, result)`` of a submitted step that has finished (waits for one; in-process,
+        runs the oldest). Raises what the step raised."""
+        if not self._done:
+            if not self._running:
+                raise ValueError("no step is running")
+            self._done = self._collect()
+        return self._done.pop(0)
+
+    def _collect(self) -> list[tuple[Any, Any]]:
+        """Every finished step (at least one), in submission order."""
+        if self.executor is None:
+            key = next(iter(self._running))
+            func, item = self._running.pop(key)
+            state, res = func(self.states.pop(key, None), item)
+            if state is not None:
+                self.states[key] = state
+            return [(key, res)]
+        futs = list(self._running.values())
+        if self.client is not None:
+            from distributed import wait
+
+            done = wait(futs, return_when="FIRST_COMPLETED").done
+            keys = [k for k, f in self._running.items() if f in done]
+            out = self.client.gather([self._running.pop(k) for k in keys], direct=self._direct)
+            for k, (res, where) in zip(keys, out):
+                if where is None:
+                    self.where.pop(k, None)
+                else:
+                    self.where[k] = where
+            return [(k, res) for k, (res, _) in zip(keys, out)]
+        done = concurrent.futures.wait(futs, return_when=concurrent.futures.FIRST_COMPLETED).done
+        out = []
+        for k in [k for k, f in self._running.items() if f in done]:
+            state, res = self._running.pop(k).result()
+            if state is not None:
+                self.states[k] = state
+            out.append((k, res))
+        return out
 
     def map(self, func: Callable[[Any, Any], tuple[Any, Any]], items: Mapping[Any, Any],
             progress: bool | str = False) -> list[Any]:
-        """One step for every key of ``items`` (``{key: item}``, submitted in that order);
-        returns the results in the same order."""
+        """One step for every key of ``items`` (``{key: item}``, submitted in that order, the
+        first with the highest priority); returns the results in the same order."""
         check_callable(func, "func", allow_none=False)
+        if self.running:
+            raise ValueError("map needs every submitted step collected first (next_done)")
         keys = list(items)
+        for n, k in enumerate(keys):
+            self.submit(func, k, items[k], priority=len(keys) - n)
+        results = {}
         with progress_bar(progress, len(keys)) as bar:
-            if self.executor is None:
-                out = []
-                for k in keys:
-                    state, res = func(self.states.pop(k, None), items[k])
-                    if state is not None:
-                        self.states[k] = state
-                    out.append(res)
-                    bar.update(1)
-                return out
-            if self.client is not None:
-                alive = set(self.client.scheduler_info()["workers"]) if self.where else set()
-                futs = []
-                for k in keys:
-                    pin = {}
-                    if k in self.where:
-                        if self.where[k] not in alive:
-                            raise RuntimeError(f"the worker holding the state of {k!r} ({self.where[k]}) is gone")
-                        pin = {"workers": [self.where[k]], "allow_other_workers": False}
-                    futs.append(self.client.submit(_resident_call, func, self.token, k, items[k], k in self.where,
-                                                   pure=False, **pin))
-                out = []
-                for k, fut in zip(keys, futs):
-                    res, where = fut.result()
-                    if where is None:
-                        self.where.pop(k, None)
-                    else:
-                        self.where[k] = where
-                    out.append(res)
-                    bar.update(1)
-                return out
-            futs = [self.executor.submit(_shipped_call, func, self.states.pop(k, None), items[k]) for k in keys]
-            out = []
-            for k, fut in zip(keys, futs):
-                state, res = fut.result()
-                if state is not None:
-                    self.states[k] = state
-                out.append(res)
+            while len(results) < len(keys):
+                k, res = self.next_done()
+                results[k] = res
                 bar.update(1)
-            return out
+        return [results[k] for k in keys]
 
     def close(self) -> None:
         """Free every state still held (here and on the workers)."""

@@ -79,6 +79,42 @@ def test_resident_keeps_each_keys_state_on_every_executor():
         Resident().map(3, {"a": 1})
 
 
+def _one_at_a_time(executor):
+    """Keys stepped one at a time: a key's next step goes in when its last result is out."""
+    from rnnexplore.parallel import Resident
+
+    with Resident(executor) as res:
+        for k in range(4):
+            res.submit(_running_sum, k, k + 1, priority=k)
+        with pytest.raises(ValueError, match="already has a step running"):
+            res.submit(_running_sum, 2, 1)
+        got, left = {}, {k: 3 for k in range(4)}  # three more steps per key, each adding 10
+        while res.running:
+            k, value = res.next_done()
+            got.setdefault(k, []).append(value)
+            if left[k]:
+                left[k] -= 1
+                res.submit(_running_sum, k, 10)
+        with pytest.raises(ValueError, match="no step is running"):
+            res.next_done()
+    return got
+
+
+def test_resident_steps_one_at_a_time_on_every_executor():
+    want = {k: [k + 1, k + 11, k + 21, k + 31] for k in range(4)}  # closed form of the running sums
+    assert _one_at_a_time(None) == want
+    with ThreadPoolExecutor(3) as ex:
+        assert _one_at_a_time(ex) == want
+    with ProcessPoolExecutor(2) as ex:
+        assert _one_at_a_time(ex) == want
+    pytest.importorskip("dask.distributed")
+    from dask.distributed import Client, LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        assert _one_at_a_time(client.get_executor()) == want
+
+
 def test_resident_on_dask_pins_keys_to_their_worker_and_frees_states():
     pytest.importorskip("dask.distributed")
     from dask.distributed import Client, LocalCluster

@@ -36,7 +36,7 @@ from rnnexplore.dynamics.models import PiecewiseLinearModel, model_from_dict
 from rnnexplore.dynamics.solve import ModelStack
 from rnnexplore.dynamics.orbits import simulate_orbits
 from rnnexplore.files import atomic_savez, load_npz, parse_json
-from rnnexplore.parallel import Resident, parallel_map
+from rnnexplore.parallel import Resident, parallel_map, progress_bar
 
 __all__ = [
     "BifurcationMap",
@@ -865,7 +865,7 @@ def sweep(
         Work items per submitted task of the orbit diagram (default 1; see
         :func:`~rnnexplore.parallel.parallel_map`); every tile step is one task.
     progress : bool
-        tqdm progress bars (one per round).
+        tqdm progress bars (one for the tile steps, one per later stage).
     prove : int, optional
         Prove the object sets of orders ``1..prove`` complete at every point: exact
         enumeration of every Lyndon word over the point's letters
@@ -971,38 +971,83 @@ def _ring(bounds, shape) -> np.ndarray:
 
 
 def _run_tiles(job: dict, tiles: list, max_rounds: int, executor, progress) -> list[dict]:
-    """Rounds of tile work: every tile starts; then every tile whose ring gained objects
-    (only the new edge objects of its neighbours travel) spreads them and reports its record
-    and events, as does every tile without a report yet, until no ring gains anything (the
-    last reports are final). The tiles' engines stay where they ran
-    (:class:`~rnnexplore.parallel.Resident`); the largest tiles go first."""
+    """Rounds of tile work: every tile starts; then, round after round, every tile whose ring
+    gained objects (only the new edge objects of its neighbours travel) spreads them and
+    reports its record and events, as does every tile without a report yet, until no ring
+    gains anything (the last reports are final). The tiles' engines stay where they ran
+    (:class:`~rnnexplore.parallel.Resident`).
+
+    There is no barrier between rounds: a tile's round ``r + 1`` depends only on its own and
+    its neighbours' round ``r``, so it is decided (and submitted, the largest tiles first) as
+    soon as those are in, while other tiles are still in earlier rounds. Every tile runs the
+    same steps with the same inputs as with a barrier after each round, so the map does not
+    depend on the executor or on the order in which steps finish."""
     shape = tuple(job["grid_shape"])
     M = len(job["model"].get("h", job["model"].get("a", [])))
+    T = len(tiles)
     rings = [_ring(t, shape) for t in tiles]
+    owner = np.empty(shape, dtype=np.int64)
+    for n, ((a0, b0), (a1, b1)) in enumerate(tiles):
+        owner[a0:b0, a1:b1] = n
+    nbrs = [sorted(set(owner.ravel()[ring].tolist())) for ring in rings]
+    rnd = [1] * T  # the last round decided for each tile
+    ran: dict[tuple[int, int], _Rows] = {}  # (tile, round) -> new edge rows, for the steps that ran
     finals: dict[int, dict] = {}
-    sizes: dict[int, int] = {}
-    with Resident(executor) as res:
-        items = {n: {**job, "bounds": t, "step": "start"} for n, t in enumerate(tiles)}
-        rounds = 0
-        while items:
-            desc = (f"tiles, round {rounds + 1}" if rounds else "tiles") if progress else False
-            out = dict(zip(items, res.map(_tile_step, items, progress=desc)))
-            if job["propagate"]:
-                rounds += 1
-            for n, r in out.items():
-                sizes[n] = r["size"]
-                if "state" in r:
-                    finals[n] = r
-            new = _Rows.concat([_unpack(out[n]["edge"]) for n in sorted(out)], M)
-            spread = rounds < max_rounds or not job["propagate"]
-            items = {}
-            for n in sorted(range(len(tiles)), key=lambda n: (-sizes[n], n)):
-                mask = np.isin(new.pt, rings[n]) if spread else np.zeros(len(new.pt), bool)
-                if mask.any():
-                    items[n] = {"step": "finish", "halo": _pack(new.select(mask))}
-                elif n not in finals:
-                    items[n] = {"step": "finish", "halo": None}
-    return [finals[n] for n in range(len(tiles))]
+    sizes = [0] * T
+    waiting: set[int] = set()  # tiles with a step submitted, its result not in yet
+
+    def decidable(n: int) -> bool:
+        r = rnd[n]
+        return n not in waiting and all(rnd[m] > r or (rnd[m] == r and m not in waiting) for m in nbrs[n])
+
+    def decide(n: int, res: Resident) -> None:
+        """Round ``rnd[n] + 1`` of tile ``n``: its halo from the neighbours' round ``rnd[n]``."""
+        r = rnd[n]
+        rnd[n] = r + 1
+        item = None
+        parts = [ran[m, r] for m in nbrs[n] if (m, r) in ran]
+        if parts and (r < max_rounds or not job["propagate"]):
+            new = _Rows.concat(parts, M)
+            mask = np.isin(new.pt, rings[n])
+            if mask.any():
+                item = {"step": "finish", "halo": _pack(new.select(mask))}
+        if item is None and n not in finals:
+            item = {"step": "finish", "halo": None}
+        if item is not None:
+            res.submit(_tile_step, n, item, priority=sizes[n])
+            waiting.add(n)
+
+    with Resident(executor) as res, progress_bar("tile steps" if progress else False, T) as bar:
+        for n, t in enumerate(tiles):
+            res.submit(_tile_step, n, {**job, "bounds": t, "step": "start"}, priority=T - n)
+            waiting.add(n)
+        while True:
+            if waiting:
+                n, out = res.next_done()
+                waiting.discard(n)
+                sizes[n] = out["size"]
+                ran[n, rnd[n]] = _unpack(out["edge"])
+                if "state" in out:
+                    finals[n] = out
+                bar.update(1)
+            else:
+                # nothing running: done once every tile has decided a round in which none ran
+                low = min(rnd)
+                if not any((n, low) in ran for n in range(T)):
+                    break
+            for n in sorted(range(T), key=lambda n: (-sizes[n], n)):
+                # skipped rounds are decided on the spot; with nothing running, only the
+                # tiles furthest behind move on, one round (so the check above sees a round
+                # in which none ran)
+                while n not in waiting and decidable(n) and (waiting or rnd[n] == min(rnd)):
+                    idle = not waiting
+                    decide(n, res)
+                    if n in waiting and progress:
+                        bar.total += 1
+                        bar.refresh()
+                    if idle:
+                        break
+    return [finals[n] for n in range(T)]
 
 
 def _mask_of(mask: np.ndarray, sub: np.ndarray) -> np.ndarray:
@@ -1127,19 +1172,24 @@ def _track_ids(rows: _Rows, shape, links) -> np.ndarray:
         return np.zeros(0, np.int64)
     n0, n1 = shape
     keys, kcode = np.unique(rows.key, return_inverse=True)
-    code = rows.pt * len(keys) + kcode
+    code = rows.pt * len(keys) + kcode.ravel()
     order = np.argsort(code)
+    sorted_code = code[order]
     a, b = [], []
     for step, ok in ((n1, rows.pt // n1 + 1 < n0), (1, rows.pt % n1 + 1 < n1)):
-        target = (rows.pt + step) * len(keys) + kcode
-        pos = np.clip(np.searchsorted(code[order], target), 0, n - 1)
-        hit = ok & (code[order][pos] == target)
+        target = (rows.pt + step) * len(keys) + kcode.ravel()
+        pos = np.clip(np.searchsorted(sorted_code, target), 0, n - 1)
+        hit = ok & (sorted_code[pos] == target)
         a.append(np.flatnonzero(hit))
         b.append(order[pos[hit]])
-    lookup = {(p, k): r for r, (p, k) in enumerate(zip(rows.pt.tolist(), rows.key.tolist()))}
-    for p, kb, q, ka in links:
-        a.append(np.array([lookup[(p, kb)]]))
-        b.append(np.array([lookup[(q, ka)]]))
+    if links:  # (point, key) pairs of every link, found by their codes (each one is a row)
+        p, kb, q, ka = (list(x) for x in zip(*links))
+        for pts, ks, out in ((p, kb, a), (q, ka, b)):
+            want = np.asarray(pts, np.int64) * len(keys) + np.searchsorted(keys, np.asarray(ks, dtype=keys.dtype))
+            pos = np.clip(np.searchsorted(sorted_code, want), 0, n - 1)
+            if not np.array_equal(sorted_code[pos], want) or not np.array_equal(keys[kcode.ravel()[order[pos]]], ks):
+                raise RuntimeError("a border-collision link names an object the map does not hold")  # pragma: no cover
+            out.append(order[pos])
     a, b = np.concatenate(a), np.concatenate(b)
     g = coo_matrix((np.ones(len(a)), (a, b)), shape=(n, n))
     _, labels = connected_components(g, directed=False)

@@ -141,6 +141,28 @@ def canonical_sequences(S: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarr
     prim = np.ones(B, dtype=bool)
     if k == 1 or B == 0:
         return S, shift, prim
+    if k * nb <= 62:
+        # the whole sequence in one int64 (region 0 most significant): its rotations are
+        # shifts, and comparing the integers compares the sequences lexicographically
+        x = _region_words(S.reshape(B, 1, k * nb))[:, 0, 0].astype(np.uint64)
+        i = np.arange(k, dtype=np.uint64)
+        rot = ((x[:, None] << (i * np.uint64(nb))) | (x[:, None] >> ((np.uint64(k) - i) * np.uint64(nb)))) \
+            & np.uint64((1 << (k * nb)) - 1)
+        shift = np.argmin(rot, axis=1)  # the first minimal rotation, as below
+        divisors = [d for d in range(1, k) if k % d == 0]
+        prim = np.all(rot[:, divisors] != x[:, None], axis=1)
+    else:
+        shift, prim = _canonical_shift(S)
+    canon = S[np.arange(B)[:, None], (np.arange(k)[None, :] + shift[:, None]) % k]
+    return canon, shift, prim
+
+
+def _canonical_shift(S: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``shift`` and ``primitive`` of :func:`canonical_sequences` for long sequences
+    (more than 62 bits): rotations compared word by word."""
+    B, k, nb = S.shape
+    shift = np.zeros(B, dtype=np.intp)
+    prim = np.ones(B, dtype=bool)
     words = _region_words(S)  # (B, k, n_words): lexicographic order = order of S.tobytes()
     flat = words.reshape(B, -1)
     nw = words.shape[2]
@@ -157,8 +179,7 @@ def canonical_sequences(S: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarr
     for d in range(1, k):
         if k % d == 0:
             prim &= np.any(np.roll(flat, -d * nw, axis=1) != flat, axis=1)
-    canon = S[ar[:, None], (np.arange(k)[None, :] + shift[:, None]) % k]
-    return canon, shift, prim
+    return shift, prim
 
 
 def _region_words(S: np.ndarray) -> np.ndarray:

@@ -312,6 +312,57 @@ def test_resident_tiles_on_dask_give_the_serial_map(small_map):
             assert ("11" in band_dask.cycles_at(i, j).keys()) == (i == j), (i, j)
 
 
+def _delayed(delay, fn, *args):
+    import time
+
+    time.sleep(delay)
+    return fn(*args)
+
+
+def test_tiles_finishing_in_any_order_give_the_same_map(small_map, monkeypatch):
+    # tiles move on to their next round as soon as their neighbours' last round is in (no
+    # barrier): steps that finish in random orders must give the map of the serial run, also
+    # when objects cross several tiles, one round per tile (the diagonal band: 3 x 3 tiles)
+    from concurrent.futures import ThreadPoolExecutor
+
+    import rnnexplore.parallel as par
+    from rnnexplore.dynamics.cycles import brute_force_cycles
+    from rnnexplore.dynamics.models import PLRNN
+
+    class Shuffled(ThreadPoolExecutor):
+        def __init__(self, seed):
+            super().__init__(3)
+            self.rng = np.random.default_rng(seed)
+
+        def submit(self, fn, *args):
+            return super().submit(_delayed, float(self.rng.uniform(0, 0.03)), fn, *args)
+
+    steps = {}
+    submit = par.Resident.submit
+
+    def counting(self, func, key, item, priority=0):
+        steps[key] = steps.get(key, 0) + 1
+        return submit(self, func, key, item, priority)
+
+    band = PLRNN(np.zeros(2), np.eye(2) - np.linalg.inv(np.array([[1.0, -1.0], [-1.0, 1.002]])), [1.0, 1.0])
+    y = 1.0 + 0.1 * np.arange(8)
+    band_grid = {"h[0]": y + 0.001, "h[1]": y}
+    band_kw = dict(seed=0, continuation={"coarse": 100, "probes": 0, "tile": 3})
+    monkeypatch.setattr(par.Resident, "submit", counting)
+    band_serial = sweep(band, band_grid, 1, **band_kw)
+    assert max(steps.values()) >= 3 and steps[8] >= 3  # the far corner tile waits for rounds
+    m, grid = _gt16_grid(10, -0.6, 0.6)
+    kw = dict(seed=3, continuation={"coarse": 3, "tile": 6})
+    for seed in range(3):
+        with Shuffled(seed) as ex:
+            _assert_same_map(band_serial, sweep(band, band_grid, 1, executor=ex, **band_kw))
+            _assert_same_map(small_map, sweep(m, grid, 8, executor=ex, **kw))
+    for i in range(8):
+        for j in range(8):
+            assert ("11" in {c.key for c in brute_force_cycles(band_serial.model_at(i, j), 1)}) == (i == j)
+            assert ("11" in band_serial.cycles_at(i, j).keys()) == (i == j), (i, j)
+
+
 def test_independent_search_baseline(small_map):
     m, grid = _gt16_grid(10, -0.6, 0.6)
     ind = sweep(m, grid, 8, seed=3, continuation=False)

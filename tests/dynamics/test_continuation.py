@@ -22,8 +22,11 @@ from rnnexplore.dynamics.solve import solve_region_sequences
 
 def test_canonical_sequences_match_enumerated_rotations():
     rng = np.random.default_rng(0)
-    for k, nb in ((1, 3), (4, 2), (6, 1), (5, 3)):
+    # up to 62 bits a sequence is one packed integer; (8, 9) and (3, 40) take the word-wise path
+    for k, nb in ((1, 3), (4, 2), (6, 1), (5, 3), (16, 2), (12, 5), (8, 9), (3, 40)):
         S = rng.random((300, k, nb)) < 0.5
+        for d in (d for d in range(1, k) if k % d == 0):  # repetitions of shorter sequences
+            S[d * 10 : d * 10 + 10] = np.tile(S[d * 10 : d * 10 + 10, :d], (1, k // d, 1))
         canon, shift, prim = canonical_sequences(S)
         for b in range(len(S)):
             rots = [np.roll(S[b], -i, axis=0) for i in range(k)]
