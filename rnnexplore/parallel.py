@@ -406,7 +406,10 @@ class Resident:
                 else:
                     self.where[k] = where
             return [(k, res) for k, (res, _) in zip(keys, out)]
-        done = concurrent.futures.wait(futs, return_when=concurrent.futures.FIRST_COMPLETED).done
+        if all(isinstance(f, concurrent.futures.Future) for f in futs):
+            done = concurrent.futures.wait(futs, return_when=concurrent.futures.FIRST_COMPLETED).done
+        else:  # an executor whose handles only have result() (e.g. an app's streaming wrapper): the oldest
+            done = {futs[0]}
         out = []
         for k in [k for k, f in self._running.items() if f in done]:
             state, res = self._running.pop(k).result()
