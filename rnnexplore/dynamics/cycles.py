@@ -940,6 +940,10 @@ class _Windows:
     about 70% of its LPs fit; it is then the last level.
     """
 
+    lazy: bool | str = True  # decide levels lazily (:meth:`_settle`; "always": also at a forced depth)
+    split_first = True  # the bit-cell pre-tests (:meth:`_split`) before the lazy rounds
+    lazy_fraction = 0.3  # LPs the lazy rounds spend per candidate needing one (first guess; then measured)
+
     def __init__(self, ex: _ExactOrders, K: int, todo: list[int], depth: int | None = None) -> None:
         self.ex, self.model, self.alpha = ex, ex.model, ex.alpha
         self.K, self.todo, self.forced = K, todo, depth
@@ -1045,11 +1049,14 @@ class _Windows:
         return np.maximum(nlo, self.blo), np.minimum(nhi, self.bhi)
 
     # -- LPs
-    def _lp(self, words: np.ndarray, until: float = math.inf, units: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def _lp(self, words: np.ndarray, until: float = math.inf, units: np.ndarray | None = None,
+            certify: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """Keep-mask of the words (LP emptiness, z_1 in the box) and the rows with a witness.
         LPs stop at time ``until``: the words not tested by then are kept (undecided; in a
         seeded random order, so that a partial level prunes evenly). ``units``: only these
-        bits of the last letter count (a cell of letters sharing them)."""
+        bits of the last letter count (a cell of letters sharing them). Also sets
+        ``last_tested`` and, with ``certify``, ``last_support`` /
+        ``last_certified`` (the inequalities of each verified emptiness certificate)."""
         ex, alpha = self.ex, self.alpha
         n = len(words)
         active = None
@@ -1058,15 +1065,21 @@ class _Windows:
             active[:, -1] = False
             active[:, -1, units] = True
         taus, zs = np.full(n, np.nan), np.zeros((n, self.M))
+        sup = np.zeros((n, words.shape[1], self.model.n_bits), dtype=bool) if certify else None
         order = np.random.default_rng(n).permutation(n)
         self.tested, spent = 0, 0.0
+        self.last_tested = np.zeros(n, dtype=bool)
         for s0 in range(0, n, 1000):  # the time limits are checked between slices
-            if time.perf_counter() > min(until, ex._deadline):
-                break
+            if time.perf_counter() > min(until, ex._deadline) and (s0 or not certify):
+                break  # (a certified round always tests its first slice: the lazy rounds progress)
             a = time.perf_counter()
             sl = order[s0 : s0 + 1000]
-            taus[sl], zs[sl] = prefix_margins(self.model, alpha.letters[words[sl]], alpha.bits, alpha.G, alpha.g,
-                                              box=ex.box, active=None if active is None else active[sl])
+            out = prefix_margins(self.model, alpha.letters[words[sl]], alpha.bits, alpha.G, alpha.g,
+                                 box=ex.box, active=None if active is None else active[sl], certificates=certify)
+            taus[sl], zs[sl] = out[0], out[1]
+            if certify:
+                sup[sl] = out[2]
+            self.last_tested[sl] = True
             self.tested += len(sl)
             spent += time.perf_counter() - a
         if self.tested >= 200:  # the cost of an LP grows with the word length: the latest batch counts
@@ -1074,6 +1087,8 @@ class _Windows:
         pos = np.flatnonzero(taus > 0.0)
         if len(pos):
             self._add_orbits(zs[pos], self.K + 1)
+        if certify:
+            self.last_support, self.last_certified = sup, (taus < -PRUNE_TOL) & sup.any(axis=(1, 2))
         return ~(taus < -PRUNE_TOL), pos  # NaN (undecided) is kept
 
     # -- levels
@@ -1112,12 +1127,16 @@ class _Windows:
         lo = np.maximum(nlo[par], lvl.lo[vi])
         hi = np.minimum(nhi[par], lvl.hi[vi])
         ok = self._region_hull(lo, hi, a)
-        split_lps = 0 if self.forced is None and self.partial else self._split(lvl, par, a, ccode, nlo, nhi, ok)
+        lazy = self.lazy and self.forced is None or self.lazy == "always"
+        skip_split = lazy and not self.split_first or self.forced is None and self.partial
+        split_lps = 0 if skip_split else self._split(lvl, par, a, ccode, nlo, nhi, ok)
         seen = self._witnessed(t + 1)
         free = ok & np.isin(ccode, seen, assume_unique=False)
         need = np.flatnonzero(ok & ~free)
         left = ex._deadline - time.perf_counter()
         lp_cost = len(need) * ex.lp_seconds * (t + 1) / t  # one step longer than the last LPs
+        if lazy:
+            lp_cost *= self.lazy_fraction
         walk_cost = self._walk_seconds(lvl)
         until = math.inf
         if self.forced is not None:
@@ -1128,12 +1147,94 @@ class _Windows:
         elif lp_cost > 0.5 * left:  # a partial last level (untested words kept): time for the walks
             until = time.perf_counter() + 0.5 * left
             self.partial = True
-        words = np.concatenate([lvl.words[par[need]], a[need, None]], axis=1)
-        keep, _ = self._lp(words, until)
-        self.lps[t + 1] = self.tested + max(split_lps, 0)
-        ok[need] = keep
+        if lazy:
+            status = np.where(ok, 0, -1)
+            status[free] = 1
+            with np.errstate(all="ignore"):
+                prio = np.sum(np.log(np.maximum(hi - lo, 1e-300)), axis=1)
+            ok = self._settle(lvl, par, vi, a, status, prio, until)
+            self.lps[t + 1] = self.spent + max(split_lps, 0)
+            if len(need):
+                self.lazy_fraction = max(self.spent / len(need), 0.02)
+        else:
+            words = np.concatenate([lvl.words[par[need]], a[need, None]], axis=1)
+            keep, _ = self._lp(words, until)
+            self.lps[t + 1] = self.tested + max(split_lps, 0)
+            ok[need] = keep
         words = np.concatenate([lvl.words[par[ok]], a[ok, None]], axis=1)
         return self._trim(_Level(t + 1, words, ccode[ok], lo[ok], hi[ok]))
+
+    def _settle(self, lvl: _Level, par: np.ndarray, vi: np.ndarray, a: np.ndarray, status: np.ndarray,
+                prio: np.ndarray, until: float) -> np.ndarray:
+        """Decide lazily which candidates are in the trimmed ``A_{t+1}``; returns its mask.
+
+        The candidates are the edges ``w -> w[1:] a`` of the de Bruijn graph of ``A_t``
+        (``par``, ``vi``); ``status`` is 1 (admissible: witnessed), -1 (rejected) or 0
+        (undecided), updated in place. The trimmed level is the *core* of the admissible
+        edges: what is left after repeatedly removing the edges whose source has no edge in
+        or whose target has no edge out. The core of the edges not rejected contains it, and
+        equals it once every edge in it is decided - so only edges in that core are tested, in
+        rounds, and a rejection that empties a node removes its other edges untested. Each
+        round tests, for every core node without an admissible edge in (out), its undecided
+        in (out) edges of largest interval hull; when every node has both, one undecided edge
+        of each source per round, smallest hull first. An LP that proves an edge ``w a`` empty
+        returns a Farkas certificate (:func:`~rnnexplore.dynamics.enumeration.prefix_margins`);
+        it holds for every sibling ``w a'`` whose letter agrees with ``a`` on the last-step
+        bits it uses (same inequalities), which are rejected with it. When the time runs out,
+        the undecided edges of the core are kept (a superset is as sound).
+        """
+        N = len(lvl.codes)
+        pstart = np.searchsorted(par, np.arange(N + 1))  # par is sorted: the edges out of node i
+        letters = self.alpha.letters
+        self.spent = 0
+        rounds = 0
+        alive = status >= 0
+        while True:
+            while True:  # the core of the edges not rejected
+                e = np.flatnonzero(alive)
+                indeg = np.bincount(vi[e], minlength=N)
+                outdeg = np.bincount(par[e], minlength=N)
+                bad = alive & ((indeg[par] == 0) | (outdeg[vi] == 0))
+                if not bad.any():
+                    break
+                alive &= ~bad
+            und = np.flatnonzero(alive & (status == 0))
+            if len(und) == 0 or time.perf_counter() > min(until, self.ex._deadline):
+                break
+            rounds += 1
+            per = min(1 + rounds // 3, 16)
+            fe = np.flatnonzero(alive & (status == 1))
+            has_in = np.bincount(vi[fe], minlength=N) > 0
+            has_out = np.bincount(par[fe], minlength=N) > 0
+            pick = []
+            c_in = und[~has_in[vi[und]]]
+            if len(c_in):
+                pick.append(_best_per_group(c_in, vi[c_in], prio[c_in], per))
+            c_out = und[~has_out[par[und]]]
+            if len(c_out):
+                pick.append(_best_per_group(c_out, par[c_out], prio[c_out], per))
+            if not pick:
+                pick.append(_best_per_group(und, par[und], -prio[und], 1))
+            batch = np.unique(np.concatenate(pick))
+            words = np.concatenate([lvl.words[par[batch]], a[batch, None]], axis=1)
+            keep, _ = self._lp(words, until, certify=True)
+            self.spent += self.tested
+            sup, done = self.last_support[:, -1], self.last_tested
+            status[batch[done & keep]] = 1  # (an LP failure, NaN, is kept: undecided but settled)
+            status[batch[done & ~keep]] = -1
+            # certificates: siblings w a' agreeing with a on the bits a proof uses are empty too
+            rej = np.flatnonzero(done & ~keep & self.last_certified)
+            if len(rej):
+                src = par[batch[rej]]
+                cnt = pstart[src + 1] - pstart[src]
+                owner = np.repeat(np.arange(len(rej)), cnt)
+                sib = np.repeat(pstart[src], cnt) + np.arange(int(cnt.sum())) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+                la, lb = letters[a[sib]], letters[a[batch[rej]]][owner]
+                agree = np.all((la == lb) | ~sup[rej][owner], axis=1)
+                hit = sib[agree & (status[sib] == 0)]
+                status[hit] = -1
+            alive &= status >= 0
+        return alive
 
     def _split(self, lvl: _Level, par: np.ndarray, a: np.ndarray, ccode: np.ndarray, nlo: np.ndarray,
                nhi: np.ndarray, ok: np.ndarray) -> int:
@@ -1254,6 +1355,14 @@ class _Windows:
                     keep &= top[pos] == c
                 lyn = lyn[keep]
             yield k, lyn
+
+
+def _best_per_group(idx: np.ndarray, grp: np.ndarray, prio: np.ndarray, per: int) -> np.ndarray:
+    """The (at most) ``per`` entries of ``idx`` of highest ``prio`` in each group ``grp``."""
+    order = np.lexsort((-prio, grp))
+    g = grp[order]
+    first = np.searchsorted(g, g, "left")
+    return idx[order[np.arange(len(g)) - first < per]]
 
 
 def _growth_rate(lvl: _Level, n: int) -> float:

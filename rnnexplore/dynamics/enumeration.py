@@ -407,7 +407,7 @@ def prefix_margin(model: PiecewiseLinearModel, seq: np.ndarray, bits: np.ndarray
 def prefix_margins(model: PiecewiseLinearModel, seqs: np.ndarray, bits: np.ndarray | None = None,
                    G: np.ndarray | None = None, g: np.ndarray | None = None,
                    chunk: int = 100, box: tuple[np.ndarray, np.ndarray] | None = None,
-                   active: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+                   active: np.ndarray | None = None, certificates: bool = False):
     """Emptiness of many prefixes at once: one block-diagonal linear program per ``chunk``
     (about 100 blocks per HiGHS call is fastest: the solver's cost grows faster than linearly).
 
@@ -424,10 +424,21 @@ def prefix_margins(model: PiecewiseLinearModel, seqs: np.ndarray, bits: np.ndarr
     ``active`` (B, t, n_bits) bool leaves the inequalities of the False bits out (a last step
     whose region is only partly fixed).
 
+    ``certificates=True`` also returns, per sequence, which of its inequalities an emptiness
+    proof needs: the support of the LP's dual multipliers ``y >= 0`` (Farkas). For any such
+    ``y`` and every feasible ``(z_1, tau)``, ``tau * sum(y) <= y . b - min_box (A^T y) . z_1``
+    (``A z + tau <= b`` the rows above), so the right-hand side over ``sum(y)`` bounds tau. The
+    multipliers are cut to their support (entries above ``1e-9`` of the largest) and that bound
+    is recomputed from the cut ``y``; the support is returned only where the recomputed bound
+    is below ``-PRUNE_TOL``. Any sequence with the same inequalities on that support (with the
+    same ``z_1`` box) is then empty by the same certificate - no LP of its own is needed.
+
     Returns
     -------
     tau : (B,) float (NaN where the LP failed: undecided)
     z : (B, M) witnesses (meaningful where ``tau > 0``)
+    support : (B, t, n_bits) bool, only with ``certificates=True``: the inequalities (step,
+        bit) of a verified emptiness certificate (all False where there is none)
 
     Examples
     --------
@@ -452,8 +463,9 @@ def prefix_margins(model: PiecewiseLinearModel, seqs: np.ndarray, bits: np.ndarr
     nr = Gb.shape[0]
     tau = np.full(B, np.nan)
     Z = np.zeros((B, M))
+    support = np.zeros((B, t, model.n_bits), dtype=bool)
     if nr == 0:
-        return np.ones(B), Z
+        return (np.ones(B), Z, support) if certificates else (np.ones(B), Z)
     for s0 in range(0, B, chunk):
         S = seqs[s0 : s0 + chunk]
         n = len(S)
@@ -497,7 +509,37 @@ def prefix_margins(model: PiecewiseLinearModel, seqs: np.ndarray, bits: np.ndarr
             tb[~finite] = np.nan
             tau[s0 : s0 + n] = tb
             Z[s0 : s0 + n] = x[:, :M]
-    return tau, Z
+            if certificates:
+                sup = _certified_support(-res.ineqlin.marginals, act, rows, coef, b, box, tb)
+                support[s0 : s0 + n][:, :, bits] = sup.reshape(n, t, nr)
+    return (tau, Z, support) if certificates else (tau, Z)
+
+
+def _certified_support(dual: np.ndarray, act: np.ndarray, rows: np.ndarray, coef: np.ndarray, b: np.ndarray,
+                       box: tuple[np.ndarray, np.ndarray] | None, tau: np.ndarray) -> np.ndarray:
+    """Support (n, nrow) of the Farkas multipliers of each empty block, verified: the bound on
+    tau recomputed from the multipliers cut to their support must be below ``-PRUNE_TOL``."""
+    n, nrow = act.shape
+    y = np.zeros((n, nrow))
+    y[act] = np.maximum(dual[rows[act]], 0.0)
+    bb = np.zeros((n, nrow))
+    bb[act] = b
+    y[y < 1e-9 * np.max(y, axis=1, keepdims=True)] = 0.0
+    s = y.sum(axis=1)
+    empty = (tau < -PRUNE_TOL) & (s > 0)
+    with np.errstate(all="ignore"):
+        g = np.einsum("nr,nrm->nm", y, coef)  # (A^T y) restricted to z_1
+        if box is None:  # z_1 unbounded: only A^T y = 0 (up to rounding) certifies
+            zmin = np.zeros_like(g)
+            lin = np.where(np.all(np.abs(g) <= 1e-12 * (1.0 + np.sum(np.abs(coef), axis=(1, 2))[:, None]), axis=1),
+                           0.0, -np.inf)
+        else:
+            zmin = np.where(g > 0, box[0], box[1])
+            lin = np.sum(g * zmin, axis=1)
+        bound = (np.sum(y * bb, axis=1) - lin) / s
+        slack = 1e-9 * (1.0 + np.sum(np.abs(y * bb), axis=1) / s + np.sum(np.abs(g * zmin), axis=1) / s)
+    ok = empty & np.isfinite(bound) & (bound + slack < -PRUNE_TOL)
+    return (y > 0) & ok[:, None]
 
 
 def _prefix_affine(model: PiecewiseLinearModel, S: np.ndarray, Gb: np.ndarray, gb: np.ndarray,
