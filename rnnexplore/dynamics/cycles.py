@@ -84,6 +84,7 @@ from rnnexplore._validation import (
 from rnnexplore.dynamics.enumeration import (
     PRUNE_TOL,
     NecklaceTree,
+    _prefix_affine,
     effective_bits,
     n_lyndon,
     periodic_box,
@@ -799,6 +800,7 @@ class _ExactOrders:
         self._deadline = math.inf
         self.box = None  # bounds of every periodic point used by the pruned stage (None: unbounded)
         self.window_depth = 0  # the window length J the pruned stage chose
+        self.on_level = None  # callable(dict) told about every window level built (benchmarks)
 
     # -- exact solve of Lyndon words
     def solve_words(self, k: int, words: np.ndarray, batch: int = 8192) -> None:
@@ -943,6 +945,7 @@ class _Windows:
     lazy: bool | str = True  # decide levels lazily (:meth:`_settle`; "always": also at a forced depth)
     split_first = True  # the bit-cell pre-tests (:meth:`_split`) before the lazy rounds
     lazy_fraction = 0.3  # LPs the lazy rounds spend per candidate needing one (first guess; then measured)
+    samples_per_witness = 0  # hit-and-run points per LP witness whose orbits join the pool (:meth:`_add_samples`)
 
     def __init__(self, ex: _ExactOrders, K: int, todo: list[int], depth: int | None = None) -> None:
         self.ex, self.model, self.alpha = ex, ex.model, ex.alpha
@@ -987,8 +990,42 @@ class _Windows:
         finite = np.all(np.isfinite(orbit), axis=2)
         lets = _letter_index(self.alpha, np.nan_to_num(orbit))
         lets[~finite] = -1
+        if self.n < 2**15:
+            lets = lets.astype(np.int16)
         self._pool_letters.append(lets)
         self._pool_start.append(self.ex._in_box(orbit) & finite)
+
+    def _add_samples(self, words: np.ndarray, z: np.ndarray, H: int) -> None:
+        """Hit-and-run from interior witnesses ``z`` (LP points with a positive margin) through the
+        polytopes of initial states in the box that follow ``words``; the orbits of the H points
+        of each walk join the pool (two steps past the words: witnesses of the next levels'
+        windows, which then need no LP). Only saves LPs: every pool orbit is simulated."""
+        alpha, M = self.alpha, self.M
+        n, t = words.shape
+        Gb, gb = alpha.G[alpha.bits], alpha.g[alpha.bits]
+        norm = np.linalg.norm(Gb, axis=1)
+        norm[norm == 0] = 1.0
+        S = alpha.letters[words]
+        R, O = _prefix_affine(self.model, S, Gb, gb, norm)
+        sgn = np.where(S[:, :, alpha.bits], -1.0, 1.0).reshape(n, -1)
+        A = sgn[:, :, None] * R.reshape(n, -1, M)  # the polytope: A z < b
+        b = -sgn * O.reshape(n, -1)
+        rng = np.random.default_rng(n * 7919 + t)
+        x, out = z.copy(), []
+        with np.errstate(all="ignore"):
+            for _ in range(H):
+                d = rng.normal(size=x.shape)
+                Ad = np.einsum("nrm,nm->nr", A, d)
+                r = (b - np.einsum("nrm,nm->nr", A, x)) / Ad
+                hi = np.min(np.where(Ad > 0, r, np.inf), axis=1)
+                lo = np.max(np.where(Ad < 0, r, -np.inf), axis=1)
+                up, dn = (self.bhi - x) / d, (self.blo - x) / d
+                hi = np.minimum(hi, np.min(np.where(d > 0, up, dn), axis=1))
+                lo = np.maximum(lo, np.max(np.where(d > 0, dn, up), axis=1))
+                step = lo + rng.random(n) * (hi - lo)
+                x = x + np.where(np.isfinite(step) & (hi > lo), step, 0.0)[:, None] * d
+                out.append(x)
+        self._add_orbits(np.concatenate(out), t + 2)
 
     def _witnessed(self, t: int) -> np.ndarray:
         """Sorted codes of the words of length t some pool orbit follows from a point in the box."""
@@ -1087,6 +1124,8 @@ class _Windows:
         pos = np.flatnonzero(taus > 0.0)
         if len(pos):
             self._add_orbits(zs[pos], self.K + 1)
+            if units is None and self.samples_per_witness:
+                self._add_samples(words[pos], zs[pos], self.samples_per_witness)
         if certify:
             self.last_support, self.last_certified = sup, (taus < -PRUNE_TOL) & sup.any(axis=(1, 2))
         return ~(taus < -PRUNE_TOL), pos  # NaN (undecided) is kept
@@ -1128,6 +1167,8 @@ class _Windows:
         hi = np.minimum(nhi[par], lvl.hi[vi])
         ok = self._region_hull(lo, hi, a)
         lazy = self.lazy and self.forced is None or self.lazy == "always"
+        if lazy:  # only the core of the candidates can be in the trimmed level (see _settle)
+            ok = _core(par, vi, ok, len(lvl.codes))
         skip_split = lazy and not self.split_first or self.forced is None and self.partial
         split_lps = 0 if skip_split else self._split(lvl, par, a, ccode, nlo, nhi, ok)
         seen = self._witnessed(t + 1)
@@ -1189,15 +1230,10 @@ class _Windows:
         self.spent = 0
         rounds = 0
         alive = status >= 0
+        self.settle_stats = {"undecided": int(np.sum(status == 0)), "feasible LPs": 0, "empty LPs": 0,
+                             "certified siblings": 0}
         while True:
-            while True:  # the core of the edges not rejected
-                e = np.flatnonzero(alive)
-                indeg = np.bincount(vi[e], minlength=N)
-                outdeg = np.bincount(par[e], minlength=N)
-                bad = alive & ((indeg[par] == 0) | (outdeg[vi] == 0))
-                if not bad.any():
-                    break
-                alive &= ~bad
+            alive = _core(par, vi, alive, N)  # the core of the edges not rejected
             und = np.flatnonzero(alive & (status == 0))
             if len(und) == 0 or time.perf_counter() > min(until, self.ex._deadline):
                 break
@@ -1222,6 +1258,8 @@ class _Windows:
             sup, done = self.last_support[:, -1], self.last_tested
             status[batch[done & keep]] = 1  # (an LP failure, NaN, is kept: undecided but settled)
             status[batch[done & ~keep]] = -1
+            self.settle_stats["feasible LPs"] += int(np.sum(done & keep))
+            self.settle_stats["empty LPs"] += int(np.sum(done & ~keep))
             # certificates: siblings w a' agreeing with a on the bits a proof uses are empty too
             rej = np.flatnonzero(done & ~keep & self.last_certified)
             if len(rej):
@@ -1233,7 +1271,9 @@ class _Windows:
                 agree = np.all((la == lb) | ~sup[rej][owner], axis=1)
                 hit = sib[agree & (status[sib] == 0)]
                 status[hit] = -1
+                self.settle_stats["certified siblings"] += len(hit)
             alive &= status >= 0
+        self.settle_stats.update(rounds=rounds, kept=int(alive.sum()), undecided_left=int(np.sum(alive & (status == 0))))
         return alive
 
     def _split(self, lvl: _Level, par: np.ndarray, a: np.ndarray, ccode: np.ndarray, nlo: np.ndarray,
@@ -1303,9 +1343,17 @@ class _Windows:
 
     def build(self) -> None:
         """Grow A_1, A_2, ... while deepening pays (see :meth:`_grow`) and fits in the time."""
+        t0, c0 = time.perf_counter(), time.process_time()
         lvl = self._first()
         self.levels.append(lvl)
-        while lvl.t < self.K and len(lvl.codes) and (lvl.t + 1) * math.log2(max(self.n, 2)) <= 62:
+        report = self.ex.on_level
+        while True:
+            if report is not None:
+                report({"t": lvl.t, "windows": len(lvl.codes), "lps": self.lps.get(lvl.t, 0),
+                        "lam": _growth_rate(lvl, self.n), "seconds": time.perf_counter() - t0,
+                        "cpu": time.process_time() - c0, "partial": self.partial})
+            if not (lvl.t < self.K and len(lvl.codes) and (lvl.t + 1) * math.log2(max(self.n, 2)) <= 62):
+                break  # (window codes are int64: at most 62 bits)
             nxt = self._grow(lvl)
             if nxt is None:
                 break
@@ -1355,6 +1403,20 @@ class _Windows:
                     keep &= top[pos] == c
                 lyn = lyn[keep]
             yield k, lyn
+
+
+def _core(src: np.ndarray, dst: np.ndarray, alive: np.ndarray, N: int) -> np.ndarray:
+    """The edges (``src -> dst`` over N nodes; mask ``alive``) left after repeatedly removing
+    those whose source has no edge in or whose target has no edge out (the word trim)."""
+    alive = alive.copy()
+    while True:
+        e = np.flatnonzero(alive)
+        indeg = np.bincount(dst[e], minlength=N)
+        outdeg = np.bincount(src[e], minlength=N)
+        bad = alive & ((indeg[src] == 0) | (outdeg[dst] == 0))
+        if not bad.any():
+            return alive
+        alive &= ~bad
 
 
 def _best_per_group(idx: np.ndarray, grp: np.ndarray, prio: np.ndarray, per: int) -> np.ndarray:

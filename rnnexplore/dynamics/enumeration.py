@@ -407,7 +407,7 @@ def prefix_margin(model: PiecewiseLinearModel, seq: np.ndarray, bits: np.ndarray
 def prefix_margins(model: PiecewiseLinearModel, seqs: np.ndarray, bits: np.ndarray | None = None,
                    G: np.ndarray | None = None, g: np.ndarray | None = None,
                    chunk: int = 100, box: tuple[np.ndarray, np.ndarray] | None = None,
-                   active: np.ndarray | None = None, certificates: bool = False):
+                   active: np.ndarray | None = None, certificates: bool = False, solver: Any = None):
     """Emptiness of many prefixes at once: one block-diagonal linear program per ``chunk``
     (about 100 blocks per HiGHS call is fastest: the solver's cost grows faster than linearly).
 
@@ -447,7 +447,6 @@ def prefix_margins(model: PiecewiseLinearModel, seqs: np.ndarray, bits: np.ndarr
     >>> bool(tau[0] < -PRUNE_TOL), bool(tau[1] > 0)
     (True, True)
     """
-    from scipy.optimize import linprog
     from scipy.sparse import coo_matrix
 
     if G is None or g is None:
@@ -500,19 +499,63 @@ def prefix_margins(model: PiecewiseLinearModel, seqs: np.ndarray, bits: np.ndarr
         if box is not None:  # z_1 in the box: bounds of the variables
             lo.reshape(n, M + 1)[:, :M] = box[0]
             hi.reshape(n, M + 1)[:, :M] = box[1]
-        # presolve off: ~25% faster on these many tiny independent blocks (measured)
-        res = linprog(cost, A_ub=A, b_ub=b, bounds=np.stack([lo, hi], axis=1), method="highs",
-                      options={"presolve": False})
-        if res.status == 0:
-            x = res.x.reshape(n, M + 1)
+        if solver is None:
+            solver = _BlockLP()
+        x, dual = solver.solve(cost, A, b, lo, hi)
+        if x is not None:
+            x = x.reshape(n, M + 1)
             tb = x[:, M].copy()
             tb[~finite] = np.nan
             tau[s0 : s0 + n] = tb
             Z[s0 : s0 + n] = x[:, :M]
             if certificates:
-                sup = _certified_support(-res.ineqlin.marginals, act, rows, coef, b, box, tb)
+                sup = _certified_support(-dual, act, rows, coef, b, box, tb)
                 support[s0 : s0 + n][:, :, bits] = sup.reshape(n, t, nr)
     return (tau, Z, support) if certificates else (tau, Z)
+
+
+class _BlockLP:
+    """``min cost.x s.t. A x <= b, lo <= x <= hi`` by HiGHS: scipy's bundled HiGHS object when
+    it is there (the same solver as ``linprog(method="highs")`` without its input checks, which
+    cost ~40% of these small programs: 220 against 390 us CPU per block, measured at M = 9,
+    t = 5), else ``scipy.optimize.linprog``. Presolve off (~25% faster on many tiny blocks).
+    ``solve`` returns ``(x, row duals)`` or ``(None, None)`` when not solved to optimality."""
+
+    def __init__(self) -> None:
+        try:
+            from scipy.optimize._highspy import _core
+        except ImportError:  # another scipy layout: the public route
+            _core = None
+        self.core = _core
+        if _core is not None:
+            self.h = _core._Highs()
+            self.h.setOptionValue("output_flag", False)
+            self.h.setOptionValue("presolve", "off")
+
+    def solve(self, cost, A, b, lo, hi):
+        if self.core is None:
+            from scipy.optimize import linprog
+
+            res = linprog(cost, A_ub=A, b_ub=b, bounds=np.stack([lo, hi], axis=1), method="highs",
+                          options={"presolve": False})
+            return (res.x, res.ineqlin.marginals) if res.status == 0 else (None, None)
+        core, h = self.core, self.h
+        lp = core.HighsLp()
+        lp.num_col_, lp.num_row_ = A.shape[1], A.shape[0]
+        lp.col_cost_, lp.col_lower_, lp.col_upper_ = cost, lo, hi
+        lp.row_lower_, lp.row_upper_ = np.full(A.shape[0], -np.inf), np.asarray(b, dtype=np.float64)
+        lp.a_matrix_.format_ = core.MatrixFormat.kRowwise
+        lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = A.shape[1], A.shape[0]
+        lp.a_matrix_.start_ = A.indptr.astype(np.int32)
+        lp.a_matrix_.index_ = A.indices.astype(np.int32)
+        lp.a_matrix_.value_ = A.data.astype(np.float64)
+        h.clearModel()
+        h.passModel(lp)
+        h.run()
+        if h.getModelStatus() != core.HighsModelStatus.kOptimal:
+            return None, None
+        sol = h.getSolution()
+        return np.array(sol.col_value), np.array(sol.row_dual)
 
 
 def _certified_support(dual: np.ndarray, act: np.ndarray, rows: np.ndarray, coef: np.ndarray, b: np.ndarray,

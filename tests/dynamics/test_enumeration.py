@@ -235,6 +235,27 @@ def test_emptiness_certificates_hold_for_every_sequence_sharing_their_inequaliti
     assert checked > 100
 
 
+def test_prefix_margins_same_decisions_with_the_bundled_highs_and_with_linprog():
+    # the direct HiGHS route and the public linprog route decide every prefix alike
+    from test_proven import inhibitory
+
+    from rnnexplore.dynamics.enumeration import PRUNE_TOL, _BlockLP, periodic_box, prefix_margins
+
+    m = inhibitory(5, 5)
+    box = periodic_box(m)
+    rng = np.random.default_rng(4)
+    orbits = m.simulate(rng.uniform(*box, size=(300, 5)), 3)  # (4, 300, 5): regions some state follows
+    S = np.swapaxes(m._region(orbits), 0, 1).copy()
+    S[::2, -1] ^= rng.random((150, 5)) < 0.4  # and half of them changed in the last step
+    public = _BlockLP()
+    public.core = None
+    t1, z1, s1 = prefix_margins(m, S, box=box, certificates=True)
+    t2, z2, s2 = prefix_margins(m, S, box=box, certificates=True, solver=public)
+    assert np.array_equal(t1 < -PRUNE_TOL, t2 < -PRUNE_TOL) and np.array_equal(t1 > 0, t2 > 0)
+    assert 0.2 < np.mean(t1 < -PRUNE_TOL) < 0.95
+    assert np.allclose(t1, t2, atol=1e-9)
+
+
 def test_find_cycles_proves_orders_by_pruning_when_enumeration_is_too_dear():
     m = random_plrnn(3, seed=2)  # contracting: few admissible itineraries
     bud = {"enumerate_seconds": 0.0, "exhaustive_limit": 8, "max_solves": 1, "prune": True, "prune_seconds": 50.0}
