@@ -940,11 +940,17 @@ class _Windows:
     would not fit in half the time left is built partially: the candidates not tested in that
     time are kept (a superset of ``A_{t+1}`` is as sound, only less selective) - when at least
     about 70% of its LPs fit; it is then the last level.
+
+    By default the levels are built lazily (:meth:`_grow_lazy`, :meth:`_settle`): the trimmed
+    level is the core of the admissible candidates, so only candidates in the core of those not
+    yet rejected are tested, and a rejection that leaves a word without predecessor or
+    successor drops its other candidates untested; an LP's Farkas certificate also rejects the
+    siblings it covers. The levels are the same sets (tested against building them in full).
     """
 
     lazy: bool | str = True  # decide levels lazily (:meth:`_settle`; "always": also at a forced depth)
     split_first = True  # the bit-cell pre-tests (:meth:`_split`) before the lazy rounds
-    lazy_fraction = 0.3  # LPs the lazy rounds spend per candidate needing one (first guess; then measured)
+    lazy_fraction = 0.2  # LPs a lazy level spends per candidate in its core (first guess; then measured)
     samples_per_witness = 0  # hit-and-run points per LP witness whose orbits join the pool (:meth:`_add_samples`)
 
     def __init__(self, ex: _ExactOrders, K: int, todo: list[int], depth: int | None = None) -> None:
@@ -1167,17 +1173,14 @@ class _Windows:
         hi = np.minimum(nhi[par], lvl.hi[vi])
         ok = self._region_hull(lo, hi, a)
         lazy = self.lazy and self.forced is None or self.lazy == "always"
-        if lazy:  # only the core of the candidates can be in the trimmed level (see _settle)
-            ok = _core(par, vi, ok, len(lvl.codes))
-        skip_split = lazy and not self.split_first or self.forced is None and self.partial
-        split_lps = 0 if skip_split else self._split(lvl, par, a, ccode, nlo, nhi, ok)
+        if lazy:
+            return self._grow_lazy(lvl, par, a, vi, ccode, nlo, nhi, lo, hi, ok)
+        split_lps = 0 if self.forced is None and self.partial else self._split(lvl, par, a, ccode, nlo, nhi, ok)
         seen = self._witnessed(t + 1)
         free = ok & np.isin(ccode, seen, assume_unique=False)
         need = np.flatnonzero(ok & ~free)
         left = ex._deadline - time.perf_counter()
         lp_cost = len(need) * ex.lp_seconds * (t + 1) / t  # one step longer than the last LPs
-        if lazy:
-            lp_cost *= self.lazy_fraction
         walk_cost = self._walk_seconds(lvl)
         until = math.inf
         if self.forced is not None:
@@ -1188,20 +1191,42 @@ class _Windows:
         elif lp_cost > 0.5 * left:  # a partial last level (untested words kept): time for the walks
             until = time.perf_counter() + 0.5 * left
             self.partial = True
-        if lazy:
-            status = np.where(ok, 0, -1)
-            status[free] = 1
-            with np.errstate(all="ignore"):
-                prio = np.sum(np.log(np.maximum(hi - lo, 1e-300)), axis=1)
-            ok = self._settle(lvl, par, vi, a, status, prio, until)
-            self.lps[t + 1] = self.spent + max(split_lps, 0)
-            if len(need):
-                self.lazy_fraction = max(self.spent / len(need), 0.02)
-        else:
-            words = np.concatenate([lvl.words[par[need]], a[need, None]], axis=1)
-            keep, _ = self._lp(words, until)
-            self.lps[t + 1] = self.tested + max(split_lps, 0)
-            ok[need] = keep
+        words = np.concatenate([lvl.words[par[need]], a[need, None]], axis=1)
+        keep, _ = self._lp(words, until)
+        self.lps[t + 1] = self.tested + max(split_lps, 0)
+        ok[need] = keep
+        words = np.concatenate([lvl.words[par[ok]], a[ok, None]], axis=1)
+        return self._trim(_Level(t + 1, words, ccode[ok], lo[ok], hi[ok]))
+
+    def _grow_lazy(self, lvl, par, a, vi, ccode, nlo, nhi, lo, hi, ok) -> _Level | None:
+        """:meth:`_grow` with the lazy rounds: the candidates outside the core are dropped, the
+        cost is priced from the LPs per candidate the last lazy level spent (``lazy_fraction``),
+        then the bit-cell pre-tests (pruned to the core between their rounds) and
+        :meth:`_settle`."""
+        ex, t = self.ex, lvl.t
+        ok = _core(par, vi, ok, len(lvl.codes))  # only the core can be in the trimmed level (_settle)
+        n0 = int(np.sum(ok))
+        left = ex._deadline - time.perf_counter()
+        lp_cost = n0 * ex.lp_seconds * (t + 1) / t * self.lazy_fraction
+        until = math.inf
+        if self.forced is not None:
+            if t >= self.forced:
+                return None
+        elif self._walk_seconds(lvl) <= lp_cost or lp_cost > 0.7 * left or self.partial:
+            return None  # deepening would not pay or not fit
+        elif lp_cost > 0.5 * left:  # a partial last level (untested words kept): time for the walks
+            until = time.perf_counter() + 0.5 * left
+            self.partial = True
+        split_lps = self._split(lvl, par, a, ccode, nlo, nhi, ok, vi, until) if self.split_first else 0
+        free = ok & np.isin(ccode, self._witnessed(t + 1), assume_unique=False)
+        status = np.where(ok, 0, -1)
+        status[free] = 1
+        with np.errstate(all="ignore"):
+            prio = np.sum(np.log(np.maximum(hi - lo, 1e-300)), axis=1)
+        ok = self._settle(lvl, par, vi, a, status, prio, until)
+        self.lps[t + 1] = self.spent + split_lps
+        if n0:
+            self.lazy_fraction = max((self.spent + split_lps) / n0, 0.02)
         words = np.concatenate([lvl.words[par[ok]], a[ok, None]], axis=1)
         return self._trim(_Level(t + 1, words, ccode[ok], lo[ok], hi[ok]))
 
@@ -1277,23 +1302,28 @@ class _Windows:
         return alive
 
     def _split(self, lvl: _Level, par: np.ndarray, a: np.ndarray, ccode: np.ndarray, nlo: np.ndarray,
-               nhi: np.ndarray, ok: np.ndarray) -> int:
+               nhi: np.ndarray, ok: np.ndarray, vi: np.ndarray | None = None, until: float = math.inf) -> int:
         """Bit-by-bit pre-tests of the candidates (binary letters: a letter's code bit b is
         effective unit b): the candidates of a word whose last letters agree on the code bits
         >= b form a cell; a cell whose image hull misses those bits' half-spaces, or whose LP
         (only those bits of the last region active) is empty, drops every candidate in it
         (``ok`` is cleared in place). Cells witnessed by a known orbit are free; a round is
         skipped when its cells are barely shared (more than half as many as candidates).
-        Returns the LPs spent (-1 when the time ran out: the level is not built)."""
+        Returns the LPs spent (-1 when the time ran out: the level is not built). Lazy (``vi``
+        given, the targets of the candidates): the rounds are pruned to the core of the
+        candidates left (see :meth:`_settle`), a round stops at ``until`` and the LPs spent
+        are returned (what is not tested stays undecided)."""
         if self.binary is False or self.forced is not None and self.forced <= lvl.t:
             return 0
         ex, t = self.ex, lvl.t
         eff = np.flatnonzero(self.alpha.bits)
         spent = 0
         # measured: the cell tests and the LPs after them cost about a third of one LP per candidate
-        if self.forced is None and 0.3 * np.sum(ok) * ex.lp_seconds > 0.7 * (ex._deadline - time.perf_counter()):
+        if vi is None and self.forced is None and 0.3 * np.sum(ok) * ex.lp_seconds > 0.7 * (ex._deadline - time.perf_counter()):
             return -1
         for b in range(len(eff) - 1, 0, -1):
+            if vi is not None:  # lazy: only the core of the candidates left can be in the level
+                ok[:] = _core(par, vi, ok, len(lvl.codes))
             live = np.flatnonzero(ok)
             if len(live) == 0:
                 break
@@ -1307,11 +1337,13 @@ class _Windows:
             free = np.isin(ukey, self._witnessed(t + 1) >> b)
             need = np.flatnonzero(cell & ~free)
             left = ex._deadline - time.perf_counter()
-            if self.forced is None and len(need) * ex.lp_seconds > 0.7 * left:
+            if vi is None and self.forced is None and len(need) * ex.lp_seconds > 0.7 * left:
                 return -1
+            if vi is not None and time.perf_counter() > min(until, ex._deadline):
+                break
             if len(need):
                 words = np.concatenate([lvl.words[par[rep[need]]], a[rep[need], None]], axis=1)
-                keep, _ = self._lp(words, units=units)
+                keep, _ = self._lp(words, until if vi is not None else math.inf, units=units)
                 spent += self.tested
                 cell[need] = keep
             ok[live[~cell[inv.ravel()]]] = False
