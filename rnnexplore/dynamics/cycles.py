@@ -84,7 +84,6 @@ from rnnexplore._validation import (
 from rnnexplore.dynamics.enumeration import (
     PRUNE_TOL,
     NecklaceTree,
-    _prefix_affine,
     effective_bits,
     n_lyndon,
     periodic_box,
@@ -951,7 +950,6 @@ class _Windows:
     lazy: bool | str = True  # decide levels lazily (:meth:`_settle`; "always": also at a forced depth)
     split_first = True  # the bit-cell pre-tests (:meth:`_split`) before the lazy rounds
     lazy_fraction = 0.2  # LPs a lazy level spends per candidate in its core (first guess; then measured)
-    samples_per_witness = 0  # hit-and-run points per LP witness whose orbits join the pool (:meth:`_add_samples`)
 
     def __init__(self, ex: _ExactOrders, K: int, todo: list[int], depth: int | None = None) -> None:
         self.ex, self.model, self.alpha = ex, ex.model, ex.alpha
@@ -1000,38 +998,6 @@ class _Windows:
             lets = lets.astype(np.int16)
         self._pool_letters.append(lets)
         self._pool_start.append(self.ex._in_box(orbit) & finite)
-
-    def _add_samples(self, words: np.ndarray, z: np.ndarray, H: int) -> None:
-        """Hit-and-run from interior witnesses ``z`` (LP points with a positive margin) through the
-        polytopes of initial states in the box that follow ``words``; the orbits of the H points
-        of each walk join the pool (two steps past the words: witnesses of the next levels'
-        windows, which then need no LP). Only saves LPs: every pool orbit is simulated."""
-        alpha, M = self.alpha, self.M
-        n, t = words.shape
-        Gb, gb = alpha.G[alpha.bits], alpha.g[alpha.bits]
-        norm = np.linalg.norm(Gb, axis=1)
-        norm[norm == 0] = 1.0
-        S = alpha.letters[words]
-        R, O = _prefix_affine(self.model, S, Gb, gb, norm)
-        sgn = np.where(S[:, :, alpha.bits], -1.0, 1.0).reshape(n, -1)
-        A = sgn[:, :, None] * R.reshape(n, -1, M)  # the polytope: A z < b
-        b = -sgn * O.reshape(n, -1)
-        rng = np.random.default_rng(n * 7919 + t)
-        x, out = z.copy(), []
-        with np.errstate(all="ignore"):
-            for _ in range(H):
-                d = rng.normal(size=x.shape)
-                Ad = np.einsum("nrm,nm->nr", A, d)
-                r = (b - np.einsum("nrm,nm->nr", A, x)) / Ad
-                hi = np.min(np.where(Ad > 0, r, np.inf), axis=1)
-                lo = np.max(np.where(Ad < 0, r, -np.inf), axis=1)
-                up, dn = (self.bhi - x) / d, (self.blo - x) / d
-                hi = np.minimum(hi, np.min(np.where(d > 0, up, dn), axis=1))
-                lo = np.maximum(lo, np.max(np.where(d > 0, dn, up), axis=1))
-                step = lo + rng.random(n) * (hi - lo)
-                x = x + np.where(np.isfinite(step) & (hi > lo), step, 0.0)[:, None] * d
-                out.append(x)
-        self._add_orbits(np.concatenate(out), t + 2)
 
     def _witnessed(self, t: int) -> np.ndarray:
         """Sorted codes of the words of length t some pool orbit follows from a point in the box."""
@@ -1130,8 +1096,6 @@ class _Windows:
         pos = np.flatnonzero(taus > 0.0)
         if len(pos):
             self._add_orbits(zs[pos], self.K + 1)
-            if units is None and self.samples_per_witness:
-                self._add_samples(words[pos], zs[pos], self.samples_per_witness)
         if certify:
             self.last_support, self.last_certified = sup, (taus < -PRUNE_TOL) & sup.any(axis=(1, 2))
         return ~(taus < -PRUNE_TOL), pos  # NaN (undecided) is kept
@@ -1363,14 +1327,21 @@ class _Windows:
         return lvl
 
     def _walk_seconds(self, lvl: _Level) -> float:
-        """Estimated cost of solving the closed walks of lvl's de Bruijn graph for the orders left:
-        about ``lambda^k / k`` Lyndon words of order k (lambda: the graph's growth rate)."""
+        """Estimated cost of solving the closed walks of lvl's de Bruijn graph for the orders left.
+        The prenecklace tree of order k holds about ``|A_t| lambda^(k-t) / k`` words (the walks
+        of length k, one start in k; lambda: the graph's growth rate), about half of them solved
+        at the last order; a tree above ``_MAX_TREE`` words cannot be grown (infinite cost).
+        (``lambda^k / k``, the count of closed walks, underestimated it: at M = 9, J = 6 the
+        order-12 tree was ~20x larger and above the limit.)"""
         lam = _growth_rate(lvl, self.n)
-        M = self.M
+        M, N = self.M, len(lvl.codes)
         total = 0.0
         for k in self.todo:
             if k > lvl.t:
-                total += min(lam**k / k, 1e15) * (_solve_seconds(M, k) + 1e-6 * k)
+                nodes = min(N * lam ** (k - lvl.t) / k, 1e15)
+                if nodes > _MAX_TREE:
+                    return math.inf
+                total += nodes * (0.5 * _solve_seconds(M, k) + 1e-6 * k)
         return total
 
     def build(self) -> None:
@@ -1384,8 +1355,8 @@ class _Windows:
                 report({"t": lvl.t, "windows": len(lvl.codes), "lps": self.lps.get(lvl.t, 0),
                         "lam": _growth_rate(lvl, self.n), "seconds": time.perf_counter() - t0,
                         "cpu": time.process_time() - c0, "partial": self.partial})
-            if not (lvl.t < self.K and len(lvl.codes) and (lvl.t + 1) * math.log2(max(self.n, 2)) <= 62):
-                break  # (window codes are int64: at most 62 bits)
+            if not (lvl.t < self.K and len(lvl.codes) and (lvl.t + 1) * math.log2(max(self.n, 2)) <= 63):
+                break  # (window codes are int64: below n^(t+1) <= 2^63)
             nxt = self._grow(lvl)
             if nxt is None:
                 break
@@ -1398,7 +1369,9 @@ class _Windows:
         window of length J lies in A_J (a prenecklace tree; prefixes are windows' prefixes)."""
         n, Jd = self.n, self.depth
         top = self.levels[-1].codes if self.levels else np.zeros(0, dtype=np.int64)
-        prefixes = [top // (n ** (Jd - t)) for t in range(Jd)] + [top]
+        # (t = 0: the empty prefix; n^J itself may not fit in int64)
+        head = [np.zeros(min(len(top), 1), dtype=np.int64)] if Jd else []
+        prefixes = head + [top // (n ** (Jd - t)) for t in range(1, Jd)] + [top]
         prefixes = [np.unique(p) for p in prefixes]
         modJ = n ** max(Jd - 1, 0)
         pw = n ** np.arange(Jd - 1, -1, -1, dtype=np.int64)

@@ -216,3 +216,20 @@ def test_lazy_levels_keep_every_window_of_a_real_cycle(i):
                     assert code in top, (i, k, t)
                     checked += 1
     assert checked > 0
+
+
+def test_closed_walks_of_windows_whose_codes_fill_int64():
+    # 7-letter windows over 512 letters: codes up to 2^63 - 1 (n^J itself does not fit in int64);
+    # the two alternating windows close only into the 2-cycle word (510, 511)
+    from rnnexplore.dynamics.cycles import _Level, _Windows
+    from rnnexplore.dynamics.models import PLRNN
+
+    m = PLRNN(np.zeros(9), -0.1 * np.ones((9, 9)), np.ones(9))
+    ex = _ExactOrders(m, _Alphabet(m), {k: _Collector(m, k) for k in range(1, 10)})
+    ex._deadline = float("inf")
+    win = _Windows(ex, 9, list(range(1, 10)), 7)
+    w = np.array([[510, 511] * 3 + [510], [511, 510] * 3 + [511]])
+    codes = w @ (512 ** np.arange(6, -1, -1))
+    assert codes.max() > 2**62
+    win.levels = [_Level(7, w, codes, np.zeros((2, 9)), np.zeros((2, 9)))]
+    assert {k: lyn.tolist() for k, lyn in win.closed_walks() if len(lyn)} == {2: [[510, 511]]}
