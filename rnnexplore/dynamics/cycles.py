@@ -1328,11 +1328,11 @@ class _Windows:
 
     def _walk_seconds(self, lvl: _Level) -> float:
         """Estimated cost of solving the closed walks of lvl's de Bruijn graph for the orders left.
-        The prenecklace tree of order k holds about ``|A_t| lambda^(k-t) / k`` words (the walks
-        of length k, one start in k; lambda: the graph's growth rate), about half of them solved
-        at the last order; a tree above ``_MAX_TREE`` words cannot be grown (infinite cost).
-        (``lambda^k / k``, the count of closed walks, underestimated it: at M = 9, J = 6 the
-        order-12 tree was ~20x larger and above the limit.)"""
+        About ``lambda^k / k`` Lyndon words of order k are solved (closed walks, one in k;
+        lambda: the graph's growth rate), but the prenecklace tree that finds them holds about
+        ``|A_t| lambda^(k-t) / k`` words (open walks), and a tree above ``_MAX_TREE`` words
+        cannot be grown (infinite cost: deepen). (At M = 9, J = 6 the order-12 tree was ~20x
+        the closed walks and above the limit, so order 12 was dropped.)"""
         lam = _growth_rate(lvl, self.n)
         M, N = self.M, len(lvl.codes)
         total = 0.0
@@ -1341,7 +1341,7 @@ class _Windows:
                 nodes = min(N * lam ** (k - lvl.t) / k, 1e15)
                 if nodes > _MAX_TREE:
                     return math.inf
-                total += nodes * (0.5 * _solve_seconds(M, k) + 1e-6 * k)
+                total += min(lam**k / k, 1e15) * _solve_seconds(M, k) + nodes * 1e-6 * k
         return total
 
     def build(self) -> None:

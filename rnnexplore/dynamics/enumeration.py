@@ -432,6 +432,7 @@ def prefix_margins(model: PiecewiseLinearModel, seqs: np.ndarray, bits: np.ndarr
     is recomputed from the cut ``y``; the support is returned only where the recomputed bound
     is below ``-PRUNE_TOL``. Any sequence with the same inequalities on that support (with the
     same ``z_1`` box) is then empty by the same certificate - no LP of its own is needed.
+    ``solver``: the HiGHS handle to reuse (internal; one is made per call by default).
 
     Returns
     -------
