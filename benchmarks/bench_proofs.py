@@ -17,6 +17,7 @@ Run: ``PYTHONPATH=. python benchmarks/bench_proofs.py [--quick] [--part 1 2 3]``
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 import numpy as np
@@ -139,7 +140,7 @@ def chaotic_relu_rnn(M, seed, family="inhibitory"):
 def part2(quick: bool, cap: float | None = None, family: str = "inhibitory", sizes=range(3, 11)) -> None:
     cap = (20.0 if quick else 60.0) if cap is None else cap
     print(f"[2] chaotic ReLU RNNs ({family}), pruned enumeration (admissible windows + closed walks) up to order 12 "
-          f"(cap {cap:.0f} s per model)")
+          f"(cap {cap:.0f} s per model; load {os.getloadavg()[0]:.2f})")
     print(f"    {'M':>3} {'lyap':>6} {'box':>4} {'letters':>7} {'J':>2} {'orders':>6} {'cycles':>7} {'LPs':>8} {'solves':>8} "
           f"{'2^(M k) at k':>14} {'(LPs+solves)/2^(Mk)':>19} {'s':>6}")
     proven = {}
@@ -148,9 +149,13 @@ def part2(quick: bool, cap: float | None = None, family: str = "inhibitory", siz
         al = _Alphabet(m)
         cols = {k: _Collector(m, k) for k in range(1, 13)}
         ex = _ExactOrders(m, al, cols)
-        t = time.perf_counter()
+        ex.on_level = lambda d, M=M: print(
+            f"      M={M} window level {d['t']}: {d['windows']} windows, {d['lps']} LPs, growth rate "
+            f"{d['lam']:.2f}, {d['seconds']:.1f} s (cpu {d['cpu']:.1f} s){' partial' if d['partial'] else ''}",
+            flush=True)
+        t, c0 = time.perf_counter(), time.process_time()
         done = ex.pruned(list(range(1, 13)), cap, set())
-        dt = time.perf_counter() - t
+        dt, cpu = time.perf_counter() - t, time.process_time() - c0
         K = max(done) if done else 0
         proven[M] = K
         n = sum(len(cols[k].cycles) for k in done)
@@ -159,7 +164,7 @@ def part2(quick: bool, cap: float | None = None, family: str = "inhibitory", siz
         n_let = 2 ** M if ex.box is None else int(2 ** np.sum((ex.box[0] <= 0) & (ex.box[1] > 0)))
         print(f"    {M:>3} {lyap:>6.3f} {'yes' if ex.box is not None else 'no':>4} {n_let:>7} {ex.window_depth:>2} {K:>6} "
               f"{n:>7} {lps:>8} {solves:>8} {float(2.0 ** (M * K)):>10.3g} @{K:<3} "
-              f"{(lps + solves) / 2.0 ** (M * K) if K else float('nan'):>19.2g} {dt:>6.1f}", flush=True)
+              f"{(lps + solves) / 2.0 ** (M * K) if K else float('nan'):>19.2g} {dt:>6.1f} (cpu {cpu:.1f})", flush=True)
     met = [M for M, K in proven.items() if K >= 12]
     print(f"    highest order proven per M: {proven}; target order 12 for every M: "
           f"{'met' if len(met) == len(proven) else 'MISSED for M = ' + str([M for M in proven if M not in met])}")

@@ -799,6 +799,7 @@ class _ExactOrders:
         self._deadline = math.inf
         self.box = None  # bounds of every periodic point used by the pruned stage (None: unbounded)
         self.window_depth = 0  # the window length J the pruned stage chose
+        self.on_level = None  # callable(dict) told about every window level built (benchmarks)
 
     # -- exact solve of Lyndon words
     def solve_words(self, k: int, words: np.ndarray, batch: int = 8192) -> None:
@@ -938,7 +939,17 @@ class _Windows:
     would not fit in half the time left is built partially: the candidates not tested in that
     time are kept (a superset of ``A_{t+1}`` is as sound, only less selective) - when at least
     about 70% of its LPs fit; it is then the last level.
+
+    By default the levels are built lazily (:meth:`_grow_lazy`, :meth:`_settle`): the trimmed
+    level is the core of the admissible candidates, so only candidates in the core of those not
+    yet rejected are tested, and a rejection that leaves a word without predecessor or
+    successor drops its other candidates untested; an LP's Farkas certificate also rejects the
+    siblings it covers. The levels are the same sets (tested against building them in full).
     """
+
+    lazy: bool | str = True  # decide levels lazily (:meth:`_settle`; "always": also at a forced depth)
+    split_first = True  # the bit-cell pre-tests (:meth:`_split`) before the lazy rounds
+    lazy_fraction = 0.2  # LPs a lazy level spends per candidate in its core (first guess; then measured)
 
     def __init__(self, ex: _ExactOrders, K: int, todo: list[int], depth: int | None = None) -> None:
         self.ex, self.model, self.alpha = ex, ex.model, ex.alpha
@@ -983,6 +994,8 @@ class _Windows:
         finite = np.all(np.isfinite(orbit), axis=2)
         lets = _letter_index(self.alpha, np.nan_to_num(orbit))
         lets[~finite] = -1
+        if self.n < 2**15:
+            lets = lets.astype(np.int16)
         self._pool_letters.append(lets)
         self._pool_start.append(self.ex._in_box(orbit) & finite)
 
@@ -1045,11 +1058,14 @@ class _Windows:
         return np.maximum(nlo, self.blo), np.minimum(nhi, self.bhi)
 
     # -- LPs
-    def _lp(self, words: np.ndarray, until: float = math.inf, units: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def _lp(self, words: np.ndarray, until: float = math.inf, units: np.ndarray | None = None,
+            certify: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """Keep-mask of the words (LP emptiness, z_1 in the box) and the rows with a witness.
         LPs stop at time ``until``: the words not tested by then are kept (undecided; in a
         seeded random order, so that a partial level prunes evenly). ``units``: only these
-        bits of the last letter count (a cell of letters sharing them)."""
+        bits of the last letter count (a cell of letters sharing them). Also sets
+        ``last_tested`` and, with ``certify``, ``last_support`` /
+        ``last_certified`` (the inequalities of each verified emptiness certificate)."""
         ex, alpha = self.ex, self.alpha
         n = len(words)
         active = None
@@ -1058,15 +1074,21 @@ class _Windows:
             active[:, -1] = False
             active[:, -1, units] = True
         taus, zs = np.full(n, np.nan), np.zeros((n, self.M))
+        sup = np.zeros((n, words.shape[1], self.model.n_bits), dtype=bool) if certify else None
         order = np.random.default_rng(n).permutation(n)
         self.tested, spent = 0, 0.0
+        self.last_tested = np.zeros(n, dtype=bool)
         for s0 in range(0, n, 1000):  # the time limits are checked between slices
-            if time.perf_counter() > min(until, ex._deadline):
-                break
+            if time.perf_counter() > min(until, ex._deadline) and (s0 or not certify):
+                break  # (a certified round always tests its first slice: the lazy rounds progress)
             a = time.perf_counter()
             sl = order[s0 : s0 + 1000]
-            taus[sl], zs[sl] = prefix_margins(self.model, alpha.letters[words[sl]], alpha.bits, alpha.G, alpha.g,
-                                              box=ex.box, active=None if active is None else active[sl])
+            out = prefix_margins(self.model, alpha.letters[words[sl]], alpha.bits, alpha.G, alpha.g,
+                                 box=ex.box, active=None if active is None else active[sl], certificates=certify)
+            taus[sl], zs[sl] = out[0], out[1]
+            if certify:
+                sup[sl] = out[2]
+            self.last_tested[sl] = True
             self.tested += len(sl)
             spent += time.perf_counter() - a
         if self.tested >= 200:  # the cost of an LP grows with the word length: the latest batch counts
@@ -1074,6 +1096,8 @@ class _Windows:
         pos = np.flatnonzero(taus > 0.0)
         if len(pos):
             self._add_orbits(zs[pos], self.K + 1)
+        if certify:
+            self.last_support, self.last_certified = sup, (taus < -PRUNE_TOL) & sup.any(axis=(1, 2))
         return ~(taus < -PRUNE_TOL), pos  # NaN (undecided) is kept
 
     # -- levels
@@ -1112,6 +1136,9 @@ class _Windows:
         lo = np.maximum(nlo[par], lvl.lo[vi])
         hi = np.minimum(nhi[par], lvl.hi[vi])
         ok = self._region_hull(lo, hi, a)
+        lazy = self.lazy and self.forced is None or self.lazy == "always"
+        if lazy:
+            return self._grow_lazy(lvl, par, a, vi, ccode, nlo, nhi, lo, hi, ok)
         split_lps = 0 if self.forced is None and self.partial else self._split(lvl, par, a, ccode, nlo, nhi, ok)
         seen = self._witnessed(t + 1)
         free = ok & np.isin(ccode, seen, assume_unique=False)
@@ -1135,24 +1162,132 @@ class _Windows:
         words = np.concatenate([lvl.words[par[ok]], a[ok, None]], axis=1)
         return self._trim(_Level(t + 1, words, ccode[ok], lo[ok], hi[ok]))
 
+    def _grow_lazy(self, lvl, par, a, vi, ccode, nlo, nhi, lo, hi, ok) -> _Level | None:
+        """:meth:`_grow` with the lazy rounds: the candidates outside the core are dropped, the
+        cost is priced from the LPs per candidate the last lazy level spent (``lazy_fraction``),
+        then the bit-cell pre-tests (pruned to the core between their rounds) and
+        :meth:`_settle`."""
+        ex, t = self.ex, lvl.t
+        ok = _core(par, vi, ok, len(lvl.codes))  # only the core can be in the trimmed level (_settle)
+        n0 = int(np.sum(ok))
+        left = ex._deadline - time.perf_counter()
+        lp_cost = n0 * ex.lp_seconds * (t + 1) / t * self.lazy_fraction
+        until = math.inf
+        if self.forced is not None:
+            if t >= self.forced:
+                return None
+        elif self._walk_seconds(lvl) <= lp_cost or lp_cost > 0.7 * left or self.partial:
+            return None  # deepening would not pay or not fit
+        elif lp_cost > 0.5 * left:  # a partial last level (untested words kept): time for the walks
+            until = time.perf_counter() + 0.5 * left
+            self.partial = True
+        split_lps = self._split(lvl, par, a, ccode, nlo, nhi, ok, vi, until) if self.split_first else 0
+        free = ok & np.isin(ccode, self._witnessed(t + 1), assume_unique=False)
+        status = np.where(ok, 0, -1)
+        status[free] = 1
+        with np.errstate(all="ignore"):
+            prio = np.sum(np.log(np.maximum(hi - lo, 1e-300)), axis=1)
+        ok = self._settle(lvl, par, vi, a, status, prio, until)
+        self.lps[t + 1] = self.spent + split_lps
+        if n0:
+            self.lazy_fraction = max((self.spent + split_lps) / n0, 0.02)
+        words = np.concatenate([lvl.words[par[ok]], a[ok, None]], axis=1)
+        return self._trim(_Level(t + 1, words, ccode[ok], lo[ok], hi[ok]))
+
+    def _settle(self, lvl: _Level, par: np.ndarray, vi: np.ndarray, a: np.ndarray, status: np.ndarray,
+                prio: np.ndarray, until: float) -> np.ndarray:
+        """Decide lazily which candidates are in the trimmed ``A_{t+1}``; returns its mask.
+
+        The candidates are the edges ``w -> w[1:] a`` of the de Bruijn graph of ``A_t``
+        (``par``, ``vi``); ``status`` is 1 (admissible: witnessed), -1 (rejected) or 0
+        (undecided), updated in place. The trimmed level is the *core* of the admissible
+        edges: what is left after repeatedly removing the edges whose source has no edge in
+        or whose target has no edge out. The core of the edges not rejected contains it, and
+        equals it once every edge in it is decided - so only edges in that core are tested, in
+        rounds, and a rejection that empties a node removes its other edges untested. Each
+        round tests, for every core node without an admissible edge in (out), its undecided
+        in (out) edges of largest interval hull; when every node has both, one undecided edge
+        of each source per round, smallest hull first. An LP that proves an edge ``w a`` empty
+        returns a Farkas certificate (:func:`~rnnexplore.dynamics.enumeration.prefix_margins`);
+        it holds for every sibling ``w a'`` whose letter agrees with ``a`` on the last-step
+        bits it uses (same inequalities), which are rejected with it. When the time runs out,
+        the undecided edges of the core are kept (a superset is as sound).
+        """
+        N = len(lvl.codes)
+        pstart = np.searchsorted(par, np.arange(N + 1))  # par is sorted: the edges out of node i
+        letters = self.alpha.letters
+        self.spent = 0
+        rounds = 0
+        alive = status >= 0
+        self.settle_stats = {"undecided": int(np.sum(status == 0)), "feasible LPs": 0, "empty LPs": 0,
+                             "certified siblings": 0}
+        while True:
+            alive = _core(par, vi, alive, N)  # the core of the edges not rejected
+            und = np.flatnonzero(alive & (status == 0))
+            if len(und) == 0 or time.perf_counter() > min(until, self.ex._deadline):
+                break
+            rounds += 1
+            per = min(1 + rounds // 3, 16)
+            fe = np.flatnonzero(alive & (status == 1))
+            has_in = np.bincount(vi[fe], minlength=N) > 0
+            has_out = np.bincount(par[fe], minlength=N) > 0
+            pick = []
+            c_in = und[~has_in[vi[und]]]
+            if len(c_in):
+                pick.append(_best_per_group(c_in, vi[c_in], prio[c_in], per))
+            c_out = und[~has_out[par[und]]]
+            if len(c_out):
+                pick.append(_best_per_group(c_out, par[c_out], prio[c_out], per))
+            if not pick:
+                pick.append(_best_per_group(und, par[und], -prio[und], 1))
+            batch = np.unique(np.concatenate(pick))
+            words = np.concatenate([lvl.words[par[batch]], a[batch, None]], axis=1)
+            keep, _ = self._lp(words, until, certify=True)
+            self.spent += self.tested
+            sup, done = self.last_support[:, -1], self.last_tested
+            status[batch[done & keep]] = 1  # (an LP failure, NaN, is kept: undecided but settled)
+            status[batch[done & ~keep]] = -1
+            self.settle_stats["feasible LPs"] += int(np.sum(done & keep))
+            self.settle_stats["empty LPs"] += int(np.sum(done & ~keep))
+            # certificates: siblings w a' agreeing with a on the bits a proof uses are empty too
+            rej = np.flatnonzero(done & ~keep & self.last_certified)
+            if len(rej):
+                src = par[batch[rej]]
+                cnt = pstart[src + 1] - pstart[src]
+                owner = np.repeat(np.arange(len(rej)), cnt)
+                sib = np.repeat(pstart[src], cnt) + np.arange(int(cnt.sum())) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+                la, lb = letters[a[sib]], letters[a[batch[rej]]][owner]
+                agree = np.all((la == lb) | ~sup[rej][owner], axis=1)
+                hit = sib[agree & (status[sib] == 0)]
+                status[hit] = -1
+                self.settle_stats["certified siblings"] += len(hit)
+            alive &= status >= 0
+        self.settle_stats.update(rounds=rounds, kept=int(alive.sum()), undecided_left=int(np.sum(alive & (status == 0))))
+        return alive
+
     def _split(self, lvl: _Level, par: np.ndarray, a: np.ndarray, ccode: np.ndarray, nlo: np.ndarray,
-               nhi: np.ndarray, ok: np.ndarray) -> int:
+               nhi: np.ndarray, ok: np.ndarray, vi: np.ndarray | None = None, until: float = math.inf) -> int:
         """Bit-by-bit pre-tests of the candidates (binary letters: a letter's code bit b is
         effective unit b): the candidates of a word whose last letters agree on the code bits
         >= b form a cell; a cell whose image hull misses those bits' half-spaces, or whose LP
         (only those bits of the last region active) is empty, drops every candidate in it
         (``ok`` is cleared in place). Cells witnessed by a known orbit are free; a round is
         skipped when its cells are barely shared (more than half as many as candidates).
-        Returns the LPs spent (-1 when the time ran out: the level is not built)."""
+        Returns the LPs spent (-1 when the time ran out: the level is not built). Lazy (``vi``
+        given, the targets of the candidates): the rounds are pruned to the core of the
+        candidates left (see :meth:`_settle`), a round stops at ``until`` and the LPs spent
+        are returned (what is not tested stays undecided)."""
         if self.binary is False or self.forced is not None and self.forced <= lvl.t:
             return 0
         ex, t = self.ex, lvl.t
         eff = np.flatnonzero(self.alpha.bits)
         spent = 0
         # measured: the cell tests and the LPs after them cost about a third of one LP per candidate
-        if self.forced is None and 0.3 * np.sum(ok) * ex.lp_seconds > 0.7 * (ex._deadline - time.perf_counter()):
+        if vi is None and self.forced is None and 0.3 * np.sum(ok) * ex.lp_seconds > 0.7 * (ex._deadline - time.perf_counter()):
             return -1
         for b in range(len(eff) - 1, 0, -1):
+            if vi is not None:  # lazy: only the core of the candidates left can be in the level
+                ok[:] = _core(par, vi, ok, len(lvl.codes))
             live = np.flatnonzero(ok)
             if len(live) == 0:
                 break
@@ -1166,11 +1301,13 @@ class _Windows:
             free = np.isin(ukey, self._witnessed(t + 1) >> b)
             need = np.flatnonzero(cell & ~free)
             left = ex._deadline - time.perf_counter()
-            if self.forced is None and len(need) * ex.lp_seconds > 0.7 * left:
+            if vi is None and self.forced is None and len(need) * ex.lp_seconds > 0.7 * left:
                 return -1
+            if vi is not None and time.perf_counter() > min(until, ex._deadline):
+                break
             if len(need):
                 words = np.concatenate([lvl.words[par[rep[need]]], a[rep[need], None]], axis=1)
-                keep, _ = self._lp(words, units=units)
+                keep, _ = self._lp(words, until if vi is not None else math.inf, units=units)
                 spent += self.tested
                 cell[need] = keep
             ok[live[~cell[inv.ravel()]]] = False
@@ -1190,21 +1327,36 @@ class _Windows:
         return lvl
 
     def _walk_seconds(self, lvl: _Level) -> float:
-        """Estimated cost of solving the closed walks of lvl's de Bruijn graph for the orders left:
-        about ``lambda^k / k`` Lyndon words of order k (lambda: the graph's growth rate)."""
+        """Estimated cost of solving the closed walks of lvl's de Bruijn graph for the orders left.
+        About ``lambda^k / k`` Lyndon words of order k are solved (closed walks, one in k;
+        lambda: the graph's growth rate), but the prenecklace tree that finds them holds about
+        ``|A_t| lambda^(k-t) / k`` words (open walks), and a tree above ``_MAX_TREE`` words
+        cannot be grown (infinite cost: deepen). (At M = 9, J = 6 the order-12 tree was ~20x
+        the closed walks and above the limit, so order 12 was dropped.)"""
         lam = _growth_rate(lvl, self.n)
-        M = self.M
+        M, N = self.M, len(lvl.codes)
         total = 0.0
         for k in self.todo:
             if k > lvl.t:
-                total += min(lam**k / k, 1e15) * (_solve_seconds(M, k) + 1e-6 * k)
+                nodes = min(N * lam ** (k - lvl.t) / k, 1e15)
+                if nodes > _MAX_TREE:
+                    return math.inf
+                total += min(lam**k / k, 1e15) * _solve_seconds(M, k) + nodes * 1e-6 * k
         return total
 
     def build(self) -> None:
         """Grow A_1, A_2, ... while deepening pays (see :meth:`_grow`) and fits in the time."""
+        t0, c0 = time.perf_counter(), time.process_time()
         lvl = self._first()
         self.levels.append(lvl)
-        while lvl.t < self.K and len(lvl.codes) and (lvl.t + 1) * math.log2(max(self.n, 2)) <= 62:
+        report = self.ex.on_level
+        while True:
+            if report is not None:
+                report({"t": lvl.t, "windows": len(lvl.codes), "lps": self.lps.get(lvl.t, 0),
+                        "lam": _growth_rate(lvl, self.n), "seconds": time.perf_counter() - t0,
+                        "cpu": time.process_time() - c0, "partial": self.partial})
+            if not (lvl.t < self.K and len(lvl.codes) and (lvl.t + 1) * math.log2(max(self.n, 2)) <= 63):
+                break  # (window codes are int64: below n^(t+1) <= 2^63)
             nxt = self._grow(lvl)
             if nxt is None:
                 break
@@ -1217,7 +1369,9 @@ class _Windows:
         window of length J lies in A_J (a prenecklace tree; prefixes are windows' prefixes)."""
         n, Jd = self.n, self.depth
         top = self.levels[-1].codes if self.levels else np.zeros(0, dtype=np.int64)
-        prefixes = [top // (n ** (Jd - t)) for t in range(Jd)] + [top]
+        # (t = 0: the empty prefix; n^J itself may not fit in int64)
+        head = [np.zeros(min(len(top), 1), dtype=np.int64)] if Jd else []
+        prefixes = head + [top // (n ** (Jd - t)) for t in range(1, Jd)] + [top]
         prefixes = [np.unique(p) for p in prefixes]
         modJ = n ** max(Jd - 1, 0)
         pw = n ** np.arange(Jd - 1, -1, -1, dtype=np.int64)
@@ -1254,6 +1408,28 @@ class _Windows:
                     keep &= top[pos] == c
                 lyn = lyn[keep]
             yield k, lyn
+
+
+def _core(src: np.ndarray, dst: np.ndarray, alive: np.ndarray, N: int) -> np.ndarray:
+    """The edges (``src -> dst`` over N nodes; mask ``alive``) left after repeatedly removing
+    those whose source has no edge in or whose target has no edge out (the word trim)."""
+    alive = alive.copy()
+    while True:
+        e = np.flatnonzero(alive)
+        indeg = np.bincount(dst[e], minlength=N)
+        outdeg = np.bincount(src[e], minlength=N)
+        bad = alive & ((indeg[src] == 0) | (outdeg[dst] == 0))
+        if not bad.any():
+            return alive
+        alive &= ~bad
+
+
+def _best_per_group(idx: np.ndarray, grp: np.ndarray, prio: np.ndarray, per: int) -> np.ndarray:
+    """The (at most) ``per`` entries of ``idx`` of highest ``prio`` in each group ``grp``."""
+    order = np.lexsort((-prio, grp))
+    g = grp[order]
+    first = np.searchsorted(g, g, "left")
+    return idx[order[np.arange(len(g)) - first < per]]
 
 
 def _growth_rate(lvl: _Level, n: int) -> float:

@@ -187,6 +187,75 @@ def test_pruning_removes_what_no_state_follows():
     assert all(set(cols_p[k].cycles) == set(cols_e[k].cycles) for k in range(1, 5))
 
 
+def _empty_by_own_lp(model, D, box):
+    """Whether no z_1 in the box follows the regions D (t, M) of z' = A z + W relu(z) + h, with
+    the on inequalities strict (margin 1e-9): a linear program written here (scipy linprog)."""
+    from scipy.optimize import linprog
+
+    A, W, h = np.asarray(model.A), np.asarray(model.W), np.asarray(model.h)
+    M = len(h)
+    P, r = np.eye(M), np.zeros(M)
+    rows, rhs = [], []
+    for Di in D:  # z_i = P z_1 + r: on -> -(P z_1 + r) <= -1e-9, off -> P z_1 + r <= 0
+        sg = np.where(Di, -1.0, 1.0)
+        rows.append(sg[:, None] * P)
+        rhs.append(-sg * r - 1e-9 * Di)
+        Ji = A + W * Di[None, :]
+        P, r = Ji @ P, Ji @ r + h
+    res = linprog(np.zeros(M), A_ub=np.concatenate(rows), b_ub=np.concatenate(rhs),
+                  bounds=list(zip(box[0], box[1])), method="highs")
+    return res.status == 2
+
+
+def test_emptiness_certificates_hold_for_every_sequence_sharing_their_inequalities():
+    # prefix_margins' Farkas supports: a region sequence with the same inequalities on the
+    # certificate's (step, unit) entries is empty too (checked by the LP above): the same steps
+    # before the last step the certificate uses, that step's units in the support the same,
+    # anything else after
+    from test_proven import inhibitory
+
+    from rnnexplore.dynamics.enumeration import PRUNE_TOL, periodic_box, prefix_margins
+
+    rng = np.random.default_rng(3)
+    checked = 0
+    for M, seed in [(3, 2), (4, 3), (5, 5)]:
+        m = inhibitory(M, seed)
+        box = periodic_box(m)
+        S = rng.random((120, 3, M)) < 0.5
+        tau, _, sup = prefix_margins(m, S, box=box, certificates=True)
+        assert not sup[~(tau < -PRUNE_TOL)].any()  # certificates only for empty sequences
+        for b in np.flatnonzero(sup.any(axis=(1, 2)))[:25]:
+            for _ in range(4):
+                last = int(np.flatnonzero(sup[b].any(axis=1))[-1])
+                D = S[b].copy()
+                D[last:] = np.where(sup[b, last:], S[b, last:], rng.random(D[last:].shape) < 0.5)
+                assert _empty_by_own_lp(m, D, box), (M, b)
+                checked += 1
+            assert not _empty_by_own_lp(m, m._region(m.simulate(rng.uniform(*box), 2)), box)
+    assert checked > 100
+
+
+def test_prefix_margins_same_decisions_with_the_bundled_highs_and_with_linprog():
+    # the direct HiGHS route and the public linprog route decide every prefix alike
+    from test_proven import inhibitory
+
+    from rnnexplore.dynamics.enumeration import PRUNE_TOL, _BlockLP, periodic_box, prefix_margins
+
+    m = inhibitory(5, 5)
+    box = periodic_box(m)
+    rng = np.random.default_rng(4)
+    orbits = m.simulate(rng.uniform(*box, size=(300, 5)), 3)  # (4, 300, 5): regions some state follows
+    S = np.swapaxes(m._region(orbits), 0, 1).copy()
+    S[::2, -1] ^= rng.random((150, 5)) < 0.4  # and half of them changed in the last step
+    public = _BlockLP()
+    public.core = None
+    t1, z1, s1 = prefix_margins(m, S, box=box, certificates=True)
+    t2, z2, s2 = prefix_margins(m, S, box=box, certificates=True, solver=public)
+    assert np.array_equal(t1 < -PRUNE_TOL, t2 < -PRUNE_TOL) and np.array_equal(t1 > 0, t2 > 0)
+    assert 0.2 < np.mean(t1 < -PRUNE_TOL) < 0.95
+    assert np.allclose(t1, t2, atol=1e-9)
+
+
 def test_find_cycles_proves_orders_by_pruning_when_enumeration_is_too_dear():
     m = random_plrnn(3, seed=2)  # contracting: few admissible itineraries
     bud = {"enumerate_seconds": 0.0, "exhaustive_limit": 8, "max_solves": 1, "prune": True, "prune_seconds": 50.0}

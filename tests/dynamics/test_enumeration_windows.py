@@ -20,11 +20,16 @@ def brute_force_codes(model, k, chunk=1 << 16):
     """Canonical codes of every k-cycle of ``z' = A z + W relu(z) + h``: one code per primitive
     region sequence (bits ``[i M, (i+1) M)`` = region of step i, the smallest rotation), solved
     and checked on the true map for every one of the ``2^(M k)`` sequences."""
+    return set(brute_force_points(model, k, chunk))
+
+
+def brute_force_points(model, k, chunk=1 << 16):
+    """``{canonical code: the cycle's point of region step 0}`` (as :func:`brute_force_codes`)."""
     A, W, h = np.asarray(model.A), np.asarray(model.W), np.asarray(model.h)
     M = len(h)
     n = M * k
     mask = (1 << n) - 1
-    found = set()
+    found = {}
     for lo in range(0, 1 << n, chunk):
         codes = np.arange(lo, min(1 << n, lo + chunk), dtype=np.int64)
         keep = np.ones(len(codes), dtype=bool)
@@ -50,7 +55,7 @@ def brute_force_codes(model, k, chunk=1 << 16):
             ok &= np.all((cur > 0) == D[:, i], axis=1)
             cur = cur @ A.T + np.maximum(cur, 0.0) @ W.T + h
         ok &= np.all(np.abs(cur - z) <= 1e-8 * (1.0 + np.abs(z)), axis=1)
-        found.update(int(c) for c in codes[ok])
+        found.update((int(c), zc) for c, zc in zip(codes[ok], z[ok]))
     return found
 
 
@@ -156,3 +161,75 @@ def test_windows_equal_plain_enumeration_for_shallow_and_alrnn_models(i):
         for k in range(1, K + 1):
             assert set(cols[k].cycles) == set(plain.collectors[k].cycles), (depth, k)
             assert ex.solves[k] <= plain.solves[k]
+
+
+def _levels(m, K, depth, lazy, split_first=True):
+    """The window levels A_1..A_depth built with or without the lazy rounds (forced depth)."""
+    from rnnexplore.dynamics.cycles import _Windows
+    from rnnexplore.dynamics.enumeration import periodic_box
+
+    ex = _ExactOrders(m, _Alphabet(m), {k: _Collector(m, k) for k in range(1, K + 1)})
+    ex.box = periodic_box(m)
+    ex._deadline = float("inf")
+    win = _Windows(ex, K, list(range(1, K + 1)), depth)
+    win.lazy, win.split_first = lazy, split_first
+    win.build()
+    return [set(int(c) for c in lvl.codes) for lvl in win.levels], win
+
+
+
+_LAZY_CASES = [
+    (lambda: random_plrnn(2, seed=1, rich=True), 8, 6),
+    (lambda: random_plrnn(3, seed=2, rich=True), 6, 4),
+    (lambda: inhibitory(3, 2), 6, 4),
+    (lambda: inhibitory(4, 3), 5, 4),
+    (lambda: inhibitory(5, 5), 4, 3),
+    (lambda: _other_models()[0], 5, 3),
+]
+
+
+@pytest.mark.parametrize("i", range(len(_LAZY_CASES)))
+def test_lazy_levels_keep_every_window_of_a_real_cycle(i):
+    # the lazy rounds (the core of the edges not rejected, sibling certificates) against the
+    # cycles of the brute force written here: every cyclic window of every cycle is in every
+    # level; and the levels equal the ones built by testing every candidate, then trimming
+    from rnnexplore.dynamics.cycles import _letter_index
+
+    make, K, J = _LAZY_CASES[i]
+    m = make()
+    lazy, win = _levels(m, K, J, "always", split_first=(i % 2 == 0))
+    full, _ = _levels(m, K, J, False)
+    assert lazy == full
+    if isinstance(m, ShallowPLRNN):
+        return
+    A, W, h = np.asarray(m.A), np.asarray(m.W), np.asarray(m.h)
+    n, checked = win.alpha.n, 0
+    for k in range(1, K + 1):
+        for z in brute_force_points(m, k).values():
+            pts = [z]
+            for _ in range(k - 1):
+                pts.append(A @ pts[-1] + W @ np.maximum(pts[-1], 0.0) + h)
+            lets = _letter_index(win.alpha, np.array(pts))
+            for t, top in enumerate(lazy, start=1):
+                for s0 in range(k):
+                    code = sum(int(lets[(s0 + j) % k]) * n ** (t - 1 - j) for j in range(t))
+                    assert code in top, (i, k, t)
+                    checked += 1
+    assert checked > 0
+
+
+def test_closed_walks_of_windows_whose_codes_fill_int64():
+    # 7-letter windows over 512 letters: codes up to 2^63 - 1 (n^J itself does not fit in int64);
+    # the two alternating windows close only into the 2-cycle word (510, 511)
+    from rnnexplore.dynamics.cycles import _Level, _Windows
+    from rnnexplore.dynamics.models import PLRNN
+
+    m = PLRNN(np.zeros(9), -0.1 * np.ones((9, 9)), np.ones(9))
+    ex = _ExactOrders(m, _Alphabet(m), {k: _Collector(m, k) for k in range(1, 10)})
+    ex._deadline = float("inf")
+    win = _Windows(ex, 9, list(range(1, 10)), 7)
+    w = np.array([[510, 511] * 3 + [510], [511, 510] * 3 + [511]])
+    codes = w @ (512 ** np.arange(6, -1, -1))
+    assert codes.max() > 2**62
+    win.levels = [_Level(7, w, codes, np.zeros((2, 9)), np.zeros((2, 9)))]
+    assert {k: lyn.tolist() for k, lyn in win.closed_walks() if len(lyn)} == {2: [[510, 511]]}
