@@ -56,7 +56,7 @@ import numpy as np
 
 from ..parallel import parallel_map
 from .features import feature_view
-from .kernels import DEFAULT_RELATIVE_RIDGE, KernelRidge, analytic_nngp, analytic_ntk, linear_kernel_ridge
+from .kernels import DEFAULT_RELATIVE_RIDGE, KernelRidge, _analytic_kernels, linear_kernel_ridge
 from .measures import (
     _spectral_summary,
     cka,
@@ -224,9 +224,12 @@ def _seeds(seed: int) -> dict[str, int]:
     return dict(zip(("train", "test", "shuffle", "init", "batches"), (int(s) for s in states)))
 
 
-def _krr_errors(K_tt, K_st, Y_train, y_test, ridge, relative_ridge) -> list[float]:
-    """Test MSE of KRR for each column of ``Y_train`` (one factorisation)."""
-    pred = KernelRidge(ridge=ridge, relative_ridge=relative_ridge).fit(K_tt, Y_train).predict(K_st)
+def _krr_errors(K_tt, cross, Y_train, y_test, ridge, relative_ridge) -> list[float]:
+    """Test MSE of KRR for each column of ``Y_train`` (one factorisation). ``cross`` is the
+    (n_test, n) test-train kernel, or a function ``alpha -> K_test_train @ alpha`` (the empirical
+    NTKs: applied through their factors, never formed)."""
+    krr = KernelRidge(ridge=ridge, relative_ridge=relative_ridge).fit(K_tt, Y_train)
+    pred = cross(krr.alpha_) if callable(cross) else krr.predict(cross)
     return [mse(pred[:, j], y_test) for j in range(pred.shape[1])]
 
 
@@ -336,7 +339,7 @@ def _initial_group(task, n: int, seed: int, shuffled: list[bool], cfg: dict, krr
     label vector (one factorisation each), the initial network's weights and test features."""
     import torch
 
-    from .mlp import ReLUMLP, ntk_factors, ntk_from_factors
+    from .mlp import ReLUMLP, _ntk_apply, ntk_factors, ntk_from_factors
 
     s = _seeds(seed)
     X_tr, f_tr = task.train_set(n, seed=s["train"])
@@ -351,9 +354,11 @@ def _initial_group(task, n: int, seed: int, shuffled: list[bool], cfg: dict, krr
             err0[sh][name] = e
 
     arch = _arch(cfg)
-    errs(analytic_ntk(X_tr, **arch), analytic_ntk(X_te, X_tr, **arch), "ntk")
-    nngp = dict(depth=arch["depth"], gamma=arch["gamma"])
-    errs(analytic_nngp(X_tr, **nngp), analytic_nngp(X_te, X_tr, **nngp), "nngp")
+    (ntk_tt, nngp_tt), (ntk_st, nngp_st) = _analytic_kernels(X_tr, **arch), _analytic_kernels(X_te, X_tr, **arch)
+    errs(ntk_tt, ntk_st, "ntk")
+    del ntk_tt, ntk_st
+    errs(nngp_tt, nngp_st, "nngp")
+    del nngp_tt, nngp_st
     model0 = ReLUMLP(task.d, **arch, seed=s["init"])
     with torch.no_grad():
         H0_te = model0.hidden(torch.as_tensor(X_te, dtype=torch.float32)).double().numpy()
@@ -362,7 +367,8 @@ def _initial_group(task, n: int, seed: int, shuffled: list[bool], cfg: dict, krr
     if empirical:
         Ftr = ntk_factors(model0, X_tr)
         g["K0_tt"] = ntk_from_factors(Ftr)
-        errs(g["K0_tt"], ntk_from_factors(ntk_factors(model0, X_te), Ftr), "k0")
+        Fte = ntk_factors(model0, X_te)
+        errs(g["K0_tt"], lambda alpha: _ntk_apply(Fte, Ftr, alpha), "k0")
     return g
 
 
@@ -376,14 +382,14 @@ def _forward(Z, fn) -> np.ndarray:
 def _trained_kernels(model, g: dict, y_tr, HT_tr, HT_te, krr: dict) -> dict:
     """Test errors of the after kernel ``K_T`` and the trained last-layer kernel, and the strength
     measures of ``K_0 -> K_T`` on the training inputs."""
-    from .mlp import ntk_factors, ntk_from_factors
+    from .mlp import _ntk_apply, ntk_factors, ntk_from_factors
 
     X_tr, X_te, y_te, K0_tt = g["X_tr"], g["X_te"], g["y_te"], g["K0_tt"]
-    Ftr = ntk_factors(model, X_tr)
+    Ftr, Fte = ntk_factors(model, X_tr), ntk_factors(model, X_te)
     KT_tt = ntk_from_factors(Ftr)
-    out = dict(err_kT=_krr_errors(KT_tt, ntk_from_factors(ntk_factors(model, X_te), Ftr), y_tr[:, None], y_te,
+    out = dict(err_kT=_krr_errors(KT_tt, lambda alpha: _ntk_apply(Fte, Ftr, alpha), y_tr[:, None], y_te,
                                   krr["ridge"], krr["relative_ridge"])[0])
-    del Ftr
+    del Ftr, Fte
     # <a_L(x), a_L(x')> + 1 = Phi Phi^T with Phi = [a_L, 1]: ridge regression in feature space
     ones = np.ones((len(HT_tr), 1)), np.ones((len(HT_te), 1))
     pred = linear_kernel_ridge(np.hstack([HT_tr, ones[0]]), np.hstack([HT_te, ones[1]]), y_tr, **krr)
