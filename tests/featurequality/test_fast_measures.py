@@ -160,3 +160,23 @@ def test_analytic_kernels_from_one_recursion_equal_the_public_ones(cube):
         np.testing.assert_array_equal(ntk, analytic_ntk(*args, depth=3, width=40, gamma=0.5))
         np.testing.assert_array_equal(nngp, analytic_nngp(*args, depth=3, gamma=0.5))
         assert ntk.shape == (len(args[0]), len(X))
+
+
+def test_kernel_change_equals_the_public_measures():
+    """The sweep's one-pass strength measures of K_0 -> K_T against cka / alignment / Frobenius change."""
+    from rnnexplore.featurequality import relative_frobenius_change
+    from rnnexplore.featurequality.measures import _kernel_change, _KernelStats
+
+    rng = np.random.default_rng(6)
+    K0, KT = _psd(rng, 30, 5, shift=0.5), _psd(rng, 30, 8)
+    y = rng.standard_normal(30)
+    for stats0 in (None, _KernelStats.of(K0)):
+        got = _kernel_change(K0, KT, y, stats0)
+        want = dict(cka=cka(K0, KT), cka_debiased=cka(K0, KT, debiased=True), rel_frob=relative_frobenius_change(K0, KT),
+                    kta_0=kernel_target_alignment(K0, y), kta_T=kernel_target_alignment(KT, y))
+        assert got.keys() == want.keys()
+        for k in want:
+            assert got[k] == pytest.approx(want[k], rel=1e-12), k
+    assert "cka_debiased" not in _kernel_change(K0[:3, :3], KT[:3, :3], y[:3])
+    with pytest.raises(ValueError, match="same shape"):
+        _kernel_change(K0, KT[:5, :5], y)
