@@ -317,15 +317,20 @@ def _check_many(task, runs, ridge, relative_ridge, threads, config):
 
 
 def _blas_threads(n: int):
-    """Limit numpy's BLAS to ``n`` threads while the kernels are built and solved (threadpoolctl, if
-    installed). Two sweep workers with two BLAS threads each on two cores made every Gram product and
-    Cholesky factorisation spin-wait for the other process."""
+    """Limit numpy's and scipy's BLAS to ``n`` threads while the kernels are built and solved
+    (threadpoolctl, if installed). Two sweep workers with two BLAS threads each on two cores made
+    every Gram product and Cholesky factorisation spin-wait for the other process. scipy's wheels
+    bring their own OpenBLAS, which threadpoolctl limits only once it is loaded: ``scipy.linalg``
+    is imported first (imported lazily inside the limits, the sweep's Cholesky factorisations ran
+    two threads per worker)."""
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:  # pragma: no cover - threadpoolctl comes with scipy's usual stack
         import contextlib
 
         return contextlib.nullcontext()
+    import scipy.linalg  # noqa: F401  (loads scipy's BLAS before the limits are set)
+
     return threadpool_limits(limits=n, user_api="blas")
 
 

@@ -136,3 +136,25 @@ def test_split_runs_balances_the_estimated_cost_by_brute_force():
                if sum(1 for r in runs if r[:2] in chosen) == len(runs) // 2)
     assert sorted(len(p) for p in parts) == [10, 10]
     assert max(total(p) for p in parts) <= best * 1.05  # heuristics: within 5% of the optimum
+
+
+def test_blas_limits_cover_scipys_own_blas_in_a_fresh_process():
+    """scipy ships its own OpenBLAS; in a fresh worker it must be limited too (it was loaded lazily
+    inside the limits before, so every Cholesky of a sweep ran two threads per worker)."""
+    import subprocess
+    import sys
+
+    pytest.importorskip("threadpoolctl")
+    code = (
+        "import sys\n"
+        "from rnnexplore.featurequality.compare import _blas_threads\n"
+        "assert 'scipy.linalg' not in sys.modules\n"
+        "with _blas_threads(1):\n"
+        "    from threadpoolctl import threadpool_info\n"
+        "    import scipy.linalg\n"
+        "    libs = [(i['filepath'], i['num_threads']) for i in threadpool_info() if i['user_api'] == 'blas']\n"
+        "print(len(libs), all(t == 1 for _, t in libs), libs)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True).stdout
+    count, limited = out.split()[:2]
+    assert int(count) >= 1 and limited == "True", out
