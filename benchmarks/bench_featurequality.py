@@ -140,6 +140,13 @@ def bench_sweep(out: Path, workers: int, modes: list[str]) -> None:
         print(f"S4 sweep, 30 runs x 8000 steps, {label:8s} (batches={batches:2d}, {workers} processes x 1 thread): "
               f"wall {walls[label]:.0f} s, worker CPU {cpus[label]:.0f} s   "
               f"(load average {load0:.2f} -> {os.getloadavg()[0]:.2f})", flush=True)
+        if label == "batched":  # each batch's wall time (its records carry wall / runs): the idle tail
+            per_batch: dict[float, int] = {}
+            for r in results[label].records:
+                per_batch[r["seconds"]] = per_batch.get(r["seconds"], 0) + 1
+            batch_walls = sorted(sec * count for sec, count in per_batch.items())
+            print(f"  batch walls {', '.join(f'{w:.0f}' for w in batch_walls)} s ({', '.join(map(str, per_batch.values()))} "
+                  f"runs): the first worker idles {batch_walls[-1] - batch_walls[0]:.0f} s at the end", flush=True)
     if len(results) == 2:
         print(f"  batched / separate: wall {walls['batched'] / walls['separate']:.2f}, "
               f"CPU {cpus['batched'] / cpus['separate']:.2f}")

@@ -56,19 +56,19 @@ import numpy as np
 
 from ..parallel import parallel_map
 from .features import feature_view
-from .kernels import DEFAULT_RELATIVE_RIDGE, KernelRidge, analytic_nngp, analytic_ntk, linear_kernel_ridge
+from .kernels import DEFAULT_RELATIVE_RIDGE, KernelRidge, _analytic_kernels, linear_kernel_ridge
 from .measures import (
+    _kernel_change,
+    _KernelStats,
     _spectral_summary,
-    cka,
     feature_quality,
     k95,
-    kernel_target_alignment,
     mse,
-    relative_frobenius_change,
     relative_weight_change,
 )
 from .._validation import (
     check_bool,
+    check_callable,
     check_int,
     check_mapping,
     check_memory,
@@ -224,9 +224,12 @@ def _seeds(seed: int) -> dict[str, int]:
     return dict(zip(("train", "test", "shuffle", "init", "batches"), (int(s) for s in states)))
 
 
-def _krr_errors(K_tt, K_st, Y_train, y_test, ridge, relative_ridge) -> list[float]:
-    """Test MSE of KRR for each column of ``Y_train`` (one factorisation)."""
-    pred = KernelRidge(ridge=ridge, relative_ridge=relative_ridge).fit(K_tt, Y_train).predict(K_st)
+def _krr_errors(K_tt, cross, Y_train, y_test, ridge, relative_ridge) -> list[float]:
+    """Test MSE of KRR for each column of ``Y_train`` (one factorisation). ``cross`` is the
+    (n_test, n) test-train kernel, or a function ``alpha -> K_test_train @ alpha`` (the empirical
+    NTKs: applied through their factors, never formed)."""
+    krr = KernelRidge(ridge=ridge, relative_ridge=relative_ridge).fit(K_tt, Y_train)
+    pred = cross(krr.alpha_) if callable(cross) else krr.predict(cross)
     return [mse(pred[:, j], y_test) for j in range(pred.shape[1])]
 
 
@@ -314,15 +317,20 @@ def _check_many(task, runs, ridge, relative_ridge, threads, config):
 
 
 def _blas_threads(n: int):
-    """Limit numpy's BLAS to ``n`` threads while the kernels are built and solved (threadpoolctl, if
-    installed). Two sweep workers with two BLAS threads each on two cores made every Gram product and
-    Cholesky factorisation spin-wait for the other process."""
+    """Limit numpy's and scipy's BLAS to ``n`` threads while the kernels are built and solved
+    (threadpoolctl, if installed). Two sweep workers with two BLAS threads each on two cores made
+    every Gram product and Cholesky factorisation spin-wait for the other process. scipy's wheels
+    bring their own OpenBLAS, which threadpoolctl limits only once it is loaded: ``scipy.linalg``
+    is imported first (imported lazily inside the limits, the sweep's Cholesky factorisations ran
+    two threads per worker)."""
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:  # pragma: no cover - threadpoolctl comes with scipy's usual stack
         import contextlib
 
         return contextlib.nullcontext()
+    import scipy.linalg  # noqa: F401  (loads scipy's BLAS before the limits are set)
+
     return threadpool_limits(limits=n, user_api="blas")
 
 
@@ -336,7 +344,7 @@ def _initial_group(task, n: int, seed: int, shuffled: list[bool], cfg: dict, krr
     label vector (one factorisation each), the initial network's weights and test features."""
     import torch
 
-    from .mlp import ReLUMLP, ntk_factors, ntk_from_factors
+    from .mlp import ReLUMLP, _ntk_apply, ntk_factors, ntk_from_factors
 
     s = _seeds(seed)
     X_tr, f_tr = task.train_set(n, seed=s["train"])
@@ -351,9 +359,11 @@ def _initial_group(task, n: int, seed: int, shuffled: list[bool], cfg: dict, krr
             err0[sh][name] = e
 
     arch = _arch(cfg)
-    errs(analytic_ntk(X_tr, **arch), analytic_ntk(X_te, X_tr, **arch), "ntk")
-    nngp = dict(depth=arch["depth"], gamma=arch["gamma"])
-    errs(analytic_nngp(X_tr, **nngp), analytic_nngp(X_te, X_tr, **nngp), "nngp")
+    (ntk_tt, nngp_tt), (ntk_st, nngp_st) = _analytic_kernels(X_tr, **arch), _analytic_kernels(X_te, X_tr, **arch)
+    errs(ntk_tt, ntk_st, "ntk")
+    del ntk_tt, ntk_st
+    errs(nngp_tt, nngp_st, "nngp")
+    del nngp_tt, nngp_st
     model0 = ReLUMLP(task.d, **arch, seed=s["init"])
     with torch.no_grad():
         H0_te = model0.hidden(torch.as_tensor(X_te, dtype=torch.float32)).double().numpy()
@@ -362,7 +372,8 @@ def _initial_group(task, n: int, seed: int, shuffled: list[bool], cfg: dict, krr
     if empirical:
         Ftr = ntk_factors(model0, X_tr)
         g["K0_tt"] = ntk_from_factors(Ftr)
-        errs(g["K0_tt"], ntk_from_factors(ntk_factors(model0, X_te), Ftr), "k0")
+        Fte = ntk_factors(model0, X_te)
+        errs(g["K0_tt"], lambda alpha: _ntk_apply(Fte, Ftr, alpha), "k0")
     return g
 
 
@@ -376,24 +387,22 @@ def _forward(Z, fn) -> np.ndarray:
 def _trained_kernels(model, g: dict, y_tr, HT_tr, HT_te, krr: dict) -> dict:
     """Test errors of the after kernel ``K_T`` and the trained last-layer kernel, and the strength
     measures of ``K_0 -> K_T`` on the training inputs."""
-    from .mlp import ntk_factors, ntk_from_factors
+    from .mlp import _ntk_apply, ntk_factors, ntk_from_factors
 
     X_tr, X_te, y_te, K0_tt = g["X_tr"], g["X_te"], g["y_te"], g["K0_tt"]
-    Ftr = ntk_factors(model, X_tr)
+    Ftr, Fte = ntk_factors(model, X_tr), ntk_factors(model, X_te)
     KT_tt = ntk_from_factors(Ftr)
-    out = dict(err_kT=_krr_errors(KT_tt, ntk_from_factors(ntk_factors(model, X_te), Ftr), y_tr[:, None], y_te,
+    out = dict(err_kT=_krr_errors(KT_tt, lambda alpha: _ntk_apply(Fte, Ftr, alpha), y_tr[:, None], y_te,
                                   krr["ridge"], krr["relative_ridge"])[0])
-    del Ftr
+    del Ftr, Fte
     # <a_L(x), a_L(x')> + 1 = Phi Phi^T with Phi = [a_L, 1]: ridge regression in feature space
     ones = np.ones((len(HT_tr), 1)), np.ones((len(HT_te), 1))
     pred = linear_kernel_ridge(np.hstack([HT_tr, ones[0]]), np.hstack([HT_te, ones[1]]), y_tr, **krr)
     out["err_ckT"] = mse(pred, y_te)
-    n = len(y_tr)
-    if n > 1:
-        out.update(cka=cka(K0_tt, KT_tt), rel_frob=relative_frobenius_change(K0_tt, KT_tt),
-                   kta_0=kernel_target_alignment(K0_tt, y_tr), kta_T=kernel_target_alignment(KT_tt, y_tr))
-    if n >= 4:
-        out["cka_debiased"] = cka(K0_tt, KT_tt, debiased=True)
+    if len(y_tr) > 1:
+        if "K0_stats" not in g:  # shared by the runs of the group
+            g["K0_stats"] = _KernelStats.of(K0_tt)
+        out.update(_kernel_change(K0_tt, KT_tt, y_tr, g["K0_stats"]))
     return out
 
 
@@ -497,27 +506,95 @@ def _run_batch(item: dict) -> list[dict]:
     return [r.to_dict() for r in recs]
 
 
-def split_runs(runs: Sequence[tuple[int, int, bool]], batches: int) -> list[list[tuple[int, int, bool]]]:
-    """Split runs into at most ``batches`` groups of nearly equal size, keeping runs that share
-    ``(n_train, seed)`` together (they share ``K_0``) and spreading large ``n_train`` evenly.
-    With ``batches >= len(runs)`` every run is its own batch.
+def split_runs(runs: Sequence[tuple[int, int, bool]], batches: int, cost=None) -> list[list[tuple[int, int, bool]]]:
+    """Split runs into at most ``batches`` groups of nearly equal size and cost, keeping runs that
+    share ``(n_train, seed)`` together (they share ``K_0`` and the analytic kernels), except that the
+    runs of the cheapest such pair may go to different batches when that evens the sizes (its
+    shared kernels are then built twice, which is cheap at small ``n``). With
+    ``batches >= len(runs)`` every run is its own batch.
+
+    The run counts are balanced first (every run of a sweep trains for the same number of steps),
+    the estimated cost second: the pairs go largest first to the batch with the fewest runs (the
+    cheapest of those), then pairs of equal size are swapped between the costliest batch and
+    another while that lowers the largest cost.
+
+    Parameters
+    ----------
+    runs : sequence of (n_train, seed, shuffled)
+    batches : int
+        Number of batches (>= 1).
+    cost : callable, optional
+        ``cost(n_train) -> (per_run, shared)``: estimated cost of one run and of the work the
+        runs of its pair share. Default ``(0, n_train)``. :func:`sweep` passes the kernel work
+        of its configuration.
 
     Examples
     --------
     >>> split_runs([(10, 0, False), (20, 0, False), (10, 0, True), (20, 0, True)], 2)
     [[(20, 0, False), (20, 0, True)], [(10, 0, False), (10, 0, True)]]
+    >>> [len(b) for b in split_runs([(n, 0, sh) for n in (1, 2, 3) for sh in (False, True)], 2)]
+    [3, 3]
     """
     batches = check_int(batches, "batches", minimum=1)
+    check_callable(cost, "cost")
     if batches >= len(runs):
         return [[r] for r in runs]
+    cost = (lambda n: (0.0, float(n))) if cost is None else cost
     pairs: dict[tuple[int, int], list] = {}
     for r in runs:
         pairs.setdefault(r[:2], []).append(r)
-    out: list[list] = [[] for _ in range(min(batches, len(pairs)))]
-    # largest training sets first, each to the currently smallest batch (kernel cost grows with n)
-    for key in sorted(pairs, key=lambda k: (-k[0], k[1])):
-        min(out, key=lambda b: (len(b), sum(r[0] for r in b))).extend(pairs[key])
-    return [b for b in out if b]
+
+    def unit_cost(unit: list) -> float:
+        per_run, shared = (float(c) for c in cost(unit[0][0]))
+        return per_run * len(unit) + shared
+
+    units = sorted(pairs.values(), key=lambda u: (-unit_cost(u), -u[0][0], u[0][1]))
+    k = min(batches, len(pairs))
+    options = [_balanced(units, k, unit_cost)]
+    if len(units[-1]) > 1:  # the cheapest pair split into its runs
+        options.append(_balanced(units[:-1] + [[r] for r in units[-1]], k, unit_cost))
+
+    def worst(parts):
+        return (max(sum(len(u) for u in p) for p in parts), max(sum(unit_cost(u) for u in p) for p in parts))
+
+    return [[r for u in p for r in u] for p in min(options, key=worst) if p]
+
+
+def _balanced(units: list, k: int, unit_cost) -> list[list]:
+    """``units`` (largest first) into ``k`` parts, each to the part with the fewest runs (then the
+    cheapest); then swaps of two units with the same number of runs between the costliest part and
+    another while its cost drops."""
+    parts: list[list] = [[] for _ in range(k)]
+    totals, sizes = [0.0] * k, [0] * k
+    for u in units:
+        b = min(range(k), key=lambda j: (sizes[j], totals[j]))
+        parts[b].append(u)
+        totals[b] += unit_cost(u)
+        sizes[b] += len(u)
+    while True:
+        hi = max(range(k), key=lambda j: totals[j])
+        swaps = ((lo, a, b) for lo in range(k) if lo != hi for a in range(len(parts[hi]))
+                 for b in range(len(parts[lo])) if len(parts[hi][a]) == len(parts[lo][b]))
+        for lo, a, b in swaps:
+            delta = unit_cost(parts[hi][a]) - unit_cost(parts[lo][b])
+            if delta > 0 and totals[lo] + delta < totals[hi] - 1e-12 * abs(totals[hi]):
+                parts[hi][a], parts[lo][b] = parts[lo][b], parts[hi][a]
+                totals[hi], totals[lo] = totals[hi] - delta, totals[lo] + delta
+                break
+        else:
+            return parts
+
+
+def _kernel_cost(cfg: dict, empirical_kernels: bool):
+    """Relative kernel work ``n -> (per_run, shared)`` of :func:`sweep`'s configuration, for
+    :func:`split_runs`: per run ``K_T`` (its Gram products, solve and strength measures), shared by a
+    pair ``K_0`` and the analytic kernels, each growing like ``n^2 (n + n_test)`` (measured on the
+    S4 sweep, 3 x 256 at n = 4000: about 2 s per run and 3.5 s per pair; the analytic kernels
+    alone about 1 s)."""
+    def cost(n: int) -> tuple[float, float]:
+        scale = n * n * (n + cfg["n_test"])
+        return (2.0 * scale, 3.5 * scale) if empirical_kernels else (0.0, scale)
+    return cost
 
 
 def sweep(
@@ -589,7 +666,7 @@ def sweep(
     runs = [(n, s, False) for n in n_trains for s in seeds] + [(n, s, True) for n in shuffled_ns for s in seeds]
     base = dict(task=task, config=cfg, threads=threads, ridge=ridge, relative_ridge=relative_ridge,
                 empirical_kernels=empirical_kernels)
-    items = [dict(base, runs=b) for b in split_runs(runs, batches)]
+    items = [dict(base, runs=b) for b in split_runs(runs, batches, cost=_kernel_cost(cfg, empirical_kernels))]
     out = parallel_map(_run_batch, items, executor=executor, chunksize=1 if executor else None,
                        progress="sweep" if progress is True else progress)
     by_run = {(r["n_train"], r["seed"], r["shuffled"]): r for batch in out for r in batch}

@@ -83,11 +83,13 @@ def _recursion_gram(Q, qx, qy, depth):
 
 
 def _via_inner_products(X, Y, kernel_of_gram):
-    """Evaluate a dot-product kernel, using a lookup table when it pays off.
+    """Evaluate a dot-product kernel (or a tuple of them), using a lookup table when it pays off.
 
     If all rows of ``X`` and ``Y`` have the same norm and integer entries (e.g. the
     Boolean cube), the kernel depends only on the integer ``<x, y>``: evaluate the
     recursion once per distinct value and index (exact, and much faster for large n).
+    ``kernel_of_gram(Q, qx, qy)`` returns one array or a tuple of arrays (then so does this,
+    all from one Gram matrix and one index).
     """
     d = X.shape[1]
     nx = np.einsum("ij,ij->i", X, X)
@@ -99,9 +101,11 @@ def _via_inner_products(X, Y, kernel_of_gram):
         lo = int(Gi.min())
         values = np.arange(lo, int(Gi.max()) + 1, dtype=np.float64)[None, :] / d
         q = np.array([nx[0] / d])
-        table = kernel_of_gram(values, q, q)[0]
+        tables = kernel_of_gram(values, q, q)
         Gi -= lo
-        return table[Gi]
+        if isinstance(tables, tuple):
+            return tuple(t[0][Gi] for t in tables)
+        return tables[0][Gi]
     return kernel_of_gram(G / d, nx / d, ny / d)
 
 
@@ -174,7 +178,10 @@ def analytic_ntk(X, Y=None, *, depth: int, width: int, gamma: float = 1.0) -> np
 
 
 def _ntk_of_gram(Q, qx, qy, d, depth, width, gamma):
-    qs, ps = _recursion_gram(Q, qx, qy, depth)
+    return _ntk_from_recursion(*_recursion_gram(Q, qx, qy, depth), d, depth, width, gamma)
+
+
+def _ntk_from_recursion(qs, ps, d, depth, width, gamma):
     P = np.full_like(qs[0], 1.0 / gamma**2)
     K = P * (width * qs[depth] + 1.0)  # output layer
     for layer in range(depth, 0, -1):  # hidden layers L..1 (1-based)
@@ -182,6 +189,20 @@ def _ntk_of_gram(Q, qx, qy, d, depth, width, gamma):
         fan_in = d if layer == 1 else width
         K += P * (fan_in * qs[layer - 1] + 1.0)
     return K
+
+
+def _analytic_kernels(X, Y=None, *, depth: int, width: int, gamma: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """``(analytic_ntk(X, Y, ...), analytic_nngp(X, Y, ...))`` from one Gram matrix and one recursion."""
+    depth, width, gamma = _check_arch(depth, width, gamma)
+    X = _check_matrix(X, "X")
+    Y = X if Y is None else _check_matrix(Y, "Y", X.shape[1])
+    d = X.shape[1]
+
+    def both(Q, qx, qy):
+        qs, ps = _recursion_gram(Q, qx, qy, depth)
+        return _ntk_from_recursion(qs, ps, d, depth, width, gamma), qs[-1] / gamma**2
+
+    return _via_inner_products(X, Y, both)
 
 
 def default_ridge(K: np.ndarray, relative: float = DEFAULT_RELATIVE_RIDGE) -> float:

@@ -43,15 +43,25 @@ def _square(K, name: str) -> np.ndarray:
     return K
 
 
+def _sums(K: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(column sums, row sums, diagonal)`` of a kernel: all the centred measures read of it besides
+    its inner products."""
+    return K.sum(axis=0), K.sum(axis=1), np.diag(K)
+
+
+def _centred_from(KL: float, sK, sL, n: int) -> float:
+    """``<H K H, H L H>`` from ``<K, L>`` and the :func:`_sums` of ``K`` and ``L``."""
+    (cK, rK, _), (cL, rL, _) = sK, sL
+    return float(KL - (cK @ cL + rK @ rL) / n + cK.sum() * cL.sum() / n**2)
+
+
 def _centred_inner(K: np.ndarray, L: np.ndarray) -> float:
     """``<H K H, H L H>_F`` with ``H = I - 11^T/n``, without forming the centred matrices.
 
     ``<HKH, HLH> = <K, L> - (c_K . c_L + r_K . r_L) / n + (1'K1)(1'L1) / n^2`` with ``c``, ``r``
     the column and row sums (one pass over each matrix; checked against ``H K H`` in the tests).
     """
-    n = K.shape[0]
-    cK, cL, rK, rL = K.sum(axis=0), L.sum(axis=0), K.sum(axis=1), L.sum(axis=1)
-    return float(np.vdot(K, L) - (cK @ cL + rK @ rL) / n + cK.sum() * cL.sum() / n**2)
+    return _centred_from(float(np.vdot(K, L)), _sums(K), _sums(L), K.shape[0])
 
 
 def mse(prediction, target) -> float:
@@ -93,10 +103,14 @@ def _hsic_unbiased(K: np.ndarray, L: np.ndarray) -> float:
 
     It equals the U-statistic over ordered 4-tuples of distinct indices (checked in the tests).
     """
-    n = K.shape[0]
-    dK, dL = np.diag(K), np.diag(L)
-    sk, sl = K.sum(axis=0) - dK, L.sum(axis=0) - dL  # column sums of Kt, Lt
-    trace = float(np.vdot(K, L) - dK @ dL)  # tr(Kt Lt) for symmetric kernels
+    return _hsic_from(float(np.vdot(K, L)), _sums(K), _sums(L), K.shape[0])
+
+
+def _hsic_from(KL: float, sK, sL, n: int) -> float:
+    """:func:`_hsic_unbiased` from ``<K, L>`` and the :func:`_sums` of ``K`` and ``L``."""
+    (cK, _, dK), (cL, _, dL) = sK, sL
+    sk, sl = cK - dK, cL - dL  # column sums of Kt, Lt
+    trace = float(KL - dK @ dL)  # tr(Kt Lt) for symmetric kernels
     return (trace + sk.sum() * sl.sum() / ((n - 1) * (n - 2)) - 2.0 / (n - 2) * float(sk @ sl)) / (n * (n - 3))
 
 
@@ -137,17 +151,35 @@ def cka(K1, K2, *, debiased: bool = False) -> float:
     K2 = _square(K2, "K2")
     if K1.shape != K2.shape:
         raise ValueError(f"K1 and K2 must have the same shape, got {K1.shape} and {K2.shape}")
+    if debiased and K1.shape[0] < 4:
+        raise ValueError(f"debiased CKA needs at least 4 points, got {K1.shape[0]}")
+    return _cka_from(_KernelStats.of(K1), _KernelStats.of(K2), float(np.vdot(K1, K2)), debiased)
+
+
+class _KernelStats:
+    """What the centred measures need of one symmetric kernel: its :func:`_sums` and ``<K, K>``
+    (computed once, e.g. for ``K_0`` shared by a clean run and its control)."""
+
+    def __init__(self, sums, self_inner: float):
+        self.sums, self.self_inner = sums, self_inner
+
+    @classmethod
+    def of(cls, K: np.ndarray) -> _KernelStats:
+        return cls(_sums(K), float(np.vdot(K, K)))
+
+
+def _cka_from(a: _KernelStats, b: _KernelStats, ab: float, debiased: bool) -> float:
+    """:func:`cka` from the two kernels' statistics and their inner product ``ab = <K1, K2>``."""
+    n = len(a.sums[0])
     if debiased:
-        if K1.shape[0] < 4:
-            raise ValueError(f"debiased CKA needs at least 4 points, got {K1.shape[0]}")
-        kk, ll = _hsic_unbiased(K1, K1), _hsic_unbiased(K2, K2)
+        kk, ll = _hsic_from(a.self_inner, a.sums, a.sums, n), _hsic_from(b.self_inner, b.sums, b.sums, n)
         if kk <= 0 or ll <= 0:
             return float("nan")
-        return float(_hsic_unbiased(K1, K2) / np.sqrt(kk * ll))
-    na2, nb2 = _centred_inner(K1, K1), _centred_inner(K2, K2)
+        return float(_hsic_from(ab, a.sums, b.sums, n) / np.sqrt(kk * ll))
+    na2, nb2 = _centred_from(a.self_inner, a.sums, a.sums, n), _centred_from(b.self_inner, b.sums, b.sums, n)
     if na2 <= 0 or nb2 <= 0:
         raise ValueError("a centred kernel is zero: CKA is undefined")
-    return float(_centred_inner(K1, K2) / np.sqrt(na2 * nb2))
+    return float(_centred_from(ab, a.sums, b.sums, n) / np.sqrt(na2 * nb2))
 
 
 def relative_frobenius_change(K0, KT) -> float:
@@ -162,7 +194,12 @@ def relative_frobenius_change(K0, KT) -> float:
     B = _square(KT, "KT")
     if A.shape != B.shape:
         raise ValueError(f"K0 and KT must have the same shape, got {A.shape} and {B.shape}")
-    return float(np.linalg.norm(B - A) / max(np.linalg.norm(A), np.linalg.norm(B)))
+    return _rel_frob_from(A, B, float(np.vdot(A, A)), float(np.vdot(B, B)))
+
+
+def _rel_frob_from(A: np.ndarray, B: np.ndarray, AA: float, BB: float) -> float:
+    """:func:`relative_frobenius_change` given ``<A, A>`` and ``<B, B>``."""
+    return float(np.linalg.norm(B - A) / np.sqrt(max(AA, BB)))
 
 
 def kernel_target_alignment(K, y) -> float:
@@ -180,12 +217,34 @@ def kernel_target_alignment(K, y) -> float:
         raise ValueError(f"y must have shape ({K.shape[0]},), got {y.shape}")
     if not np.all(np.isfinite(y)):
         raise ValueError("y contains NaN or inf")
+    return _kta_from(K, _KernelStats.of(K), y)
+
+
+def _kta_from(K: np.ndarray, stats: _KernelStats, y: np.ndarray) -> float:
+    """:func:`kernel_target_alignment` given the kernel's statistics."""
     # cka(K, y y^T) without the outer product: <HKH, H yy^T H> = yc' K yc, ||H yy^T H|| = ||yc||^2
     yc = y - y.mean()
-    nk2 = _centred_inner(K, K)
+    nk2 = _centred_from(stats.self_inner, stats.sums, stats.sums, K.shape[0])
     if nk2 <= 0 or not yc.any():
         raise ValueError("a centred kernel is zero: CKA is undefined")
     return float(yc @ K @ yc / (np.sqrt(nk2) * (yc @ yc)))
+
+
+def _kernel_change(K0: np.ndarray, KT: np.ndarray, y: np.ndarray, stats0: _KernelStats | None = None) -> dict:
+    """``cka`` (and ``cka_debiased`` for n >= 4), ``rel_frob``, ``kta_0`` and ``kta_T`` of the change
+    ``K0 -> KT`` on points with labels ``y`` (n >= 2): the public functions' values, with each
+    kernel's sums and inner products computed once (``stats0`` may be passed in for ``K0``)."""
+    K0, KT = _square(K0, "K0"), _square(KT, "KT")
+    if K0.shape != KT.shape:
+        raise ValueError(f"K0 and KT must have the same shape, got {K0.shape} and {KT.shape}")
+    s0 = _KernelStats.of(K0) if stats0 is None else stats0
+    sT = _KernelStats.of(KT)
+    cross = float(np.vdot(K0, KT))
+    out = dict(cka=_cka_from(s0, sT, cross, False), rel_frob=_rel_frob_from(K0, KT, s0.self_inner, sT.self_inner),
+               kta_0=_kta_from(K0, s0, y), kta_T=_kta_from(KT, sT, y))
+    if K0.shape[0] >= 4:
+        out["cka_debiased"] = _cka_from(s0, sT, cross, True)
+    return out
 
 
 def spectral_quality(features, target) -> np.ndarray:

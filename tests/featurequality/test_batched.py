@@ -137,3 +137,30 @@ def test_denormal_flushing_is_confined_to_training():
     with pytest.raises(TrainingCancelled):
         train_mlp(ReLUMLP(5, 1, 8, seed=0), X, y, steps=300, batch_size=4, should_stop=lambda: True)
     assert float(tiny * 1.0) > 0  # also after an exception
+
+
+def test_fused_adam_kernel_is_bitwise_torch_adam():
+    """The training loop's direct ``_fused_adam_`` call against ``torch.optim.Adam(fused=True)``."""
+    from rnnexplore.featurequality.mlp import _FusedAdam
+
+    rng = np.random.default_rng(2)
+    shapes = [(3, 7, 5), (3, 7, 1), (3, 1, 7)]
+    ref = [torch.as_tensor(rng.standard_normal(s), dtype=torch.float32) for s in shapes]
+    ours = [p.clone() for p in ref]
+    for p in ours:
+        p.grad = torch.zeros_like(p)
+    opt, adam = torch.optim.Adam(ref, lr=1.0, fused=True), _FusedAdam(ours)
+    for step in range(25):
+        grads = [torch.as_tensor(rng.standard_normal(s) * 10.0 ** -(step % 4), dtype=torch.float32) for s in shapes]
+        lr = 1e-2 * (1 + math.cos(step))
+        for p, q, g in zip(ref, ours, grads):
+            p.grad = g.clone()
+            q.grad.copy_(g)  # in place, as _backprop writes it
+        for group in opt.param_groups:
+            group["lr"] = lr
+        opt.step()
+        adam.step(lr)
+        for p, q in zip(ref, ours):
+            assert torch.equal(p, q)
+    assert all(float(s) == 25 for s in adam.steps)
+    assert not torch.equal(ref[0], torch.as_tensor(rng.standard_normal(shapes[0]), dtype=torch.float32))

@@ -10,6 +10,7 @@ torch = pytest.importorskip("torch")
 
 import rnnexplore.featurequality as fq
 from rnnexplore.featurequality import compare, compare_many, split_runs, sweep
+from rnnexplore.featurequality.compare import _kernel_cost, _validate_config
 
 TINY = dict(depth=2, width=32, steps=300, n_test=128, batch_size=16)
 TRAINED = ("train_loss", "err_net", "err_kT", "err_ckT", "fq", "cka", "cka_debiased", "rel_frob", "kta_T",
@@ -55,14 +56,14 @@ def test_sweep_results_do_not_depend_on_batching():
 def test_split_runs_keeps_pairs_and_balances():
     runs = [(n, s, False) for n in (250, 500, 1000, 2000, 4000) for s in (0, 1, 2)]
     runs += [(n, s, True) for n, s, _ in runs]
-    parts = split_runs(runs, 2)
-    assert sorted(r for p in parts for r in p) == sorted(runs)
-    assert sorted(len(p) for p in parts) == [14, 16]
-    for p in parts:  # a clean run and its control are in the same batch
-        keys = {r[:2] for r in p}
-        assert all((n, s, sh) in p for n, s in keys for sh in (False, True))
-    big = [sum(r[0] == 4000 for r in p) for p in parts]
-    assert sorted(big) == [2, 4]
+    for cost in (None, _kernel_cost(_validate_config({}), True)):
+        parts = split_runs(runs, 2, cost=cost)
+        assert sorted(r for p in parts for r in p) == sorted(runs)
+        assert sorted(len(p) for p in parts) == [15, 15]  # the cheapest pair split to even the counts
+        apart = [(n, s) for n, s, _ in runs if not any(all((n, s, sh) in p for sh in (False, True)) for p in parts)]
+        assert sorted(set(apart)) == [(250, 2)]  # every other clean run shares its batch with its control
+        big = [sum(r[0] == 4000 for r in p) for p in parts]
+        assert sorted(big) == [2, 4]
     assert split_runs(runs[:1], 5) == [runs[:1]]
     with pytest.raises(ValueError, match="batches"):
         split_runs(runs, 0)
@@ -116,3 +117,44 @@ def test_compare_rejects_unknown_task_and_bad_runs():
         compare_many(fq.classic_staircase(2, 6), [], **TINY)
     with pytest.raises(ValueError, match="seed"):
         compare_many(fq.classic_staircase(2, 6), [(10, -1, False)], **TINY)
+
+
+def test_split_runs_balances_the_estimated_cost_by_brute_force():
+    """Against every assignment of the pairs to two batches (the cheapest pair may be split)."""
+    import itertools
+
+    runs = [(n, s, sh) for n in (100, 200, 300, 400, 900) for s in (0, 1) for sh in (False, True)]
+    cost = lambda n: (0.1 * n, float(n) ** 2 / 100)  # noqa: E731
+    parts = split_runs(runs, 2, cost=cost)
+
+    def total(batch):
+        return sum(cost(n)[0] for n, _, _ in batch) + sum(cost(n)[1] for n, _ in {r[:2] for r in batch})
+
+    pairs = sorted({r[:2] for r in runs})
+    best = min(max(total([r for r in runs if (r[:2] in chosen) == side]) for side in (False, True))
+               for k in range(len(pairs) + 1) for chosen in map(set, itertools.combinations(pairs, k))
+               if sum(1 for r in runs if r[:2] in chosen) == len(runs) // 2)
+    assert sorted(len(p) for p in parts) == [10, 10]
+    assert max(total(p) for p in parts) <= best * 1.05  # heuristics: within 5% of the optimum
+
+
+def test_blas_limits_cover_scipys_own_blas_in_a_fresh_process():
+    """scipy ships its own OpenBLAS; in a fresh worker it must be limited too (it was loaded lazily
+    inside the limits before, so every Cholesky of a sweep ran two threads per worker)."""
+    import subprocess
+    import sys
+
+    pytest.importorskip("threadpoolctl")
+    code = (
+        "import sys\n"
+        "from rnnexplore.featurequality.compare import _blas_threads\n"
+        "assert 'scipy.linalg' not in sys.modules\n"
+        "with _blas_threads(1):\n"
+        "    from threadpoolctl import threadpool_info\n"
+        "    import scipy.linalg\n"
+        "    libs = [(i['filepath'], i['num_threads']) for i in threadpool_info() if i['user_api'] == 'blas']\n"
+        "print(len(libs), all(t == 1 for _, t in libs), libs)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True).stdout
+    count, limited = out.split()[:2]
+    assert int(count) >= 1 and limited == "True", out

@@ -2,7 +2,9 @@
 
 CKA / HSIC / kernel-target alignment are computed from row and column sums instead of centred
 n x n copies, and the trained last-layer kernel's ridge regression in feature space; each is
-checked against the explicit form (centring matrix H, outer products, the n x n solve).
+checked against the explicit form (centring matrix H, outer products, the n x n solve). The
+empirical NTK's test-train product is applied through its layer factors (checked against the
+torch.func Jacobian contraction), and the two analytic kernels come from one recursion.
 """
 
 from __future__ import annotations
@@ -122,3 +124,59 @@ def test_log10_fq_is_derived_not_stored(tmp_path):
     csv_path = res.save(tmp_path / "r.csv")
     assert "log10_fq" not in csv_path.read_text().splitlines()[0]
     assert SweepResult.load(csv_path).median("log10_fq")[1].tolist() == [2.0, -math.inf]
+
+
+@pytest.mark.parametrize("cols", [None, 2])
+def test_ntk_apply_equals_the_jacobian_kernel_times_a_vector(cols):
+    """``K(X, Y) @ V`` through the factors, never forming K, against torch.func's ``J_X J_Y^T @ V``."""
+    pytest.importorskip("torch")
+    from rnnexplore.featurequality.mlp import (ReLUMLP, _ntk_apply, empirical_ntk_torchfunc, ntk_factors,
+                                              ntk_from_factors)
+
+    rng = np.random.default_rng(3)
+    model = ReLUMLP(5, 3, 11, gamma=0.7, seed=4)
+    X, Y = rng.standard_normal((13, 5)), np.sign(rng.standard_normal((17, 5)))
+    V = rng.standard_normal((17,) if cols is None else (17, cols))
+    got = _ntk_apply(ntk_factors(model, X), ntk_factors(model, Y), V)
+    want = empirical_ntk_torchfunc(model, X, Y) @ V
+    assert got.shape == want.shape
+    np.testing.assert_allclose(got, want, rtol=1e-11, atol=1e-12 * np.abs(want).max())
+    # and against the formed kernel (the one the ridge fits use), to float64 rounding
+    np.testing.assert_allclose(got, ntk_from_factors(ntk_factors(model, X), ntk_factors(model, Y)) @ V,
+                               rtol=1e-12, atol=1e-13 * np.abs(want).max())
+
+
+@pytest.mark.parametrize("cube", [True, False])
+def test_analytic_kernels_from_one_recursion_equal_the_public_ones(cube):
+    from rnnexplore.featurequality import analytic_nngp, analytic_ntk
+    from rnnexplore.featurequality.kernels import _analytic_kernels
+
+    rng = np.random.default_rng(5)
+    X, Y = rng.standard_normal((9, 6)), rng.standard_normal((7, 6))
+    if cube:  # the lookup-table path
+        X, Y = np.sign(X), np.sign(Y)
+    for args in ((X,), (Y, X)):
+        ntk, nngp = _analytic_kernels(*args, depth=3, width=40, gamma=0.5)
+        np.testing.assert_array_equal(ntk, analytic_ntk(*args, depth=3, width=40, gamma=0.5))
+        np.testing.assert_array_equal(nngp, analytic_nngp(*args, depth=3, gamma=0.5))
+        assert ntk.shape == (len(args[0]), len(X))
+
+
+def test_kernel_change_equals_the_public_measures():
+    """The sweep's one-pass strength measures of K_0 -> K_T against cka / alignment / Frobenius change."""
+    from rnnexplore.featurequality import relative_frobenius_change
+    from rnnexplore.featurequality.measures import _kernel_change, _KernelStats
+
+    rng = np.random.default_rng(6)
+    K0, KT = _psd(rng, 30, 5, shift=0.5), _psd(rng, 30, 8)
+    y = rng.standard_normal(30)
+    for stats0 in (None, _KernelStats.of(K0)):
+        got = _kernel_change(K0, KT, y, stats0)
+        want = dict(cka=cka(K0, KT), cka_debiased=cka(K0, KT, debiased=True), rel_frob=relative_frobenius_change(K0, KT),
+                    kta_0=kernel_target_alignment(K0, y), kta_T=kernel_target_alignment(KT, y))
+        assert got.keys() == want.keys()
+        for k in want:
+            assert got[k] == pytest.approx(want[k], rel=1e-12), k
+    assert "cka_debiased" not in _kernel_change(K0[:3, :3], KT[:3, :3], y[:3])
+    with pytest.raises(ValueError, match="same shape"):
+        _kernel_change(K0, KT[:5, :5], y)
