@@ -35,9 +35,16 @@ class TimeLimit(Exception):
 
 @contextlib.contextmanager
 def time_limit(seconds: float = TIME_LIMIT):
-    """Interrupt the block after ``seconds`` (SIGALRM; the main thread, as under pytest)."""
+    """Interrupt the block after ``seconds`` (SIGALRM; the main thread, as under pytest).
+
+    The alarm is also recorded: an exception raised by the handler can be swallowed where Python
+    ignores it (inside a ``gc`` callback or a ``__del__``), so a block that ran past the limit and
+    returned anyway still fails here, after it.
+    """
+    fired = []
 
     def handler(signum, frame):  # noqa: ARG001
+        fired.append(True)
         raise TimeLimit(f"no answer within {seconds} s")
 
     old = signal.signal(signal.SIGALRM, handler)
@@ -47,6 +54,22 @@ def time_limit(seconds: float = TIME_LIMIT):
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old)
+    if fired:
+        raise TimeLimit(f"no answer within {seconds} s (the alarm was swallowed inside the call)")
+
+
+def test_time_limit_fails_a_block_that_swallowed_the_alarm():
+    import time
+
+    with pytest.raises(TimeLimit, match="swallowed"):
+        with time_limit(0.05):
+            try:
+                time.sleep(1.0)
+            except TimeLimit:  # what a gc callback or __del__ does to an exception
+                pass
+    with time_limit(0.5):  # a quick block passes, and the alarm is off afterwards
+        pass
+    time.sleep(0.6)
 
 
 MEMORY_LIMIT = 3 * 2**30  # bytes of address space one call may add (a runaway allocation -> MemoryError)
