@@ -82,10 +82,8 @@ def index_sums(cycles: Any, max_order: int) -> dict[int, int | None]:
     --------
     >>> from rnnexplore.dynamics.models import skew_tent
     >>> from rnnexplore.dynamics.cycles import find_cycles
-    >>> cs = find_cycles(skew_tent(0.2, -1.5, 1.0), 2, seed=0)
-    >>> [(c.order, c.stability) for c in cs]
-    [(1, 'unstable'), (2, 'stable')]
-    >>> index_sums(cs, 2)  # F^2: the fixed point (slope -1.5: 1 - 2.25 < 0) -1, the 2-cycle 2 x (+1)
+    >>> tent = skew_tent(0.2, -1.5, 1.0)  # an unstable fixed point and a stable 2-cycle
+    >>> index_sums(find_cycles(tent, 2, seed=0), 2)  # F^2: the fixed point -1, the 2-cycle 2 x (+1)
     {1: 1, 2: 1}
     """
     K = check_int(max_order, "max_order", minimum=1)
