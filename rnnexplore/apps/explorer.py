@@ -76,7 +76,12 @@ EVENT_LIMIT = 200
 # fixed-point index sums (dynamics.events.index_sums): objects are born and die in pairs of
 # opposite index, so a sum that differs from the last trusted one (cold search, completed step)
 # means a missed object - the status line then says so until the completion has delivered.
+# A drag's steps are completed together when the slider rests: every fast step since the last
+# trusted set is solved again from every object seen on the way (sequence-centric, as a map cell
+# is), its events re-classified and re-located, so an object a fast step missed in the middle of
+# a drag leaves no false "gone" / "born" pair in the log (at most DRAG_LIMIT steps).
 WIDE_BITS = 16
+DRAG_LIMIT = 64
 # Cold searches of wide networks (more than WIDE_BITS region bits: 2^n_bits regions defeat random
 # region guesses) start from the regions their own trajectories visit: SEED_STATES seeded states
 # (the initial conditions, the rest uniform in their box); every region the first SEED_RUNS[0]
@@ -270,6 +275,9 @@ class ExplorerState:
         self.completed_steps = 0
         self._index_ref: list = []  # objects whose index sums are trusted (cold search, completed step)
         self._suspect = False
+        self._drag: list[_FastStep] = []  # fast steps of a wide net since the last trusted set
+        self._log_versions: dict[int, int] = {}  # step -> version of its log entries (see _locate)
+        self._log_epoch = 0  # bumped by clear_log
         self.events: list = []
         self.log: list[LogEntry] = []
         self.changed: dict[str, tuple[float, float]] = {}
@@ -497,54 +505,76 @@ class ExplorerState:
                 self._locate(before_model, before_cycles, model, cycles, changed, step, before_u)
         self._commit(model, cycles, events, trajs, elapsed, changed=changed or {})
         if warm_set is not None and model.n_bits > WIDE_BITS:
-            self._complete(before_model, before_cycles, before_u, changed or {}, step, segment)
+            self._drag.append(_FastStep(step, before_model, before_cycles, before_u, model, cycles,
+                                        dict(changed or {}), segment and max_order is None))
+            del self._drag[:-DRAG_LIMIT]
+            self._complete()
+        else:
+            self._drag = []
         return True
 
-    def _complete(self, m0, c0, u0, changed, step, segment) -> None:
-        """Background completion of a wide network's fast step (see ``WIDE_BITS``): the
-        trajectory-seeded search of the cold start from the current model, once the slider rests;
-        when it finds more, the objects, the step's events (and their location) and the picture
-        are replaced (a new frame; nothing is delivered onto a later one)."""
-        from rnnexplore.dynamics.continuation import ContinuationOptions, continuation_step
-
-        frame, model, k, known, suspect = self.n_computes, self.model, self.max_order, list(self.cycles), self._suspect
+    def _complete(self) -> None:
+        """Background completion of a wide network's fast steps (see ``WIDE_BITS``): once the
+        slider rests, the trajectory-seeded search of the cold start at the current model, and
+        every fast step of the drag (``self._drag``) solved again from every object seen on it
+        (:func:`complete_drag`). Where that finds more, the objects, the steps' events (and their
+        location) and the picture are replaced (a new frame; nothing is delivered onto a later one)."""
+        frame, model, k, suspect = self.n_computes, self.model, self.max_order, self._suspect
+        drag, epoch = list(self._drag), self._log_epoch
         ics, seed, budget = self.initial_conditions, self.seed, self.budget
 
         def work(report):
-            start = _trajectory_objects(model, k, ics, seed, report=report) + known
-            report(0.9, "completing the objects")
-            return continuation_step(model, start, k, seed=seed, budget=budget,
-                                     options=ContinuationOptions(probes=0, flips=False))
+            return complete_drag(drag, k, lambda m: _trajectory_objects(m, k, ics, seed, report=report), seed=seed,
+                                 budget=budget, progress=report)
 
-        def deliver(found):
+        def deliver(sets):
             if frame != self.n_computes:
                 return  # a later frame is shown (it has its own completion)
             t0 = time.perf_counter()
             self._suspect = False  # what the completion found is the trusted set from now on
-            if {c.key for c in found} <= {c.key for c in self.cycles}:
+            self._drag = []
+            found = sets[-1]
+            prev = drag[0].before
+            rewritten = []  # (fast step, completed set before it, completed set after it)
+            for fast, got in zip(drag, sets):
+                if _signature(got) != _signature(fast.cycles) or _signature(prev) != _signature(fast.before):
+                    rewritten.append((fast, prev, got))
+                prev = got
+            if not rewritten:
                 if suspect:  # nothing was missing after all (e.g. an eigenvalue passed 1): the note goes
                     self._commit(model, self.cycles, self.events, self.trajectories, self.compute_time,
                                  self.changed)
                 self._index_ref = list(self.cycles)
                 return
             self.completed_steps += 1
-            events = _classify(c0, found, m0, model) if changed else []
-            if changed:
-                values = {n: new for n, (_, new) in changed.items()}
-                interval = {n: (old, new) for n, (old, new) in changed.items()}
-                self.log = [e for e in self.log if e.step != step] + log_entries(events, values, interval,
-                                                                                   located=False, step=step)
-                self.log.sort(key=lambda e: e.step)
-                del self.log[:-LOG_LIMIT]
-                job = self._jobs.get("locate")
-                if job is not None and getattr(job, "step", None) == step:
-                    job.cancel()  # it locates the fast step's events, which are replaced
-                if segment and events:
-                    self._locate(m0, c0, model, found, changed, step, u0)
+            events = self.events
+            for fast, before, got in rewritten:
+                evs = _classify(before, got, fast.model_before, fast.model) if fast.changed else []
+                if fast.step == drag[-1].step:
+                    events = evs
+                if epoch == self._log_epoch and fast.changed:
+                    self._replace_log(fast, evs, before, got)
             self._commit(model, found, events, self.trajectories,
                          self.compute_time + time.perf_counter() - t0, self.changed)
 
         self._defer("complete", work, deliver)
+
+    def _replace_log(self, fast: "_FastStep", events: list, before, after) -> None:
+        """The log entries of one fast step, replaced by ``events`` (re-located when it was a
+        slider segment; a location still running for the old entries is discarded)."""
+        step, changed = fast.step, fast.changed
+        self._log_versions[step] = self._log_versions.get(step, 0) + 1
+        values = {n: new for n, (_, new) in changed.items()}
+        interval = {n: (old, new) for n, (old, new) in changed.items()}
+        self.log = [e for e in self.log if e.step != step] + log_entries(events, values, interval,
+                                                                           located=False, step=step)
+        self.log.sort(key=lambda e: e.step)
+        del self.log[:-LOG_LIMIT]
+        job = self._jobs.get("locate")
+        if job is not None and getattr(job, "step", None) == step:
+            job.cancel()  # it locates the fast step's events, which are replaced
+        if fast.segment and events:
+            self._locate(fast.model_before, before, fast.model, after, changed, step, fast.u_before)
 
     # ------------------------------------------------------------------ parameters
     def set_param(self, name: str, value: float) -> bool:
@@ -895,6 +925,7 @@ class ExplorerState:
     def clear_log(self) -> bool:
         """Empty the event log."""
         self.log = []
+        self._log_epoch += 1
         self._notify("log")
         return True
 
@@ -904,6 +935,7 @@ class ExplorerState:
         start = [changed[n][0] for n in names]
         end = [changed[n][1] for n in names]
         k, seed = self.max_order, self.seed
+        version = self._log_versions.get(step, 0)
 
         def build(values):
             return self._with_values(m0, u0, values)[0]
@@ -915,6 +947,8 @@ class ExplorerState:
                                  build=build, max_step=max_step)
 
         def deliver(found):
+            if self._log_versions.get(step, 0) != version:
+                return  # the step's entries were replaced meanwhile (a completed drag)
             entries = []
             for values, interval, evs in found:
                 entries += log_entries(evs, values, interval, located=True, step=step)
@@ -1489,6 +1523,62 @@ def log_entries(events: Sequence[Any], values: Mapping[str, float],
         side = "death" if e.key_after is None else "birth" if e.key_before is None else "change"
         out.append(LogEntry(e.kind, e.order, objects, keys, dict(values), dict(interval), located, step, side))
     return out
+
+
+@dataclass(frozen=True)
+class _FastStep:
+    """One fast slider step of a wide network, kept until the drag it belongs to is completed."""
+
+    step: int
+    model_before: Any
+    before: Any  # the objects shown before the step
+    u_before: np.ndarray
+    model: Any
+    cycles: Any  # what the fast step found
+    changed: dict
+    segment: bool  # a straight slider segment (its events are located by bisection)
+
+
+def complete_drag(drag: Sequence[_FastStep], max_order: int, cold: Callable[[Any], list], *,
+                  seed: int | None = None, budget: Any = "interactive", progress: Callable | None = None) -> list:
+    """Object sets of a drag's fast steps, each solved again from every object seen on the drag.
+
+    The last step is searched from the trajectory-seeded objects ``cold(model)`` (the cold start's
+    seeds) and the capped search with ``budget``. Then every step continues every object seen: shown
+    before the drag, found by a fast step or at the last step
+    (:func:`~rnnexplore.dynamics.continuation.continuation_step`: their region sequences solved
+    exactly at the step's model; virtual ones followed through the regions they visit and their
+    single-bit flips, which the fast foreground step skips). A step whose fixed-point index sums
+    still differ from those before the drag (:func:`~rnnexplore.dynamics.events.index_sums`: a
+    missed object, unless an eigenvalue passed +1) is also searched from ``cold``. So each step
+    keeps its own objects (re-solved at their own model) and gains those a fast step missed. On the
+    M = 64 flip-flop net: a saddle two bits from its predecessor (flips), one living only mid-drag
+    (``cold``). Returns one CycleSet per step.
+    """
+    from rnnexplore.dynamics.continuation import ContinuationOptions, continuation_step
+
+    opts = ContinuationOptions(probes=0, flips=True)
+    n = len(drag)
+
+    def solve(fast, seeds, search):
+        return continuation_step(fast.model, seeds, max_order, seed=seed, budget=budget if search else False,
+                                 options=opts)
+
+    if progress is not None:
+        progress(0.0, "searching the last step")
+    last = solve(drag[-1], [*drag[-1].cycles, *cold(drag[-1].model)], True)
+    pool: dict[str, Any] = {}
+    for c in [*drag[0].before, *(c for f in drag for c in f.cycles), *last]:
+        pool.setdefault(c.key, c)
+    out = []
+    for i, fast in enumerate(drag[:-1]):
+        if progress is not None:
+            progress(0.5 + 0.5 * i / n, f"completing step {i + 1} of {n}")
+        got = solve(fast, [*fast.cycles, *pool.values()], False)
+        if _index_changed(drag[0].before, got, max_order):
+            got = solve(fast, [*got, *cold(fast.model)], True)
+        out.append(got)
+    return out + [last]
 
 
 def _signature(cycles: Sequence[Any]) -> frozenset:
