@@ -21,6 +21,10 @@ With a process pool or a Dask cluster::
     client = Client()                     # or Client("scheduler:8786")
     parallel_map(work, items, executor=client.get_executor())
 
+    from rnnexplore.parallel import local_cluster
+    with local_cluster(2) as cluster, Client(cluster) as client:   # lean workers on this machine
+        parallel_map(work, items, executor=client.get_executor())
+
 Work that keeps state between rounds (the tiles of a bifurcation sweep) goes through
 :class:`Resident`: the state of every key stays where its work runs (in-process, or on the
 Dask worker that ran the key's first task), so a round ships only its small inputs and results.
@@ -43,7 +47,7 @@ from typing import Any
 
 from rnnexplore._validation import check_callable, check_executor, check_int
 
-__all__ = ["Resident", "chunked", "n_workers", "parallel_map", "progress_bar"]
+__all__ = ["LEAN_DASK_CONFIG", "Resident", "chunked", "local_cluster", "n_workers", "parallel_map", "progress_bar"]
 
 
 class _NoBar:
@@ -229,6 +233,67 @@ def parallel_map(
             results.extend(fut.result())
             bar.update(len(chunk))
         return results
+
+
+# =========================================================================== local Dask cluster
+#: Dask settings of :func:`local_cluster` (keys of ``distributed.yaml``): the monitors that
+#: serve the dashboard run less often, so that on a small machine the workers' CPU goes to the
+#: work. Each is Dask's default for anything else.
+LEAN_DASK_CONFIG: dict[str, Any] = {
+    # the statistical profiler samples every worker's task thread every 10 ms (dashboard "Profile")
+    "distributed.worker.profile.enabled": False,
+    # host CPU / memory / network samples for the dashboard, every 500 ms by default
+    "distributed.admin.system-monitor.interval": "2s",
+    # the memory limits (spill / pause / terminate) are checked every 100 ms by default
+    "distributed.worker.memory.monitor-interval": "500ms",
+    # event-loop health checks (they only warn), every 20 ms by default
+    "distributed.admin.tick.interval": "1s",
+    # the kit pins each stateful step to its worker and queues the rest on the scheduler
+    "distributed.scheduler.work-stealing": False,
+}
+
+
+def local_cluster(n_workers: int = 2, *, lean: bool = True, **kwargs: Any) -> Any:
+    """A ``dask.distributed.LocalCluster`` of single-threaded worker processes for the kit's work.
+
+    Every worker is one process with one thread (the kit's batched numerics are single-threaded
+    by design, so a process per core is the unit), no dashboard, and with ``lean`` the settings
+    of :data:`LEAN_DASK_CONFIG` (Dask's worker profiler off, its system and memory monitors
+    and event-loop checks run less often, no work stealing). The settings hold for this
+    cluster's scheduler and workers only (also for workers the nanny restarts); the global
+    Dask configuration is left as it was.
+
+    Parameters
+    ----------
+    n_workers : int
+        Worker processes (default 2).
+    lean : bool
+        Apply :data:`LEAN_DASK_CONFIG` (default); ``False`` gives Dask's defaults.
+    **kwargs
+        Passed on to ``LocalCluster`` (they override ``threads_per_worker=1``,
+        ``processes=True`` and ``dashboard_address=None``).
+
+    Returns
+    -------
+    distributed.LocalCluster
+        Use as a context manager, with a ``Client`` on it.
+
+    Examples
+    --------
+    >>> from dask.distributed import Client                      # doctest: +SKIP
+    >>> import rnnexplore as rx                                  # doctest: +SKIP
+    >>> with rx.parallel.local_cluster(2) as cluster, Client(cluster) as client:  # doctest: +SKIP
+    ...     bm = rx.sweep(rx.paper_gt16(), grid, max_order=16, executor=client.get_executor())
+    """
+    n_workers = check_int(n_workers, "n_workers", minimum=1)
+    if not isinstance(lean, bool):
+        raise TypeError(f"lean must be True or False, got {lean!r}")
+    import dask
+    from distributed import LocalCluster
+
+    options = {"threads_per_worker": 1, "processes": True, "dashboard_address": None, **kwargs}
+    with dask.config.set(LEAN_DASK_CONFIG if lean else {}):
+        return LocalCluster(n_workers=n_workers, **options)
 
 
 # =========================================================================== resident state

@@ -153,3 +153,38 @@ def test_batch_friendly_malloc_nests_and_is_a_no_op_without_the_variable(monkeyp
     with par.batch_friendly_malloc(), par.batch_friendly_malloc():  # nested
         assert par._MALLOC_USERS[0] == (2 if par._glibc() is not None else 0)
     assert par._MALLOC_USERS[0] == 0
+
+
+def _worker_settings(dask_worker=None):
+    import dask
+
+    return {"profile": dask.config.get("distributed.worker.profile.enabled"),
+            "profiling": "profile" in dask_worker.periodic_callbacks,
+            "memory": dask.config.get("distributed.worker.memory.monitor-interval"),
+            "nthreads": dask_worker.state.nthreads}
+
+
+def test_local_cluster_is_lean_only_for_its_own_processes():
+    pytest.importorskip("dask.distributed")
+    import dask
+    from dask.distributed import Client
+
+    import rnnexplore.parallel as par
+
+    before = {k: dask.config.get(k) for k in par.LEAN_DASK_CONFIG}
+    with par.local_cluster(2) as cluster, Client(cluster) as client:
+        settings = list(client.run(_worker_settings).values())
+        assert len(settings) == 2
+        assert settings[0] == settings[1] == {"profile": False, "profiling": False, "memory": "500ms", "nthreads": 1}
+        assert "stealing" not in cluster.scheduler.extensions
+        assert {k: dask.config.get(k) for k in par.LEAN_DASK_CONFIG} == before  # the global config is untouched
+        # the same results as in-process, on worker processes that keep the keys' states
+        assert _one_at_a_time(client.get_executor()) == {k: [k + 1, k + 11, k + 21, k + 31] for k in range(4)}
+    with par.local_cluster(1, lean=False, processes=False) as cluster, Client(cluster) as client:
+        assert list(client.run(_worker_settings).values())[0]["profiling"] == before[
+            "distributed.worker.profile.enabled"]
+        assert "stealing" in cluster.scheduler.extensions
+    with pytest.raises(ValueError, match="n_workers"):
+        par.local_cluster(0)
+    with pytest.raises(TypeError, match="lean"):
+        par.local_cluster(2, lean="yes")
