@@ -1,3 +1,4 @@
+import os
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
 import pytest
@@ -161,11 +162,12 @@ def _worker_settings(dask_worker=None):
     return {"profile": dask.config.get("distributed.worker.profile.enabled"),
             "profiling": "profile" in dask_worker.periodic_callbacks,
             "memory": dask.config.get("distributed.worker.memory.monitor-interval"),
-            "nthreads": dask_worker.state.nthreads}
+            "nthreads": dask_worker.state.nthreads, "trim": os.environ.get("MALLOC_TRIM_THRESHOLD_")}
 
 
-def test_local_cluster_is_lean_only_for_its_own_processes():
+def test_local_cluster_is_lean_only_for_its_own_processes(monkeypatch):
     pytest.importorskip("dask.distributed")
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "65536")  # as an earlier default cluster's nanny leaves it
     import dask
     from dask.distributed import Client
 
@@ -175,14 +177,16 @@ def test_local_cluster_is_lean_only_for_its_own_processes():
     with par.local_cluster(2) as cluster, Client(cluster) as client:
         settings = list(client.run(_worker_settings).values())
         assert len(settings) == 2
-        assert settings[0] == settings[1] == {"profile": False, "profiling": False, "memory": "500ms", "nthreads": 1}
+        assert settings[0] == settings[1] == {"profile": False, "profiling": False, "memory": "500ms", "nthreads": 1,
+                                              "trim": None}
+        assert os.environ["MALLOC_TRIM_THRESHOLD_"] == "65536"  # this process's environment as it was
         assert "stealing" not in cluster.scheduler.extensions
         assert {k: dask.config.get(k) for k in par.LEAN_DASK_CONFIG} == before  # the global config is untouched
         # the same results as in-process, on worker processes that keep the keys' states
         assert _one_at_a_time(client.get_executor()) == {k: [k + 1, k + 11, k + 21, k + 31] for k in range(4)}
-    with par.local_cluster(1, lean=False, processes=False) as cluster, Client(cluster) as client:
-        assert list(client.run(_worker_settings).values())[0]["profiling"] == before[
-            "distributed.worker.profile.enabled"]
+    with par.local_cluster(1, lean=False) as cluster, Client(cluster) as client:
+        got = list(client.run(_worker_settings).values())[0]
+        assert got["profiling"] == before["distributed.worker.profile.enabled"] and got["trim"] == "65536"
         assert "stealing" in cluster.scheduler.extensions
     with pytest.raises(ValueError, match="n_workers"):
         par.local_cluster(0)
