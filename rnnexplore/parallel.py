@@ -333,38 +333,48 @@ def _dask_client(executor: Any) -> Any:
     return None
 
 
-class _Opaque:
-    """An item Dask ships as it is: it does not look inside for futures or tasks (a tile's
-    item holds long lists, which it would walk element by element on every submit)."""
-
-    __slots__ = ("value",)
-
-    def __init__(self, value: Any) -> None:
-        self.value = value
-
-    def __reduce__(self) -> tuple:
-        return (_Opaque, (self.value,))
-
-
 def _resident_call(func: Callable[[Any, Any], tuple[Any, Any]], token: str, key: Any, item: Any,
-                   has_state: bool) -> tuple[Any, str | None]:
+                   has_state: bool) -> Any:
     """Worker side of :class:`Resident` on Dask: the key's state from this process, one step."""
-    from distributed import get_worker
-
-    if isinstance(item, _Opaque):
-        item = item.value
-
     with _STATES_LOCK:
         state = _STATES.pop((token, key), None)
     if has_state and state is None:
         raise RuntimeError(f"the state of {key!r} is not on this worker any more (was the worker restarted?)")
     with batch_friendly_malloc():
         state, result = func(state, item)
-    if state is None:
-        return result, None
-    with _STATES_LOCK:
-        _STATES[(token, key)] = state
-    return result, get_worker().address
+    if state is not None:
+        with _STATES_LOCK:
+            _STATES[(token, key)] = state
+    return result, state is not None
+
+
+class _Runner:
+    """A Dask actor on one worker: runs :class:`Resident` steps there. A call goes from the
+    client straight to the worker and back (no scheduler task per step)."""
+
+    def step(self, func: Callable[[Any, Any], tuple[Any, Any]], token: str, key: Any, item: Any,
+             has_state: bool) -> tuple[Any, bool]:
+        return _resident_call(func, token, key, item, has_state)
+
+
+async def _first_done(futures: list[Any]) -> list[tuple[int, bool, Any]]:
+    """Client loop: wait for the first of some actor calls; ``(index, ok, result or error)``
+    of every one that has finished."""
+    import asyncio
+
+    async def outcome(f: Any) -> tuple[bool, Any]:
+        try:
+            return True, await f
+        except Exception as exc:  # handed to the caller, which raises it
+            return False, exc
+
+    tasks = [asyncio.ensure_future(outcome(f)) for f in futures]
+    await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    out = [(n, *t.result()) for n, t in enumerate(tasks) if t.done()]
+    for t in tasks:
+        if not t.done():
+            t.cancel()
+    return out
 
 
 def _shipped_call(func: Callable[[Any, Any], tuple[Any, Any]], state: Any, item: Any) -> tuple[Any, Any]:
@@ -389,8 +399,10 @@ class Resident:
     cannot keep it:
 
     - ``None`` (in-process): states in a dict here;
-    - a Dask client or its ``get_executor()``: every key's first step runs wherever the
-      scheduler puts it, later steps on the same worker, whose process keeps the state
+    - a Dask client or its ``get_executor()``: a runner actor per worker thread takes the
+      steps, each call straight from here to its worker and back (no scheduler task per
+      step); steps wait here, highest priority first, for an idle runner: a key's first step
+      on the least busy worker, later steps on the same worker, whose process keeps the state
       (a step ships its item and result only);
     - any other executor (thread or process pools): the state travels with each step
       (pickled for process pools).
@@ -424,43 +436,67 @@ class Resident:
         self.token = f"{uuid.uuid4().hex}-{next(self._ids)}"
         self.where: dict[Any, str] = {}  # Dask: key -> worker address
         self.states: dict[Any, Any] = {}  # elsewhere: key -> state
-        self._running: dict[Any, Any] = {}  # key -> future (in-process: (func, item))
+        self._running: dict[Any, Any] = {}  # key -> future (in-process: (func, item); Dask: (call, worker))
         self._done: list[tuple[Any, Any]] = []  # finished steps not handed out yet
-        self._alive: set[str] = set()  # Dask: the workers, as last asked
-        self._alive_at = 0.0
-        # a LocalCluster's workers are on this machine: results come straight from them
-        # instead of through the scheduler (elsewhere Dask's default, which always works)
-        cluster = getattr(self.client, "cluster", None)
-        self._direct = True if type(cluster).__name__ == "LocalCluster" else None
+        # Dask: one runner actor per worker; steps wait here, highest priority first, for a free
+        # thread on their key's worker (a key's first step: on the least busy worker)
+        self._runners: dict[str, list] = {}  # worker address -> [(actor future, actor)], one per thread
+        self._free: dict[str, list[int]] = {}  # worker address -> its idle runners
+        self._runners_at = 0.0
+        self._queued: dict[Any, tuple[int, int, Callable, Any]] = {}  # key -> (-priority, order, func, item)
+        self._order = itertools.count()
 
     @property
     def running(self) -> int:
         """Number of submitted steps whose results :meth:`next_done` has not returned yet."""
-        return len(self._running) + len(self._done)
+        return len(self._running) + len(self._done) + len(self._queued)
 
     def submit(self, func: Callable[[Any, Any], tuple[Any, Any]], key: Any, item: Any, priority: int = 0) -> None:
         """Start one step of ``key`` (which must have no step running); higher ``priority``
         runs first where the executor has a choice. Its result comes from :meth:`next_done`."""
         check_callable(func, "func", allow_none=False)
-        if key in self._running or any(k == key for k, _ in self._done):
+        if key in self._running or key in self._queued or any(k == key for k, _ in self._done):
             raise ValueError(f"key {key!r} already has a step running")
         if self.executor is None:
             self._running[key] = (func, item)
         elif self.client is not None:
-            pin = {}
-            if key in self.where:
-                # the workers are asked for again when the cached list is older than a second
-                # or lacks the key's worker (one round trip to the scheduler, not one per step)
-                if self.where[key] not in self._alive or time.monotonic() - self._alive_at > 1.0:
-                    self._alive = set(self.client.scheduler_info()["workers"])
-                    self._alive_at = time.monotonic()
-                if self.where[key] not in self._alive:
-                    raise RuntimeError(f"the worker holding the state of {key!r} ({self.where[key]}) is gone")
-                pin = {"workers": [self.where[key]], "allow_other_workers": False}
-            self._running[key] = self.client.submit(_resident_call, func, self.token, key, _Opaque(item),
-                                                    key in self.where, pure=False, priority=priority, **pin)
+            self._start_runners(self.where.get(key))
+            if key in self.where and self.where[key] not in self._runners:
+                raise RuntimeError(f"the worker holding the state of {key!r} ({self.where[key]}) is gone")
+            self._queued[key] = (-priority, next(self._order), func, item)
+            self._dispatch()
         else:
             self._running[key] = self.executor.submit(_shipped_call, func, self.states.pop(key, None), item)
+
+    def _start_runners(self, need: str | None = None) -> None:
+        """Dask: runner actors (one per worker thread: an actor runs one call at a time) on
+        every worker not yet served, when none are known, ``need`` is not among them, or the
+        list is older than a second; workers that left are dropped."""
+        if self._runners and (need is None or need in self._runners) and time.monotonic() - self._runners_at < 1.0:
+            return
+        workers = self.client.nthreads()
+        self._runners_at = time.monotonic()
+        for w in [w for w in self._runners if w not in workers]:
+            del self._runners[w], self._free[w]
+        for w, n in workers.items():
+            if w not in self._runners:
+                futs = [self.client.submit(_Runner, actor=True, workers=[w], allow_other_workers=False, pure=False)
+                        for _ in range(max(1, n))]
+                self._runners[w] = [(f, f.result()) for f in futs]
+                self._free[w] = list(range(len(futs)))
+
+    def _dispatch(self) -> None:
+        """Dask: send queued steps, highest priority first, to workers with an idle runner."""
+        for key, (_, _, func, item) in sorted(self._queued.items(), key=lambda kv: kv[1][:2]):
+            w = self.where.get(key)
+            if w is None:  # a first step: the least busy worker (in address order on ties)
+                w = max(self._runners, key=lambda a: (len(self._free[a]) / len(self._runners[a]), a))
+            if not self._free[w]:
+                continue
+            del self._queued[key]
+            runner = self._free[w].pop(0)
+            call = self._runners[w][runner][1].step(func, self.token, key, item, key in self.where)
+            self._running[key] = (call, (w, runner))
 
     def next_done(self) -> tuple[Any, Any]:
         """``(key, result)`` of a submitted step that has finished (waits for one; in-process,
@@ -480,19 +516,9 @@ class Resident:
             if state is not None:
                 self.states[key] = state
             return [(key, res)]
-        futs = list(self._running.values())
         if self.client is not None:
-            from distributed import wait
-
-            done = wait(futs, return_when="FIRST_COMPLETED").done
-            keys = [k for k, f in self._running.items() if f in done]
-            out = self.client.gather([self._running.pop(k) for k in keys], direct=self._direct)
-            for k, (res, where) in zip(keys, out):
-                if where is None:
-                    self.where.pop(k, None)
-                else:
-                    self.where[k] = where
-            return [(k, res) for k, (res, _) in zip(keys, out)]
+            return self._collect_dask()
+        futs = list(self._running.values())
         if all(isinstance(f, concurrent.futures.Future) for f in futs):
             done = concurrent.futures.wait(futs, return_when=concurrent.futures.FIRST_COMPLETED).done
         else:  # an executor whose handles only have result() (e.g. an app's streaming wrapper): the oldest
@@ -503,6 +529,30 @@ class Resident:
             if state is not None:
                 self.states[k] = state
             out.append((k, res))
+        return out
+
+    def _collect_dask(self) -> list[tuple[Any, Any]]:
+        keys = list(self._running)
+        finished = self.client.sync(_first_done, [self._running[k][0] for k in keys])
+        out, error = [], None
+        for n, ok, value in finished:
+            key = keys[n]
+            w, runner = self._running.pop(key)[1]
+            if w in self._free:
+                self._free[w].append(runner)
+            if not ok:  # the step took its state with it (as on every executor): the key starts again
+                self.where.pop(key, None)
+                error = error or value
+                continue
+            res, kept = value
+            if kept:
+                self.where[key] = w
+            else:
+                self.where.pop(key, None)
+            out.append((key, res))
+        if error is not None:
+            raise error
+        self._dispatch()
         return out
 
     def map(self, func: Callable[[Any, Any], tuple[Any, Any]], items: Mapping[Any, Any],
@@ -532,6 +582,8 @@ class Resident:
             except Exception:  # pragma: no cover - cluster already gone; its states went with it
                 pass
             self.where.clear()
+        self._runners.clear()  # the actors go with their futures
+        self._free.clear()
 
     def __enter__(self) -> Resident:
         return self

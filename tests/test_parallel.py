@@ -192,3 +192,46 @@ def test_local_cluster_is_lean_only_for_its_own_processes(monkeypatch):
         par.local_cluster(0)
     with pytest.raises(TypeError, match="lean"):
         par.local_cluster(2, lean="yes")
+
+
+def _slow_step(state, item):
+    import time
+
+    time.sleep(item)
+    return (state or 0) + 1, item
+
+
+def test_resident_on_dask_runs_the_highest_priority_first_on_the_least_busy_worker():
+    pytest.importorskip("dask.distributed")
+    from dask.distributed import Client, LocalCluster
+
+    import rnnexplore.parallel as par
+
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
+            Client(cluster) as client, par.Resident(client) as res:
+        res.submit(_slow_step, "busy", 0.3)  # occupies the only runner; the rest wait on this side
+        for key, priority in [("low", 1), ("high", 3), ("mid", 2)]:
+            res.submit(_slow_step, key, 0.0, priority=priority)
+        assert res.running == 4
+        assert [res.next_done()[0] for _ in range(4)] == ["busy", "high", "mid", "low"]  # one runner: run order
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
+            Client(cluster) as client, par.Resident(client) as res:
+        assert res.map(_slow_step, {k: 0.2 for k in range(4)}) == [0.2] * 4
+        placed = sorted(res.where.values())
+        assert len(set(placed)) == 2 and placed.count(placed[0]) == 2  # first steps: two on each worker
+        where = dict(res.where)
+        assert res.map(_slow_step, {k: 0.0 for k in range(4)}) == [0.0] * 4
+        assert res.where == where  # later steps where the states are
+        with pytest.raises(ZeroDivisionError):  # a failing step raises here, the others run on
+            res.map(_fail_on_two, {k: k for k in range(4)})
+        rest = {}
+        while res.running:
+            k, value = res.next_done()
+            rest[k] = value
+        assert rest.items() <= {0: -0.5, 1: -1.0, 3: 1.0}.items()
+        assert res.map(_slow_step, {k: 0.0 for k in range(4)}) == [0.0] * 4  # every runner is free again
+        assert 2 in res.where  # the failed key started again from no state
+
+
+def _fail_on_two(state, item):
+    return state, 1 / (item - 2)
