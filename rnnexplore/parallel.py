@@ -40,6 +40,7 @@ import os
 import threading
 import time
 import uuid
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor
 from contextlib import contextmanager
@@ -348,6 +349,10 @@ def _resident_call(func: Callable[[Any, Any], tuple[Any, Any]], token: str, key:
     return result, state is not None
 
 
+_PIPELINE = 2  # calls sent to a runner actor at a time
+_RUNNERS: "weakref.WeakKeyDictionary[Any, dict[str, list]]" = weakref.WeakKeyDictionary()  # client -> runners
+
+
 class _Runner:
     """A Dask actor on one worker: runs :class:`Resident` steps there. A call goes from the
     client straight to the worker and back (no scheduler task per step)."""
@@ -401,9 +406,10 @@ class Resident:
     - ``None`` (in-process): states in a dict here;
     - a Dask client or its ``get_executor()``: a runner actor per worker thread takes the
       steps, each call straight from here to its worker and back (no scheduler task per
-      step); steps wait here, highest priority first, for an idle runner: a key's first step
-      on the least busy worker, later steps on the same worker, whose process keeps the state
-      (a step ships its item and result only);
+      step; a runner takes a second call while it runs one, so it never waits for this side);
+      steps wait here, highest priority first, for a free runner: a key's first step on the
+      least busy worker, later steps on the same worker, whose process keeps the state (a
+      step ships its item and result only);
     - any other executor (thread or process pools): the state travels with each step
       (pickled for process pools).
 
@@ -441,7 +447,7 @@ class Resident:
         # Dask: one runner actor per worker; steps wait here, highest priority first, for a free
         # thread on their key's worker (a key's first step: on the least busy worker)
         self._runners: dict[str, list] = {}  # worker address -> [(actor future, actor)], one per thread
-        self._free: dict[str, list[int]] = {}  # worker address -> its idle runners
+        self._free: dict[str, list[int]] = {}  # worker address -> its runners' free call slots
         self._runners_at = 0.0
         self._queued: dict[Any, tuple[int, int, Callable, Any]] = {}  # key -> (-priority, order, func, item)
         self._order = itertools.count()
@@ -471,19 +477,28 @@ class Resident:
     def _start_runners(self, need: str | None = None) -> None:
         """Dask: runner actors (one per worker thread: an actor runs one call at a time) on
         every worker not yet served, when none are known, ``need`` is not among them, or the
-        list is older than a second; workers that left are dropped."""
+        list is older than a second; workers that left are dropped. The actors hold no state
+        (that is in the worker's process, by token), so every :class:`Resident` on a client
+        shares them."""
         if self._runners and (need is None or need in self._runners) and time.monotonic() - self._runners_at < 1.0:
             return
         workers = self.client.nthreads()
         self._runners_at = time.monotonic()
-        for w in [w for w in self._runners if w not in workers]:
+        shared = _RUNNERS.setdefault(self.client, {})
+        for w in [w for w in shared if w not in workers]:
+            del shared[w]
+        new = {w: [self.client.submit(_Runner, actor=True, workers=[w], allow_other_workers=False, pure=False)
+                   for _ in range(max(1, n))] for w, n in workers.items() if w not in shared}
+        for w, futs in new.items():
+            shared[w] = [(f, f.result()) for f in futs]
+        for w in [w for w in self._runners if w not in shared]:
             del self._runners[w], self._free[w]
-        for w, n in workers.items():
+        for w, runners in shared.items():
             if w not in self._runners:
-                futs = [self.client.submit(_Runner, actor=True, workers=[w], allow_other_workers=False, pure=False)
-                        for _ in range(max(1, n))]
-                self._runners[w] = [(f, f.result()) for f in futs]
-                self._free[w] = list(range(len(futs)))
+                self._runners[w] = runners
+                # a runner takes a second call while it runs one (it waits there, so the runner
+                # never waits for this side between steps)
+                self._free[w] = list(range(len(runners))) * _PIPELINE
 
     def _dispatch(self) -> None:
         """Dask: send queued steps, highest priority first, to workers with an idle runner."""
@@ -582,7 +597,7 @@ class Resident:
             except Exception:  # pragma: no cover - cluster already gone; its states went with it
                 pass
             self.where.clear()
-        self._runners.clear()  # the actors go with their futures
+        self._runners.clear()  # the actors stay with the client (they hold no state)
         self._free.clear()
 
     def __enter__(self) -> Resident:

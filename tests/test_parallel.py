@@ -209,11 +209,13 @@ def test_resident_on_dask_runs_the_highest_priority_first_on_the_least_busy_work
 
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
             Client(cluster) as client, par.Resident(client) as res:
-        res.submit(_slow_step, "busy", 0.3)  # occupies the only runner; the rest wait on this side
+        # the only runner takes two calls (one runs, one waits there); the rest wait on this side
+        res.submit(_slow_step, "busy", 0.3)
+        res.submit(_slow_step, "next", 0.0)
         for key, priority in [("low", 1), ("high", 3), ("mid", 2)]:
             res.submit(_slow_step, key, 0.0, priority=priority)
-        assert res.running == 4
-        assert [res.next_done()[0] for _ in range(4)] == ["busy", "high", "mid", "low"]  # one runner: run order
+        assert res.running == 5
+        assert [res.next_done()[0] for _ in range(5)] == ["busy", "next", "high", "mid", "low"]  # one runner
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
             Client(cluster) as client, par.Resident(client) as res:
         assert res.map(_slow_step, {k: 0.2 for k in range(4)}) == [0.2] * 4
