@@ -349,17 +349,24 @@ def _resident_call(func: Callable[[Any, Any], tuple[Any, Any]], token: str, key:
     return result, state is not None
 
 
-_PIPELINE = 2  # calls sent to a runner actor at a time
+_PIPELINE = 2  # calls sent to a worker's runner at a time, per worker thread
 _RUNNERS: "weakref.WeakKeyDictionary[Any, dict[str, list]]" = weakref.WeakKeyDictionary()  # client -> runners
 
 
 class _Runner:
-    """A Dask actor on one worker: runs :class:`Resident` steps there. A call goes from the
-    client straight to the worker and back (no scheduler task per step)."""
+    """A Dask actor on one worker: runs :class:`Resident` steps on the worker's own task
+    threads (as many at a time as the worker has threads). A call goes from the client
+    straight to the worker and back (no scheduler task per step)."""
 
-    def step(self, func: Callable[[Any, Any], tuple[Any, Any]], token: str, key: Any, item: Any,
-             has_state: bool) -> tuple[Any, bool]:
-        return _resident_call(func, token, key, item, has_state)
+    async def step(self, func: Callable[[Any, Any], tuple[Any, Any]], token: str, key: Any, item: Any,
+                   has_state: bool) -> tuple[Any, bool]:
+        import asyncio
+
+        from distributed import get_worker
+
+        pool = get_worker().executors["default"]
+        return await asyncio.get_running_loop().run_in_executor(
+            pool, _resident_call, func, token, key, item, has_state)
 
 
 async def _first_done(futures: list[Any]) -> list[tuple[int, bool, Any]]:
@@ -404,12 +411,12 @@ class Resident:
     cannot keep it:
 
     - ``None`` (in-process): states in a dict here;
-    - a Dask client or its ``get_executor()``: a runner actor per worker thread takes the
-      steps, each call straight from here to its worker and back (no scheduler task per
-      step; a runner takes a second call while it runs one, so it never waits for this side);
-      steps wait here, highest priority first, for a free runner: a key's first step on the
-      least busy worker, later steps on the same worker, whose process keeps the state (a
-      step ships its item and result only);
+    - a Dask client or its ``get_executor()``: a runner actor on each worker runs the steps
+      on the worker's task threads, each call straight from here to its worker and back (no
+      scheduler task per step; a worker takes a second call per thread while it runs one, so
+      it never waits for this side); steps wait here, highest priority first, for a free
+      slot: a key's first step on the least busy worker, later steps on the same worker,
+      whose process keeps the state (a step ships its item and result only);
     - any other executor (thread or process pools): the state travels with each step
       (pickled for process pools).
 
@@ -446,8 +453,9 @@ class Resident:
         self._done: list[tuple[Any, Any]] = []  # finished steps not handed out yet
         # Dask: one runner actor per worker; steps wait here, highest priority first, for a free
         # thread on their key's worker (a key's first step: on the least busy worker)
-        self._runners: dict[str, list] = {}  # worker address -> [(actor future, actor)], one per thread
-        self._free: dict[str, list[int]] = {}  # worker address -> its runners' free call slots
+        self._runners: dict[str, Any] = {}  # worker address -> (actor future, actor)
+        self._slots: dict[str, int] = {}  # worker address -> calls it takes at a time
+        self._free: dict[str, int] = {}  # worker address -> its free call slots
         self._runners_at = 0.0
         self._queued: dict[Any, tuple[int, int, Callable, Any]] = {}  # key -> (-priority, order, func, item)
         self._order = itertools.count()
@@ -475,11 +483,10 @@ class Resident:
             self._running[key] = self.executor.submit(_shipped_call, func, self.states.pop(key, None), item)
 
     def _start_runners(self, need: str | None = None) -> None:
-        """Dask: runner actors (one per worker thread: an actor runs one call at a time) on
-        every worker not yet served, when none are known, ``need`` is not among them, or the
-        list is older than a second; workers that left are dropped. The actors hold no state
-        (that is in the worker's process, by token), so every :class:`Resident` on a client
-        shares them."""
+        """Dask: a runner actor on every worker not yet served, when none are known, ``need``
+        is not among them, or the list is older than a second; workers that left are dropped.
+        The actors hold no state (that is in the worker's process, by token), so every
+        :class:`Resident` on a client shares them."""
         if self._runners and (need is None or need in self._runners) and time.monotonic() - self._runners_at < 1.0:
             return
         workers = self.client.nthreads()
@@ -487,31 +494,31 @@ class Resident:
         shared = _RUNNERS.setdefault(self.client, {})
         for w in [w for w in shared if w not in workers]:
             del shared[w]
-        new = {w: [self.client.submit(_Runner, actor=True, workers=[w], allow_other_workers=False, pure=False)
-                   for _ in range(max(1, n))] for w, n in workers.items() if w not in shared}
-        for w, futs in new.items():
-            shared[w] = [(f, f.result()) for f in futs]
+        new = {w: self.client.submit(_Runner, actor=True, workers=[w], allow_other_workers=False, pure=False)
+               for w in workers if w not in shared}
+        for w, fut in new.items():
+            shared[w] = (fut, fut.result())
         for w in [w for w in self._runners if w not in shared]:
-            del self._runners[w], self._free[w]
-        for w, runners in shared.items():
+            del self._runners[w], self._free[w], self._slots[w]
+        for w, runner in shared.items():
             if w not in self._runners:
-                self._runners[w] = runners
-                # a runner takes a second call while it runs one (it waits there, so the runner
-                # never waits for this side between steps)
-                self._free[w] = list(range(len(runners))) * _PIPELINE
+                self._runners[w] = runner
+                # a worker takes a second call per thread while it runs one (the call waits
+                # there, so the worker never waits for this side between steps)
+                self._slots[w] = self._free[w] = max(1, workers[w]) * _PIPELINE
 
     def _dispatch(self) -> None:
-        """Dask: send queued steps, highest priority first, to workers with an idle runner."""
+        """Dask: send queued steps, highest priority first, to workers with a free call slot."""
         for key, (_, _, func, item) in sorted(self._queued.items(), key=lambda kv: kv[1][:2]):
             w = self.where.get(key)
             if w is None:  # a first step: the least busy worker (in address order on ties)
-                w = max(self._runners, key=lambda a: (len(self._free[a]) / len(self._runners[a]), a))
+                w = max(self._runners, key=lambda a: (self._free[a] / self._slots[a], a))
             if not self._free[w]:
                 continue
             del self._queued[key]
-            runner = self._free[w].pop(0)
-            call = self._runners[w][runner][1].step(func, self.token, key, item, key in self.where)
-            self._running[key] = (call, (w, runner))
+            self._free[w] -= 1
+            call = self._runners[w][1].step(func, self.token, key, item, key in self.where)
+            self._running[key] = (call, w)
 
     def next_done(self) -> tuple[Any, Any]:
         """``(key, result)`` of a submitted step that has finished (waits for one; in-process,
@@ -552,9 +559,9 @@ class Resident:
         out, error = [], None
         for n, ok, value in finished:
             key = keys[n]
-            w, runner = self._running.pop(key)[1]
+            w = self._running.pop(key)[1]
             if w in self._free:
-                self._free[w].append(runner)
+                self._free[w] += 1
             if not ok:  # the step took its state with it (as on every executor): the key starts again
                 self.where.pop(key, None)
                 error = error or value
@@ -599,6 +606,7 @@ class Resident:
             self.where.clear()
         self._runners.clear()  # the actors stay with the client (they hold no state)
         self._free.clear()
+        self._slots.clear()
 
     def __enter__(self) -> Resident:
         return self

@@ -237,3 +237,26 @@ def test_resident_on_dask_runs_the_highest_priority_first_on_the_least_busy_work
 
 def _fail_on_two(state, item):
     return state, 1 / (item - 2)
+
+
+_BARRIER = None
+
+
+def _meet(state, item):
+    _BARRIER.wait(timeout=20)  # returns only when the other step runs at the same time
+    return state, item
+
+
+def test_resident_on_dask_runs_as_many_steps_at_a_time_as_a_worker_has_threads():
+    pytest.importorskip("dask.distributed")
+    import threading
+
+    from dask.distributed import Client, LocalCluster
+
+    import rnnexplore.parallel as par
+
+    global _BARRIER
+    _BARRIER = threading.Barrier(2)
+    with LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as cluster, \
+            Client(cluster) as client, par.Resident(client) as res:
+        assert res.map(_meet, {"a": 1, "b": 2}) == [1, 2]  # on one worker, both steps at once
