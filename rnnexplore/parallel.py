@@ -249,7 +249,8 @@ LEAN_DASK_CONFIG: dict[str, Any] = {
     "distributed.worker.memory.monitor-interval": "500ms",
     # event-loop health checks (they only warn), every 20 ms by default
     "distributed.admin.tick.interval": "1s",
-    # the kit pins each stateful step to its worker and queues the rest on the scheduler
+    # Resident places its steps itself (on the worker holding the state); other tasks queue
+    # on the scheduler until a thread is free
     "distributed.scheduler.work-stealing": False,
 }
 
@@ -350,7 +351,7 @@ def _resident_call(func: Callable[[Any, Any], tuple[Any, Any]], token: str, key:
 
 
 _PIPELINE = 2  # calls sent to a worker's runner at a time, per worker thread
-_RUNNERS: "weakref.WeakKeyDictionary[Any, dict[str, list]]" = weakref.WeakKeyDictionary()  # client -> runners
+_RUNNERS: "weakref.WeakKeyDictionary[Any, dict[str, tuple]]" = weakref.WeakKeyDictionary()  # client -> runners
 
 
 class _Runner:
@@ -452,7 +453,7 @@ class Resident:
         self._running: dict[Any, Any] = {}  # key -> future (in-process: (func, item); Dask: (call, worker))
         self._done: list[tuple[Any, Any]] = []  # finished steps not handed out yet
         # Dask: one runner actor per worker; steps wait here, highest priority first, for a free
-        # thread on their key's worker (a key's first step: on the least busy worker)
+        # call slot on their key's worker (a key's first step: on the least busy worker)
         self._runners: dict[str, Any] = {}  # worker address -> (actor future, actor)
         self._slots: dict[str, int] = {}  # worker address -> calls it takes at a time
         self._free: dict[str, int] = {}  # worker address -> its free call slots
@@ -524,7 +525,7 @@ class Resident:
         """``(key, result)`` of a submitted step that has finished (waits for one; in-process,
         runs the oldest). Raises what the step raised."""
         if not self._done:
-            if not self._running:
+            if not self._running and not self._queued:
                 raise ValueError("no step is running")
             self._done = self._collect()
         return self._done.pop(0)
@@ -554,6 +555,9 @@ class Resident:
         return out
 
     def _collect_dask(self) -> list[tuple[Any, Any]]:
+        """Dask: the steps that have finished (at least one); then the queued steps that now
+        have a free slot go out, also when a step failed (its error is raised, the other
+        results are kept for :meth:`next_done`)."""
         keys = list(self._running)
         finished = self.client.sync(_first_done, [self._running[k][0] for k in keys])
         out, error = [], None
@@ -572,9 +576,10 @@ class Resident:
             else:
                 self.where.pop(key, None)
             out.append((key, res))
-        if error is not None:
-            raise error
         self._dispatch()
+        if error is not None:
+            self._done.extend(out)  # the others' results stay for the next calls
+            raise error
         return out
 
     def map(self, func: Callable[[Any, Any], tuple[Any, Any]], items: Mapping[Any, Any],

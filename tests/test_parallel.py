@@ -216,6 +216,12 @@ def test_resident_on_dask_runs_the_highest_priority_first_on_the_least_busy_work
             res.submit(_slow_step, key, 0.0, priority=priority)
         assert res.running == 5
         assert [res.next_done()[0] for _ in range(5)] == ["busy", "next", "high", "mid", "low"]  # one runner
+        # a failing step: its error is raised, and the steps waiting on this side still go out
+        for key in ("fail", "w1", "w2", "w3"):
+            res.submit(_fail_on_two, key, 2 if key == "fail" else 3)
+        with pytest.raises(ZeroDivisionError):
+            res.next_done()
+        assert sorted(res.next_done()[0] for _ in range(3)) == ["w1", "w2", "w3"]
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
             Client(cluster) as client, par.Resident(client) as res:
         assert res.map(_slow_step, {k: 0.2 for k in range(4)}) == [0.2] * 4
