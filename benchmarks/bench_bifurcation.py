@@ -4,9 +4,11 @@ Measures, for an n x n grid over (delta a11, delta a22) in [-1, 1]^2 up to order
 
 - wall time of the continuation sweep serially (in-process) and on a 2-worker
   ``dask.distributed.LocalCluster`` (one thread each; the same default tiling, 4 x 4 tiles;
-  whether the maps are identical), ``--repeats`` times each, alternating, medians compared.
-  Both are warmed first by a 20 x 20 sweep (imports and caches), and the cluster start is not
-  counted;
+  whether the maps are identical), ``--repeats`` times each, alternating, medians compared:
+  first a cluster with Dask's default settings, then the kit's
+  :func:`rnnexplore.parallel.local_cluster` (its lean settings), each against the serial
+  sweeps run alternately with it. Both are warmed first by a 20 x 20 sweep (imports and
+  caches), and the cluster start is not counted;
 - wall time of independent per-point searches (``find_cycles`` from scratch, default budget),
   estimated from a random sample of points timed in the same run; the target is >= 100x;
 - completeness: at ``--thorough`` random points a thorough independent search
@@ -103,6 +105,39 @@ def timed_sweeps(m, grid, K: int, seed: int, repeats: int, executor=None) -> tup
     return times, bm
 
 
+def dask_runs(m, grid, warm, K: int, args, serial: BifurcationMap, lean: bool) -> dict:
+    """Serial and Dask sweeps alternating ``args.repeats`` times on a fresh 2-worker cluster:
+    :func:`rnnexplore.parallel.local_cluster` (``lean``: the kit's settings, else Dask's
+    defaults). Both are warmed first; the cluster start is not counted. Wall and CPU times."""
+    from dask.distributed import Client
+
+    from rnnexplore.parallel import local_cluster
+
+    name = (f"Dask local_cluster({args.workers}) (the kit's lean settings)" if lean else
+            f"Dask LocalCluster({args.workers}, 1 thread each, Dask's default settings)")
+    out = {"name": name, "serial": [], "serial_cpu": [], "dask": [], "workers_cpu": [], "client_cpu": [],
+           "identical": True}
+    t0 = time.perf_counter()
+    with local_cluster(args.workers, lean=lean) as cluster, Client(cluster) as client:
+        out["start"] = time.perf_counter() - t0
+        ex = client.get_executor()
+        for mod in ("rnnexplore.dynamics.bifurcation", "rnnexplore.dynamics.events", "scipy.sparse.csgraph"):
+            client.run(importlib.import_module, mod)  # every worker, not only the warm sweep's
+        sweep(m, warm, K, seed=args.seed, executor=ex)
+        for _ in range(args.repeats):  # alternate, so both see the same load
+            c0 = time.process_time()
+            out["serial"] += timed_sweeps(m, grid, K, args.seed, 1)[0]
+            out["serial_cpu"].append(time.process_time() - c0)
+            w0, c0 = client.run(time.process_time), time.process_time()
+            t, dasked = timed_sweeps(m, grid, K, args.seed, 1, ex)
+            w1, c1 = client.run(time.process_time), time.process_time()
+            out["workers_cpu"].append(sum(w1[k] - w0[k] for k in w0))
+            out["client_cpu"].append(c1 - c0)
+            out["dask"] += t
+            out["identical"] &= same_map(serial, dasked)
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=200, help="grid points per axis (default 200)")
@@ -127,10 +162,9 @@ def main() -> None:
 
     warm = {name: v[:20] for name, v in grid.items()}
     sweep(m, warm, K, seed=args.seed)
-    t0, c0 = time.perf_counter(), time.process_time()
+    t0 = time.perf_counter()
     serial = sweep(m, grid, K, seed=args.seed)
     t_serial = time.perf_counter() - t0
-    serial_times, cpu_log = [t_serial], [("serial", time.process_time() - c0)]
     print(f"serial continuation: {t_serial:8.1f} s ({1e3 * t_serial / n_pts:.2f} ms/point, "
           f"{serial.solves_per_point:.1f} solves/point, {int(serial.full_search.sum())} full searches, "
           f"{len(serial.obj_order)} objects, {len(serial.ev_kind)} events)")
@@ -172,39 +206,19 @@ def main() -> None:
               f"projected {ratio:.2f}x (target >= 1.7x)")
 
     if not args.skip_dask:
-        from dask.distributed import Client, LocalCluster
-
-        t0 = time.perf_counter()
-        with LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
-                          dashboard_address=None) as cluster, Client(cluster) as client:
-            t_start = time.perf_counter() - t0
-            ex = client.get_executor()
-            for mod in ("rnnexplore.dynamics.bifurcation", "rnnexplore.dynamics.events", "scipy.sparse.csgraph"):
-                client.run(importlib.import_module, mod)  # every worker, not only the warm sweep's
-            sweep(m, warm, K, seed=args.seed, executor=ex)
-            dask_times, identical = [], True
-            for _ in range(args.repeats):  # alternate, so both see the same load
-                if len(serial_times) < args.repeats:
-                    c0 = time.process_time()
-                    serial_times += timed_sweeps(m, grid, K, args.seed, 1)[0]
-                    cpu_log.append(("serial", time.process_time() - c0))
-                w0, c0 = client.run(time.process_time), time.process_time()
-                t, dasked = timed_sweeps(m, grid, K, args.seed, 1, ex)
-                w1, c1 = client.run(time.process_time), time.process_time()
-                cpu_log.append(("dask", sum(w1[k] - w0[k] for k in w0), c1 - c0))
-                dask_times += t
-                identical &= same_map(serial, dasked)
-        t_s, t_d = float(np.median(serial_times)), float(np.median(dask_times))
-        print(f"serial   sweeps: {', '.join(f'{t:.2f}' for t in serial_times)} s (median {t_s:.2f} s)")
-        print(f"Dask LocalCluster({args.workers}, 1 thread each): {', '.join(f'{t:.2f}' for t in dask_times)} s "
-              f"(median {t_d:.2f} s; cluster start {t_start:.1f} s not included), maps identical: {identical}")
-        ser = [c[1] for c in cpu_log if c[0] == "serial"]
-        wk, cl = [c[1] for c in cpu_log if c[0] == "dask"], [c[2] for c in cpu_log if c[0] == "dask"]
-        if ser:
-            print(f"CPU time per sweep (medians; load-independent up to cache effects): serial {np.median(ser):.2f} s; "
-                  f"Dask workers {np.median(wk):.2f} s + client and scheduler process {np.median(cl):.2f} s")
-        print(f"Dask speed-up over serial (medians): {t_s / t_d:.2f}x (target >= 1.7x) "
-              f"{'MET' if t_s / t_d >= 1.7 else 'NOT met'}; load average {os.getloadavg()}")
+        results = [dask_runs(m, grid, warm, K, args, serial, lean) for lean in (False, True)]
+        ser = [c for r in results for c in r["serial_cpu"]]
+        all_serial = [t_serial] + [t for r in results for t in r["serial"]]
+        print(f"serial   sweeps: {', '.join(f'{t:.2f}' for t in all_serial)} s (median {np.median(all_serial):.2f} s; "
+              f"CPU per sweep median {np.median(ser):.2f} s)")
+        for r in results:
+            t_s, t_d = float(np.median(r["serial"])), float(np.median(r["dask"]))
+            print(f"{r['name']}: {', '.join(f'{t:.2f}' for t in r['dask'])} s (median {t_d:.2f} s; cluster start "
+                  f"{r['start']:.1f} s not included), maps identical: {r['identical']}; CPU per sweep (medians): "
+                  f"workers {np.median(r['workers_cpu']):.2f} s + client and scheduler process "
+                  f"{np.median(r['client_cpu']):.2f} s")
+            print(f"  speed-up over the serial sweeps alternating with it ({', '.join(f'{t:.2f}' for t in r['serial'])} s,"
+                  f" median {t_s:.2f} s): {t_s / t_d:.2f}x (target >= 1.7x) {'MET' if t_s / t_d >= 1.7 else 'NOT met'}")
     print(f"load average at end {os.getloadavg()}")
 
 

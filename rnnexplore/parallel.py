@@ -21,6 +21,10 @@ With a process pool or a Dask cluster::
     client = Client()                     # or Client("scheduler:8786")
     parallel_map(work, items, executor=client.get_executor())
 
+    from rnnexplore.parallel import local_cluster
+    with local_cluster(2) as cluster, Client(cluster) as client:   # lean workers on this machine
+        parallel_map(work, items, executor=client.get_executor())
+
 Work that keeps state between rounds (the tiles of a bifurcation sweep) goes through
 :class:`Resident`: the state of every key stays where its work runs (in-process, or on the
 Dask worker that ran the key's first task), so a round ships only its small inputs and results.
@@ -36,6 +40,7 @@ import os
 import threading
 import time
 import uuid
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor
 from contextlib import contextmanager
@@ -43,7 +48,7 @@ from typing import Any
 
 from rnnexplore._validation import check_callable, check_executor, check_int
 
-__all__ = ["Resident", "chunked", "n_workers", "parallel_map", "progress_bar"]
+__all__ = ["LEAN_DASK_CONFIG", "Resident", "chunked", "local_cluster", "n_workers", "parallel_map", "progress_bar"]
 
 
 class _NoBar:
@@ -231,6 +236,90 @@ def parallel_map(
         return results
 
 
+# =========================================================================== local Dask cluster
+#: Dask settings of :func:`local_cluster` (keys of ``distributed.yaml``): the monitors that
+#: serve the dashboard run less often, so that on a small machine the workers' CPU goes to the
+#: work. Each is Dask's default for anything else.
+LEAN_DASK_CONFIG: dict[str, Any] = {
+    # the statistical profiler samples every worker's task thread every 10 ms (dashboard "Profile")
+    "distributed.worker.profile.enabled": False,
+    # host CPU / memory / network samples for the dashboard, every 500 ms by default
+    "distributed.admin.system-monitor.interval": "2s",
+    # the memory limits (spill / pause / terminate) are checked every 100 ms by default
+    "distributed.worker.memory.monitor-interval": "500ms",
+    # event-loop health checks (they only warn), every 20 ms by default
+    "distributed.admin.tick.interval": "1s",
+    # Resident places its steps itself (on the worker holding the state); other tasks queue
+    # on the scheduler until a thread is free
+    "distributed.scheduler.work-stealing": False,
+}
+
+
+def local_cluster(n_workers: int = 2, *, lean: bool = True, **kwargs: Any) -> Any:
+    """A ``dask.distributed.LocalCluster`` of single-threaded worker processes for the kit's work.
+
+    Every worker is one process with one thread (the kit's batched numerics are single-threaded
+    by design, so a process per core is the unit), no dashboard, and with ``lean`` the settings
+    of :data:`LEAN_DASK_CONFIG` (Dask's worker profiler off, its system and memory monitors
+    and event-loop checks run less often, no work stealing), and the workers start without
+    ``MALLOC_TRIM_THRESHOLD_`` in their environment, so glibc's allocator behaves as in a
+    plain Python process. (Dask's nanny sets it to 65536, and also writes it into the
+    starting process's ``os.environ``, so an earlier default cluster would pass it on. It
+    makes glibc hand memory back sooner, but it also pins the mmap threshold at 128 KiB, so
+    every large array is a fresh mapping whose pages fault in one by one: about 10% more CPU
+    per bifurcation sweep, measured.) The settings hold for this cluster's scheduler and
+    workers only; the global Dask configuration and ``os.environ`` are left as they were.
+
+    Parameters
+    ----------
+    n_workers : int
+        Worker processes (default 2).
+    lean : bool
+        Apply :data:`LEAN_DASK_CONFIG` (default); ``False`` gives Dask's defaults.
+    **kwargs
+        Passed on to ``LocalCluster`` (they override ``threads_per_worker=1``,
+        ``processes=True`` and ``dashboard_address=None``).
+
+    Returns
+    -------
+    distributed.LocalCluster
+        Use as a context manager, with a ``Client`` on it.
+
+    Examples
+    --------
+    >>> from dask.distributed import Client                      # doctest: +SKIP
+    >>> import rnnexplore as rx                                  # doctest: +SKIP
+    >>> with rx.parallel.local_cluster(2) as cluster, Client(cluster) as client:  # doctest: +SKIP
+    ...     bm = rx.sweep(rx.paper_gt16(), grid, max_order=16, executor=client.get_executor())
+    """
+    n_workers = check_int(n_workers, "n_workers", minimum=1)
+    if not isinstance(lean, bool):
+        raise TypeError(f"lean must be True or False, got {lean!r}")
+    import dask
+    from distributed import LocalCluster
+
+    options = {"threads_per_worker": 1, "processes": True, "dashboard_address": None, **kwargs}
+    if not lean:
+        return LocalCluster(n_workers=n_workers, **options)
+    with dask.config.set({**LEAN_DASK_CONFIG, f"distributed.nanny.pre-spawn-environ.{_TRIM}": None}), \
+            _without_env(_TRIM):
+        return LocalCluster(n_workers=n_workers, **options)
+
+
+_TRIM = "MALLOC_TRIM_THRESHOLD_"
+
+
+@contextmanager
+def _without_env(name: str) -> Iterator[None]:
+    """``name`` out of ``os.environ`` while the block runs (processes started in it lack it)."""
+    old = os.environ.pop(name, None)
+    try:
+        yield
+    finally:
+        if old is not None:
+            os.environ[name] = old
+
+
 # =========================================================================== resident state
 _STATES: dict[tuple[str, Any], Any] = {}  # worker side: (session token, key) -> state
 _STATES_LOCK = threading.Lock()
@@ -246,38 +335,59 @@ def _dask_client(executor: Any) -> Any:
     return None
 
 
-class _Opaque:
-    """An item Dask ships as it is: it does not look inside for futures or tasks (a tile's
-    item holds long lists, which it would walk element by element on every submit)."""
-
-    __slots__ = ("value",)
-
-    def __init__(self, value: Any) -> None:
-        self.value = value
-
-    def __reduce__(self) -> tuple:
-        return (_Opaque, (self.value,))
-
-
 def _resident_call(func: Callable[[Any, Any], tuple[Any, Any]], token: str, key: Any, item: Any,
-                   has_state: bool) -> tuple[Any, str | None]:
+                   has_state: bool) -> Any:
     """Worker side of :class:`Resident` on Dask: the key's state from this process, one step."""
-    from distributed import get_worker
-
-    if isinstance(item, _Opaque):
-        item = item.value
-
     with _STATES_LOCK:
         state = _STATES.pop((token, key), None)
     if has_state and state is None:
         raise RuntimeError(f"the state of {key!r} is not on this worker any more (was the worker restarted?)")
     with batch_friendly_malloc():
         state, result = func(state, item)
-    if state is None:
-        return result, None
-    with _STATES_LOCK:
-        _STATES[(token, key)] = state
-    return result, get_worker().address
+    if state is not None:
+        with _STATES_LOCK:
+            _STATES[(token, key)] = state
+    return result, state is not None
+
+
+_PIPELINE = 2  # calls sent to a worker's runner at a time, per worker thread
+_RUNNERS: "weakref.WeakKeyDictionary[Any, dict[str, tuple]]" = weakref.WeakKeyDictionary()  # client -> runners
+
+
+class _Runner:
+    """A Dask actor on one worker: runs :class:`Resident` steps on the worker's own task
+    threads (as many at a time as the worker has threads). A call goes from the client
+    straight to the worker and back (no scheduler task per step)."""
+
+    async def step(self, func: Callable[[Any, Any], tuple[Any, Any]], token: str, key: Any, item: Any,
+                   has_state: bool) -> tuple[Any, bool]:
+        import asyncio
+
+        from distributed import get_worker
+
+        pool = get_worker().executors["default"]
+        return await asyncio.get_running_loop().run_in_executor(
+            pool, _resident_call, func, token, key, item, has_state)
+
+
+async def _first_done(futures: list[Any]) -> list[tuple[int, bool, Any]]:
+    """Client loop: wait for the first of some actor calls; ``(index, ok, result or error)``
+    of every one that has finished."""
+    import asyncio
+
+    async def outcome(f: Any) -> tuple[bool, Any]:
+        try:
+            return True, await f
+        except Exception as exc:  # handed to the caller, which raises it
+            return False, exc
+
+    tasks = [asyncio.ensure_future(outcome(f)) for f in futures]
+    await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    out = [(n, *t.result()) for n, t in enumerate(tasks) if t.done()]
+    for t in tasks:
+        if not t.done():
+            t.cancel()
+    return out
 
 
 def _shipped_call(func: Callable[[Any, Any], tuple[Any, Any]], state: Any, item: Any) -> tuple[Any, Any]:
@@ -302,9 +412,12 @@ class Resident:
     cannot keep it:
 
     - ``None`` (in-process): states in a dict here;
-    - a Dask client or its ``get_executor()``: every key's first step runs wherever the
-      scheduler puts it, later steps on the same worker, whose process keeps the state
-      (a step ships its item and result only);
+    - a Dask client or its ``get_executor()``: a runner actor on each worker runs the steps
+      on the worker's task threads, each call straight from here to its worker and back (no
+      scheduler task per step; a worker takes a second call per thread while it runs one, so
+      it never waits for this side); steps wait here, highest priority first, for a free
+      slot: a key's first step on the least busy worker, later steps on the same worker,
+      whose process keeps the state (a step ships its item and result only);
     - any other executor (thread or process pools): the state travels with each step
       (pickled for process pools).
 
@@ -337,49 +450,82 @@ class Resident:
         self.token = f"{uuid.uuid4().hex}-{next(self._ids)}"
         self.where: dict[Any, str] = {}  # Dask: key -> worker address
         self.states: dict[Any, Any] = {}  # elsewhere: key -> state
-        self._running: dict[Any, Any] = {}  # key -> future (in-process: (func, item))
+        self._running: dict[Any, Any] = {}  # key -> future (in-process: (func, item); Dask: (call, worker))
         self._done: list[tuple[Any, Any]] = []  # finished steps not handed out yet
-        self._alive: set[str] = set()  # Dask: the workers, as last asked
-        self._alive_at = 0.0
-        # a LocalCluster's workers are on this machine: results come straight from them
-        # instead of through the scheduler (elsewhere Dask's default, which always works)
-        cluster = getattr(self.client, "cluster", None)
-        self._direct = True if type(cluster).__name__ == "LocalCluster" else None
+        # Dask: one runner actor per worker; steps wait here, highest priority first, for a free
+        # call slot on their key's worker (a key's first step: on the least busy worker)
+        self._runners: dict[str, Any] = {}  # worker address -> (actor future, actor)
+        self._slots: dict[str, int] = {}  # worker address -> calls it takes at a time
+        self._free: dict[str, int] = {}  # worker address -> its free call slots
+        self._runners_at = 0.0
+        self._queued: dict[Any, tuple[int, int, Callable, Any]] = {}  # key -> (-priority, order, func, item)
+        self._order = itertools.count()
 
     @property
     def running(self) -> int:
         """Number of submitted steps whose results :meth:`next_done` has not returned yet."""
-        return len(self._running) + len(self._done)
+        return len(self._running) + len(self._done) + len(self._queued)
 
     def submit(self, func: Callable[[Any, Any], tuple[Any, Any]], key: Any, item: Any, priority: int = 0) -> None:
         """Start one step of ``key`` (which must have no step running); higher ``priority``
         runs first where the executor has a choice. Its result comes from :meth:`next_done`."""
         check_callable(func, "func", allow_none=False)
-        if key in self._running or any(k == key for k, _ in self._done):
+        if key in self._running or key in self._queued or any(k == key for k, _ in self._done):
             raise ValueError(f"key {key!r} already has a step running")
         if self.executor is None:
             self._running[key] = (func, item)
         elif self.client is not None:
-            pin = {}
-            if key in self.where:
-                # the workers are asked for again when the cached list is older than a second
-                # or lacks the key's worker (one round trip to the scheduler, not one per step)
-                if self.where[key] not in self._alive or time.monotonic() - self._alive_at > 1.0:
-                    self._alive = set(self.client.scheduler_info()["workers"])
-                    self._alive_at = time.monotonic()
-                if self.where[key] not in self._alive:
-                    raise RuntimeError(f"the worker holding the state of {key!r} ({self.where[key]}) is gone")
-                pin = {"workers": [self.where[key]], "allow_other_workers": False}
-            self._running[key] = self.client.submit(_resident_call, func, self.token, key, _Opaque(item),
-                                                    key in self.where, pure=False, priority=priority, **pin)
+            self._start_runners(self.where.get(key))
+            if key in self.where and self.where[key] not in self._runners:
+                raise RuntimeError(f"the worker holding the state of {key!r} ({self.where[key]}) is gone")
+            self._queued[key] = (-priority, next(self._order), func, item)
+            self._dispatch()
         else:
             self._running[key] = self.executor.submit(_shipped_call, func, self.states.pop(key, None), item)
+
+    def _start_runners(self, need: str | None = None) -> None:
+        """Dask: a runner actor on every worker not yet served, when none are known, ``need``
+        is not among them, or the list is older than a second; workers that left are dropped.
+        The actors hold no state (that is in the worker's process, by token), so every
+        :class:`Resident` on a client shares them."""
+        if self._runners and (need is None or need in self._runners) and time.monotonic() - self._runners_at < 1.0:
+            return
+        workers = self.client.nthreads()
+        self._runners_at = time.monotonic()
+        shared = _RUNNERS.setdefault(self.client, {})
+        for w in [w for w in shared if w not in workers]:
+            del shared[w]
+        new = {w: self.client.submit(_Runner, actor=True, workers=[w], allow_other_workers=False, pure=False)
+               for w in workers if w not in shared}
+        for w, fut in new.items():
+            shared[w] = (fut, fut.result())
+        for w in [w for w in self._runners if w not in shared]:
+            del self._runners[w], self._free[w], self._slots[w]
+        for w, runner in shared.items():
+            if w not in self._runners:
+                self._runners[w] = runner
+                # a worker takes a second call per thread while it runs one (the call waits
+                # there, so the worker never waits for this side between steps)
+                self._slots[w] = self._free[w] = max(1, workers[w]) * _PIPELINE
+
+    def _dispatch(self) -> None:
+        """Dask: send queued steps, highest priority first, to workers with a free call slot."""
+        for key, (_, _, func, item) in sorted(self._queued.items(), key=lambda kv: kv[1][:2]):
+            w = self.where.get(key)
+            if w is None:  # a first step: the least busy worker (in address order on ties)
+                w = max(self._runners, key=lambda a: (self._free[a] / self._slots[a], a))
+            if not self._free[w]:
+                continue
+            del self._queued[key]
+            self._free[w] -= 1
+            call = self._runners[w][1].step(func, self.token, key, item, key in self.where)
+            self._running[key] = (call, w)
 
     def next_done(self) -> tuple[Any, Any]:
         """``(key, result)`` of a submitted step that has finished (waits for one; in-process,
         runs the oldest). Raises what the step raised."""
         if not self._done:
-            if not self._running:
+            if not self._running and not self._queued:
                 raise ValueError("no step is running")
             self._done = self._collect()
         return self._done.pop(0)
@@ -393,19 +539,9 @@ class Resident:
             if state is not None:
                 self.states[key] = state
             return [(key, res)]
-        futs = list(self._running.values())
         if self.client is not None:
-            from distributed import wait
-
-            done = wait(futs, return_when="FIRST_COMPLETED").done
-            keys = [k for k, f in self._running.items() if f in done]
-            out = self.client.gather([self._running.pop(k) for k in keys], direct=self._direct)
-            for k, (res, where) in zip(keys, out):
-                if where is None:
-                    self.where.pop(k, None)
-                else:
-                    self.where[k] = where
-            return [(k, res) for k, (res, _) in zip(keys, out)]
+            return self._collect_dask()
+        futs = list(self._running.values())
         if all(isinstance(f, concurrent.futures.Future) for f in futs):
             done = concurrent.futures.wait(futs, return_when=concurrent.futures.FIRST_COMPLETED).done
         else:  # an executor whose handles only have result() (e.g. an app's streaming wrapper): the oldest
@@ -416,6 +552,34 @@ class Resident:
             if state is not None:
                 self.states[k] = state
             out.append((k, res))
+        return out
+
+    def _collect_dask(self) -> list[tuple[Any, Any]]:
+        """Dask: the steps that have finished (at least one); then the queued steps that now
+        have a free slot go out, also when a step failed (its error is raised, the other
+        results are kept for :meth:`next_done`)."""
+        keys = list(self._running)
+        finished = self.client.sync(_first_done, [self._running[k][0] for k in keys])
+        out, error = [], None
+        for n, ok, value in finished:
+            key = keys[n]
+            w = self._running.pop(key)[1]
+            if w in self._free:
+                self._free[w] += 1
+            if not ok:  # the step took its state with it (as on every executor): the key starts again
+                self.where.pop(key, None)
+                error = error or value
+                continue
+            res, kept = value
+            if kept:
+                self.where[key] = w
+            else:
+                self.where.pop(key, None)
+            out.append((key, res))
+        self._dispatch()
+        if error is not None:
+            self._done.extend(out)  # the others' results stay for the next calls
+            raise error
         return out
 
     def map(self, func: Callable[[Any, Any], tuple[Any, Any]], items: Mapping[Any, Any],
@@ -445,6 +609,9 @@ class Resident:
             except Exception:  # pragma: no cover - cluster already gone; its states went with it
                 pass
             self.where.clear()
+        self._runners.clear()  # the actors stay with the client (they hold no state)
+        self._free.clear()
+        self._slots.clear()
 
     def __enter__(self) -> Resident:
         return self

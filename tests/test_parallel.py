@@ -1,3 +1,4 @@
+import os
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
 import pytest
@@ -153,3 +154,115 @@ def test_batch_friendly_malloc_nests_and_is_a_no_op_without_the_variable(monkeyp
     with par.batch_friendly_malloc(), par.batch_friendly_malloc():  # nested
         assert par._MALLOC_USERS[0] == (2 if par._glibc() is not None else 0)
     assert par._MALLOC_USERS[0] == 0
+
+
+def _worker_settings(dask_worker=None):
+    import dask
+
+    return {"profile": dask.config.get("distributed.worker.profile.enabled"),
+            "profiling": "profile" in dask_worker.periodic_callbacks,
+            "memory": dask.config.get("distributed.worker.memory.monitor-interval"),
+            "nthreads": dask_worker.state.nthreads, "trim": os.environ.get("MALLOC_TRIM_THRESHOLD_")}
+
+
+def test_local_cluster_is_lean_only_for_its_own_processes(monkeypatch):
+    pytest.importorskip("dask.distributed")
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "65536")  # as an earlier default cluster's nanny leaves it
+    import dask
+    from dask.distributed import Client
+
+    import rnnexplore.parallel as par
+
+    before = {k: dask.config.get(k) for k in par.LEAN_DASK_CONFIG}
+    with par.local_cluster(2) as cluster, Client(cluster) as client:
+        settings = list(client.run(_worker_settings).values())
+        assert len(settings) == 2
+        assert settings[0] == settings[1] == {"profile": False, "profiling": False, "memory": "500ms", "nthreads": 1,
+                                              "trim": None}
+        assert os.environ["MALLOC_TRIM_THRESHOLD_"] == "65536"  # this process's environment as it was
+        assert "stealing" not in cluster.scheduler.extensions
+        assert {k: dask.config.get(k) for k in par.LEAN_DASK_CONFIG} == before  # the global config is untouched
+        # the same results as in-process, on worker processes that keep the keys' states
+        assert _one_at_a_time(client.get_executor()) == {k: [k + 1, k + 11, k + 21, k + 31] for k in range(4)}
+    with par.local_cluster(1, lean=False) as cluster, Client(cluster) as client:
+        got = list(client.run(_worker_settings).values())[0]
+        assert got["profiling"] == before["distributed.worker.profile.enabled"] and got["trim"] == "65536"
+        assert "stealing" in cluster.scheduler.extensions
+    with pytest.raises(ValueError, match="n_workers"):
+        par.local_cluster(0)
+    with pytest.raises(TypeError, match="lean"):
+        par.local_cluster(2, lean="yes")
+
+
+def _slow_step(state, item):
+    import time
+
+    time.sleep(item)
+    return (state or 0) + 1, item
+
+
+def test_resident_on_dask_runs_the_highest_priority_first_on_the_least_busy_worker():
+    pytest.importorskip("dask.distributed")
+    from dask.distributed import Client, LocalCluster
+
+    import rnnexplore.parallel as par
+
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
+            Client(cluster) as client, par.Resident(client) as res:
+        # the only runner takes two calls (one runs, one waits there); the rest wait on this side
+        res.submit(_slow_step, "busy", 0.3)
+        res.submit(_slow_step, "next", 0.0)
+        for key, priority in [("low", 1), ("high", 3), ("mid", 2)]:
+            res.submit(_slow_step, key, 0.0, priority=priority)
+        assert res.running == 5
+        assert [res.next_done()[0] for _ in range(5)] == ["busy", "next", "high", "mid", "low"]  # one runner
+        # a failing step: its error is raised, and the steps waiting on this side still go out
+        for key in ("fail", "w1", "w2", "w3"):
+            res.submit(_fail_on_two, key, 2 if key == "fail" else 3)
+        with pytest.raises(ZeroDivisionError):
+            res.next_done()
+        assert sorted(res.next_done()[0] for _ in range(3)) == ["w1", "w2", "w3"]
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
+            Client(cluster) as client, par.Resident(client) as res:
+        assert res.map(_slow_step, {k: 0.2 for k in range(4)}) == [0.2] * 4
+        placed = sorted(res.where.values())
+        assert len(set(placed)) == 2 and placed.count(placed[0]) == 2  # first steps: two on each worker
+        where = dict(res.where)
+        assert res.map(_slow_step, {k: 0.0 for k in range(4)}) == [0.0] * 4
+        assert res.where == where  # later steps where the states are
+        with pytest.raises(ZeroDivisionError):  # a failing step raises here, the others run on
+            res.map(_fail_on_two, {k: k for k in range(4)})
+        rest = {}
+        while res.running:
+            k, value = res.next_done()
+            rest[k] = value
+        assert rest.items() <= {0: -0.5, 1: -1.0, 3: 1.0}.items()
+        assert res.map(_slow_step, {k: 0.0 for k in range(4)}) == [0.0] * 4  # every runner is free again
+        assert 2 in res.where  # the failed key started again from no state
+
+
+def _fail_on_two(state, item):
+    return state, 1 / (item - 2)
+
+
+_BARRIER = None
+
+
+def _meet(state, item):
+    _BARRIER.wait(timeout=20)  # returns only when the other step runs at the same time
+    return state, item
+
+
+def test_resident_on_dask_runs_as_many_steps_at_a_time_as_a_worker_has_threads():
+    pytest.importorskip("dask.distributed")
+    import threading
+
+    from dask.distributed import Client, LocalCluster
+
+    import rnnexplore.parallel as par
+
+    global _BARRIER
+    _BARRIER = threading.Barrier(2)
+    with LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as cluster, \
+            Client(cluster) as client, par.Resident(client) as res:
+        assert res.map(_meet, {"a": 1, "b": 2}) == [1, 2]  # on one worker, both steps at once
