@@ -91,6 +91,7 @@ from rnnexplore.dynamics.enumeration import (
     prefix_margins,
     region_letters,
     switching_affine,
+    template_box,
 )
 from rnnexplore.dynamics.models import PiecewiseLinearModel, ShallowPLRNN
 from rnnexplore.dynamics.solve import HUGE, _solve_sequences, check_model
@@ -866,16 +867,17 @@ class _ExactOrders:
         solving the closed walks of the current one (estimated from its graph's growth rate).
 
         ``box``: bounds ``(lo, hi)`` holding every periodic point, ``"auto"`` for
-        :func:`~rnnexplore.dynamics.enumeration.periodic_box`, or None (no bound: windows of
+        :func:`~rnnexplore.dynamics.enumeration.periodic_box` tightened by
+        :func:`~rnnexplore.dynamics.enumeration.template_box` (:meth:`_auto_box`), or None (no bound: windows of
         any initial state). ``depth``: grow the windows to this length whatever the cost model
         says (tests; the time limit still applies).
         """
         report = set(orders) if report is None else report
         import scipy.optimize  # noqa: F401 - imported before the clock starts (the LP cost model)
 
-        self.box = periodic_box(self.model) if isinstance(box, str) else box
         t0 = time.perf_counter()
         self._deadline = t0 + seconds
+        self.box = self._auto_box(seconds) if isinstance(box, str) else box
         K = max(orders)
         todo = [k for k in orders if k not in skip]
         win = _Windows(self, K, todo, depth)
@@ -899,6 +901,16 @@ class _ExactOrders:
             if k in report:
                 self._complete(k, "pruned")
         return done
+
+    template_share = 0.05  # of the pruned stage's time, at most, for tightening the box (template_box)
+
+    def _auto_box(self, seconds: float):
+        """:func:`periodic_box`, tightened by :func:`template_box` within ``template_share`` of
+        the time (every periodic point stays inside: see there); None when no box is known."""
+        box = periodic_box(self.model)
+        if box is None or self.template_share <= 0:
+            return box
+        return template_box(self.model, box, seconds=self.template_share * seconds)
 
     def _in_box(self, z: np.ndarray) -> np.ndarray:
         """Rows of z (..., M) inside the box (finite rows without a box); NaN is outside."""
