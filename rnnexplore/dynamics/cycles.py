@@ -858,7 +858,9 @@ class _ExactOrders:
         window of length J lies in ``A_J`` (closed walks of the de Bruijn graph of ``A_J``,
         grown as a prenecklace tree), each solved exactly and checked on the true map.
 
-        Completeness: the points ``z_1..z_k`` of a real k-cycle all lie in the periodic box, and
+        Completeness: the points ``z_1..z_k`` of a real k-cycle all lie in the periodic box (and
+        in its tightening by a template polytope, which maps every periodic point it holds to
+        one it holds: :func:`~rnnexplore.dynamics.enumeration.template_box`), and
         for each i the itinerary of ``z_i`` over J steps (read cyclically) is the cyclic window
         of the cycle's region sequence starting at i; so every cyclic window of length J is
         admissible and survives in ``A_J`` (the filters below drop only what no such orbit
@@ -902,7 +904,7 @@ class _ExactOrders:
                 self._complete(k, "pruned")
         return done
 
-    template_share = 0.05  # of the pruned stage's time, at most, for tightening the box (template_box)
+    template_share = 0.1  # of the pruned stage's time, at most, for tightening the box (template_box)
 
     def _auto_box(self, seconds: float):
         """:func:`periodic_box`, tightened by :func:`template_box` within ``template_share`` of

@@ -242,8 +242,8 @@ def template_box(model: PiecewiseLinearModel, box: tuple[np.ndarray, np.ndarray]
     ``y >= 0`` (``max d.(J z) <= y . b + max_box (J^T d - A^T y) . z`` for every such y, up to
     a rounding slack), and a letter is dropped only when a Farkas ray of the solver is verified
     the same way; any other failure keeps the old ``c``. Returns the box ``(-c_{-e_j}, c_{e_j})``
-    after ``n_iter`` iterations or ``seconds``, whichever comes first (the box unchanged when
-    scipy's HiGHS object is not there).
+    after ``n_iter`` iterations, or after the last one that fit in ``seconds`` (none when two
+    would not; the box unchanged when scipy's HiGHS object is not there).
 
     Examples
     --------
@@ -269,10 +269,15 @@ def template_box(model: PiecewiseLinearModel, box: tuple[np.ndarray, np.ndarray]
     Jac, off = model.jacobians(letters), model.offsets(letters)
     c = np.where(D > 0, D * hi, D * lo).sum(axis=1)
     alive = np.ones(len(letters), dtype=bool)
-    t_end = time.perf_counter() + seconds
+    t0 = time.perf_counter()
+    t_end = t0 + seconds
     h = _core._Highs()
     h.setOptionValue("output_flag", False)
-    for _ in range(n_iter):
+    for it in range(n_iter):
+        # the first iteration only narrows the other directions: it pays when a second one fits
+        per = (time.perf_counter() - t0) / it if it else len(letters) * len(D) * _TEMPLATE_LP_SECONDS
+        if time.perf_counter() + (per if it else 2.0 * per) > t_end:
+            break  # (a partial iteration bounds nothing)
         new = np.full(len(D), -np.inf)
         for a in np.flatnonzero(alive):
             if time.perf_counter() > t_end:
@@ -287,6 +292,9 @@ def template_box(model: PiecewiseLinearModel, box: tuple[np.ndarray, np.ndarray]
             new = np.maximum(new, got + D @ off[a])
         c = np.minimum(c, new + 1e-9 * (1.0 + np.abs(new)))
     return _box_of(D, c, lo, hi)
+
+
+_TEMPLATE_LP_SECONDS = 1.5e-4  # one warm-started re-solve of a letter's LP (M = 9, measured under load)
 
 
 def _template_directions(model: PiecewiseLinearModel, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
