@@ -952,7 +952,11 @@ class _Windows:
     of a cycle has both: the windows starting one step later and earlier). A level whose LPs
     would not fit in half the time left is built partially: the candidates not tested in that
     time are kept (a superset of ``A_{t+1}`` is as sound, only less selective) - when at least
-    about 70% of its LPs fit; it is then the last level.
+    about 70% of its LPs fit; it is then the last level. A lazy level that does not fit is
+    also built partially when the closed walks of the current level cannot reach the next
+    order at all (its prenecklace tree is over ``_MAX_TREE``): with 70% of the time those
+    walks leave unused (twice their estimate kept back), if that is at least a tenth of the
+    time left - the alternative is to stop there.
 
     By default the levels are built lazily (:meth:`_grow_lazy`, :meth:`_settle`): the trimmed
     level is the core of the admissible candidates, so only candidates in the core of those not
@@ -1187,11 +1191,18 @@ class _Windows:
         left = ex._deadline - time.perf_counter()
         lp_cost = n0 * ex.lp_seconds * (t + 1) / t * self.lazy_fraction
         until = math.inf
+        walk = self._walk_seconds(lvl)
         if self.forced is not None:
             if t >= self.forced:
                 return None
-        elif self._walk_seconds(lvl) <= lp_cost or lp_cost > 0.7 * left or self.partial:
-            return None  # deepening would not pay or not fit
+        elif walk <= lp_cost or self.partial:
+            return None  # deepening would not pay
+        elif lp_cost > 0.7 * left:  # does not fit: a partial last level with the time the walks cannot use
+            spare = 0.0 if math.isfinite(walk) else 0.7 * (left - 2.0 * self._walk_seconds(lvl, reachable=True))
+            if spare < 0.1 * left:
+                return None
+            until = time.perf_counter() + spare
+            self.partial = True
         elif lp_cost > 0.5 * left:  # a partial last level (untested words kept): time for the walks
             until = time.perf_counter() + 0.5 * left
             self.partial = True
@@ -1340,21 +1351,23 @@ class _Windows:
             lvl = lvl.select(keep)
         return lvl
 
-    def _walk_seconds(self, lvl: _Level) -> float:
+    def _walk_seconds(self, lvl: _Level, reachable: bool = False) -> float:
         """Estimated cost of solving the closed walks of lvl's de Bruijn graph for the orders left.
         About ``lambda^k / k`` Lyndon words of order k are solved (closed walks, one in k;
         lambda: the graph's growth rate), but the prenecklace tree that finds them holds about
         ``|A_t| lambda^(k-t) / k`` words (open walks), and a tree above ``_MAX_TREE`` words
         cannot be grown (infinite cost: deepen). (At M = 9, J = 6 the order-12 tree was ~20x
-        the closed walks and above the limit, so order 12 was dropped.)"""
+        the closed walks and above the limit, so order 12 was dropped.) ``reachable``: the cost
+        of the orders before the first such tree only (what the walks of lvl can still prove;
+        the time beyond it is free for a deeper, partial level)."""
         lam = _growth_rate(lvl, self.n)
         M, N = self.M, len(lvl.codes)
         total = 0.0
-        for k in self.todo:
+        for k in sorted(self.todo):
             if k > lvl.t:
                 nodes = min(N * lam ** (k - lvl.t) / k, 1e15)
                 if nodes > _MAX_TREE:
-                    return math.inf
+                    return total if reachable else math.inf
                 total += min(lam**k / k, 1e15) * _solve_seconds(M, k) + nodes * 1e-6 * k
         return total
 
