@@ -279,19 +279,45 @@ def template_box(model: PiecewiseLinearModel, box: tuple[np.ndarray, np.ndarray]
         if time.perf_counter() + (per if it else 2.0 * per) > t_end:
             break  # (a partial iteration bounds nothing)
         new = np.full(len(D), -np.inf)
-        for a in np.flatnonzero(alive):
+        ub = _interval_bounds(D, Jac, off, letters, bits, G, g, *_box_of(D, c, lo, hi))
+        for a in np.flatnonzero(alive)[np.argsort(-ub[alive].mean(axis=1))]:  # likely maxima first
             if time.perf_counter() > t_end:
                 return _box_of(D, c, lo, hi)
+            need = ub[a] > new  # the LP can only raise the directions whose interval bound is above
+            if not need.any():
+                continue
             sign = np.where(letters[a][bits], -1.0, 1.0)  # on: -(G z + g) <= 0, off: G z + g <= 0
             A = np.concatenate([D, sign[:, None] * G[bits]])
             b = np.concatenate([c, sign * g[bits]])
-            got = _letter_bounds(h, _core, A, b, lo, hi, D @ Jac[a])
+            got = _letter_bounds(h, _core, A, b, lo, hi, D[need] @ Jac[a])
             if got is None:  # verified empty: the letter has no point of P
                 alive[a] = False
                 continue
-            new = np.maximum(new, got + D @ off[a])
+            new[need] = np.maximum(new[need], got + D[need] @ off[a])
         c = np.minimum(c, new + 1e-9 * (1.0 + np.abs(new)))
     return _box_of(D, c, lo, hi)
+
+
+def _interval_bounds(D, Jac, off, letters, bits, G, g, blo, bhi) -> np.ndarray:
+    """Upper bounds (n_letters, len(D)) of ``d . (J_a z + c_a)`` over the box ``[blo, bhi]``
+    clipped to the half-spaces of letter a that bound one coordinate (``G_j = s e_p``, s > 0);
+    -inf where the clipped box is empty."""
+    n, M = len(letters), len(blo)
+    Lo, Hi = np.tile(blo, (n, 1)), np.tile(bhi, (n, 1))
+    for j in np.flatnonzero(bits):
+        nz = np.flatnonzero(G[j])
+        if len(nz) != 1 or G[j, nz[0]] <= 0:
+            continue
+        p, thr = nz[0], -g[j] / G[j, nz[0]]
+        on = letters[:, j]
+        Lo[on, p] = np.maximum(Lo[on, p], thr)
+        Hi[~on, p] = np.minimum(Hi[~on, p], thr)
+    Q = np.einsum("dm,amk->adk", D, Jac)  # (n, K, M): rows q = J_a^T d
+    with np.errstate(all="ignore"):
+        ub = np.maximum(Q * Lo[:, None, :], Q * Hi[:, None, :]).sum(axis=2) + off @ D.T
+    ub = ub + 1e-9 * (1.0 + np.abs(ub))
+    ub[np.any(Lo > Hi, axis=1)] = -np.inf
+    return ub
 
 
 _TEMPLATE_LP_SECONDS = 1.5e-4  # one warm-started re-solve of a letter's LP (M = 9, measured under load)
