@@ -956,7 +956,8 @@ class _Windows:
     also built partially when the closed walks of the current level cannot reach the next
     order at all (its prenecklace tree is over ``_MAX_TREE``): with 70% of the time those
     walks leave unused (twice their estimate kept back), if that is at least a tenth of the
-    time left - the alternative is to stop there.
+    time left - the alternative is to stop there. A lazy level whose candidates were all
+    decided within its time is exact and need not be the last.
 
     By default the levels are built lazily (:meth:`_grow_lazy`, :meth:`_settle`): the trimmed
     level is the core of the admissible candidates, so only candidates in the core of those not
@@ -1213,6 +1214,8 @@ class _Windows:
         with np.errstate(all="ignore"):
             prio = np.sum(np.log(np.maximum(hi - lo, 1e-300)), axis=1)
         ok = self._settle(lvl, par, vi, a, status, prio, until)
+        if self.partial and self.settle_stats["undecided_left"] == 0:
+            self.partial = False  # every candidate was decided in time: an exact level, not the last
         self.lps[t + 1] = self.spent + split_lps
         if n0:
             self.lazy_fraction = max((self.spent + split_lps) / n0, 0.02)
