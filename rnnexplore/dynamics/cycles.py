@@ -954,8 +954,8 @@ class _Windows:
     time are kept (a superset of ``A_{t+1}`` is as sound, only less selective) - when at least
     about 70% of its LPs fit; it is then the last level. A lazy level that does not fit is
     also built partially when the closed walks of the current level cannot reach the next
-    order at all (its prenecklace tree is over ``_MAX_TREE``): with 70% of the time those
-    walks leave unused (twice their estimate kept back), if that is at least a tenth of the
+    order at all (its prenecklace tree is over ``_MAX_TREE``): with half the time those
+    walks leave unused (four times their estimate kept back), if that is at least a tenth of the
     time left - the alternative is to stop there. A lazy level whose candidates were all
     decided within its time is exact and need not be the last.
 
@@ -1199,7 +1199,7 @@ class _Windows:
         elif walk <= lp_cost or self.partial:
             return None  # deepening would not pay
         elif lp_cost > 0.7 * left:  # does not fit: a partial last level with the time the walks cannot use
-            spare = 0.0 if math.isfinite(walk) else 0.7 * (left - 2.0 * self._walk_seconds(lvl, reachable=True))
+            spare = 0.0 if math.isfinite(walk) else 0.5 * (left - 4.0 * self._walk_seconds(lvl, reachable=True))
             if spare < 0.1 * left:
                 return None
             until = time.perf_counter() + spare
