@@ -91,6 +91,7 @@ from rnnexplore.dynamics.enumeration import (
     prefix_margins,
     region_letters,
     switching_affine,
+    template_box,
 )
 from rnnexplore.dynamics.models import PiecewiseLinearModel, ShallowPLRNN
 from rnnexplore.dynamics.solve import HUGE, _solve_sequences, check_model
@@ -857,7 +858,9 @@ class _ExactOrders:
         window of length J lies in ``A_J`` (closed walks of the de Bruijn graph of ``A_J``,
         grown as a prenecklace tree), each solved exactly and checked on the true map.
 
-        Completeness: the points ``z_1..z_k`` of a real k-cycle all lie in the periodic box, and
+        Completeness: the points ``z_1..z_k`` of a real k-cycle all lie in the periodic box (and
+        in its tightening by a template polytope, which maps every periodic point it holds to
+        one it holds: :func:`~rnnexplore.dynamics.enumeration.template_box`), and
         for each i the itinerary of ``z_i`` over J steps (read cyclically) is the cyclic window
         of the cycle's region sequence starting at i; so every cyclic window of length J is
         admissible and survives in ``A_J`` (the filters below drop only what no such orbit
@@ -866,16 +869,17 @@ class _ExactOrders:
         solving the closed walks of the current one (estimated from its graph's growth rate).
 
         ``box``: bounds ``(lo, hi)`` holding every periodic point, ``"auto"`` for
-        :func:`~rnnexplore.dynamics.enumeration.periodic_box`, or None (no bound: windows of
+        :func:`~rnnexplore.dynamics.enumeration.periodic_box` tightened by
+        :func:`~rnnexplore.dynamics.enumeration.template_box` (:meth:`_auto_box`), or None (no bound: windows of
         any initial state). ``depth``: grow the windows to this length whatever the cost model
         says (tests; the time limit still applies).
         """
         report = set(orders) if report is None else report
         import scipy.optimize  # noqa: F401 - imported before the clock starts (the LP cost model)
 
-        self.box = periodic_box(self.model) if isinstance(box, str) else box
         t0 = time.perf_counter()
         self._deadline = t0 + seconds
+        self.box = self._auto_box(seconds) if isinstance(box, str) else box
         K = max(orders)
         todo = [k for k in orders if k not in skip]
         win = _Windows(self, K, todo, depth)
@@ -899,6 +903,16 @@ class _ExactOrders:
             if k in report:
                 self._complete(k, "pruned")
         return done
+
+    template_share = 0.1  # of the pruned stage's time, at most, for tightening the box (template_box)
+
+    def _auto_box(self, seconds: float):
+        """:func:`periodic_box`, tightened by :func:`template_box` within ``template_share`` of
+        the time (every periodic point stays inside: see there); None when no box is known."""
+        box = periodic_box(self.model)
+        if box is None or self.template_share <= 0:
+            return box
+        return template_box(self.model, box, seconds=self.template_share * seconds)
 
     def _in_box(self, z: np.ndarray) -> np.ndarray:
         """Rows of z (..., M) inside the box (finite rows without a box); NaN is outside."""
@@ -938,7 +952,12 @@ class _Windows:
     of a cycle has both: the windows starting one step later and earlier). A level whose LPs
     would not fit in half the time left is built partially: the candidates not tested in that
     time are kept (a superset of ``A_{t+1}`` is as sound, only less selective) - when at least
-    about 70% of its LPs fit; it is then the last level.
+    about 70% of its LPs fit; it is then the last level. A lazy level that does not fit is
+    also built partially when the closed walks of the current level cannot reach the next
+    order at all (its prenecklace tree is over ``_MAX_TREE``): with half the time those
+    walks leave unused (four times their estimate kept back), if that is at least a tenth of the
+    time left - the alternative is to stop there. A lazy level whose candidates were all
+    decided within its time is exact and need not be the last.
 
     By default the levels are built lazily (:meth:`_grow_lazy`, :meth:`_settle`): the trimmed
     level is the core of the admissible candidates, so only candidates in the core of those not
@@ -1173,11 +1192,18 @@ class _Windows:
         left = ex._deadline - time.perf_counter()
         lp_cost = n0 * ex.lp_seconds * (t + 1) / t * self.lazy_fraction
         until = math.inf
+        walk = self._walk_seconds(lvl)
         if self.forced is not None:
             if t >= self.forced:
                 return None
-        elif self._walk_seconds(lvl) <= lp_cost or lp_cost > 0.7 * left or self.partial:
-            return None  # deepening would not pay or not fit
+        elif walk <= lp_cost or self.partial:
+            return None  # deepening would not pay
+        elif lp_cost > 0.7 * left:  # does not fit: a partial last level with the time the walks cannot use
+            spare = 0.0 if math.isfinite(walk) else 0.5 * (left - 4.0 * self._walk_seconds(lvl, reachable=True))
+            if spare < 0.1 * left:
+                return None
+            until = time.perf_counter() + spare
+            self.partial = True
         elif lp_cost > 0.5 * left:  # a partial last level (untested words kept): time for the walks
             until = time.perf_counter() + 0.5 * left
             self.partial = True
@@ -1188,6 +1214,8 @@ class _Windows:
         with np.errstate(all="ignore"):
             prio = np.sum(np.log(np.maximum(hi - lo, 1e-300)), axis=1)
         ok = self._settle(lvl, par, vi, a, status, prio, until)
+        if self.partial and self.settle_stats["undecided_left"] == 0:
+            self.partial = False  # every candidate was decided in time: an exact level, not the last
         self.lps[t + 1] = self.spent + split_lps
         if n0:
             self.lazy_fraction = max((self.spent + split_lps) / n0, 0.02)
@@ -1326,21 +1354,23 @@ class _Windows:
             lvl = lvl.select(keep)
         return lvl
 
-    def _walk_seconds(self, lvl: _Level) -> float:
+    def _walk_seconds(self, lvl: _Level, reachable: bool = False) -> float:
         """Estimated cost of solving the closed walks of lvl's de Bruijn graph for the orders left.
         About ``lambda^k / k`` Lyndon words of order k are solved (closed walks, one in k;
         lambda: the graph's growth rate), but the prenecklace tree that finds them holds about
         ``|A_t| lambda^(k-t) / k`` words (open walks), and a tree above ``_MAX_TREE`` words
         cannot be grown (infinite cost: deepen). (At M = 9, J = 6 the order-12 tree was ~20x
-        the closed walks and above the limit, so order 12 was dropped.)"""
+        the closed walks and above the limit, so order 12 was dropped.) ``reachable``: the cost
+        of the orders before the first such tree only (what the walks of lvl can still prove;
+        the time beyond it is free for a deeper, partial level)."""
         lam = _growth_rate(lvl, self.n)
         M, N = self.M, len(lvl.codes)
         total = 0.0
-        for k in self.todo:
+        for k in sorted(self.todo):
             if k > lvl.t:
                 nodes = min(N * lam ** (k - lvl.t) / k, 1e15)
                 if nodes > _MAX_TREE:
-                    return math.inf
+                    return total if reachable else math.inf
                 total += min(lam**k / k, 1e15) * _solve_seconds(M, k) + nodes * 1e-6 * k
         return total
 

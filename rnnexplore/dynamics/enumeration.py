@@ -57,6 +57,7 @@ __all__ = [
     "prefix_margin",
     "prefix_margins",
     "periodic_box",
+    "template_box",
     "PRUNE_TOL",
 ]
 
@@ -223,6 +224,185 @@ def periodic_box(model: PiecewiseLinearModel) -> tuple[np.ndarray, np.ndarray] |
     if a is not None:
         lo, hi = np.maximum(lo, -a * (1.0 + 1e-7) - 1e-7), np.minimum(hi, a * (1.0 + 1e-7) + 1e-7)
     return lo, hi
+
+
+def template_box(model: PiecewiseLinearModel, box: tuple[np.ndarray, np.ndarray],
+                 n_iter: int = 8, seconds: float = math.inf) -> tuple[np.ndarray, np.ndarray]:
+    """A box inside ``box`` that still holds every periodic point in it, by a template polytope.
+
+    ``P = {z : D z <= c}`` with the directions ``D``: ``+-e_j``, ``+-`` the rows of the
+    Jacobians' mean (the state a unit feeds) and ``+-`` the principal axes of a simulated orbit
+    (any directions are sound; these are where the orbits are thin), ``c`` from ``box``. One
+    iteration sets ``c_d = min(c_d, max_a max {d . (J_a z + c_a) : z in P, z in region a})``
+    over the letters ``a`` (one small LP per letter and direction, re-solved with the next
+    cost). Every periodic point ``z`` is the image ``J_a z' + c_a`` of the previous point
+    ``z'`` of its cycle, which lies in ``P`` (induction) and in the closed region of its letter
+    ``a``; so ``d . z`` is at most the new ``c_d`` and ``z`` stays in the new ``P``. The LP
+    optima are never trusted: each bound is recomputed from the solver's row multipliers
+    ``y >= 0`` (``max d.(J z) <= y . b + max_box (J^T d - A^T y) . z`` for every such y, up to
+    a rounding slack), and a letter is dropped only when a Farkas ray of the solver is verified
+    the same way; any other failure keeps the old ``c``. Returns the box ``(-c_{-e_j}, c_{e_j})``
+    after ``n_iter`` iterations, or after the last one that fit in ``seconds`` (none when two
+    would not; the box unchanged when scipy's HiGHS object is not there).
+
+    Examples
+    --------
+    >>> from rnnexplore.dynamics.models import skew_tent
+    >>> m = skew_tent(0.2, -1.5, 1.0)  # the 2-cycle is {-0.3846, 0.9231}
+    >>> lo, hi = template_box(m, periodic_box(m))
+    >>> bool(lo[0] <= -0.3846 and 0.9231 <= hi[0] and hi[0] - lo[0] <= 1.6)
+    True
+    """
+    import time
+
+    try:
+        from scipy.optimize._highspy import _core
+    except ImportError:
+        return box
+    lo, hi = np.asarray(box[0], dtype=np.float64).copy(), np.asarray(box[1], dtype=np.float64).copy()
+    if np.any(lo > hi) or not (np.all(np.isfinite(lo)) and np.all(np.isfinite(hi))):
+        return lo, hi
+    D = _template_directions(model, lo, hi)
+    letters = region_letters(model)
+    bits = effective_bits(model)
+    G, g = switching_affine(model)
+    Jac, off = model.jacobians(letters), model.offsets(letters)
+    c = np.where(D > 0, D * hi, D * lo).sum(axis=1)
+    alive = np.ones(len(letters), dtype=bool)
+    t0 = time.perf_counter()
+    t_end = t0 + seconds
+    h = _core._Highs()
+    h.setOptionValue("output_flag", False)
+    for it in range(n_iter):
+        # the first iteration only narrows the other directions: it pays when a second one fits
+        per = (time.perf_counter() - t0) / it if it else len(letters) * len(D) * _TEMPLATE_LP_SECONDS
+        if time.perf_counter() + (per if it else 2.0 * per) > t_end:
+            break  # (a partial iteration bounds nothing)
+        new = np.full(len(D), -np.inf)
+        ub = _interval_bounds(D, Jac, off, letters, bits, G, g, *_box_of(D, c, lo, hi))
+        for a in np.flatnonzero(alive)[np.argsort(-ub[alive].mean(axis=1))]:  # likely maxima first
+            if time.perf_counter() > t_end:
+                return _box_of(D, c, lo, hi)
+            need = ub[a] > new  # the LP can only raise the directions whose interval bound is above
+            if not need.any():
+                continue
+            sign = np.where(letters[a][bits], -1.0, 1.0)  # on: -(G z + g) <= 0, off: G z + g <= 0
+            A = np.concatenate([D, sign[:, None] * G[bits]])
+            b = np.concatenate([c, sign * g[bits]])
+            got = _letter_bounds(h, _core, A, b, lo, hi, D[need] @ Jac[a])
+            if got is None:  # verified empty: the letter has no point of P
+                alive[a] = False
+                continue
+            new[need] = np.maximum(new[need], got + D[need] @ off[a])
+        c = np.minimum(c, new + 1e-9 * (1.0 + np.abs(new)))
+    return _box_of(D, c, lo, hi)
+
+
+def _interval_bounds(D, Jac, off, letters, bits, G, g, blo, bhi) -> np.ndarray:
+    """Upper bounds (n_letters, len(D)) of ``d . (J_a z + c_a)`` over the box ``[blo, bhi]``
+    clipped to the half-spaces of letter a that bound one coordinate (``G_j = s e_p``, s > 0);
+    -inf where the clipped box is empty."""
+    n, M = len(letters), len(blo)
+    Lo, Hi = np.tile(blo, (n, 1)), np.tile(bhi, (n, 1))
+    for j in np.flatnonzero(bits):
+        nz = np.flatnonzero(G[j])
+        if len(nz) != 1 or G[j, nz[0]] <= 0:
+            continue
+        p, thr = nz[0], -g[j] / G[j, nz[0]]
+        on = letters[:, j]
+        Lo[on, p] = np.maximum(Lo[on, p], thr)
+        Hi[~on, p] = np.minimum(Hi[~on, p], thr)
+    Q = np.einsum("dm,amk->adk", D, Jac)  # (n, K, M): rows q = J_a^T d
+    with np.errstate(all="ignore"):
+        ub = np.maximum(Q * Lo[:, None, :], Q * Hi[:, None, :]).sum(axis=2) + off @ D.T
+    ub = ub + 1e-9 * (1.0 + np.abs(ub))
+    ub[np.any(Lo > Hi, axis=1)] = -np.inf
+    return ub
+
+
+_TEMPLATE_LP_SECONDS = 4e-5  # per letter and direction (most skipped by the interval bounds; M = 9, under load)
+
+
+def _template_directions(model: PiecewiseLinearModel, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Unit vectors, the mean Jacobian's rows and a simulated orbit's principal axes, both signs."""
+    M = model.M
+    rng = np.random.default_rng(0)
+    with np.errstate(all="ignore"):
+        orbit = model.simulate(lo + (hi - lo) * rng.random((256, M)), 99)[50:].reshape(-1, M)
+    orbit = orbit[np.all(np.isfinite(orbit), axis=1)]
+    dirs = [np.eye(M)]
+    Jm = model.jacobians(region_letters(model)[:64]).mean(axis=0)
+    dirs.append(Jm)
+    if len(orbit) > M:
+        dirs.append(np.linalg.svd(orbit - orbit.mean(axis=0), full_matrices=False)[2])
+    D = np.concatenate(dirs)
+    nrm = np.linalg.norm(D, axis=1)
+    D = D[nrm > 1e-12] / nrm[nrm > 1e-12, None]
+    return np.concatenate([D, -D])
+
+
+def _box_of(D: np.ndarray, c: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The box bounds among the template rows (the first M rows are e_j, rows n/2.. their negatives)."""
+    M, half = len(lo), len(D) // 2
+    return np.maximum(lo, -c[half : half + M]), np.minimum(hi, c[:M])
+
+
+def _letter_bounds(h, core, A: np.ndarray, b: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+                   Q: np.ndarray) -> np.ndarray | None:
+    """Verified upper bounds of ``max q . z`` over ``{A z <= b, lo <= z <= hi}`` for each row q of
+    Q; None when the set is verified empty (a Farkas ray checked), +inf where nothing is verified."""
+    from scipy.sparse import csr_matrix
+
+    M = A.shape[1]
+    As = csr_matrix(A)
+    lp = core.HighsLp()
+    lp.num_col_, lp.num_row_ = M, A.shape[0]
+    lp.col_cost_, lp.col_lower_, lp.col_upper_ = np.zeros(M), lo, hi
+    lp.row_lower_, lp.row_upper_ = np.full(A.shape[0], -np.inf), b
+    lp.a_matrix_.format_ = core.MatrixFormat.kRowwise
+    lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = M, A.shape[0]
+    lp.a_matrix_.start_ = As.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = As.indices.astype(np.int32)
+    lp.a_matrix_.value_ = As.data.astype(np.float64)
+    h.clearModel()
+    h.passModel(lp)
+    out = np.full(len(Q), np.inf)
+    cols = np.arange(M, dtype=np.int32)
+    for k, q in enumerate(Q):
+        h.changeColsCost(M, cols, -q)
+        h.run()
+        st = h.getModelStatus()
+        if st == core.HighsModelStatus.kInfeasible:
+            _, has, ray = h.getDualRay()
+            if has and _farkas_verified(A, b, lo, hi, np.asarray(ray)):
+                return None
+            return out  # not verified: no bound from this letter
+        if st == core.HighsModelStatus.kOptimal:
+            out[k] = _dual_bound(A, b, lo, hi, q, np.maximum(-np.asarray(h.getSolution().row_dual), 0.0))
+    return out
+
+
+def _dual_bound(A, b, lo, hi, q, y) -> float:
+    """``y . b + max_box (q - A^T y) . z`` (an upper bound of ``q . z`` on ``{A z <= b}`` in the
+    box for any ``y >= 0``), widened by a rounding slack."""
+    r = q - A.T @ y
+    terms = np.maximum(r * lo, r * hi)
+    val = float(y @ b + terms.sum())
+    return val + 1e-9 * (1.0 + float(np.abs(y * b).sum() + np.abs(terms).sum()))
+
+
+def _farkas_verified(A, b, lo, hi, ray) -> bool:
+    """Whether ``y = +-ray`` (cut to ``y >= 0``) proves ``{A z <= b, lo <= z <= hi}`` empty:
+    ``y . b < min_box (A^T y) . z``, with a rounding margin."""
+    for y in (np.maximum(ray, 0.0), np.maximum(-ray, 0.0)):
+        if not y.any():
+            continue
+        r = A.T @ y
+        lhs = float(y @ b)
+        rhs = float(np.minimum(r * lo, r * hi).sum())
+        if lhs + 1e-9 * (1.0 + abs(lhs) + float(np.abs(r * lo).sum() + np.abs(r * hi).sum())) < rhs:
+            return True
+    return False
 
 
 # --------------------------------------------------------------------------- Lyndon words

@@ -233,3 +233,24 @@ def test_closed_walks_of_windows_whose_codes_fill_int64():
     assert codes.max() > 2**62
     win.levels = [_Level(7, w, codes, np.zeros((2, 9)), np.zeros((2, 9)))]
     assert {k: lyn.tolist() for k, lyn in win.closed_walks() if len(lyn)} == {2: [[510, 511]]}
+
+
+def test_a_level_that_does_not_fit_is_built_partially_when_the_walks_cannot_reach_the_next_order(monkeypatch):
+    # priced far above the time left (huge LPs per candidate) while the walks of A_1 cannot grow
+    # their order-3 tree (a tiny tree limit): the old rule stopped at J = 1; now A_2 is built
+    # with the spare time (partial, or exact when decided in time), and what the stage proves
+    # still equals brute force
+    from rnnexplore.dynamics import cycles
+    from rnnexplore.dynamics.cycles import _Windows
+
+    m = inhibitory(4, 3)
+    K = 3
+    monkeypatch.setattr(cycles, "_MAX_TREE", 40)
+    monkeypatch.setattr(_Windows, "lazy_fraction", 1e9)
+    ex = _ExactOrders(m, _Alphabet(m), {k: _Collector(m, k) for k in range(1, K + 1)})
+    done = ex.pruned(list(range(1, K + 1)), seconds=60.0, skip=set())
+    assert ex.window_depth >= 2  # (main stopped at J = 1)
+    assert done and done == list(range(1, max(done) + 1))
+    for k in done:
+        assert engine_codes(ex.collectors[k].cycles.values(), m.M) == brute_force_codes(m, k), k
+

@@ -12,7 +12,7 @@ from rnnexplore.dynamics.cycles import (
     brute_force_cycles,
     find_cycles,
 )
-from rnnexplore.dynamics.enumeration import periodic_box
+from rnnexplore.dynamics.enumeration import periodic_box, template_box
 from rnnexplore.dynamics.models import PLRNN, paper_gt16, random_plrnn, skew_tent
 
 
@@ -53,6 +53,77 @@ def test_every_brute_force_cycle_lies_in_the_periodic_box(i):
             assert np.all(orbit >= lo) and np.all(orbit <= hi)
             n += 1
     assert n > 0
+
+
+@pytest.mark.parametrize("i", range(len(_box_cases()) - 1))
+def test_every_brute_force_cycle_lies_in_the_template_box(i):
+    # the template polytope's box: inside the periodic box, strictly smaller on the cycle-rich
+    # and inhibitory systems, and still holding every point of every brute-force cycle
+    m, K, _ = _box_cases()[i]
+    box = periodic_box(m)
+    lo, hi = template_box(m, box, n_iter=4)
+    assert np.all(lo >= box[0]) and np.all(hi <= box[1]) and np.all(lo <= hi)
+    n = 0
+    for k in range(1, K + 1):
+        orbits = naive_cycles(m, k) if m.n_bits * k <= 10 else [c.points for c in brute_force_cycles(m, k)]
+        for orbit in orbits:
+            assert np.all(orbit >= lo) and np.all(orbit <= hi), (k, orbit, lo, hi)
+            n += 1
+    assert n > 0
+
+
+def test_template_box_tightens_most_periodic_boxes():
+    # the tightening must do something: at least 3/4 of the systems lose 30% of the box volume
+    ratios = []
+    for m, _, _ in _box_cases()[:-1]:
+        box = periodic_box(m)
+        lo, hi = template_box(m, box, n_iter=4)
+        ratios.append(np.prod(hi - lo) / np.prod(box[1] - box[0]))
+    assert np.mean(np.array(ratios) < 0.7) >= 0.75, ratios
+
+
+def test_template_box_bounds_are_verified_and_emptiness_needs_a_checked_ray():
+    # the dual bound of one letter's LP against the maximum over a dense grid of its feasible
+    # set (brute force) and linprog's optimum; an empty set is reported only with a checked ray
+    from scipy.optimize import linprog
+    from scipy.optimize._highspy import _core
+
+    from rnnexplore.dynamics.enumeration import _letter_bounds
+
+    rng = np.random.default_rng(0)
+    h = _core._Highs()
+    h.setOptionValue("output_flag", False)
+    lo, hi = np.array([-2.0, -1.0]), np.array([1.0, 3.0])
+    A = rng.normal(size=(4, 2))
+    b = A @ np.array([0.1, 0.5]) + rng.uniform(0.2, 1.0, 4)  # (0.1, 0.5) strictly inside
+    Q = rng.normal(size=(5, 2))
+    got = _letter_bounds(h, _core, A, b, lo, hi, Q)
+    g = np.stack(np.meshgrid(np.linspace(lo[0], hi[0], 601), np.linspace(lo[1], hi[1], 801)), -1).reshape(-1, 2)
+    g = g[np.all(g @ A.T <= b, axis=1)]
+    for q, bound in zip(Q, got):
+        best = -linprog(-q, A_ub=A, b_ub=b, bounds=list(zip(lo, hi)), method="highs").fun
+        assert np.max(g @ q) <= bound + 1e-12 and abs(bound - best) <= 1e-7
+    A2 = np.array([[1.0, 0.0], [-1.0, 0.0]])
+    assert _letter_bounds(h, _core, A2, np.array([-0.5, -0.5]), lo, hi, Q) is None  # x <= -0.5 and x >= 0.5
+    assert _letter_bounds(h, _core, A2, np.array([0.5, 0.5]), lo, hi, Q) is not None
+
+
+def test_template_box_without_highs_object_keeps_the_box(monkeypatch):
+    # another scipy layout: no tightening (the periodic box is still sound)
+    import builtins
+
+    real = builtins.__import__
+
+    def no_core(name, *args, **kw):
+        if name == "scipy.optimize._highspy":
+            raise ImportError(name)
+        return real(name, *args, **kw)
+
+    m = inhibitory(3, 2)
+    box = periodic_box(m)
+    monkeypatch.setattr(builtins, "__import__", no_core)
+    lo, hi = template_box(m, box)
+    assert np.array_equal(lo, box[0]) and np.array_equal(hi, box[1])
 
 
 def test_no_box_when_the_map_neither_contracts_nor_expands_at_infinity():
