@@ -294,7 +294,7 @@ def local_cluster(n_workers: int = 2, *, lean: bool = True, **kwargs: Any) -> An
     """
     n_workers = check_int(n_workers, "n_workers", minimum=1)
     if not isinstance(lean, bool):
-        raise TypeError(f"lean must be True or False, got {lean!r}")
+        raise ValueError(f"lean must be True or False, got {lean!r}")
     import dask
     from distributed import LocalCluster
 

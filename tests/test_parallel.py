@@ -190,7 +190,7 @@ def test_local_cluster_is_lean_only_for_its_own_processes(monkeypatch):
         assert "stealing" in cluster.scheduler.extensions
     with pytest.raises(ValueError, match="n_workers"):
         par.local_cluster(0)
-    with pytest.raises(TypeError, match="lean"):
+    with pytest.raises(ValueError, match="lean"):
         par.local_cluster(2, lean="yes")
 
 

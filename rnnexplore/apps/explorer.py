@@ -214,8 +214,8 @@ class ExplorerState:
     status : str, level : {"ok", "warning", "error"}
     compute_time : float, seconds of the last recompute (search + events + trajectories)
     n_computes : int, number of recomputes so far
-    completed_steps : int, slider steps of a wide network whose objects the background completion
-        changed (the fast step had changed a fixed-point index sum; see ``WIDE_BITS``)
+    completed_steps : int, slider steps of a wide network whose objects or events the background
+        completion of their drag changed (see ``WIDE_BITS`` and :func:`complete_drag`)
     log : list of LogEntry
         Every event crossed since the start (or :meth:`clear_log`), one entry per pair event,
         located by bisection in the background (``locate_events``).
@@ -498,9 +498,7 @@ class ExplorerState:
             self.u = u
         step = self.n_computes + 1
         if events and changed:
-            values = {n: new for n, (_, new) in changed.items()}
-            interval = {n: (old, new) for n, (old, new) in changed.items()}
-            self._append_log(log_entries(events, values, interval, located=False, step=step))
+            self._append_log(log_entries(events, *_values_interval(changed), located=False, step=step))
             if segment:
                 self._locate(before_model, before_cycles, model, cycles, changed, step, before_u)
         self._commit(model, cycles, events, trajs, elapsed, changed=changed or {})
@@ -546,7 +544,7 @@ class ExplorerState:
                                  self.changed)
                 self._index_ref = list(self.cycles)
                 return
-            self.completed_steps += 1
+            self.completed_steps += len(rewritten)
             events = self.events
             for fast, before, got in rewritten:
                 evs = _classify(before, got, fast.model_before, fast.model) if fast.changed else []
@@ -564,9 +562,7 @@ class ExplorerState:
         slider segment; a location still running for the old entries is discarded)."""
         step, changed = fast.step, fast.changed
         self._log_versions[step] = self._log_versions.get(step, 0) + 1
-        values = {n: new for n, (_, new) in changed.items()}
-        interval = {n: (old, new) for n, (old, new) in changed.items()}
-        self.log = [e for e in self.log if e.step != step] + log_entries(events, values, interval,
+        self.log = [e for e in self.log if e.step != step] + log_entries(events, *_values_interval(changed),
                                                                            located=False, step=step)
         self.log.sort(key=lambda e: e.step)
         del self.log[:-LOG_LIMIT]
@@ -1579,6 +1575,11 @@ def complete_drag(drag: Sequence[_FastStep], max_order: int, cold: Callable[[Any
             got = solve(fast, [*got, *cold(fast.model)], True)
         out.append(got)
     return out + [last]
+
+
+def _values_interval(changed: Mapping[str, tuple[float, float]]) -> tuple[dict, dict]:
+    """``(values, interval)`` of a log entry from a step's ``{name: (old, new)}``."""
+    return {n: new for n, (_, new) in changed.items()}, {n: (old, new) for n, (old, new) in changed.items()}
 
 
 def _signature(cycles: Sequence[Any]) -> frozenset:
