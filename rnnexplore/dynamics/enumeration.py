@@ -46,6 +46,7 @@ from typing import Any
 
 import numpy as np
 
+from rnnexplore.dynamics.dense_lp import UNDECIDED, farkas_bound, max_margins
 from rnnexplore.dynamics.models import PiecewiseLinearModel, ShallowPLRNN
 
 __all__ = [
@@ -587,36 +588,47 @@ def prefix_margin(model: PiecewiseLinearModel, seq: np.ndarray, bits: np.ndarray
 def prefix_margins(model: PiecewiseLinearModel, seqs: np.ndarray, bits: np.ndarray | None = None,
                    G: np.ndarray | None = None, g: np.ndarray | None = None,
                    chunk: int = 100, box: tuple[np.ndarray, np.ndarray] | None = None,
-                   active: np.ndarray | None = None, certificates: bool = False, solver: Any = None):
-    """Emptiness of many prefixes at once: one block-diagonal linear program per ``chunk``
-    (about 100 blocks per HiGHS call is fastest: the solver's cost grows faster than linearly).
+                   active: np.ndarray | None = None, certificates: bool = False, solver: Any = None,
+                   method: str = "auto"):
+    """Emptiness of many prefixes at once: for each sequence b of ``seqs`` (B, t, n_bits), is
+    there a ``z_1`` whose orbit visits its regions?
 
-    For each sequence b of ``seqs`` (B, t, n_bits): the largest ``tau_b <= 1`` such that some
-    ``z_1`` has ``(G z_i + g)_j >= tau_b`` for the on bits and ``<= -tau_b`` for the off bits
-    of every step i (rows scaled by ``1 / |G_j|``). The blocks share no variable, so maximising
-    the sum maximises every ``tau_b``, and every block is feasible (small enough tau). A
-    nonempty prefix has ``tau_b >= 0``; ``tau_b < -PRUNE_TOL`` proves it empty; ``tau_b > 0``
-    gives an interior witness ``z_1`` (all inequalities strict). With ``box = (lo, hi)`` (e.g.
-    :func:`periodic_box`) ``z_1`` must also lie in the box (as bounds of the variables): the
-    prefix polyhedra become bounded and many more of them empty. (Asking the same of every
-    ``z_i`` was measured to drop no more prefixes for a box from :func:`periodic_box`, which is
-    nearly mapped into itself, at three times the LP cost.)
-    ``active`` (B, t, n_bits) bool leaves the inequalities of the False bits out (a last step
-    whose region is only partly fixed).
+    The margin of a prefix is the largest ``tau_b <= 1`` such that some ``z_1`` has
+    ``(G z_i + g)_j >= tau_b`` for the on bits and ``<= -tau_b`` for the off bits of every
+    step i (rows scaled by ``1 / |G_j|``; states are affine in ``z_1`` along a fixed sequence).
+    A nonempty prefix has ``tau_b >= 0``; ``tau_b < -PRUNE_TOL`` proves it empty; ``tau_b > 0``
+    comes with an interior witness ``z_1`` (all inequalities strict). With ``box = (lo, hi)``
+    (e.g. :func:`periodic_box`) ``z_1`` must also lie in the box: the prefix polyhedra become
+    bounded and many more of them empty. (Asking the same of every ``z_i`` was measured to
+    drop no more prefixes for a box from :func:`periodic_box`, which is nearly mapped into
+    itself, at three times the LP cost.) ``active`` (B, t, n_bits) bool leaves the
+    inequalities of the False bits out (a last step whose region is only partly fixed).
+
+    ``method``: ``"highs"`` solves every margin to its optimum by HiGHS, one block-diagonal
+    linear program per ``chunk`` prefixes (blocks share no variable, so maximising the sum
+    maximises every ``tau_b``; about 100 blocks per call is fastest). ``"auto"`` (with a box)
+    first runs :func:`~rnnexplore.dynamics.dense_lp.max_margins`, a dual simplex over the
+    whole batch in numpy that stops at the first verified Farkas bound below ``-PRUNE_TOL`` or
+    the first interior witness - about a tenth of HiGHS's cost per prefix, with the same
+    verdicts (``benchmarks/bench_prefix_lp.py``); the few it leaves undecided go to HiGHS.
+    Then ``tau`` decides the same way but is only the optimum where neither stop came first
+    (below ``-PRUNE_TOL``: a verified upper bound; above 0: the margin of the witness).
+    Without a box ``"auto"`` is ``"highs"``.
 
     ``certificates=True`` also returns, per sequence, which of its inequalities an emptiness
-    proof needs: the support of the LP's dual multipliers ``y >= 0`` (Farkas). For any such
-    ``y`` and every feasible ``(z_1, tau)``, ``tau * sum(y) <= y . b - min_box (A^T y) . z_1``
-    (``A z + tau <= b`` the rows above), so the right-hand side over ``sum(y)`` bounds tau. The
-    multipliers are cut to their support (entries above ``1e-9`` of the largest) and that bound
-    is recomputed from the cut ``y``; the support is returned only where the recomputed bound
-    is below ``-PRUNE_TOL``. Any sequence with the same inequalities on that support (with the
-    same ``z_1`` box) is then empty by the same certificate - no LP of its own is needed.
+    proof needs: the support of the Farkas multipliers ``y >= 0`` (the LP's duals). For any
+    such ``y`` and every feasible ``(z_1, tau)``, ``tau * sum(y) <= y . b - min_box (A^T y) . z_1``
+    (``A z + tau <= b`` the rows above), so the right-hand side over ``sum(y)`` bounds tau
+    (:func:`~rnnexplore.dynamics.dense_lp.farkas_bound`). The multipliers are cut to their
+    support (entries above ``1e-9`` of the largest) and that bound is recomputed from the cut
+    ``y``; the support is returned only where the recomputed bound is below ``-PRUNE_TOL``.
+    Any sequence with the same inequalities on that support (with the same ``z_1`` box) is
+    then empty by the same certificate - no LP of its own is needed.
     ``solver``: the HiGHS handle to reuse (internal; one is made per call by default).
 
     Returns
     -------
-    tau : (B,) float (NaN where the LP failed: undecided)
+    tau : (B,) float (NaN where the LP failed or overflowed: undecided)
     z : (B, M) witnesses (meaningful where ``tau > 0``)
     support : (B, t, n_bits) bool, only with ``certificates=True``: the inequalities (step,
         bit) of a verified emptiness certificate (all False where there is none)
@@ -628,8 +640,8 @@ def prefix_margins(model: PiecewiseLinearModel, seqs: np.ndarray, bits: np.ndarr
     >>> bool(tau[0] < -PRUNE_TOL), bool(tau[1] > 0)
     (True, True)
     """
-    from scipy.sparse import coo_matrix
-
+    if method not in ("auto", "highs"):
+        raise ValueError(f"prefix_margins: method must be 'auto' or 'highs', got {method!r}")
     if G is None or g is None:
         G, g = switching_affine(model)
     seqs = np.asarray(seqs, dtype=bool)
@@ -646,53 +658,83 @@ def prefix_margins(model: PiecewiseLinearModel, seqs: np.ndarray, bits: np.ndarr
     support = np.zeros((B, t, model.n_bits), dtype=bool)
     if nr == 0:
         return (np.ones(B), Z, support) if certificates else (np.ones(B), Z)
-    for s0 in range(0, B, chunk):
-        S = seqs[s0 : s0 + chunk]
-        n = len(S)
-        R, O = _prefix_affine(model, S, Gb, gb, norm)
-        on = S[:, :, bits]  # (n, t, nr)
-        act = np.ones(on.shape, dtype=bool) if active is None else np.asarray(active[s0 : s0 + chunk])[:, :, bits]
-        sign = np.where(on, -1.0, 1.0)
-        finite = np.all(np.isfinite(R), axis=(1, 2, 3)) & np.all(np.isfinite(O), axis=(1, 2))
-        R = np.where(finite[:, None, None, None], R, 0.0)
-        O = np.where(finite[:, None, None], O, 0.0)
-        # block b: variables [z_b (M), tau_b]; rows sign*(R z + O) + tau <= 0
-        nrow = t * nr
-        act = act.reshape(n, nrow)
-        rows = np.cumsum(act.ravel()).reshape(n, nrow) - 1  # inactive rows are left out
-        coef = sign.reshape(n, nrow)[:, :, None] * R.reshape(n, nrow, M)
-        vz = (np.arange(n) * (M + 1))[:, None, None] + np.arange(M)[None, None, :]
-        ri = np.broadcast_to(rows[:, :, None], (n, nrow, M))
-        vi = np.broadcast_to(vz, (n, nrow, M))
-        vt = np.broadcast_to((np.arange(n) * (M + 1) + M)[:, None], (n, nrow))
-        data = np.concatenate([coef.ravel(), np.ones(n * nrow)])
-        ii = np.concatenate([ri.ravel(), rows.ravel()])
-        jj = np.concatenate([vi.ravel(), vt.ravel()])
-        keep = (data != 0) & np.concatenate([np.repeat(act.ravel(), M), act.ravel()])
-        n_act = int(act.sum())
-        A = coo_matrix((data[keep], (ii[keep], jj[keep])), shape=(n_act, n * (M + 1))).tocsr()
-        b = (-sign * O).reshape(n, nrow)[act]
-        cost = np.zeros(n * (M + 1))
-        cost[M :: M + 1] = -1.0
-        lo = np.full(n * (M + 1), -np.inf)
-        hi = np.full(n * (M + 1), np.inf)
-        hi[M :: M + 1] = 1.0
-        if box is not None:  # z_1 in the box: bounds of the variables
-            lo.reshape(n, M + 1)[:, :M] = box[0]
-            hi.reshape(n, M + 1)[:, :M] = box[1]
-        if solver is None:
-            solver = _BlockLP()
-        x, dual = solver.solve(cost, A, b, lo, hi)
-        if x is not None:
-            x = x.reshape(n, M + 1)
-            tb = x[:, M].copy()
-            tb[~finite] = np.nan
-            tau[s0 : s0 + n] = tb
-            Z[s0 : s0 + n] = x[:, :M]
+    dense = method == "auto" and box is not None and bool(np.all(np.isfinite(box[0])) and np.all(np.isfinite(box[1])))
+    step = 2000 if dense else chunk
+    for s0 in range(0, B, step):
+        S = seqs[s0 : s0 + step]
+        act = None if active is None else np.asarray(active[s0 : s0 + step])[:, :, bits]
+        A, b, finite = _prefix_rows(model, S, Gb, gb, norm, bits, act)
+        todo = np.flatnonzero(finite)
+        tb, zb, sb = np.full(len(S), np.nan), np.zeros((len(S), M)), np.zeros((len(S), t * nr), dtype=bool)
+        if dense and len(todo):
+            res = max_margins(A[todo], b[todo], box[0], box[1], stop_below=-PRUNE_TOL, stop_above=0.0)
+            tb[todo], zb[todo] = res.tau, res.z
             if certificates:
-                sup = _certified_support(-dual, act, rows, coef, b, box, tb)
-                support[s0 : s0 + n][:, :, bits] = sup.reshape(n, t, nr)
+                sb[todo] = _certified_support(res.y, A[todo], b[todo], box, res.tau)
+            todo = todo[res.status == UNDECIDED]
+        for c0 in range(0, len(todo), chunk):  # HiGHS: everything (method "highs") or what is undecided
+            rows = todo[c0 : c0 + chunk]
+            solver = _BlockLP() if solver is None else solver
+            tb[rows], zb[rows], y = _highs_margins(A[rows], b[rows], box, solver)
+            if certificates and y is not None:
+                sb[rows] = _certified_support(y, A[rows], b[rows], box, tb[rows])
+        tau[s0 : s0 + len(S)], Z[s0 : s0 + len(S)] = tb, zb
+        if certificates:
+            support[s0 : s0 + len(S)][:, :, bits] = sb.reshape(len(S), t, nr)
     return (tau, Z, support) if certificates else (tau, Z)
+
+
+def _prefix_rows(model: PiecewiseLinearModel, S: np.ndarray, Gb: np.ndarray, gb: np.ndarray, norm: np.ndarray,
+                 bits: np.ndarray, active: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The margin inequalities ``A z_1 + tau <= b`` of region sequences S (n, t, n_bits): A
+    (n, t nr, M), b (n, t nr) with ``+inf`` for the rows ``active`` (n, t, nr) leaves out, and
+    which sequences stayed finite (an overflow along the sequence leaves it undecided)."""
+    n, t, _ = S.shape
+    M = model.M
+    R, O = _prefix_affine(model, S, Gb, gb, norm)
+    sign = np.where(S[:, :, bits], -1.0, 1.0)  # on bits: -(R z + O) + tau <= 0
+    finite = np.all(np.isfinite(R), axis=(1, 2, 3)) & np.all(np.isfinite(O), axis=(1, 2))
+    A = np.where(finite[:, None, None, None], sign[..., None] * R, 0.0).reshape(n, -1, M)
+    b = np.where(finite[:, None, None], -sign * O, 0.0).reshape(n, -1)
+    if active is not None:
+        b = np.where(np.asarray(active, dtype=bool).reshape(n, -1), b, np.inf)
+    return A, b, finite
+
+
+def _highs_margins(A: np.ndarray, b: np.ndarray, box: tuple[np.ndarray, np.ndarray] | None, solver: _BlockLP):
+    """The optimal margins of the programs ``A z + tau <= b`` (rows with ``b = +inf`` left
+    out) by one block-diagonal HiGHS program: block j has variables ``[z_j (M), tau_j]``.
+    Returns ``(tau, z, y)``: y (n, m) the row multipliers (None when HiGHS failed)."""
+    from scipy.sparse import coo_matrix
+
+    n, nrow, M = A.shape
+    act = np.isfinite(b)
+    rows = np.cumsum(act.ravel()).reshape(n, nrow) - 1  # left-out rows get no row
+    vz = (np.arange(n) * (M + 1))[:, None, None] + np.arange(M)[None, None, :]
+    ri = np.broadcast_to(rows[:, :, None], (n, nrow, M))
+    vi = np.broadcast_to(vz, (n, nrow, M))
+    vt = np.broadcast_to((np.arange(n) * (M + 1) + M)[:, None], (n, nrow))
+    data = np.concatenate([A.ravel(), np.ones(n * nrow)])
+    ii = np.concatenate([ri.ravel(), rows.ravel()])
+    jj = np.concatenate([vi.ravel(), vt.ravel()])
+    keep = (data != 0) & np.concatenate([np.repeat(act.ravel(), M), act.ravel()])
+    n_act = int(act.sum())
+    Asp = coo_matrix((data[keep], (ii[keep], jj[keep])), shape=(n_act, n * (M + 1))).tocsr()
+    cost = np.zeros(n * (M + 1))
+    cost[M :: M + 1] = -1.0
+    lo = np.full(n * (M + 1), -np.inf)
+    hi = np.full(n * (M + 1), np.inf)
+    hi[M :: M + 1] = 1.0
+    if box is not None:  # z_1 in the box: bounds of the variables
+        lo.reshape(n, M + 1)[:, :M] = box[0]
+        hi.reshape(n, M + 1)[:, :M] = box[1]
+    x, dual = solver.solve(cost, Asp, b[act], lo, hi)
+    if x is None:
+        return np.full(n, np.nan), np.zeros((n, M)), None
+    x = x.reshape(n, M + 1)
+    y = np.zeros((n, nrow))
+    y[act] = np.maximum(-dual[rows[act]], 0.0)
+    return x[:, M].copy(), x[:, :M].copy(), y
 
 
 class _BlockLP:
@@ -739,30 +781,25 @@ class _BlockLP:
         return np.array(sol.col_value), np.array(sol.row_dual)
 
 
-def _certified_support(dual: np.ndarray, act: np.ndarray, rows: np.ndarray, coef: np.ndarray, b: np.ndarray,
-                       box: tuple[np.ndarray, np.ndarray] | None, tau: np.ndarray) -> np.ndarray:
-    """Support (n, nrow) of the Farkas multipliers of each empty block, verified: the bound on
-    tau recomputed from the multipliers cut to their support must be below ``-PRUNE_TOL``."""
-    n, nrow = act.shape
-    y = np.zeros((n, nrow))
-    y[act] = np.maximum(dual[rows[act]], 0.0)
-    bb = np.zeros((n, nrow))
-    bb[act] = b
-    y[y < 1e-9 * np.max(y, axis=1, keepdims=True)] = 0.0
+def _certified_support(y: np.ndarray, A: np.ndarray, b: np.ndarray, box: tuple[np.ndarray, np.ndarray] | None,
+                       tau: np.ndarray) -> np.ndarray:
+    """Support (n, m) of the Farkas multipliers ``y`` (n, m) of each empty program ``A z + tau
+    <= b``, verified: the bound on tau recomputed from the multipliers cut to their support
+    (:func:`~rnnexplore.dynamics.dense_lp.farkas_bound`) must be below ``-PRUNE_TOL``."""
+    y = np.where(np.isfinite(b), np.maximum(y, 0.0), 0.0)
+    y[y < 1e-9 * np.max(y, axis=1, keepdims=True, initial=0.0)] = 0.0
     s = y.sum(axis=1)
     empty = (tau < -PRUNE_TOL) & (s > 0)
-    with np.errstate(all="ignore"):
-        g = np.einsum("nr,nrm->nm", y, coef)  # (A^T y) restricted to z_1
-        if box is None:  # z_1 unbounded: only A^T y = 0 (up to rounding) certifies
-            zmin = np.zeros_like(g)
-            lin = np.where(np.all(np.abs(g) <= 1e-12 * (1.0 + np.sum(np.abs(coef), axis=(1, 2))[:, None]), axis=1),
-                           0.0, -np.inf)
-        else:
-            zmin = np.where(g > 0, box[0], box[1])
-            lin = np.sum(g * zmin, axis=1)
-        bound = (np.sum(y * bb, axis=1) - lin) / s
-        slack = 1e-9 * (1.0 + np.sum(np.abs(y * bb), axis=1) / s + np.sum(np.abs(g * zmin), axis=1) / s)
-    ok = empty & np.isfinite(bound) & (bound + slack < -PRUNE_TOL)
+    bb = np.where(y > 0, b, 0.0)
+    if box is None:  # z_1 unbounded: only A^T y = 0 (up to rounding) certifies
+        with np.errstate(all="ignore"):
+            gz = np.einsum("nr,nrm->nm", y, A)
+            lin0 = np.all(np.abs(gz) <= 1e-12 * (1.0 + np.sum(np.abs(A), axis=(1, 2))[:, None]), axis=1)
+            bound = np.sum(y * bb, axis=1) / s
+            slack = 1e-9 * (1.0 + np.sum(np.abs(y * bb), axis=1) / s)
+        ok = empty & lin0 & np.isfinite(bound) & (bound + slack < -PRUNE_TOL)
+    else:
+        ok = empty & (farkas_bound(y, A, bb, box[0], box[1]) < -PRUNE_TOL)
     return (y > 0) & ok[:, None]
 
 

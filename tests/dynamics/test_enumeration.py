@@ -249,8 +249,8 @@ def test_prefix_margins_same_decisions_with_the_bundled_highs_and_with_linprog()
     S[::2, -1] ^= rng.random((150, 5)) < 0.4  # and half of them changed in the last step
     public = _BlockLP()
     public.core = None
-    t1, z1, s1 = prefix_margins(m, S, box=box, certificates=True)
-    t2, z2, s2 = prefix_margins(m, S, box=box, certificates=True, solver=public)
+    t1, z1, s1 = prefix_margins(m, S, box=box, certificates=True, method="highs")
+    t2, z2, s2 = prefix_margins(m, S, box=box, certificates=True, solver=public, method="highs")
     assert np.array_equal(t1 < -PRUNE_TOL, t2 < -PRUNE_TOL) and np.array_equal(t1 > 0, t2 > 0)
     assert 0.2 < np.mean(t1 < -PRUNE_TOL) < 0.95
     assert np.allclose(t1, t2, atol=1e-9)
