@@ -926,15 +926,19 @@ _MAX_TREE = 12_000_000  # prenecklace-tree nodes the closed-walk stage may hold 
 
 
 class _Level:
-    """The admissible windows of one length t: words (N, t) sorted by their codes (base
-    ``n_letters``, lexicographic), and an interval hull ``[lo, hi]`` of the last state of every
-    orbit in the box that follows the word."""
+    """The admissible windows of one length t: words (N, t) sorted lexicographically, an
+    interval hull ``[lo, hi]`` of the last state of every orbit in the box that follows the
+    word, and each word's place in the level below: ``codes = rank(w[:-1]) * n_letters +
+    w[-1]`` (sorted, the lexicographic order) and ``suf = rank(w[1:])``, ranks being indices
+    in the level of length t - 1 (the empty word has rank 0). Ranks keep codes small at any
+    depth (base-n codes of whole words overflow int64 at n^t > 2^63: J <= 6 for 1024 letters)."""
 
-    def __init__(self, t: int, words: np.ndarray, codes: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> None:
-        self.t, self.words, self.codes, self.lo, self.hi = t, words, codes, lo, hi
+    def __init__(self, t: int, words: np.ndarray, codes: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+                 suf: np.ndarray) -> None:
+        self.t, self.words, self.codes, self.lo, self.hi, self.suf = t, words, codes, lo, hi, suf
 
     def select(self, keep: np.ndarray) -> _Level:
-        return _Level(self.t, self.words[keep], self.codes[keep], self.lo[keep], self.hi[keep])
+        return _Level(self.t, self.words[keep], self.codes[keep], self.lo[keep], self.hi[keep], self.suf[keep])
 
 
 class _Windows:
@@ -1019,18 +1023,36 @@ class _Windows:
         self._pool_start.append(self.ex._in_box(orbit) & finite)
 
     def _witnessed(self, t: int) -> np.ndarray:
-        """Sorted codes of the words of length t some pool orbit follows from a point in the box."""
+        """Sorted codes (:class:`_Level`) of the words of length t some pool orbit follows from a
+        point in the box and whose prefix of length t - 1 is in the level below."""
         from numpy.lib.stride_tricks import sliding_window_view
 
-        pw = self.n ** np.arange(t - 1, -1, -1, dtype=np.int64)
         out = []
         for lets, start in zip(self._pool_letters, self._pool_start):
             if lets.shape[1] < t:
                 continue
             win = sliding_window_view(lets, t, axis=1)  # (n, T - t + 1, t)
             ok = start[:, : win.shape[1]] & np.all(win >= 0, axis=2)
-            out.append(win[ok].astype(np.int64) @ pw)
-        return np.unique(np.concatenate(out)) if out else np.zeros(0, dtype=np.int64)
+            out.append(win[ok].astype(np.int64))
+        if not out:
+            return np.zeros(0, dtype=np.int64)
+        words = np.concatenate(out)
+        r = self._rank(words[:, :-1])
+        return np.unique(r[r >= 0] * self.n + words[r >= 0, -1])
+
+    def _rank(self, words: np.ndarray) -> np.ndarray:
+        """Index of each word (N, t) in the level of length t (-1 where it is not a window there)."""
+        r = np.zeros(len(words), dtype=np.int64)  # the empty word
+        found = np.ones(len(words), dtype=bool)
+        for s in range(words.shape[1]):
+            codes = self.levels[s].codes
+            if len(codes) == 0:
+                return np.full(len(words), -1, dtype=np.int64)
+            c = r * self.n + words[:, s]
+            pos = np.minimum(np.searchsorted(codes, c), len(codes) - 1)
+            found &= codes[pos] == c
+            r = pos
+        return np.where(found, r, -1)
 
     # -- interval hulls
     def _region_hull(self, lo: np.ndarray, hi: np.ndarray, letters: np.ndarray,
@@ -1132,20 +1154,19 @@ class _Windows:
             ok[idx] = keep
         else:
             self.lps[1] = 0
-        return _Level(1, letters[ok, None], letters[ok], lo[ok], hi[ok])
+        return _Level(1, letters[ok, None], letters[ok], lo[ok], hi[ok], np.zeros(int(ok.sum()), dtype=np.int64))
 
     def _candidates(self, lvl: _Level):
         """The words ``w a`` with ``w``, ``w[1:] a`` in A_t: (parent, letter, index of w[1:] a, code)."""
-        n, t = self.n, lvl.t
+        n = self.n
         codes = lvl.codes
-        pref = codes // n
-        suf = codes % (n ** (t - 1))
+        pref, suf = codes // n, lvl.suf  # ranks of w[:-1] and w[1:] in the level below
         start = np.searchsorted(pref, suf, "left")
         cnt = np.searchsorted(pref, suf, "right") - start
         par = np.repeat(np.arange(len(codes)), cnt)
         vi = start[par] + np.arange(len(par)) - np.repeat(np.cumsum(cnt) - cnt, cnt)
         a = codes[vi] % n
-        return par, a, vi, codes[par] * n + a
+        return par, a, vi, par * n + a
 
     def _grow(self, lvl: _Level) -> _Level | None:
         """A_{t+1} from A_t, or None when its LPs would not pay or not fit (the choice of J)."""
@@ -1179,7 +1200,7 @@ class _Windows:
         self.lps[t + 1] = self.tested + max(split_lps, 0)
         ok[need] = keep
         words = np.concatenate([lvl.words[par[ok]], a[ok, None]], axis=1)
-        return self._trim(_Level(t + 1, words, ccode[ok], lo[ok], hi[ok]))
+        return self._trim(_Level(t + 1, words, ccode[ok], lo[ok], hi[ok], vi[ok]))
 
     def _grow_lazy(self, lvl, par, a, vi, ccode, nlo, nhi, lo, hi, ok) -> _Level | None:
         """:meth:`_grow` with the lazy rounds: the candidates outside the core are dropped, the
@@ -1220,7 +1241,7 @@ class _Windows:
         if n0:
             self.lazy_fraction = max((self.spent + split_lps) / n0, 0.02)
         words = np.concatenate([lvl.words[par[ok]], a[ok, None]], axis=1)
-        return self._trim(_Level(t + 1, words, ccode[ok], lo[ok], hi[ok]))
+        return self._trim(_Level(t + 1, words, ccode[ok], lo[ok], hi[ok], vi[ok]))
 
     def _settle(self, lvl: _Level, par: np.ndarray, vi: np.ndarray, a: np.ndarray, status: np.ndarray,
                 prio: np.ndarray, until: float) -> np.ndarray:
@@ -1343,10 +1364,9 @@ class _Windows:
 
     def _trim(self, lvl: _Level) -> _Level:
         """Remove words without a successor or a predecessor window until none is left."""
-        n, t = self.n, lvl.t
+        n = self.n
         while len(lvl.codes):
-            pref = lvl.codes // n
-            suf = lvl.codes % (n ** (t - 1))
+            pref, suf = lvl.codes // n, lvl.suf
             ps, ss = np.unique(pref), np.unique(suf)
             keep = np.isin(suf, ps) & np.isin(pref, ss)
             if keep.all():
@@ -1385,8 +1405,8 @@ class _Windows:
                 report({"t": lvl.t, "windows": len(lvl.codes), "lps": self.lps.get(lvl.t, 0),
                         "lam": _growth_rate(lvl, self.n), "seconds": time.perf_counter() - t0,
                         "cpu": time.process_time() - c0, "partial": self.partial})
-            if not (lvl.t < self.K and len(lvl.codes) and (lvl.t + 1) * math.log2(max(self.n, 2)) <= 63):
-                break  # (window codes are int64: below n^(t+1) <= 2^63)
+            if not (lvl.t < self.K and len(lvl.codes)):
+                break
             nxt = self._grow(lvl)
             if nxt is None:
                 break
@@ -1398,15 +1418,15 @@ class _Windows:
         """Yield ``(k, lyndon_words)`` for k = 1..K: the Lyndon words of length k whose every cyclic
         window of length J lies in A_J (a prenecklace tree; prefixes are windows' prefixes)."""
         n, Jd = self.n, self.depth
-        top = self.levels[-1].codes if self.levels else np.zeros(0, dtype=np.int64)
-        # (t = 0: the empty prefix; n^J itself may not fit in int64)
-        head = [np.zeros(min(len(top), 1), dtype=np.int64)] if Jd else []
-        prefixes = head + [top // (n ** (Jd - t)) for t in range(1, Jd)] + [top]
-        prefixes = [np.unique(p) for p in prefixes]
-        modJ = n ** max(Jd - 1, 0)
-        pw = n ** np.arange(Jd - 1, -1, -1, dtype=np.int64)
+        # idx[t]: ranks in level t of the length-t prefixes of the top windows (t = 1..J)
+        idx = [np.zeros(1, dtype=np.int64)] * (Jd + 1)
+        if Jd:
+            idx[Jd] = np.arange(len(self.levels[-1].codes))
+            for t in range(Jd, 1, -1):
+                idx[t - 1] = np.unique(self.levels[t - 1].codes[idx[t]] // n)
+        prefixes = [self.levels[t - 1].codes[idx[t]] if t else np.zeros(0, dtype=np.int64) for t in range(Jd + 1)]
         tree = NecklaceTree(n)
-        tail = np.zeros(1, dtype=np.int64)  # code of each node's last min(t, J-1) letters
+        tail = np.zeros(1, dtype=np.int64)  # rank of each node's last min(t, J-1) letters in their level
         for k in range(1, self.K + 1):
             T = prefixes[min(k, Jd)]
             pref = T // n
@@ -1423,9 +1443,12 @@ class _Windows:
             if k == self.K and k > 1:  # the last level: only the Lyndon words are needed
                 strict = letters > tree.lowest_letters()[par]
                 par, vi, letters = par[strict], vi[strict], letters[strict]
-            ctail = tail[par] * n + letters
-            if k >= Jd:
-                ctail = ctail % modJ
+            if Jd == 0:
+                ctail = np.zeros(len(vi), dtype=np.int64)
+            elif k < Jd:
+                ctail = idx[k][vi]  # the child itself, a prefix of a top window
+            else:
+                ctail = self.levels[-1].suf[idx[Jd][vi]]  # the last J - 1 letters of the window it ends
             _parents, lyn = tree.extend(par, letters)
             tail = ctail[tree.kept]
             if len(lyn) and Jd:
@@ -1433,9 +1456,7 @@ class _Windows:
                 ext = np.tile(lyn.astype(np.int64), (1, reps))
                 keep = np.ones(len(lyn), dtype=bool)
                 for s in range(max(0, k - Jd + 1), k):  # the windows that wrap around
-                    c = ext[:, s : s + Jd] @ pw
-                    pos = np.minimum(np.searchsorted(top, c), len(top) - 1)
-                    keep &= top[pos] == c
+                    keep &= self._rank(ext[:, s : s + Jd]) >= 0
                 lyn = lyn[keep]
             yield k, lyn
 
@@ -1465,11 +1486,9 @@ def _best_per_group(idx: np.ndarray, grp: np.ndarray, prio: np.ndarray, per: int
 def _growth_rate(lvl: _Level, n: int) -> float:
     """Spectral radius of the de Bruijn graph of a window set (nodes: (t-1)-words, one edge per
     window from its prefix to its suffix), by power iteration (an estimate for the cost model)."""
-    t = lvl.t
     if len(lvl.codes) == 0:
         return 0.0
-    pref = lvl.codes // n
-    suf = lvl.codes % (n ** (t - 1))
+    pref, suf = lvl.codes // n, lvl.suf
     nodes, inv = np.unique(np.concatenate([pref, suf]), return_inverse=True)
     src, dst = inv[: len(pref)], inv[len(pref) :]
     x = np.ones(len(nodes))
