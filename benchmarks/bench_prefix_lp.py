@@ -8,6 +8,10 @@ side by side, and the verdicts (empty / admissible) are compared with the defaul
 default call is profiled: the share of the time spent inside HiGHS's ``run`` bounds what any
 Python-side change can save.
 
+The engine's default route (``method="auto"``: the batched dense dual simplex of
+:mod:`rnnexplore.dynamics.dense_lp`, HiGHS for what it leaves undecided) is timed on the same
+words and compared with the HiGHS defaults, verdict by verdict.
+
 Run: ``PYTHONPATH=. .venv/bin/python benchmarks/bench_prefix_lp.py [--t 5] [--words 2000]``
 """
 import argparse
@@ -61,6 +65,10 @@ def main():
     W = words_from_orbit(m, args.t, args.words, seed=0)
     print(f"M = {args.M}, {len(W)} prefixes of length {args.t}, box {'yes' if box is not None else 'no'} "
           f"(load {os.getloadavg()[0]:.2f})")
+    prefix_margins(m, W[:200], al.bits, al.G, al.g, box=box)  # (first-call set-up not counted)
+    c = time.process_time()
+    tau_d, _ = prefix_margins(m, W, al.bits, al.G, al.g, box=box, method="auto")
+    dense = (time.process_time() - c) / len(W) * 1e6
     base = None
     for chunk in (100, 30, 10):
         for opts in OPTIONS:
@@ -70,15 +78,19 @@ def main():
             for k, v in opts.items():
                 s.h.setOptionValue(k, v)
             c = time.process_time()
-            tau, _ = prefix_margins(m, W, al.bits, al.G, al.g, box=box, chunk=chunk, solver=s)
+            tau, _ = prefix_margins(m, W, al.bits, al.G, al.g, box=box, chunk=chunk, solver=s, method="highs")
             dt = time.process_time() - c
             empty = tau < -PRUNE_TOL
-            base = empty if base is None else base
+            if base is None:
+                base, highs = empty, dt / len(W) * 1e6
             print(f"  chunk {chunk:4d} {str(opts):52s} {dt / len(W) * 1e6:7.1f} us CPU per LP, "
                   f"{int(empty.sum())} empty, {int(np.sum(empty != base))} verdicts differ from the default", flush=True)
+    print(f"  dense dual simplex (method='auto', the engine's default): {dense:7.1f} us CPU per LP, "
+          f"{int(np.sum(tau_d < -PRUNE_TOL))} empty, {int(np.sum((tau_d < -PRUNE_TOL) != base))} verdicts differ from HiGHS; "
+          f"HiGHS defaults / dense = {highs / dense:.1f}x", flush=True)
     prof = cProfile.Profile()
     prof.enable()
-    prefix_margins(m, W, al.bits, al.G, al.g, box=box, chunk=100, solver=en._BlockLP())
+    prefix_margins(m, W, al.bits, al.G, al.g, box=box, chunk=100, solver=en._BlockLP(), method="highs")
     prof.disable()
     st = pstats.Stats(prof)
     total = st.total_tt

@@ -4,6 +4,7 @@ Modules: :mod:`~rnnexplore.dynamics.models` (PLRNN family, JSON, torch converter
 :mod:`~rnnexplore.dynamics.params` (the parameter-name grammar ``"W[1,0]"``),
 :mod:`~rnnexplore.dynamics.cycles` (SCYFI: every fixed point and k-cycle, exactly),
 :mod:`~rnnexplore.dynamics.enumeration` (effective alphabet, Lyndon words, LP-pruned itineraries),
+:mod:`~rnnexplore.dynamics.dense_lp` (many small emptiness LPs at once: a batched dual simplex, Farkas bounds),
 :mod:`~rnnexplore.dynamics.certify` (box certificates by mixed-integer programs),
 :mod:`~rnnexplore.dynamics.solve` (the one batched solve of region sequences, over stacks of models),
 :mod:`~rnnexplore.dynamics.continuation` (one continuation step, batched over parameter points),

@@ -14,11 +14,12 @@ from rnnexplore.dynamics.cycles import (
     _Alphabet,
     _Collector,
     _ExactOrders,
+    _Windows,
     brute_force_cycles,
     find_cycles,
 )
 from rnnexplore.dynamics.enumeration import NecklaceTree, effective_bits, n_lyndon, region_letters
-from rnnexplore.dynamics.models import ALRNN, PLRNN, ShallowPLRNN, paper_gt16, random_plrnn
+from rnnexplore.dynamics.models import ALRNN, PLRNN, ShallowPLRNN, paper_gt16, random_plrnn, skew_tent
 
 
 # --------------------------------------------------------------------------- an independent oracle
@@ -177,6 +178,37 @@ def test_pruned_enumeration_equals_plain_enumeration(i):
         for k in range(1, K + 1):
             assert set(cols_p[k].cycles) == set(cols_e[k].cycles)
             assert pr.solves[k] <= pl.solves[k]
+
+
+@pytest.mark.parametrize("slopes", [(0.5, -0.5), (0.9, -0.8)])
+def test_windows_deeper_than_int64_word_codes(slopes):
+    # a contraction (|slopes| < 1) has exactly one periodic orbit, its fixed point: windows of
+    # length 66 over two letters (2^66 words, more than int64 codes of whole words can hold)
+    # prove every order up to 70 with that one object
+    m = skew_tent(*slopes, 1.0)
+    K = 70
+    al = _Alphabet(m)
+    cols = {k: _Collector(m, k) for k in range(1, K + 1)}
+    pr = _ExactOrders(m, al, cols)
+    levels = []
+    pr.on_level = lambda d: levels.append(d["windows"])
+    assert pr.pruned(list(range(1, K + 1)), seconds=1e9, skip=set(), depth=66) == list(range(1, K + 1))
+    assert pr.window_depth == 66 and len(levels) == 66
+    assert [k for k in range(1, K + 1) if cols[k].cycles] == [1]
+    win = _Windows(pr, K, list(range(1, K + 1)), depth=66)
+    win.build()
+    for t in (1, 2, 30, 64, 65, 66):  # ranks, prefixes and suffixes agree with the words
+        lvl, below = win.levels[t - 1], win.levels[t - 2] if t > 1 else None
+        assert np.array_equal(win._rank(lvl.words), np.arange(len(lvl.codes)))
+        assert np.array_equal(lvl.codes % 2, lvl.words[:, -1])
+        if below is not None:
+            assert np.array_equal(lvl.codes // 2, win._rank(lvl.words[:, :-1]))
+            assert np.array_equal(lvl.suf, win._rank(lvl.words[:, 1:]))
+        assert np.all(np.diff(lvl.codes) > 0)
+    top = {tuple(w) for w in win.levels[-1].words.tolist()}
+    others = np.random.default_rng(0).integers(0, 2, size=(200, 66))
+    outside = np.array([tuple(w) not in top for w in others.tolist()])
+    assert outside.any() and np.all((win._rank(others) == -1) == outside)  # a word not there has no rank
 
 
 def test_pruning_removes_what_no_state_follows():

@@ -115,14 +115,14 @@ def test_every_cyclic_window_of_a_cycle_is_admissible():
 
     win = _Windows(ex, K, list(range(1, K + 1)), J)
     win.build()
-    top = {int(c) for c in win.levels[-1].codes}
-    n, checked = al.n, 0
+    top = {tuple(w) for w in win.levels[-1].words.tolist()}
+    checked = 0
     for k in range(1, K + 1):
         for c in cols[k].cycles.values():
             lets = _letter_index(al, c.points)
             for s in range(k):
                 w = [int(lets[(s + i) % k]) for i in range(J)]
-                assert sum(x * n ** (J - 1 - i) for i, x in enumerate(w)) in top
+                assert tuple(w) in top
                 checked += 1
     assert checked > 100
 
@@ -174,7 +174,7 @@ def _levels(m, K, depth, lazy, split_first=True):
     win = _Windows(ex, K, list(range(1, K + 1)), depth)
     win.lazy, win.split_first = lazy, split_first
     win.build()
-    return [set(int(c) for c in lvl.codes) for lvl in win.levels], win
+    return [{tuple(w) for w in lvl.words.tolist()} for lvl in win.levels], win
 
 
 
@@ -203,7 +203,7 @@ def test_lazy_levels_keep_every_window_of_a_real_cycle(i):
     if isinstance(m, ShallowPLRNN):
         return
     A, W, h = np.asarray(m.A), np.asarray(m.W), np.asarray(m.h)
-    n, checked = win.alpha.n, 0
+    checked = 0
     for k in range(1, K + 1):
         for z in brute_force_points(m, k).values():
             pts = [z]
@@ -212,27 +212,52 @@ def test_lazy_levels_keep_every_window_of_a_real_cycle(i):
             lets = _letter_index(win.alpha, np.array(pts))
             for t, top in enumerate(lazy, start=1):
                 for s0 in range(k):
-                    code = sum(int(lets[(s0 + j) % k]) * n ** (t - 1 - j) for j in range(t))
-                    assert code in top, (i, k, t)
+                    assert tuple(int(lets[(s0 + j) % k]) for j in range(t)) in top, (i, k, t)
                     checked += 1
     assert checked > 0
 
 
-def test_closed_walks_of_windows_whose_codes_fill_int64():
-    # 7-letter windows over 512 letters: codes up to 2^63 - 1 (n^J itself does not fit in int64);
-    # the two alternating windows close only into the 2-cycle word (510, 511)
-    from rnnexplore.dynamics.cycles import _Level, _Windows
+def _levels_from_windows(top, n):
+    """Window levels 1..J holding every substring of the windows ``top`` (a list of tuples),
+    with the rank codes of :class:`_Level` written out here: code = rank(w[:-1]) * n + w[-1]."""
+    from rnnexplore.dynamics.cycles import _Level
+
+    J = len(top[0])
+    levels, rank = [], {(): 0}
+    for t in range(1, J + 1):
+        words = sorted({w[s : s + t] for w in top for s in range(J - t + 1)})
+        codes = np.array([rank[w[:-1]] * n + w[-1] for w in words], dtype=np.int64)
+        suf = np.array([rank[w[1:]] for w in words], dtype=np.int64)
+        assert np.all(np.diff(codes) > 0)
+        levels.append(_Level(t, np.array(words, dtype=np.int64), codes, np.zeros((len(words), 9)),
+                             np.zeros((len(words), 9)), suf))
+        rank = {w: i for i, w in enumerate(words)}
+    return levels
+
+
+def test_closed_walks_of_windows_whose_word_codes_would_overflow_int64():
+    # 7-letter windows over 512 letters (base-512 codes of whole words reach 2^63 - 1; n^J does
+    # not fit in int64): the two alternating windows close only into the 2-cycle word (510, 511)
+    from rnnexplore.dynamics.cycles import _Windows
     from rnnexplore.dynamics.models import PLRNN
 
     m = PLRNN(np.zeros(9), -0.1 * np.ones((9, 9)), np.ones(9))
     ex = _ExactOrders(m, _Alphabet(m), {k: _Collector(m, k) for k in range(1, 10)})
     ex._deadline = float("inf")
     win = _Windows(ex, 9, list(range(1, 10)), 7)
-    w = np.array([[510, 511] * 3 + [510], [511, 510] * 3 + [511]])
-    codes = w @ (512 ** np.arange(6, -1, -1))
-    assert codes.max() > 2**62
-    win.levels = [_Level(7, w, codes, np.zeros((2, 9)), np.zeros((2, 9)))]
+    top = [(510, 511) * 3 + (510,), (511, 510) * 3 + (511,)]
+    assert max(sum(x * 512 ** (6 - i) for i, x in enumerate(w)) for w in top) > 2**62
+    win.levels = _levels_from_windows(top, 512)
     assert {k: lyn.tolist() for k, lyn in win.closed_walks() if len(lyn)} == {2: [[510, 511]]}
+    # a third window through letter 3 adds the 3-cycle word (3, 510, 511) only if all its cyclic
+    # windows are there: they are not, so the walks stay the same
+    win.levels = _levels_from_windows(top + [(3, 510, 511) * 2 + (3,)], 512)
+    assert {k: lyn.tolist() for k, lyn in win.closed_walks() if len(lyn)} == {2: [[510, 511]]}
+    # with every cyclic window of (3, 510, 511) present, that word closes too (its repetitions
+    # are not Lyndon words)
+    cyc = (3, 510, 511)
+    win.levels = _levels_from_windows(top + [tuple(cyc[(s + i) % 3] for i in range(7)) for s in range(3)], 512)
+    assert {k: lyn.tolist() for k, lyn in win.closed_walks() if len(lyn)} == {2: [[510, 511]], 3: [[3, 510, 511]]}
 
 
 def test_a_level_that_does_not_fit_is_built_partially_when_the_walks_cannot_reach_the_next_order(monkeypatch):
