@@ -3,11 +3,12 @@
 The pruned enumeration (:mod:`rnnexplore.dynamics.enumeration`) asks millions of times whether
 a polyhedron of a few dimensions is empty: ``max tau`` subject to ``A z + tau <= b`` (one row
 per switching inequality along a region sequence), ``lo <= z <= hi`` and ``tau <= 1``. Each
-program is tiny (M + 1 variables, tens of rows) and HiGHS spends about 0.5 ms on one even
-batched into block-diagonal programs (measured: ``benchmarks/bench_prefix_lp.py``), most of it
-in per-program set-up and bookkeeping. :func:`max_margins` runs the dual simplex on all of them
+program is tiny (M + 1 variables, tens of rows) and HiGHS spends 150-500 us CPU on one even
+batched into block-diagonal programs (measured: ``benchmarks/bench_prefix_lp.py``; about three
+quarters of it inside HiGHS's run). :func:`max_margins` runs the dual simplex on all of them
 at once in numpy - every pivot is a handful of array operations over the whole batch - at about
-a tenth of that cost, with the same verdicts.
+a fifth of that cost (33 against 166 us CPU per program at M = 10, five steps, on a quiet
+machine), with the same verdicts.
 
 Nothing here has to be trusted: a program is reported *empty* only with a bound from
 :func:`farkas_bound`, recomputed from the multipliers in floating point with a rounding

@@ -609,7 +609,7 @@ def prefix_margins(model: PiecewiseLinearModel, seqs: np.ndarray, bits: np.ndarr
     maximises every ``tau_b``; about 100 blocks per call is fastest). ``"auto"`` (with a box)
     first runs :func:`~rnnexplore.dynamics.dense_lp.max_margins`, a dual simplex over the
     whole batch in numpy that stops at the first verified Farkas bound below ``-PRUNE_TOL`` or
-    the first interior witness - about a tenth of HiGHS's cost per prefix, with the same
+    the first interior witness - about a fifth of HiGHS's cost per prefix, with the same
     verdicts (``benchmarks/bench_prefix_lp.py``); the few it leaves undecided go to HiGHS.
     Then ``tau`` decides the same way but is only the optimum where neither stop came first
     (below ``-PRUNE_TOL``: a verified upper bound; above 0: the margin of the witness).
